@@ -1,0 +1,75 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// AddEvent records that an event with the given weight (1 for one SMS or call,
+// the segment count for SMS segments) happened under key at time at. Entries
+// older than Options.EventRetention are pruned from the key as a side effect.
+func (s *Store) AddEvent(ctx context.Context, key string, at time.Time, weight int) error {
+	if err := checkKey("event key", key); err != nil {
+		return fmt.Errorf("store: add event: %w", err)
+	}
+	if weight <= 0 {
+		return fmt.Errorf("store: add event %q: weight %d must be positive", key, weight)
+	}
+	return s.update(ctx, "add event "+key, func(tx *bolt.Tx) error {
+		b, err := tx.Bucket(bucketEvents).CreateBucketIfNotExists([]byte(key))
+		if err != nil {
+			return err
+		}
+		seq, err := b.NextSequence()
+		if err != nil {
+			return err
+		}
+		k := append(timeKey(at), u64(seq)...)
+		v := make([]byte, 4)
+		binary.BigEndian.PutUint32(v, uint32(weight))
+		if err := b.Put(k, v); err != nil {
+			return err
+		}
+		return pruneBefore(b, at.Add(-s.opts.EventRetention))
+	})
+}
+
+// SumSince returns the total weight of the events under key that happened at or
+// after since (a sliding window ending now). An unknown key sums to 0.
+func (s *Store) SumSince(ctx context.Context, key string, since time.Time) (int, error) {
+	if err := checkKey("event key", key); err != nil {
+		return 0, fmt.Errorf("store: sum events: %w", err)
+	}
+	total := 0
+	err := s.view(ctx, "sum events "+key, func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketEvents).Bucket([]byte(key))
+		if b == nil {
+			return nil
+		}
+		c := b.Cursor()
+		for k, v := c.Seek(timeKey(since)); k != nil; k, v = c.Next() {
+			if len(v) == 4 {
+				total += int(binary.BigEndian.Uint32(v))
+			}
+		}
+		return nil
+	})
+	return total, err
+}
+
+// pruneBefore deletes entries whose timestamp is before cutoff.
+func pruneBefore(b *bolt.Bucket, cutoff time.Time) error {
+	ck := timeKey(cutoff)
+	c := b.Cursor()
+	for k, _ := c.First(); k != nil && bytes.Compare(k[:min(len(k), 8)], ck) < 0; k, _ = c.First() {
+		if err := c.Delete(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
