@@ -1,0 +1,137 @@
+package apiclient
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+)
+
+// DefaultBaseURL is the production API host (paths add /v1/...).
+const DefaultBaseURL = "https://api.agentphone.ai"
+
+// Defaults used when Options leave a field zero.
+const (
+	DefaultTimeout         = 30 * time.Second
+	DefaultLongPollTimeout = 11 * time.Minute
+	DefaultUserAgent       = "agentphone-mcp-go/1"
+)
+
+// Retry limits: at most maxTries attempts and retryBudget in all.
+const (
+	maxTries    = 3
+	retryBudget = 30 * time.Second
+)
+
+// Options configure a Client.
+type Options struct {
+	// BaseURL is scheme://host[:port]; a trailing "/" or "/v1" is removed.
+	// Empty means DefaultBaseURL.
+	BaseURL string
+	// HTTPClient carries every request. It must attach the API key (the
+	// key guard's client does); this package never sets Authorization.
+	// Nil means a plain client that does not follow redirects.
+	HTTPClient *http.Client
+	// Clock is used for retry waits and the retry budget. Nil means the
+	// real clock.
+	Clock clockwork.Clock
+	// Timeout is the deadline of one ordinary request (default 30 s).
+	Timeout time.Duration
+	// LongPollTimeout is the deadline of GET call with wait and POST call
+	// with waitForCompletion (default 11 min); it is raised to the
+	// requested wait plus a margin when that is longer.
+	LongPollTimeout time.Duration
+	// UserAgent is sent on every request (default DefaultUserAgent).
+	UserAgent string
+	// Logger receives debug lines about retries (nil = discard).
+	Logger *slog.Logger
+}
+
+// Client is a typed AgentPhone REST client. It is safe for concurrent use.
+type Client struct {
+	base      string
+	hc        *http.Client
+	clock     clockwork.Clock
+	timeout   time.Duration
+	longPoll  time.Duration
+	userAgent string
+	log       *slog.Logger
+}
+
+// New returns a Client, or an error when BaseURL is not scheme://host[:port].
+func New(o Options) (*Client, error) {
+	base, err := normalizeBaseURL(o.BaseURL)
+	if err != nil {
+		return nil, err
+	}
+	c := &Client{
+		base:      base,
+		hc:        o.HTTPClient,
+		clock:     o.Clock,
+		timeout:   o.Timeout,
+		longPoll:  o.LongPollTimeout,
+		userAgent: o.UserAgent,
+		log:       o.Logger,
+	}
+	if c.hc == nil {
+		c.hc = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	}
+	if c.clock == nil {
+		c.clock = clockwork.NewRealClock()
+	}
+	if c.timeout <= 0 {
+		c.timeout = DefaultTimeout
+	}
+	if c.longPoll <= 0 {
+		c.longPoll = DefaultLongPollTimeout
+	}
+	if c.userAgent == "" {
+		c.userAgent = DefaultUserAgent
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return c, nil
+}
+
+// BaseURL returns the normalised base URL (scheme://host[:port]).
+func (c *Client) BaseURL() string { return c.base }
+
+// RecordingURL returns the public recording URL of a call
+// (BaseURL/v1/calls/{id}/recording; no auth needed, the call id is the
+// token, so treat the URL as sensitive).
+func (c *Client) RecordingURL(callID string) string {
+	return c.base + "/v1/calls/" + url.PathEscape(callID) + "/recording"
+}
+
+func normalizeBaseURL(raw string) (string, error) {
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return DefaultBaseURL, nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", fmt.Errorf("apiclient: base URL %q is not a URL: %w", raw, err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return "", fmt.Errorf("apiclient: base URL %q must start with https:// (or http:// for a local sandbox)", raw)
+	}
+	if u.Host == "" {
+		return "", fmt.Errorf("apiclient: base URL %q has no host", raw)
+	}
+	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return "", errors.New("apiclient: base URL must be scheme://host[:port] without credentials, query or fragment")
+	}
+	p := strings.TrimRight(u.Path, "/")
+	p = strings.TrimSuffix(p, "/v1")
+	if p != "" {
+		return "", fmt.Errorf("apiclient: base URL path %q is not supported: give scheme://host[:port] (the client adds /v1/...)", u.Path)
+	}
+	return u.Scheme + "://" + u.Host, nil
+}
