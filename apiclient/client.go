@@ -36,7 +36,7 @@ type Options struct {
 	BaseURL string
 	// HTTPClient carries every request. It must attach the API key (the
 	// key guard's client does); this package never sets Authorization.
-	// Nil means a plain client that does not follow redirects.
+	// Nil means a plain client. Redirects are never followed either way.
 	HTTPClient *http.Client
 	// Clock is used for retry waits and the retry budget. Nil means the
 	// real clock.
@@ -79,9 +79,14 @@ func New(o Options) (*Client, error) {
 		userAgent: o.UserAgent,
 		log:       o.Logger,
 	}
-	if c.hc == nil {
-		c.hc = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	// Never follow a redirect (a 3xx becomes an *Error naming the target
+	// host): a shallow copy keeps the caller's transport and timeout.
+	hc := http.Client{}
+	if o.HTTPClient != nil {
+		hc = *o.HTTPClient
 	}
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	c.hc = &hc
 	if c.clock == nil {
 		c.clock = clockwork.NewRealClock()
 	}

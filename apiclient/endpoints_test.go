@@ -51,7 +51,9 @@ func TestEndpoints(t *testing.T) {
 				eq(t, "null gender", v[1].Gender, "")
 			})},
 		{name: "ListAgents", method: "GET", path: "/v1/agents", query: "limit=5&offset=10", fixture: "agents_list.json",
-			do: func(ctx context.Context, c *Client) (any, error) { return c.ListAgents(ctx, ListParams{Limit: 5, Offset: 10}) },
+			do: func(ctx context.Context, c *Client) (any, error) {
+				return c.ListAgents(ctx, ListParams{Limit: 5, Offset: 10})
+			},
 			check: check(func(t *testing.T, p *Page[Agent]) {
 				eq(t, "len", len(p.Data), 2)
 				eq(t, "hasMore", p.HasMore, false)
@@ -91,7 +93,7 @@ func TestEndpoints(t *testing.T) {
 				eq(t, "number phone", a.Numbers[0].PhoneNumber, "+15551234567")
 			})},
 		{name: "GetAgent", method: "GET", path: "/v1/agents/agt%2F..%2Fx", fixture: "agent.json",
-			do: func(ctx context.Context, c *Client) (any, error) { return c.GetAgent(ctx, "agt/../x") },
+			do:    func(ctx context.Context, c *Client) (any, error) { return c.GetAgent(ctx, "agt/../x") },
 			check: check(func(t *testing.T, a *Agent) { eq(t, "id", a.ID, "agt_abc123") })},
 		{name: "UpdateAgent partial", method: "PATCH", path: "/v1/agents/agt_abc123", fixture: "agent.json",
 			body: `{"name":"New","enableBackchannel":false,"customTools":[],"voicemailMessage":""}`,
@@ -108,14 +110,18 @@ func TestEndpoints(t *testing.T) {
 			})},
 		{name: "AttachNumber", method: "POST", path: "/v1/agents/agt_abc123/numbers", fixture: "attach_number.json",
 			body: `{"numberId":"num_xyz789"}`,
-			do: func(ctx context.Context, c *Client) (any, error) { return c.AttachNumber(ctx, "agt_abc123", "num_xyz789") },
+			do: func(ctx context.Context, c *Client) (any, error) {
+				return c.AttachNumber(ctx, "agt_abc123", "num_xyz789")
+			},
 			check: check(func(t *testing.T, a *AttachedNumber) {
 				eq(t, "agentId", a.AgentID, "agt_abc123")
 				eq(t, "number", a.Number.ID, "num_xyz789")
 				eq(t, "status", a.Number.Status, NumberActive)
 			})},
 		{name: "DetachNumber", method: "DELETE", path: "/v1/agents/agt_abc123/numbers/num_xyz789", fixture: "agent_deleted.json",
-			do: func(ctx context.Context, c *Client) (any, error) { return c.DetachNumber(ctx, "agt_abc123", "num_xyz789") },
+			do: func(ctx context.Context, c *Client) (any, error) {
+				return c.DetachNumber(ctx, "agt_abc123", "num_xyz789")
+			},
 			check: check(func(t *testing.T, s *SuccessResult) { eq(t, "success", s.Success, true) })},
 		{name: "ListAgentConversations", method: "GET", path: "/v1/agents/agt_1/conversations", query: "limit=3", fixture: "conversations_list.json",
 			do: func(ctx context.Context, c *Client) (any, error) {
@@ -129,7 +135,9 @@ func TestEndpoints(t *testing.T) {
 				}
 			})},
 		{name: "ListAgentCalls", method: "GET", path: "/v1/agents/agt_1/calls", query: "offset=20", fixture: "calls_list.json",
-			do: func(ctx context.Context, c *Client) (any, error) { return c.ListAgentCalls(ctx, "agt_1", ListParams{Offset: 20}) },
+			do: func(ctx context.Context, c *Client) (any, error) {
+				return c.ListAgentCalls(ctx, "agt_1", ListParams{Offset: 20})
+			},
 			check: check(func(t *testing.T, p *Page[Call]) {
 				eq(t, "hasMore", p.HasMore, true)
 				eq(t, "total", *p.Total, 41)
@@ -157,7 +165,7 @@ func TestEndpoints(t *testing.T) {
 				eq(t, "type", n.Type, "sms")
 			})},
 		{name: "GetNumber", method: "GET", path: "/v1/numbers/num_xyz789", fixture: "number.json",
-			do: func(ctx context.Context, c *Client) (any, error) { return c.GetNumber(ctx, "num_xyz789") },
+			do:    func(ctx context.Context, c *Client) (any, error) { return c.GetNumber(ctx, "num_xyz789") },
 			check: check(func(t *testing.T, n *Number) { eq(t, "status", n.Status, NumberActive) })},
 		{name: "ReleaseNumber", method: "DELETE", path: "/v1/numbers/num_xyz789", fixture: "number_released.json",
 			do: func(ctx context.Context, c *Client) (any, error) { return c.ReleaseNumber(ctx, "num_xyz789") },
@@ -179,7 +187,9 @@ func TestEndpoints(t *testing.T) {
 				eq(t, "body", p.Data[1].Body, "Your order shipped")
 			})},
 		{name: "ListNumberCalls", method: "GET", path: "/v1/numbers/num_1/calls", fixture: "calls_list.json",
-			do: func(ctx context.Context, c *Client) (any, error) { return c.ListNumberCalls(ctx, "num_1", ListParams{}) },
+			do: func(ctx context.Context, c *Client) (any, error) {
+				return c.ListNumberCalls(ctx, "num_1", ListParams{})
+			},
 			check: check(func(t *testing.T, p *Page[Call]) { eq(t, "id", p.Data[0].ID, "call_ghi012") })},
 		{name: "GetContactCard", method: "GET", path: "/v1/numbers/num_1/contact-card", fixture: "contact_card.json",
 			do: func(ctx context.Context, c *Client) (any, error) { return c.GetContactCard(ctx, "num_1") },
@@ -238,10 +248,12 @@ func TestEndpoints(t *testing.T) {
 			},
 			check: check(func(t *testing.T, c *Call) { eq(t, "status", c.Status, CallCompleted) })},
 		{name: "GetCall plain", method: "GET", path: "/v1/calls/call_ghi012", fixture: "call.json",
-			do: func(ctx context.Context, c *Client) (any, error) { return c.GetCall(ctx, "call_ghi012", GetCallParams{}) },
+			do: func(ctx context.Context, c *Client) (any, error) {
+				return c.GetCall(ctx, "call_ghi012", GetCallParams{})
+			},
 			check: check(func(t *testing.T, c *Call) { eq(t, "from", c.FromNumber, "+15559876543") })},
 		{name: "EndCall", method: "POST", path: "/v1/calls/call_1/end", fixture: "call_created.json",
-			do: func(ctx context.Context, c *Client) (any, error) { return c.EndCall(ctx, "call_1") },
+			do:    func(ctx context.Context, c *Client) (any, error) { return c.EndCall(ctx, "call_1") },
 			check: check(func(t *testing.T, c *Call) { eq(t, "id", c.ID, "call_new001") })},
 		{name: "GetTranscript data", method: "GET", path: "/v1/calls/call_ghi012/transcript", fixture: "transcript_data.json",
 			do: func(ctx context.Context, c *Client) (any, error) { return c.GetTranscript(ctx, "call_ghi012") },
@@ -280,7 +292,7 @@ func TestEndpoints(t *testing.T) {
 			check: check(func(t *testing.T, m *SentMessage) { eq(t, "status", m.Status, "sent") })},
 		{name: "React", method: "POST", path: "/v1/messages/msg_98765zyxwv/reactions", fixture: "reaction.json",
 			body: `{"reaction":"love"}`,
-			do: func(ctx context.Context, c *Client) (any, error) { return c.React(ctx, "msg_98765zyxwv", ReactionLove) },
+			do:   func(ctx context.Context, c *Client) (any, error) { return c.React(ctx, "msg_98765zyxwv", ReactionLove) },
 			check: check(func(t *testing.T, r *Reaction) {
 				eq(t, "reaction_type", r.ReactionType, ReactionLove)
 				eq(t, "message_id", r.MessageID, "msg_98765zyxwv")
@@ -341,7 +353,7 @@ func TestEndpoints(t *testing.T) {
 				eq(t, "updatedAt", ct.UpdatedAt.Time, when.Add(24*time.Hour))
 			})},
 		{name: "GetContact", method: "GET", path: "/v1/contacts/ct_1", fixture: "contact.json",
-			do: func(ctx context.Context, c *Client) (any, error) { return c.GetContact(ctx, "ct_1") },
+			do:    func(ctx context.Context, c *Client) (any, error) { return c.GetContact(ctx, "ct_1") },
 			check: check(func(t *testing.T, ct *Contact) { eq(t, "name", ct.Name, "Jane Doe") })},
 		{name: "UpdateContact", method: "PATCH", path: "/v1/contacts/ct_1", fixture: "contact.json",
 			body: `{"email":"","notes":"new"}`,
@@ -371,7 +383,7 @@ func TestEndpoints(t *testing.T) {
 			},
 			check: check(func(t *testing.T, w *Webhook) { eq(t, "id", w.ID, "wh_xyz789") })},
 		{name: "DeleteWebhook", method: "DELETE", path: "/v1/webhooks", fixture: "agent_deleted.json",
-			do: func(ctx context.Context, c *Client) (any, error) { return c.DeleteWebhook(ctx) },
+			do:    func(ctx context.Context, c *Client) (any, error) { return c.DeleteWebhook(ctx) },
 			check: check(func(t *testing.T, s *SuccessResult) { eq(t, "success", s.Success, true) })},
 		{name: "ListWebhookDeliveries items", method: "GET", path: "/v1/webhooks/deliveries", query: "hours=6&limit=1&offset=10", fixture: "deliveries.json",
 			do: func(ctx context.Context, c *Client) (any, error) {
@@ -401,10 +413,10 @@ func TestEndpoints(t *testing.T) {
 				eq(t, "error", r.Error, "Bad Gateway")
 			})},
 		{name: "TestWebhook no agent", method: "POST", path: "/v1/webhooks/test", fixture: "webhook_test.json",
-			do: func(ctx context.Context, c *Client) (any, error) { return c.TestWebhook(ctx, "") },
+			do:    func(ctx context.Context, c *Client) (any, error) { return c.TestWebhook(ctx, "") },
 			check: check(func(t *testing.T, r *WebhookTestResult) { eq(t, "success", r.Success, false) })},
 		{name: "GetAgentWebhook", method: "GET", path: "/v1/agents/agt_1/webhook", fixture: "webhook.json",
-			do: func(ctx context.Context, c *Client) (any, error) { return c.GetAgentWebhook(ctx, "agt_1") },
+			do:    func(ctx context.Context, c *Client) (any, error) { return c.GetAgentWebhook(ctx, "agt_1") },
 			check: check(func(t *testing.T, w *Webhook) { eq(t, "url", w.URL, "https://example.com/hook") })},
 		{name: "SetAgentWebhook", method: "POST", path: "/v1/agents/agt_1/webhook", fixture: "webhook.json",
 			body: `{"url":"https://example.com/a"}`,
@@ -413,10 +425,12 @@ func TestEndpoints(t *testing.T) {
 			},
 			check: check(func(t *testing.T, w *Webhook) { eq(t, "status", w.Status, "active") })},
 		{name: "DeleteAgentWebhook", method: "DELETE", path: "/v1/agents/agt_1/webhook", fixture: "agent_deleted.json",
-			do: func(ctx context.Context, c *Client) (any, error) { return c.DeleteAgentWebhook(ctx, "agt_1") },
+			do:    func(ctx context.Context, c *Client) (any, error) { return c.DeleteAgentWebhook(ctx, "agt_1") },
 			check: check(func(t *testing.T, s *SuccessResult) { eq(t, "success", s.Success, true) })},
 		{name: "ListAgentWebhookDeliveries bare array", method: "GET", path: "/v1/agents/agt_1/webhook/deliveries", query: "limit=7", fixture: "agent_deliveries.json",
-			do: func(ctx context.Context, c *Client) (any, error) { return c.ListAgentWebhookDeliveries(ctx, "agt_1", 7) },
+			do: func(ctx context.Context, c *Client) (any, error) {
+				return c.ListAgentWebhookDeliveries(ctx, "agt_1", 7)
+			},
 			check: check(func(t *testing.T, d []WebhookDelivery) {
 				eq(t, "len", len(d), 2)
 				eq(t, "second", d[1].Status, "success")
@@ -425,10 +439,12 @@ func TestEndpoints(t *testing.T) {
 				}
 			})},
 		{name: "ListAgentWebhookDeliveries items object", method: "GET", path: "/v1/agents/agt_1/webhook/deliveries", fixture: "deliveries.json",
-			do: func(ctx context.Context, c *Client) (any, error) { return c.ListAgentWebhookDeliveries(ctx, "agt_1", 0) },
+			do: func(ctx context.Context, c *Client) (any, error) {
+				return c.ListAgentWebhookDeliveries(ctx, "agt_1", 0)
+			},
 			check: check(func(t *testing.T, d []WebhookDelivery) { eq(t, "len", len(d), 1) })},
 		{name: "TestAgentWebhook", method: "POST", path: "/v1/agents/agt_1/webhook/test", fixture: "webhook_test.json",
-			do: func(ctx context.Context, c *Client) (any, error) { return c.TestAgentWebhook(ctx, "agt_1") },
+			do:    func(ctx context.Context, c *Client) (any, error) { return c.TestAgentWebhook(ctx, "agt_1") },
 			check: check(func(t *testing.T, r *WebhookTestResult) { eq(t, "ms", *r.ResponseMs, 1234) })},
 		{name: "GetUsage", method: "GET", path: "/v1/usage", fixture: "usage.json",
 			do: func(ctx context.Context, c *Client) (any, error) { return c.GetUsage(ctx) },
@@ -535,13 +551,16 @@ func TestLocalValidation(t *testing.T) {
 	c, srv := newTestClient(t, nil, reply{body: []byte("{}")})
 	ctx := t.Context()
 	cases := map[string]func() error{
-		"empty agent id":     func() error { _, err := c.GetAgent(ctx, ""); return err },
-		"empty number id":    func() error { _, err := c.DetachNumber(ctx, "agt_1", ""); return err },
-		"attach empty":       func() error { _, err := c.AttachNumber(ctx, "agt_1", ""); return err },
-		"agent name":         func() error { _, err := c.CreateAgent(ctx, CreateAgentRequest{}); return err },
-		"call to":            func() error { _, err := c.CreateCall(ctx, CreateCallRequest{AgentID: "a"}); return err },
-		"message sender":     func() error { _, err := c.SendMessage(ctx, SendMessageRequest{ToNumber: "+1"}); return err },
-		"message both":       func() error { _, err := c.SendMessage(ctx, SendMessageRequest{AgentID: "a", ToNumber: "+1", Recipients: []string{"x", "y"}}); return err },
+		"empty agent id":  func() error { _, err := c.GetAgent(ctx, ""); return err },
+		"empty number id": func() error { _, err := c.DetachNumber(ctx, "agt_1", ""); return err },
+		"attach empty":    func() error { _, err := c.AttachNumber(ctx, "agt_1", ""); return err },
+		"agent name":      func() error { _, err := c.CreateAgent(ctx, CreateAgentRequest{}); return err },
+		"call to":         func() error { _, err := c.CreateCall(ctx, CreateCallRequest{AgentID: "a"}); return err },
+		"message sender":  func() error { _, err := c.SendMessage(ctx, SendMessageRequest{ToNumber: "+1"}); return err },
+		"message both": func() error {
+			_, err := c.SendMessage(ctx, SendMessageRequest{AgentID: "a", ToNumber: "+1", Recipients: []string{"x", "y"}})
+			return err
+		},
 		"message no target":  func() error { _, err := c.SendMessage(ctx, SendMessageRequest{AgentID: "a"}); return err },
 		"reaction":           func() error { _, err := c.React(ctx, "msg_1", ""); return err },
 		"period":             func() error { _, err := c.GetUsageByAgent(ctx, UsageByAgentParams{}); return err },
