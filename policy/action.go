@@ -1,0 +1,91 @@
+package policy
+
+import (
+	"github.com/agentphone-mcp/agentphone-mcp/policy/phone"
+)
+
+// Kind classifies an action; it selects which rules apply.
+type Kind string
+
+// Action kinds.
+const (
+	KindSMS           Kind = "sms"            // send an SMS: every number, content, time, cap and confirm rule
+	KindCall          Kind = "call"           // place an AI voice call: as SMS, with Texts (greeting, prompt) checked
+	KindBuyNumber     Kind = "buy_number"     // confirm [spend]
+	KindReleaseNumber Kind = "release_number" // confirm [irreversible]
+	KindDeleteAgent   Kind = "delete_agent"   // confirm [irreversible]
+	KindDeleteContact Kind = "delete_contact" // confirm [irreversible]
+	KindWebhookChange Kind = "webhook_change" // set or delete a webhook: confirm [webhook_change]
+	KindAgentChange   Kind = "agent_change"   // system prompt or transfer number: confirm [agent_change]; TransferNumber number rules
+	KindTransfer      Kind = "transfer"       // live-call transfer: number rules on TransferNumber (or To)
+	KindDTMF          Kind = "dtmf"           // send DTMF digits on a live call: content rules only
+	KindContactWrite  Kind = "contact_write"  // create/update a contact: To must normalise, nothing more
+)
+
+// Outcome is the engine's verdict.
+type Outcome string
+
+// Outcomes. A Confirm never overrides a Deny.
+const (
+	Allow   Outcome = "allow"
+	Confirm Outcome = "confirm"
+	Deny    Outcome = "deny"
+)
+
+// Action describes one write-tool call for the engine. The tools layer fills it
+// from the bound tool arguments; the same Action must be built for the preview
+// call and the confirmed call.
+type Action struct {
+	Tool      string // MCP tool name, e.g. "send_sms"
+	Principal string // who asks: per-process id for stdio, OAuth sub for HTTP
+	Kind      Kind
+	To        string   // raw destination number as given
+	Body      string   // SMS body or DTMF digits
+	Texts     []string // other outbound text checked for secrets: greeting, system prompt...
+	// TransferNumber is a raw transfer destination (agent transferNumber or live transfer).
+	TransferNumber string
+	// Args holds the canonical tool arguments bound into a confirmation token
+	// (JSON-encoded with sorted keys). Put normalised values in it.
+	Args map[string]any
+	// Details are preview extras (agent, from number, greeting...). The engine
+	// shows them with invisible characters made visible.
+	Details map[string]string
+}
+
+// RuleHit is one rule that fired: a stable ID and a plain-language reason.
+type RuleHit struct {
+	ID      string  `json:"id"`
+	Outcome Outcome `json:"outcome"`
+	Reason  string  `json:"reason"`
+}
+
+// Decision is the engine's answer for one Action.
+type Decision struct {
+	Outcome Outcome
+	Rules   []RuleHit     // deny hits when denied, else the confirm hits (empty on allow)
+	Target  *phone.Number // the normalised destination, when there is one
+	Preview *Preview      // rendered by the engine; nil when denied before a target was known
+}
+
+// RuleIDs returns the IDs of d.Rules in order.
+func (d Decision) RuleIDs() []string {
+	ids := make([]string, len(d.Rules))
+	for i, r := range d.Rules {
+		ids[i] = r.ID
+	}
+	return ids
+}
+
+// Result reports what happened after a decision, for Record.
+//
+// Record counts an action against the limits and marks its recipient known only
+// when it actually executed: the outcome was Allow, or Confirm with a
+// ConfirmMethod other than "" or "none" (the confirmation happened), and Err is
+// nil (the API call succeeded). A failed API call therefore consumes no quota.
+// Call Record for denials and pending previews too: they are audited.
+type Result struct {
+	ConfirmMethod string // none | elicitation | token | otp | off
+	APIID         string // id of the object the API created, if any
+	APIStatus     string // e.g. "200", "queued"
+	Err           error  // the API error, if the call failed
+}

@@ -1,0 +1,291 @@
+package policy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/agentphone-mcp/agentphone-mcp/policy/phone"
+	"github.com/agentphone-mcp/agentphone-mcp/policy/text"
+)
+
+// SMS segment thresholds.
+const (
+	smsConfirmSegments = 3  // more → confirm [sms_long]
+	smsMaxSegments     = 10 // more → deny [sms_too_long]
+)
+
+// Duplicate windows.
+const (
+	dupSMSWindow  = 10 * time.Minute
+	dupCallWindow = 2 * time.Minute
+)
+
+// verdict accumulates rule hits for one evaluation.
+type verdict struct {
+	deny, confirm []RuleHit
+}
+
+func (v *verdict) denyHit(id, reason string) {
+	v.deny = append(v.deny, RuleHit{ID: id, Outcome: Deny, Reason: reason})
+}
+
+func (v *verdict) confirmHit(id, reason string) {
+	v.confirm = append(v.confirm, RuleHit{ID: id, Outcome: Confirm, Reason: reason})
+}
+
+// decision turns the hits into a Decision; deny beats confirm beats allow.
+func (v *verdict) decision(target *phone.Number, p *Preview) Decision {
+	d := Decision{Outcome: Allow, Rules: []RuleHit{}, Target: target, Preview: p}
+	switch {
+	case len(v.deny) > 0:
+		d.Outcome, d.Rules = Deny, v.deny
+	case len(v.confirm) > 0:
+		d.Outcome, d.Rules = Confirm, v.confirm
+	}
+	if p != nil {
+		p.Rules = d.Rules
+	}
+	return d
+}
+
+// Evaluate classifies a. It returns an error only when the engine cannot decide
+// (unknown kind, store failure, cancelled context); the tools layer must then
+// refuse the action. Denials are a Decision, not an error.
+func (e *Engine) Evaluate(ctx context.Context, a Action) (Decision, error) {
+	if err := ctx.Err(); err != nil {
+		return Decision{}, fmt.Errorf("policy: evaluate %s: %w", a.Tool, err)
+	}
+	var (
+		d   Decision
+		err error
+	)
+	switch a.Kind {
+	case KindSMS, KindCall:
+		d, err = e.evalOutbound(ctx, a)
+	case KindTransfer, KindAgentChange, KindDTMF, KindBuyNumber, KindReleaseNumber,
+		KindDeleteAgent, KindDeleteContact, KindWebhookChange:
+		d, err = e.evalAdmin(ctx, a)
+	case KindContactWrite:
+		d, err = e.evalContact(a)
+	default:
+		return Decision{}, fmt.Errorf("policy: evaluate %s: unknown action kind %q", a.Tool, a.Kind)
+	}
+	if err != nil {
+		return Decision{}, fmt.Errorf("policy: evaluate %s: %w", a.Tool, err)
+	}
+	return d, nil
+}
+
+// evalOutbound decides an SMS or a call.
+func (e *Engine) evalOutbound(ctx context.Context, a Action) (Decision, error) {
+	var v verdict
+	now := e.clock.Now()
+	e.checkContent(&v, a)
+	var info text.SMSInfo
+	if a.Kind == KindSMS {
+		info = text.SMS(a.Body)
+		if info.Segments > smsMaxSegments {
+			v.denyHit(RuleSMSTooLong, fmt.Sprintf("the message is %d SMS segments (%d %s characters); the maximum is %d. Shorten it", info.Segments, info.Characters, info.Encoding, smsMaxSegments))
+		}
+	}
+	n, err := e.checkNumber(ctx, &v, a.To, "")
+	if err != nil {
+		return Decision{}, err
+	}
+	var transfer *phone.Number
+	if a.TransferNumber != "" {
+		if transfer, err = e.checkNumber(ctx, &v, a.TransferNumber, "transfer number: "); err != nil {
+			return Decision{}, err
+		}
+	}
+	p := &Preview{Details: visibleDetails(a.Details)}
+	if a.Kind == KindSMS {
+		p.Body = bodyPreview(a.Body, info)
+	}
+	if n == nil {
+		return v.decision(nil, p), nil
+	}
+	zones := e.checkQuietHours(&v, n, now)
+	p.To = e.destination(n, localTimes(zones))
+	p.Transfer = e.destination(transfer, nil)
+	if len(v.deny) > 0 {
+		return v.decision(n, p), nil
+	}
+
+	first, err := e.isFirstContact(ctx, n.E164)
+	if err != nil {
+		return Decision{}, err
+	}
+	p.FirstContact = first
+	if err := e.checkLimits(ctx, &v, a.Kind, n.E164, info.Segments, first, now); err != nil {
+		return Decision{}, err
+	}
+	if len(v.deny) > 0 {
+		return v.decision(n, p), nil
+	}
+
+	if first {
+		v.confirmHit(RuleFirstContact, fmt.Sprintf("%s has never been contacted from this account and is not a contact or on the operator allowlist", n.E164))
+	}
+	if a.Kind == KindSMS && info.Segments > smsConfirmSegments {
+		v.confirmHit(RuleSMSLong, fmt.Sprintf("the message is %d SMS segments (more than %d); each segment is billed", info.Segments, smsConfirmSegments))
+	}
+	if err := e.checkDuplicate(ctx, &v, a, n.E164, now); err != nil {
+		return Decision{}, err
+	}
+	return v.decision(n, p), nil
+}
+
+// evalAdmin decides account changes, transfers and DTMF.
+func (e *Engine) evalAdmin(ctx context.Context, a Action) (Decision, error) {
+	var v verdict
+	e.checkContent(&v, a)
+	p := &Preview{Details: visibleDetails(a.Details)}
+	var target *phone.Number
+	raw := a.TransferNumber
+	if raw == "" && a.Kind == KindTransfer {
+		raw = a.To
+	}
+	if raw != "" && (a.Kind == KindTransfer || a.Kind == KindAgentChange) {
+		n, err := e.checkNumber(ctx, &v, raw, "transfer number: ")
+		if err != nil {
+			return Decision{}, err
+		}
+		target = n
+		p.Transfer = e.destination(n, nil)
+	}
+	switch a.Kind {
+	case KindBuyNumber:
+		p.Cost = NumberCost
+		v.confirmHit(RuleSpend, "buying a phone number costs "+NumberCost+" from the account balance")
+	case KindReleaseNumber:
+		v.confirmHit(RuleIrreversible, "releasing a phone number is permanent: the number may not be recoverable and its messages stop arriving")
+	case KindDeleteAgent:
+		v.confirmHit(RuleIrreversible, "deleting an agent is permanent")
+	case KindDeleteContact:
+		v.confirmHit(RuleIrreversible, "deleting a contact is permanent")
+	case KindWebhookChange:
+		v.confirmHit(RuleWebhookChange, "a webhook receives every inbound message and call event; changing it redirects that data")
+	case KindAgentChange:
+		v.confirmHit(RuleAgentChange, "changing an agent's system prompt or transfer number changes what it says and where it sends callers")
+	}
+	return v.decision(target, p), nil
+}
+
+// evalContact checks a contact's phone number: it must normalise, nothing more.
+func (e *Engine) evalContact(a Action) (Decision, error) {
+	var v verdict
+	p := &Preview{Details: visibleDetails(a.Details)}
+	if a.To == "" {
+		return v.decision(nil, p), nil
+	}
+	n, err := phone.Normalize(a.To, e.region)
+	if err != nil {
+		v.denyHit(phoneRule(err), phoneReason(err))
+		return v.decision(nil, p), nil
+	}
+	p.To = e.destination(&n, nil)
+	return v.decision(&n, p), nil
+}
+
+// checkContent denies outbound text that carries a secret.
+func (e *Engine) checkContent(v *verdict, a Action) {
+	check := func(label, s string) bool {
+		if s == "" {
+			return false
+		}
+		if found, what := text.FindSecret(s, e.keys...); found {
+			v.denyHit(RuleSecretInContent, fmt.Sprintf("the %s contains %s; secrets must never be sent. Remove it", label, what))
+			return true
+		}
+		return false
+	}
+	if check("message", a.Body) {
+		return
+	}
+	for _, t := range a.Texts {
+		if check("greeting or prompt", t) {
+			return
+		}
+	}
+}
+
+// checkNumber applies the number rules to raw and returns the normalised
+// number (nil when it does not normalise). Deny hits go to v; an allowed
+// international destination adds a confirm hit.
+func (e *Engine) checkNumber(ctx context.Context, v *verdict, raw, label string) (*phone.Number, error) {
+	n, err := phone.Normalize(raw, e.region)
+	if err != nil {
+		v.denyHit(phoneRule(err), label+phoneReason(err))
+		return nil, nil
+	}
+	if entry, ok := e.deny.match(n.E164); ok {
+		v.denyHit(RuleDenylist, fmt.Sprintf("%s%s is on the operator's denylist (entry %s)", label, n.E164, entry))
+	}
+	switch {
+	case isGlobalNetwork(n.CountryCode):
+		v.denyHit(RuleGlobalNetwork, fmt.Sprintf("%s+%d is a global-network (satellite or international premium) code; these are never dialled", label, n.CountryCode))
+	default:
+		if reason, bad := deniedTypeReason(string(n.Type)); bad {
+			v.denyHit(RuleNumberType, fmt.Sprintf("%s%s is a %s number: %s", label, n.E164, n.Type, reason))
+		}
+		if !e.allowed[n.Region] {
+			v.denyHit(RuleCountry, fmt.Sprintf("%s%s is in region %s, which is not on the operator's country allowlist (%s)", label, n.E164, n.Region, e.allowedList()))
+		} else if e.isInternational(n.Region) {
+			v.confirmHit(RuleInternational, fmt.Sprintf("%s%s is an international destination (region %s); international calls and texts cost more", label, n.E164, n.Region))
+		}
+	}
+	opted, err := e.store.IsOptedOut(ctx, n.E164)
+	if err != nil {
+		return nil, err
+	}
+	if opted {
+		v.denyHit(RuleOptedOut, fmt.Sprintf("%s%s opted out (replied STOP or was added by the operator); it must not be called or texted", label, n.E164))
+	}
+	return &n, nil
+}
+
+// isInternational reports whether region is outside the default region's
+// market (the US, its territories and Canada count as one market).
+func (e *Engine) isInternational(region string) bool {
+	if region == e.region {
+		return false
+	}
+	return !(inDomesticUS(region) && inDomesticUS(e.region))
+}
+
+// allowedList renders the allowed regions for reasons.
+func (e *Engine) allowedList() string {
+	c := e.cfg.AllowedCountries
+	if len(c) == 0 {
+		c = DefaultAllowedCountries()
+	}
+	s := ""
+	for i, r := range c {
+		if i > 0 {
+			s += ", "
+		}
+		s += r
+	}
+	return s
+}
+
+// phoneRule extracts the rule from a Normalize error.
+func phoneRule(err error) string {
+	var pe *phone.Error
+	if errors.As(err, &pe) && pe.Rule != "" {
+		return pe.Rule
+	}
+	return RuleInvalidNumber
+}
+
+// phoneReason extracts the reason from a Normalize error.
+func phoneReason(err error) string {
+	var pe *phone.Error
+	if errors.As(err, &pe) && pe.Reason != "" {
+		return pe.Reason
+	}
+	return err.Error()
+}

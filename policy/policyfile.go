@@ -1,0 +1,134 @@
+package policy
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+)
+
+// maxPolicyFileSize bounds the operator policy file.
+const maxPolicyFileSize = 1 << 20
+
+// FileConfig is the operator's policy file (Config.PolicyFile,
+// AGENTPHONE_POLICY_FILE). It is JSON; every key is optional; unknown keys are
+// an error. No tool can write it. Schema:
+//
+//	{
+//	  "allowlist":         ["+14155550100"],          // E.164 numbers (or "+digits" prefixes) that skip first_contact
+//	  "denylist":          ["+1900", "+14155550199"], // E.164 numbers or "+digits" prefixes, always denied [denylist]
+//	  "allowed_countries": ["US", "CA"],              // region codes; replaces the default allowlist
+//	  "quiet_hours":       "08:00-21:00",             // allowed local window of the recipient, or "off"
+//	  "limits": {                                     // caps; omitted or 0 = default, negative = no cap
+//	    "sms_per_recipient_hour": 5, "sms_per_recipient_day": 20,
+//	    "calls_per_recipient_10min": 1, "calls_per_recipient_day": 3,
+//	    "new_recipients_day": 10, "sms_segments_hour": 60, "calls_hour": 20
+//	  },
+//	  "operator_phone":    "+14155550123"             // the operator's own phone, for OTP confirmations
+//	}
+//
+// An example is in policy/testdata/policy.example.json. Applied with
+// Config.WithFile: lists are added to the configured ones, other set keys replace them.
+type FileConfig struct {
+	Allowlist        []string `json:"allowlist,omitempty"`
+	Denylist         []string `json:"denylist,omitempty"`
+	AllowedCountries []string `json:"allowed_countries,omitempty"`
+	QuietHours       string   `json:"quiet_hours,omitempty"`
+	Limits           *Limits  `json:"limits,omitempty"`
+	OperatorPhone    string   `json:"operator_phone,omitempty"`
+}
+
+// LoadPolicyFile reads and checks the operator policy file once. It refuses a
+// file that is not a regular file, is writable by group or others, is larger
+// than 1 MiB, is not one JSON object, or has unknown keys. Values are checked
+// (quiet hours syntax, country codes) so a typo fails at start, naming the file.
+func LoadPolicyFile(path string) (FileConfig, error) {
+	var fc FileConfig
+	f, err := os.Open(path)
+	if err != nil {
+		return fc, fmt.Errorf("policy file: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return fc, fmt.Errorf("policy file %s: %w", path, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return fc, fmt.Errorf("policy file %s: not a regular file", path)
+	}
+	if perm := fi.Mode().Perm(); perm&0o022 != 0 {
+		return fc, fmt.Errorf("policy file %s: mode %04o is writable by group or others; run: chmod go-w %s", path, perm, path)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxPolicyFileSize+1))
+	if err != nil {
+		return fc, fmt.Errorf("policy file %s: read: %w", path, err)
+	}
+	if len(data) > maxPolicyFileSize {
+		return fc, fmt.Errorf("policy file %s: larger than %d bytes", path, maxPolicyFileSize)
+	}
+	fc, err = parsePolicyFile(data)
+	if err != nil {
+		return FileConfig{}, fmt.Errorf("policy file %s: %w", path, err)
+	}
+	return fc, nil
+}
+
+// parsePolicyFile decodes and checks the file's bytes.
+func parsePolicyFile(data []byte) (FileConfig, error) {
+	var fc FileConfig
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&fc); err != nil {
+		return FileConfig{}, fmt.Errorf("invalid JSON (unknown keys are errors; see the FileConfig doc for the schema): %w", err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return FileConfig{}, errors.New("trailing data after the JSON object")
+	}
+	if fc.QuietHours != "" {
+		if _, err := parseWindow(fc.QuietHours); err != nil {
+			return FileConfig{}, err
+		}
+	}
+	for _, c := range fc.AllowedCountries {
+		if !validRegion(c) {
+			return FileConfig{}, fmt.Errorf("allowed_countries: %q is not a two-letter region code such as \"US\"", c)
+		}
+	}
+	return fc, nil
+}
+
+// WithFile returns c with the policy file applied: allowlist and denylist
+// entries are added; allowed_countries, quiet_hours, operator_phone and each
+// set limit replace the configured value.
+func (c Config) WithFile(f FileConfig) Config {
+	c.Allowlist = append(append([]string(nil), c.Allowlist...), f.Allowlist...)
+	c.Denylist = append(append([]string(nil), c.Denylist...), f.Denylist...)
+	if len(f.AllowedCountries) > 0 {
+		c.AllowedCountries = append([]string(nil), f.AllowedCountries...)
+	}
+	if f.QuietHours != "" {
+		c.QuietHours = f.QuietHours
+	}
+	if f.OperatorPhone != "" {
+		c.OperatorPhone = f.OperatorPhone
+	}
+	if f.Limits != nil {
+		c.Limits = c.Limits.overlay(*f.Limits)
+	}
+	return c
+}
+
+// validRegion reports whether s looks like an ISO 3166 alpha-2 region code.
+func validRegion(s string) bool {
+	if len(s) != 2 {
+		return false
+	}
+	for _, r := range s {
+		if (r < 'A' || r > 'Z') && (r < 'a' || r > 'z') {
+			return false
+		}
+	}
+	return true
+}

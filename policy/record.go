@@ -1,0 +1,122 @@
+package policy
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/agentphone-mcp/agentphone-mcp/policy/audit"
+	"github.com/agentphone-mcp/agentphone-mcp/policy/text"
+)
+
+// Record registers the outcome of a decision: it writes one audit line (for
+// every decision, including denials and pending previews), and, only when the
+// action actually executed (see Result), counts it against the limits and
+// marks the recipient known. A failed API call consumes no quota.
+//
+// Record is not atomic with Evaluate: two concurrent sends can both pass a cap
+// by one. Caps are a brake, not an exact meter.
+func (e *Engine) Record(ctx context.Context, a Action, d Decision, r Result) error {
+	method := r.ConfirmMethod
+	if method == "" {
+		method = "none"
+	}
+	executed := r.Err == nil && (d.Outcome == Allow || (d.Outcome == Confirm && method != "none"))
+	var errs []error
+	if executed && d.Target != nil && (a.Kind == KindSMS || a.Kind == KindCall) {
+		if err := e.count(ctx, a, d); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if e.audit != nil {
+		entry := audit.Entry{
+			Tool:          a.Tool,
+			Decision:      string(d.Outcome),
+			Rules:         d.RuleIDs(),
+			ConfirmMethod: method,
+			APIID:         r.APIID,
+			APIStatus:     r.APIStatus,
+			Principal:     a.Principal,
+		}
+		if d.Target != nil {
+			entry.Target = d.Target.E164
+		}
+		if a.Body != "" {
+			sum := sha256.Sum256([]byte(a.Body))
+			entry.BodySHA256 = hex.EncodeToString(sum[:])
+			entry.BodyLen = utf8.RuneCountInString(a.Body)
+			if e.cfg.AuditBodies {
+				entry.Body = e.scrub(a.Body)
+			}
+		}
+		if a.Kind == KindSMS {
+			entry.Segments = text.SMS(a.Body).Segments
+		}
+		if r.Err != nil {
+			entry.Error = e.scrub(r.Err.Error())
+		}
+		if _, _, err := e.audit.Append(entry); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("policy: record %s: %w", a.Tool, err)
+	}
+	return nil
+}
+
+// count adds the executed SMS or call to the sliding windows and marks the
+// recipient known.
+func (e *Engine) count(ctx context.Context, a Action, d Decision) error {
+	now := e.clock.Now()
+	to := d.Target.E164
+	type ev struct {
+		key    string
+		weight int
+	}
+	var evs []ev
+	switch a.Kind {
+	case KindSMS:
+		evs = []ev{{evSMSTo + to, 1}, {evSMSSegments, max(1, text.SMS(a.Body).Segments)}, {dupKey(to, a.Body), 1}}
+	case KindCall:
+		evs = []ev{{evCallTo + to, 1}, {evCalls, 1}}
+	}
+	if d.Preview != nil && d.Preview.FirstContact {
+		evs = append(evs, ev{evNewRecipient, 1})
+	}
+	for _, x := range evs {
+		if err := e.store.AddEvent(ctx, x.key, now, x.weight); err != nil {
+			return err
+		}
+	}
+	return e.store.MarkKnown(ctx, to, now)
+}
+
+// scrub removes the configured secrets (raw, base64, hex and URL-encoded)
+// from s before it is logged or audited.
+func (e *Engine) scrub(s string) string {
+	for _, k := range e.keys {
+		if len(k) < 4 {
+			continue
+		}
+		for _, form := range []string{
+			k,
+			base64.StdEncoding.EncodeToString([]byte(k)),
+			base64.RawStdEncoding.EncodeToString([]byte(k)),
+			base64.URLEncoding.EncodeToString([]byte(k)),
+			base64.RawURLEncoding.EncodeToString([]byte(k)),
+			hex.EncodeToString([]byte(k)),
+			strings.ToUpper(hex.EncodeToString([]byte(k))),
+			url.QueryEscape(k),
+		} {
+			s = strings.ReplaceAll(s, form, "[REDACTED]")
+		}
+	}
+	return s
+}

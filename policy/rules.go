@@ -1,0 +1,73 @@
+package policy
+
+// Stable rule IDs. They appear in decisions, previews, audit lines and the README.
+const (
+	// Deny rules (never overridden by a confirmation).
+	RuleEmergency       = "emergency"
+	RuleN11             = "n11"
+	RuleShortCode       = "short_code"
+	RuleInvalidNumber   = "invalid_number"
+	RuleNumberType      = "number_type"
+	RuleGlobalNetwork   = "global_network"
+	RuleCountry         = "country"
+	RuleOptedOut        = "opted_out"
+	RuleSecretInContent = "secret_in_content"
+	RuleSMSTooLong      = "sms_too_long"
+	RuleQuietHours      = "quiet_hours" // deny; confirm when a recipient zone is unknown
+	RuleRateLimit       = "rate_limit"
+	RuleDenylist        = "denylist"
+
+	// Confirm rules.
+	RuleSpend         = "spend"
+	RuleIrreversible  = "irreversible"
+	RuleWebhookChange = "webhook_change"
+	RuleAgentChange   = "agent_change"
+	RuleFirstContact  = "first_contact"
+	RuleInternational = "international"
+	RuleSMSLong       = "sms_long"
+	RuleDuplicate     = "duplicate"
+)
+
+// isGlobalNetwork reports non-geographic calling codes that are always denied
+// (satellite, international networks, premium, shared-cost: IRSF risk).
+func isGlobalNetwork(countryCode int) bool {
+	switch countryCode {
+	case 870, 881, 882, 883, 979, 808, 878, 888:
+		return true
+	}
+	return false
+}
+
+// deniedTypeReason returns why a number type is always denied, or ok=false.
+func deniedTypeReason(typ string) (reason string, ok bool) {
+	switch typ {
+	case "premium_rate":
+		return "premium-rate numbers charge the caller extra and are used for toll fraud", true
+	case "shared_cost":
+		return "shared-cost numbers charge the caller extra", true
+	case "pager":
+		return "pager numbers cannot take a call or a conversation", true
+	case "voicemail":
+		return "voicemail-access numbers cannot take a conversation", true
+	case "unknown", "":
+		return "the number's type is unknown, so it cannot be checked for premium rates", true
+	}
+	return "", false
+}
+
+// DefaultAllowedCountries is the default country allowlist: the US, its
+// territories and Canada, keyed on the number's region (so Caribbean +1
+// countries such as JM or DO are international).
+func DefaultAllowedCountries() []string {
+	return []string{"US", "CA", "PR", "VI", "GU", "AS", "MP"}
+}
+
+// inDomesticUS reports whether region is in the US/territories/Canada group,
+// which counts as one domestic market when the default region is in it.
+func inDomesticUS(region string) bool {
+	switch region {
+	case "US", "CA", "PR", "VI", "GU", "AS", "MP":
+		return true
+	}
+	return false
+}

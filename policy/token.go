@@ -1,0 +1,189 @@
+package policy
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/agentphone-mcp/agentphone-mcp/policy/phone"
+)
+
+// TokenTTL is how long a confirmation token is valid.
+const TokenTTL = 5 * time.Minute
+
+// Token layout (before base64url without padding):
+// ver(1) | exp unix ns(8) | nonce(16) | H(tool)(16) | H(principal)(16) | H(args)(16) | HMAC-SHA256(32)
+// The three truncated SHA-256 digests (domain-separated) let RedeemToken say
+// which binding differs; the MAC covers all of them.
+const (
+	tokenVersion  = 1
+	tokenNonceLen = 16
+	tokenHashLen  = 16
+	tokenBodyLen  = 1 + 8 + tokenNonceLen + 3*tokenHashLen
+	tokenLen      = tokenBodyLen + sha256.Size
+)
+
+// TokenErrorKind says why a token was refused.
+type TokenErrorKind string
+
+// Token error kinds.
+const (
+	TokenMalformed TokenErrorKind = "malformed" // not decodable as a token
+	TokenWrong     TokenErrorKind = "wrong"     // bad MAC: altered, or issued by another key/process
+	TokenExpired   TokenErrorKind = "expired"   // older than TokenTTL
+	TokenReused    TokenErrorKind = "reused"    // already redeemed once
+	TokenMismatch  TokenErrorKind = "mismatch"  // issued for another tool, principal or arguments
+)
+
+// TokenError is returned by RedeemToken. Nothing may run when it is returned.
+type TokenError struct {
+	Kind  TokenErrorKind
+	Field string // for mismatch: "tool", "principal" or "arguments"
+	Msg   string // what happened and what to do
+}
+
+// Error implements error.
+func (e *TokenError) Error() string { return "confirmation token " + string(e.Kind) + ": " + e.Msg }
+
+const freshPreview = "call again without confirmation_token to get a fresh preview"
+
+func tokenErr(kind TokenErrorKind, field, what string) *TokenError {
+	return &TokenError{Kind: kind, Field: field, Msg: what + "; " + freshPreview}
+}
+
+// IssueToken returns a signed, single-use confirmation token for a, bound to
+// a.Tool, a.Principal and the canonical arguments (a.Args plus the normalised
+// To/TransferNumber, a.Kind, a.Body and a.Texts). It expires after TokenTTL.
+func (e *Engine) IssueToken(a Action) (string, error) {
+	args, err := e.canonicalArgs(a)
+	if err != nil {
+		return "", fmt.Errorf("issue confirmation token: %w", err)
+	}
+	body := make([]byte, 0, tokenLen)
+	body = append(body, tokenVersion)
+	body = binary.BigEndian.AppendUint64(body, uint64(e.clock.Now().Add(TokenTTL).UnixNano()))
+	nonce := make([]byte, tokenNonceLen)
+	if _, err := rand.Read(nonce); err != nil {
+		return "", fmt.Errorf("issue confirmation token: random nonce: %w", err)
+	}
+	body = append(body, nonce...)
+	body = append(body, bindHash("tool", []byte(a.Tool))...)
+	body = append(body, bindHash("principal", []byte(a.Principal))...)
+	body = append(body, bindHash("args", args)...)
+	return base64.RawURLEncoding.EncodeToString(append(body, e.mac(body)...)), nil
+}
+
+// RedeemToken checks tok against a and burns it. It returns a *TokenError
+// (malformed, wrong, expired, mismatch, reused) or a store error; only a nil
+// error means the confirmed action may run. Call Evaluate again afterwards:
+// a confirmation never overrides a deny.
+func (e *Engine) RedeemToken(ctx context.Context, a Action, tok string) error {
+	body, err := e.openToken(tok)
+	if err != nil {
+		return err
+	}
+	exp := time.Unix(0, int64(binary.BigEndian.Uint64(body[1:9])))
+	if !e.clock.Now().Before(exp) {
+		return tokenErr(TokenExpired, "", "the token expired (tokens are valid for 5 minutes)")
+	}
+	off := 1 + 8 + tokenNonceLen
+	if !hmac.Equal(body[off:off+tokenHashLen], bindHash("tool", []byte(a.Tool))) {
+		return tokenErr(TokenMismatch, "tool", "the token was issued for a different tool")
+	}
+	off += tokenHashLen
+	if !hmac.Equal(body[off:off+tokenHashLen], bindHash("principal", []byte(a.Principal))) {
+		return tokenErr(TokenMismatch, "principal", "the token was issued to a different user or session")
+	}
+	off += tokenHashLen
+	args, err := e.canonicalArgs(a)
+	if err != nil || !hmac.Equal(body[off:off+tokenHashLen], bindHash("args", args)) {
+		return tokenErr(TokenMismatch, "arguments", "the arguments differ from the ones previewed; confirm exactly the previewed action")
+	}
+	nonce := hex.EncodeToString(body[9 : 9+tokenNonceLen])
+	fresh, err := e.store.UseNonce(ctx, nonce, exp)
+	if err != nil {
+		return fmt.Errorf("redeem confirmation token: %w", err)
+	}
+	if !fresh {
+		return tokenErr(TokenReused, "", "the token was already used; each token confirms one action once")
+	}
+	return nil
+}
+
+// TokenNonce verifies tok's MAC and returns its nonce (hex), the key for
+// PendingCodes. It does not check expiry, bindings or use.
+func (e *Engine) TokenNonce(tok string) (string, error) {
+	body, err := e.openToken(tok)
+	if err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(body[9 : 9+tokenNonceLen]), nil
+}
+
+// openToken decodes tok and checks its version and MAC, returning the body.
+func (e *Engine) openToken(tok string) ([]byte, error) {
+	if len(tok) > 2*tokenLen {
+		return nil, tokenErr(TokenMalformed, "", "the token is too long to be one this server issued")
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(tok)
+	if err != nil || len(raw) != tokenLen {
+		return nil, tokenErr(TokenMalformed, "", "the token is not one this server issued (bad encoding or length)")
+	}
+	body, mac := raw[:tokenBodyLen], raw[tokenBodyLen:]
+	if body[0] != tokenVersion {
+		return nil, tokenErr(TokenMalformed, "", fmt.Sprintf("unknown token version %d", body[0]))
+	}
+	if !hmac.Equal(mac, e.mac(body)) {
+		return nil, tokenErr(TokenWrong, "", "the token's signature is wrong (it was altered, or issued before a server restart)")
+	}
+	return body, nil
+}
+
+// mac returns HMAC-SHA256(tokenKey, body).
+func (e *Engine) mac(body []byte) []byte {
+	m := hmac.New(sha256.New, e.tokenKey)
+	m.Write(body)
+	return m.Sum(nil)
+}
+
+// bindHash is a domain-separated, truncated SHA-256.
+func bindHash(domain string, v []byte) []byte {
+	h := sha256.New()
+	h.Write([]byte("agentphone-confirm-v1\x00"))
+	h.Write([]byte(domain))
+	h.Write([]byte{0})
+	h.Write(v)
+	return h.Sum(nil)[:tokenHashLen]
+}
+
+// canonicalArgs is the JSON (sorted keys) of everything the token binds besides
+// the tool and principal. Numbers are normalised so "(415) 555-0100" and
+// "+14155550100" bind the same.
+func (e *Engine) canonicalArgs(a Action) ([]byte, error) {
+	m := map[string]any{"kind": string(a.Kind), "body": a.Body, "texts": a.Texts, "args": a.Args}
+	for key, raw := range map[string]string{"to": a.To, "transfer_number": a.TransferNumber} {
+		if raw == "" {
+			continue
+		}
+		n, err := phone.Normalize(raw, e.region)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", key, err)
+		}
+		m[key] = n.E164
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(m); err != nil {
+		return nil, fmt.Errorf("arguments are not JSON-encodable: %w", err)
+	}
+	return buf.Bytes(), nil
+}
