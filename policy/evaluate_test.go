@@ -95,14 +95,14 @@ func TestConfirmRules(t *testing.T) {
 		{name: "first contact sms", action: sms(numLA, "hi"), rule: RuleFirstContact},
 		{name: "first contact call", action: call(numNY), rule: RuleFirstContact},
 		{name: "international allowed", cfg: Config{AllowedCountries: []string{"US", "GB"}, Allowlist: []string{numLondon}},
-			setup: func(t *testing.T, e *env) { e.clk.Advance(-3 * time.Hour) }, // 15:00 London
+			setup:  func(t *testing.T, e *env) { e.clk.Advance(-3 * time.Hour) }, // 15:00 London
 			action: sms(numLondon, "hi"), rule: RuleInternational},
 		{name: "sms long", cfg: Config{Allowlist: []string{numLA}}, action: sms(numLA, four), rule: RuleSMSLong},
 		{name: "duplicate sms", cfg: Config{Allowlist: []string{numLA}},
-			setup: func(t *testing.T, e *env) { e.send(t, sms(numLA, "same")); e.clk.Advance(9 * time.Minute) },
+			setup:  func(t *testing.T, e *env) { e.send(t, sms(numLA, "same")); e.clk.Advance(9 * time.Minute) },
 			action: sms(numLA, "same"), rule: RuleDuplicate},
 		{name: "duplicate call", cfg: Config{Allowlist: []string{numLA}, Limits: Limits{CallsPerRecipient10Min: 5}},
-			setup: func(t *testing.T, e *env) { e.send(t, call(numLA)); e.clk.Advance(time.Minute) },
+			setup:  func(t *testing.T, e *env) { e.send(t, call(numLA)); e.clk.Advance(time.Minute) },
 			action: call(numLA), rule: RuleDuplicate},
 		{name: "international transfer", cfg: Config{AllowedCountries: []string{"US", "GB"}},
 			action: Action{Tool: "transfer_call", Kind: KindTransfer, TransferNumber: numLondon}, rule: RuleInternational},

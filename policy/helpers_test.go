@@ -35,14 +35,18 @@ type fakeContacts struct {
 	err error
 }
 
-func (f fakeContacts) IsContact(_ context.Context, e164 string) (bool, error) { return f.set[e164], f.err }
+func (f fakeContacts) IsContact(_ context.Context, e164 string) (bool, error) {
+	return f.set[e164], f.err
+}
 
 type fakeHistory struct {
 	set map[string]bool
 	err error
 }
 
-func (f fakeHistory) Contacted(_ context.Context, e164 string) (bool, error) { return f.set[e164], f.err }
+func (f fakeHistory) Contacted(_ context.Context, e164 string) (bool, error) {
+	return f.set[e164], f.err
+}
 
 type env struct {
 	eng   *Engine
