@@ -3,6 +3,7 @@ package policy
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -286,5 +287,18 @@ func TestNewRejectsBadConfig(t *testing.T) {
 	c := eng.Config()
 	if c.QuietHours != DefaultQuietHours || c.Limits != DefaultLimits() || c.TokenKey != nil || len(c.AllowedCountries) != 7 {
 		t.Errorf("effective config = %+v", c)
+	}
+}
+
+func TestLookupErrorsLoggedWithoutKey(t *testing.T) {
+	t.Parallel()
+	var buf strings.Builder
+	e := newEnv(t, Config{}, func(d *Deps) {
+		d.Contacts = fakeContacts{err: errors.New("401 for key " + testKey)}
+		d.Logger = slog.New(slog.NewTextHandler(&buf, nil))
+	})
+	wantDecision(t, e.eval(t, sms(numLA, "hi")), Confirm, RuleFirstContact)
+	if !strings.Contains(buf.String(), "contact check failed") || strings.Contains(buf.String(), testKey) {
+		t.Errorf("log = %q", buf.String())
 	}
 }

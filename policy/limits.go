@@ -111,7 +111,7 @@ func (e *Engine) isFirstContact(ctx context.Context, e164 string) (bool, error) 
 	if e.history != nil {
 		ok, err := e.history.Contacted(ctx, e164)
 		if err != nil {
-			e.log.WarnContext(ctx, "policy: history check failed; treating as first contact", "err", err)
+			e.log.WarnContext(ctx, "policy: history check failed; treating as first contact", "err", e.scrub(err.Error()))
 		} else if ok {
 			return false, nil
 		}
@@ -119,7 +119,7 @@ func (e *Engine) isFirstContact(ctx context.Context, e164 string) (bool, error) 
 	if e.contacts != nil {
 		ok, err := e.contacts.IsContact(ctx, e164)
 		if err != nil {
-			e.log.WarnContext(ctx, "policy: contact check failed; treating as not a contact", "err", err)
+			e.log.WarnContext(ctx, "policy: contact check failed; treating as not a contact", "err", e.scrub(err.Error()))
 		} else if ok {
 			return false, nil
 		}
