@@ -367,7 +367,7 @@ func TestRegisterRateLimit(t *testing.T) {
 	body := map[string]any{"registration_type": "sole_proprietor", "first_name": "A", "last_name": "B",
 		"email": "a@example.com", "phone_number": "+14155550123", "street_address": "1 Main St", "city": "SF",
 		"state": "CA", "zip_code": "94105", "opt_in_image_url": "https://example.com/optin.png",
-		"description": "Appointment reminders for the Acme dental clinic patients.",
+		"description":  "Appointment reminders for the Acme dental clinic patients.",
 		"consent_flow": "Patients opt in on the Acme web form with an unchecked checkbox.",
 		"use_cases":    []string{"customer_care"}, "brand_name": "Acme",
 		"message_samples": []string{"Acme: your appointment is tomorrow at 3pm.", "Acme: reply C to confirm your visit."}}
