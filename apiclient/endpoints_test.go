@@ -2,7 +2,6 @@ package apiclient
 
 import (
 	"context"
-	"net/http"
 	"testing"
 	"time"
 )
@@ -611,4 +610,3 @@ func TestRecordingURLAndBaseURL(t *testing.T) {
 	eq(t, "recording", c.RecordingURL("call_a/b"), "https://api.agentphone.ai/v1/calls/call_a%2Fb/recording")
 }
 
-var _ = http.MethodGet

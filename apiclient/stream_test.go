@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 	"testing"
 )
@@ -172,4 +171,3 @@ func TestPaginateAgainstServer(t *testing.T) {
 	eq(t, "q2", reqs[1].Query, "limit=2&offset=2")
 }
 
-var _ = http.StatusOK
