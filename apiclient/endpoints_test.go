@@ -609,4 +609,3 @@ func TestRecordingURLAndBaseURL(t *testing.T) {
 	c, _ := New(Options{BaseURL: "https://api.agentphone.ai/v1"})
 	eq(t, "recording", c.RecordingURL("call_a/b"), "https://api.agentphone.ai/v1/calls/call_a%2Fb/recording")
 }
-

@@ -170,4 +170,3 @@ func TestPaginateAgainstServer(t *testing.T) {
 	eq(t, "q1", reqs[0].Query, "limit=2")
 	eq(t, "q2", reqs[1].Query, "limit=2&offset=2")
 }
-
