@@ -1,0 +1,190 @@
+package tools
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/agentphone-mcp/agentphone-mcp/apiclient"
+	"github.com/agentphone-mcp/agentphone-mcp/policy"
+)
+
+// agentSettingsArgs are the optional agent settings shared by create_agent and update_agent.
+type agentSettingsArgs struct {
+	Description             *string  `json:"description,omitempty"`
+	VoiceMode               *string  `json:"voice_mode,omitempty" jsonschema:"enum=hosted,enum=webhook"`
+	SystemPrompt            *string  `json:"system_prompt,omitempty" jsonschema:"Instructions for hosted mode"`
+	BeginMessage            *string  `json:"begin_message,omitempty"`
+	Voice                   *string  `json:"voice,omitempty" jsonschema:"Voice id (list_voices)"`
+	ModelTier               *string  `json:"model_tier,omitempty" jsonschema:"enum=turbo,enum=balanced,enum=max"`
+	TransferNumber          *string  `json:"transfer_number,omitempty" jsonschema:"Phone number; empty removes"`
+	VoicemailMessage        *string  `json:"voicemail_message,omitempty" jsonschema:"Empty disables"`
+	VoiceSpeed              *float64 `json:"voice_speed,omitempty" jsonschema:"0.5-2"`
+	InterruptionSensitivity *float64 `json:"interruption_sensitivity,omitempty" jsonschema:"0-1"`
+	EnableBackchannel       *bool    `json:"enable_backchannel,omitempty"`
+	EnableMessaging         *bool    `json:"enable_messaging,omitempty"`
+	STTMode                 *string  `json:"stt_mode,omitempty" jsonschema:"enum=fast,enum=accurate"`
+	AmbientSound            *string  `json:"ambient_sound,omitempty" jsonschema:"enum=none,enum=office,enum=coffee-shop,enum=outdoor"`
+	DenoisingMode           *string  `json:"denoising_mode,omitempty" jsonschema:"enum=noise-cancellation,enum=noise-and-background-speech-cancellation"`
+	MaxSilenceMs            *int     `json:"max_silence_ms,omitempty" jsonschema:"10000-3600000"`
+	Language                *string  `json:"language,omitempty" jsonschema:"BCP-47, e.g. en-US"`
+}
+
+type createAgentArgs struct {
+	Name string `json:"name"`
+	agentSettingsArgs
+}
+
+// validate checks ranges and enums the schema cannot express, and normalises the transfer
+// number. It returns "" or a message naming the argument.
+func (a *agentSettingsArgs) validate(region string) string {
+	inRange := func(name string, v *float64, lo, hi float64) string {
+		if v != nil && (*v < lo || *v > hi) {
+			return fmt.Sprintf("%s must be between %g and %g", name, lo, hi)
+		}
+		return ""
+	}
+	if msg := inRange("voice_speed", a.VoiceSpeed, 0.5, 2); msg != "" {
+		return msg
+	}
+	if msg := inRange("interruption_sensitivity", a.InterruptionSensitivity, 0, 1); msg != "" {
+		return msg
+	}
+	if a.MaxSilenceMs != nil && (*a.MaxSilenceMs < 10000 || *a.MaxSilenceMs > 3600000) {
+		return "max_silence_ms must be between 10000 and 3600000"
+	}
+	enums := []struct {
+		name  string
+		v     *string
+		valid []string
+	}{
+		{"voice_mode", a.VoiceMode, []string{"hosted", "webhook"}},
+		{"model_tier", a.ModelTier, []string{"turbo", "balanced", "max"}},
+		{"stt_mode", a.STTMode, []string{"fast", "accurate"}},
+		{"ambient_sound", a.AmbientSound, []string{"none", "office", "coffee-shop", "outdoor"}},
+		{"denoising_mode", a.DenoisingMode, []string{"noise-cancellation", "noise-and-background-speech-cancellation"}},
+	}
+	for _, e := range enums {
+		if e.v != nil && !contains(e.valid, *e.v) {
+			return fmt.Sprintf("%s must be one of %s", e.name, strings.Join(e.valid, ", "))
+		}
+	}
+	return ""
+}
+
+// settings maps the tool's snake_case arguments onto the API's camelCase settings.
+func (a *agentSettingsArgs) settings() apiclient.AgentSettings {
+	s := apiclient.AgentSettings{
+		Description: a.Description, SystemPrompt: a.SystemPrompt, BeginMessage: a.BeginMessage,
+		Voice: a.Voice, TransferNumber: a.TransferNumber, VoicemailMessage: a.VoicemailMessage,
+		VoiceSpeed: a.VoiceSpeed, InterruptionSensitivity: a.InterruptionSensitivity,
+		EnableBackchannel: a.EnableBackchannel, EnableMessaging: a.EnableMessaging,
+		MaxSilenceMs: a.MaxSilenceMs, Language: a.Language,
+	}
+	if a.VoiceMode != nil {
+		v := apiclient.VoiceMode(*a.VoiceMode)
+		s.VoiceMode = &v
+	}
+	if a.ModelTier != nil {
+		v := apiclient.ModelTier(*a.ModelTier)
+		s.ModelTier = &v
+	}
+	if a.STTMode != nil {
+		v := apiclient.STTMode(*a.STTMode)
+		s.STTMode = &v
+	}
+	if a.AmbientSound != nil {
+		v := apiclient.AmbientSound(*a.AmbientSound)
+		s.AmbientSound = &v
+	}
+	if a.DenoisingMode != nil {
+		v := apiclient.DenoisingMode(*a.DenoisingMode)
+		s.DenoisingMode = &v
+	}
+	return s
+}
+
+// outboundTexts are the agent settings that will be spoken to third parties: the policy scans
+// them for secrets.
+func (a *agentSettingsArgs) outboundTexts() []string {
+	var out []string
+	for _, p := range []*string{a.SystemPrompt, a.BeginMessage, a.VoicemailMessage, a.Description} {
+		if p != nil && *p != "" {
+			out = append(out, *p)
+		}
+	}
+	return out
+}
+
+func createAgentTool(d *Deps) Tool {
+	return define(d, spec{
+		name: "create_agent", toolset: ToolsetAgents, effect: writesLocal,
+		desc: "Create an AI phone agent. Hosted mode needs system_prompt; webhook mode sends each caller turn to your webhook.",
+	}, func(ctx context.Context, c *call, args createAgentArgs) *mcp.CallToolResult {
+		args.Name = strings.TrimSpace(args.Name)
+		if args.Name == "" {
+			return invalidArgs(c.tool, "name is required")
+		}
+		if msg := args.validate(d.DefaultRegion); msg != "" {
+			return invalidArgs(c.tool, msg)
+		}
+		if args.VoiceMode != nil && *args.VoiceMode == "hosted" && (args.SystemPrompt == nil || strings.TrimSpace(*args.SystemPrompt) == "") {
+			return invalidArgs(c.tool, "voice_mode hosted needs system_prompt (what the agent should do on calls)")
+		}
+		action := policy.Action{Kind: policy.Kind("agent_create"), Texts: args.outboundTexts(), Args: canonicalArgs(c)}
+		if args.TransferNumber != nil {
+			action.TransferNumber = *args.TransferNumber
+		}
+		return d.gate(ctx, c, action, "", func(ctx context.Context) outcome {
+			req := apiclient.CreateAgentRequest{Name: args.Name, AgentSettings: args.settings()}
+			req.TransferNumber = d.e164Ptr(args.TransferNumber)
+			agent, err := d.API.CreateAgent(ctx, req)
+			if err != nil {
+				return outcome{result: apiFailure("create_agent", err, ""), err: err}
+			}
+			return outcome{result: okResult(
+				fmt.Sprintf("Created agent %q (%s), voice mode %s. Buy or attach a number before it can call or text.", untrusted(agent.Name, maxName), agent.ID, agent.VoiceMode),
+				agentView(agent)), apiID: agent.ID, apiStatus: "created"}
+		})
+	})
+}
+
+// agentView is an agent as tools return it: the API object with third-party text sanitised.
+func agentView(a *apiclient.Agent) map[string]any {
+	nums := make([]map[string]any, 0, len(a.Numbers))
+	for _, n := range a.Numbers {
+		nums = append(nums, map[string]any{"id": n.ID, "phone_number": n.PhoneNumber, "status": n.Status})
+	}
+	v := map[string]any{
+		"id": a.ID, "name": untrusted(a.Name, maxName), "voice_mode": a.VoiceMode, "voice": a.Voice,
+		"model_tier": a.ModelTier, "language": a.Language, "enable_messaging": a.EnableMessaging,
+		"numbers": nums, "created_at": a.CreatedAt,
+	}
+	if a.Description != "" {
+		v["description"] = untrusted(a.Description, maxNotes)
+	}
+	if a.SystemPrompt != "" {
+		v["system_prompt"] = untrusted(a.SystemPrompt, maxBody)
+	}
+	if a.BeginMessage != "" {
+		v["begin_message"] = untrusted(a.BeginMessage, maxNotes)
+	}
+	if a.TransferNumber != "" {
+		v["transfer_number"] = a.TransferNumber
+	}
+	if a.VoicemailMessage != "" {
+		v["voicemail_message"] = untrusted(a.VoicemailMessage, maxNotes)
+	}
+	return v
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}

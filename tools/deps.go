@@ -1,0 +1,63 @@
+package tools
+
+import (
+	"log/slog"
+
+	"github.com/jonboulle/clockwork"
+
+	"github.com/agentphone-mcp/agentphone-mcp/apiclient"
+	"github.com/agentphone-mcp/agentphone-mcp/policy"
+)
+
+// Confirmation modes (AGENTPHONE_CONFIRM_MODE).
+const (
+	// ConfirmAuto uses elicitation when the client declared it, else a two-step token.
+	ConfirmAuto = "auto"
+	// ConfirmStrict uses elicitation or a code texted to the operator; otherwise it denies.
+	ConfirmStrict = "strict"
+	// ConfirmOff runs confirm-tier actions at once; deny rules still apply.
+	ConfirmOff = "off"
+)
+
+// Deps is what every tool handler needs. It is built once by the server.
+type Deps struct {
+	// API is the AgentPhone client (its transport carries the key guard).
+	API *apiclient.Client
+	// Policy decides every write.
+	Policy *policy.Engine
+	// ConfirmMode is ConfirmAuto, ConfirmStrict or ConfirmOff.
+	ConfirmMode string
+	// OperatorPhone receives one-time codes in strict mode (E.164; may be empty).
+	OperatorPhone string
+	// DefaultRegion is the region for numbers typed without a country code.
+	DefaultRegion string
+	// Sandbox is true when the API is the built-in simulation.
+	Sandbox bool
+	// Principal identifies who is acting, for token binding and the audit log.
+	Principal string
+	// Clock is the time source (fake in tests).
+	Clock clockwork.Clock
+	// Logger receives structured logs (stderr).
+	Logger *slog.Logger
+	// Events delivers inbound events from the webhook receiver to waiting tools; may be nil.
+	Events *EventHub
+}
+
+// All returns every tool in a stable order: tools/list is deterministic.
+func All(d *Deps) []Tool {
+	var out []Tool
+	for _, group := range [][]Tool{
+		accountTools(d),
+		agentTools(d),
+		numberTools(d),
+		callTools(d),
+		messageTools(d),
+		conversationTools(d),
+		contactTools(d),
+		webhookTools(d),
+		liveTools(d),
+	} {
+		out = append(out, group...)
+	}
+	return out
+}

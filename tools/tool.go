@@ -1,0 +1,224 @@
+// Package tools defines every MCP tool agentphone-mcp offers: its schema, its annotations and
+// its handler. A handler binds its typed arguments strictly, asks the policy engine, calls the
+// AgentPhone API client, and renders the result as short text plus structuredContent.
+//
+// Tool descriptions are static and short on purpose: every byte of tools/list is paid for in
+// every conversation of every user.
+package tools
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"reflect"
+	"runtime/debug"
+	"slices"
+	"strings"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+)
+
+// Toolset names. A toolset is a group of tools the operator enables or disables together.
+const (
+	ToolsetAccount       = "account"
+	ToolsetAgents        = "agents"
+	ToolsetNumbers       = "numbers"
+	ToolsetCalls         = "calls"
+	ToolsetMessages      = "messages"
+	ToolsetConversations = "conversations"
+	ToolsetContacts      = "contacts"
+	ToolsetWebhooks      = "webhooks"
+	ToolsetLive          = "live"
+)
+
+// Toolsets lists every toolset in display order.
+func Toolsets() []string {
+	return []string{ToolsetAccount, ToolsetAgents, ToolsetNumbers, ToolsetCalls, ToolsetMessages,
+		ToolsetConversations, ToolsetContacts, ToolsetWebhooks, ToolsetLive}
+}
+
+// DefaultToolsets is every toolset except webhooks, the one that can redirect a user's
+// inbound traffic to another server.
+func DefaultToolsets() []string {
+	return slices.DeleteFunc(Toolsets(), func(s string) bool { return s == ToolsetWebhooks })
+}
+
+// Tool is one MCP tool with the metadata the server needs to filter it.
+type Tool struct {
+	Def      mcp.Tool
+	Toolset  string
+	ReadOnly bool
+	Handler  server.ToolHandlerFunc
+}
+
+// effect describes what a tool does to the world; it decides the annotations.
+type effect int
+
+const (
+	// reads changes nothing.
+	reads effect = iota
+	// writesLocal changes AgentPhone configuration reversibly and reaches nobody outside.
+	writesLocal
+	// writesIdempotent is writesLocal that can be repeated with the same result.
+	writesIdempotent
+	// destroys deletes or releases something that cannot be restored.
+	destroys
+	// spends costs money but destroys nothing (buying a number).
+	spends
+	// reachesOut contacts a third party (SMS, call): it cannot be taken back.
+	reachesOut
+	// hangsUp ends something live for a third party (end_call): destructive, idempotent.
+	hangsUp
+	// signals touches a third party without harm (a reaction, a test webhook event).
+	signals
+)
+
+func annotations(e effect) mcp.ToolAnnotation {
+	b := mcp.ToBoolPtr
+	switch e {
+	case reads:
+		return mcp.ToolAnnotation{ReadOnlyHint: b(true), DestructiveHint: b(false), IdempotentHint: b(true), OpenWorldHint: b(false)}
+	case writesLocal:
+		return mcp.ToolAnnotation{ReadOnlyHint: b(false), DestructiveHint: b(false), IdempotentHint: b(false), OpenWorldHint: b(false)}
+	case writesIdempotent:
+		return mcp.ToolAnnotation{ReadOnlyHint: b(false), DestructiveHint: b(false), IdempotentHint: b(true), OpenWorldHint: b(false)}
+	case destroys:
+		return mcp.ToolAnnotation{ReadOnlyHint: b(false), DestructiveHint: b(true), IdempotentHint: b(true), OpenWorldHint: b(false)}
+	case hangsUp:
+		return mcp.ToolAnnotation{ReadOnlyHint: b(false), DestructiveHint: b(true), IdempotentHint: b(true), OpenWorldHint: b(true)}
+	case spends, signals:
+		return mcp.ToolAnnotation{ReadOnlyHint: b(false), DestructiveHint: b(false), IdempotentHint: b(false), OpenWorldHint: b(true)}
+	default:
+		return mcp.ToolAnnotation{ReadOnlyHint: b(false), DestructiveHint: b(true), IdempotentHint: b(false), OpenWorldHint: b(true)}
+	}
+}
+
+// spec is the static part of a tool.
+type spec struct {
+	name    string
+	toolset string
+	desc    string
+	effect  effect
+}
+
+// handlerFunc is what a tool implements: typed arguments in, a result out. It never returns
+// a Go error: every failure is an isError result the model can read.
+type handlerFunc[A any] func(ctx context.Context, c *call, args A) *mcp.CallToolResult
+
+// call carries the request-scoped facts a handler may need.
+type call struct {
+	req  mcp.CallToolRequest
+	tool string
+}
+
+// define builds a Tool from a spec and a typed handler. The input schema is reflected from A
+// (json tags name the properties, jsonschema tags describe them; fields without omitempty are
+// required); arguments are bound strictly, so an unknown key is an error that names it.
+func define[A any](d *Deps, s spec, h handlerFunc[A]) Tool {
+	def := mcp.NewTool(s.name, mcp.WithDescription(s.desc), mcp.WithInputSchema[A]())
+	def.Annotations = annotations(s.effect)
+	logger := d.logger()
+	return Tool{
+		Def:      def,
+		Toolset:  s.toolset,
+		ReadOnly: s.effect == reads,
+		Handler: func(ctx context.Context, req mcp.CallToolRequest) (res *mcp.CallToolResult, err error) {
+			defer func() {
+				if r := recover(); r != nil {
+					logger.Error("tool handler panicked", "tool", s.name, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+					res, err = mcp.NewToolResultError(fmt.Sprintf("%s failed with an internal error; nothing further was attempted. Check the server log.", s.name)), nil
+				}
+			}()
+			var args A
+			if msg := bindArgs(req.GetArguments(), &args); msg != "" {
+				return invalidArgs(s.name, msg), nil
+			}
+			return h(ctx, &call{req: req, tool: s.name}, args), nil
+		},
+	}
+}
+
+// bindArgs decodes raw into dst, refusing unknown keys and wrong types. It returns "" on
+// success, otherwise a message naming the offending argument.
+func bindArgs(raw map[string]any, dst any) string {
+	if raw == nil {
+		raw = map[string]any{}
+	}
+	buf, err := json.Marshal(raw)
+	if err != nil {
+		return "the arguments are not valid JSON"
+	}
+	dec := json.NewDecoder(bytes.NewReader(buf))
+	dec.DisallowUnknownFields()
+	err = dec.Decode(dst)
+	if err == nil {
+		return ""
+	}
+	accepted := strings.Join(argNames(dst), ", ")
+	var typeErr *json.UnmarshalTypeError
+	switch {
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		name := strings.TrimPrefix(err.Error(), "json: unknown field ")
+		return fmt.Sprintf("unknown argument %s; this tool accepts: %s", name, accepted)
+	case errors.As(err, &typeErr):
+		return fmt.Sprintf("argument %q must be %s, not %s", typeErr.Field, jsonKind(typeErr.Type), typeErr.Value)
+	default:
+		return fmt.Sprintf("the arguments could not be read (%v); this tool accepts: %s", err, accepted)
+	}
+}
+
+func argNames(dst any) []string {
+	t := reflect.TypeOf(dst)
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	var names []string
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct {
+			names = append(names, argNames(reflect.New(f.Type).Interface())...)
+			continue
+		}
+		if name != "" && name != "-" {
+			names = append(names, name)
+		}
+	}
+	return names
+}
+
+func jsonKind(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "a list"
+	default:
+		return "an object"
+	}
+}
+
+func invalidArgs(tool, msg string) *mcp.CallToolResult {
+	return errorResult(fmt.Sprintf("%s: %s. Nothing was done.", tool, msg),
+		map[string]any{"status": "invalid_arguments", "error": msg})
+}
+
+func (d *Deps) logger() *slog.Logger {
+	if d.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return d.Logger
+}
