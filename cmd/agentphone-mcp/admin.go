@@ -1,0 +1,186 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"text/tabwriter"
+	"time"
+
+	"github.com/agentphone-mcp/agentphone-mcp/apiclient"
+	"github.com/agentphone-mcp/agentphone-mcp/policy/audit"
+	"github.com/agentphone-mcp/agentphone-mcp/policy/keyguard"
+	"github.com/agentphone-mcp/agentphone-mcp/policy/phone"
+	"github.com/agentphone-mcp/agentphone-mcp/sandbox"
+	"github.com/agentphone-mcp/agentphone-mcp/server"
+	"github.com/agentphone-mcp/agentphone-mcp/store"
+	"github.com/agentphone-mcp/agentphone-mcp/tools"
+)
+
+// cmdSandbox serves the simulated AgentPhone API alone, for clients other than this server.
+func cmdSandbox(ctx context.Context, e env, args []string) error {
+	fs := flag.NewFlagSet("sandbox", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	listen := fs.String("listen", "127.0.0.1:8787", "address to serve the simulated API on")
+	replies := fs.Bool("auto-reply", true, "the simulated recipient answers each outbound SMS")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewJSONHandler(e.stderr, nil))
+	sb := sandbox.New(sandbox.Options{AutoReply: *replies, ReplyDelay: 4 * time.Second, Logger: logger})
+	defer sb.Close()
+	fmt.Fprintf(e.stderr, "agentphone-mcp: simulated AgentPhone API at http://%s/v1 (any non-empty bearer key works; nothing real happens)\n", *listen)
+	return sandbox.ListenAndServe(ctx, *listen, sb, logger)
+}
+
+// cmdTools prints every tool as a Markdown table (the README's tool table is generated from it).
+func cmdTools(e env, args []string) error {
+	if len(args) > 0 {
+		return usageError{"tools takes no arguments"}
+	}
+	fmt.Fprint(e.stdout, tools.Markdown(tools.All(&tools.Deps{})))
+	return nil
+}
+
+// cmdOptout manages the suppression list, which no tool can edit.
+func cmdOptout(ctx context.Context, e env, args []string) error {
+	cfg, rest, err := loadConfig(e, "optout", args)
+	if err != nil {
+		return err
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	if len(rest) == 0 {
+		return usageError{"usage: agentphone-mcp optout list | add NUMBER [REASON] | remove NUMBER"}
+	}
+	st, err := store.Open(cfg.StateDir, store.Options{})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	switch rest[0] {
+	case "list":
+		list, err := st.ListOptOuts(ctx)
+		if err != nil {
+			return err
+		}
+		if len(list) == 0 {
+			fmt.Fprintln(e.stdout, "No opted-out numbers.")
+			return nil
+		}
+		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "NUMBER\tSINCE\tREASON")
+		for _, o := range list {
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", o.E164, o.At.Format(time.RFC3339), o.Reason)
+		}
+		return tw.Flush()
+	case "add", "remove":
+		if len(rest) < 2 {
+			return usageError{"optout " + rest[0] + " needs a phone number"}
+		}
+		n, err := phone.Normalize(rest[1], cfg.DefaultRegion)
+		if err != nil {
+			return err
+		}
+		if rest[0] == "add" {
+			reason := "added by the operator"
+			if len(rest) > 2 {
+				reason = rest[2]
+			}
+			if err := st.AddOptOut(ctx, n.E164, reason, time.Now()); err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "%s is opted out: calls and texts to it are denied.\n", n.E164)
+			return nil
+		}
+		removed, err := st.RemoveOptOut(ctx, n.E164)
+		if err != nil {
+			return err
+		}
+		if !removed {
+			fmt.Fprintf(e.stdout, "%s was not on the opt-out list.\n", n.E164)
+			return nil
+		}
+		fmt.Fprintf(e.stdout, "%s removed from the opt-out list. Only contact it again with its owner's consent.\n", n.E164)
+		return nil
+	default:
+		return usageError{fmt.Sprintf("unknown optout command %q; use list, add or remove", rest[0])}
+	}
+}
+
+// cmdAudit verifies the audit log's hash chain.
+func cmdAudit(e env, args []string) error {
+	if len(args) == 0 || args[0] != "verify" {
+		return usageError{"usage: agentphone-mcp audit verify [PATH]"}
+	}
+	path := ""
+	if len(args) > 1 {
+		path = args[1]
+	} else {
+		cfg, err := server.ConfigFromEnv(e.environ)
+		if err != nil {
+			return err
+		}
+		if err := cfg.Validate(); err != nil {
+			return err
+		}
+		path = cfg.AuditLog
+	}
+	n, err := audit.Verify(path)
+	if err != nil {
+		var ve *audit.VerifyError
+		if errors.As(err, &ve) {
+			return fmt.Errorf("%s: the chain is broken: %w", path, err)
+		}
+		return err
+	}
+	fmt.Fprintf(e.stdout, "%s: %d lines, hash chain intact.\n", path, n)
+	return nil
+}
+
+// cmdWebhookSecret prints the webhook signing secret for the operator. No tool shows it to
+// the model.
+func cmdWebhookSecret(ctx context.Context, e env, args []string) error {
+	fs := flag.NewFlagSet("webhook-secret", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	agentID := fs.String("agent", "", "print this agent's webhook secret instead of the project's")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := server.ConfigFromEnv(e.environ)
+	if err != nil {
+		return err
+	}
+	secrets, err := server.LoadSecrets(e.environ, cfg)
+	if err != nil {
+		return err
+	}
+	if secrets.APIKey.IsZero() {
+		return errors.New("set " + server.EnvAPIKey + " to read the webhook secret from AgentPhone")
+	}
+	ep, err := keyguard.ParseBaseURL(cfg.BaseURL)
+	if err != nil {
+		return err
+	}
+	api, err := apiclient.New(apiclient.Options{BaseURL: ep.BaseURL, HTTPClient: keyguard.NewHTTPClient(ep, secrets.APIKey, nil)})
+	if err != nil {
+		return err
+	}
+	var wh *apiclient.Webhook
+	if *agentID != "" {
+		wh, err = api.GetAgentWebhook(ctx, *agentID)
+	} else {
+		wh, err = api.GetWebhook(ctx)
+	}
+	if err != nil {
+		return fmt.Errorf("read the webhook: %w", err)
+	}
+	if wh == nil {
+		return errors.New("no webhook is configured")
+	}
+	fmt.Fprintln(e.stdout, wh.Secret)
+	return nil
+}

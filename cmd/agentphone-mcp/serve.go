@@ -1,0 +1,42 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/agentphone-mcp/agentphone-mcp/server"
+)
+
+// loadConfig reads the environment, then applies the flags of a serve-like command.
+func loadConfig(e env, name string, args []string) (server.Config, []string, error) {
+	cfg, err := server.ConfigFromEnv(e.environ)
+	if err != nil {
+		return cfg, nil, err
+	}
+	fs := serveFlags(name, &cfg, e.stderr)
+	if err := fs.Parse(args); err != nil {
+		return cfg, nil, err
+	}
+	return cfg, fs.Args(), nil
+}
+
+// cmdServe runs the MCP server on the configured transport.
+func cmdServe(ctx context.Context, e env, args []string) error {
+	cfg, rest, err := loadConfig(e, "serve", args)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return usageError{fmt.Sprintf("unexpected arguments %q; secrets go in the environment, not on the command line", rest)}
+	}
+	secrets, err := server.LoadSecrets(e.environ, cfg)
+	if err != nil {
+		return err
+	}
+	app, err := server.New(ctx, cfg, server.Options{Secrets: secrets, Stderr: e.stderr, Version: version})
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+	return app.Run(ctx, e.stdin, e.stdout)
+}

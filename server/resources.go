@@ -1,0 +1,75 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	mcpserver "github.com/mark3labs/mcp-go/server"
+
+	"github.com/agentphone-mcp/agentphone-mcp/tools"
+)
+
+// Resource URIs.
+const (
+	ResourceAccount       = "agentphone://account"
+	ResourceAgents        = "agentphone://agents"
+	ResourceNumbers       = "agentphone://numbers"
+	ResourceInbox         = "agentphone://inbox"
+	ResourceCallTmpl      = "agentphone://calls/{id}"
+	ResourceConversationT = "agentphone://conversations/{id}"
+)
+
+// snapshot reads one view of the account for a resource.
+type snapshot func(ctx context.Context, id string) (any, error)
+
+func (a *App) addResources(s *mcpserver.MCPServer, d *tools.Deps) {
+	static := []struct {
+		uri, name, desc string
+		read            snapshot
+	}{
+		{ResourceAccount, "Account overview", "Plan, number quota, usage, agents, numbers and webhook status.", func(ctx context.Context, _ string) (any, error) { return d.AccountOverview(ctx) }},
+		{ResourceAgents, "Agents", "Every agent with its voice mode and numbers.", func(ctx context.Context, _ string) (any, error) { return d.AgentsSnapshot(ctx) }},
+		{ResourceNumbers, "Numbers", "Every active phone number and the agent it belongs to.", func(ctx context.Context, _ string) (any, error) { return d.NumbersSnapshot(ctx) }},
+		{ResourceInbox, "Inbox", "Recent inbound messages and ended calls received by the webhook receiver.", func(ctx context.Context, _ string) (any, error) { return d.InboxSnapshot(ctx) }},
+	}
+	for _, r := range static {
+		read := r.read
+		s.AddResource(mcp.NewResource(r.uri, r.name, mcp.WithResourceDescription(r.desc), mcp.WithMIMEType("application/json")),
+			func(ctx context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
+				return jsonResource(ctx, req.Params.URI, "", read)
+			})
+	}
+	templates := []struct {
+		tmpl, prefix, name, desc string
+		read                     snapshot
+	}{
+		{ResourceCallTmpl, "agentphone://calls/", "Call", "A call with its transcript and summary.", func(ctx context.Context, id string) (any, error) { return d.CallSnapshot(ctx, id) }},
+		{ResourceConversationT, "agentphone://conversations/", "Conversation", "A conversation with its recent messages.", func(ctx context.Context, id string) (any, error) { return d.ConversationSnapshot(ctx, id) }},
+	}
+	for _, t := range templates {
+		read, prefix := t.read, t.prefix
+		s.AddResourceTemplate(mcp.NewResourceTemplate(t.tmpl, t.name, mcp.WithTemplateDescription(t.desc), mcp.WithTemplateMIMEType("application/json")),
+			func(ctx context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
+				id := strings.TrimPrefix(req.Params.URI, prefix)
+				if id == "" || strings.ContainsAny(id, "/?#") {
+					return nil, fmt.Errorf("resource %q: expected %s{id}", req.Params.URI, prefix)
+				}
+				return jsonResource(ctx, req.Params.URI, id, read)
+			})
+	}
+}
+
+func jsonResource(ctx context.Context, uri, id string, read snapshot) ([]mcp.ResourceContents, error) {
+	v, err := read(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", uri, err)
+	}
+	body, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("encode %s: %w", uri, err)
+	}
+	return []mcp.ResourceContents{mcp.TextResourceContents{URI: uri, MIMEType: "application/json", Text: string(body)}}, nil
+}
