@@ -190,8 +190,10 @@ type demoPrinter struct {
 	n int
 }
 
-func (p *demoPrinter) title(s string) { fmt.Fprintf(p.w, "\n%s\n%s\n", s, strings.Repeat("─", min(len(s), 78))) }
-func (p *demoPrinter) note(s string)  { fmt.Fprintf(p.w, "   %s\n", s) }
+func (p *demoPrinter) title(s string) {
+	fmt.Fprintf(p.w, "\n%s\n%s\n", s, strings.Repeat("─", min(len(s), 78)))
+}
+func (p *demoPrinter) note(s string) { fmt.Fprintf(p.w, "   %s\n", s) }
 
 func (p *demoPrinter) step(tool, result string) {
 	p.n++
