@@ -1,0 +1,133 @@
+package keyguard
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+// specialKey has characters that URL encoding and base64 alphabets treat differently.
+const specialKey = "ak/Live+Key=0123456789~?&"
+
+func TestScrub(t *testing.T) {
+	t.Parallel()
+	s := NewScrubber("", "short", testKey, specialKey)
+	b64 := func(k string) []string {
+		return []string{base64.StdEncoding.EncodeToString([]byte(k)), base64.URLEncoding.EncodeToString([]byte(k)),
+			base64.RawStdEncoding.EncodeToString([]byte(k)), base64.RawURLEncoding.EncodeToString([]byte(k))}
+	}
+	var forms []string
+	for _, k := range []string{testKey, specialKey} {
+		forms = append(forms, k, hex.EncodeToString([]byte(k)), strings.ToUpper(hex.EncodeToString([]byte(k))),
+			url.QueryEscape(k), url.PathEscape(k))
+		forms = append(forms, b64(k)...)
+		for pre := 1; pre < 3; pre++ {
+			forms = append(forms, base64.StdEncoding.EncodeToString([]byte(strings.Repeat("x", pre)+k+"tail")))
+		}
+	}
+	for _, f := range forms {
+		in := `upstream said: {"error":"bad ` + f + `"}`
+		out := s.Scrub(in)
+		if !strings.Contains(out, Redacted) {
+			t.Errorf("form %q not scrubbed: %q", f, out)
+		}
+		for _, k := range []string{testKey, specialKey} {
+			if strings.Contains(out, k) {
+				t.Errorf("raw key left in %q", out)
+			}
+		}
+		if !strings.HasPrefix(out, `upstream said: {"error":"bad `) {
+			t.Errorf("surrounding text damaged: %q", out)
+		}
+		if got := s.ScrubBytes([]byte(in)); string(got) != out {
+			t.Errorf("ScrubBytes = %q, want %q", got, out)
+		}
+	}
+	// short and empty secrets are ignored; ordinary text is untouched and not copied
+	plain := []byte("short text with no secret, 12345")
+	if got := s.ScrubBytes(plain); &got[0] != &plain[0] {
+		t.Error("ScrubBytes copied an unchanged slice")
+	}
+	if got := s.Scrub("short"); got != "short" {
+		t.Errorf("a <8-char secret was scrubbed: %q", got)
+	}
+	var nilS *Scrubber
+	if nilS.Scrub(testKey) != testKey || NewScrubber().Scrub("abc") != "abc" {
+		t.Error("nil/empty scrubber changed its input")
+	}
+}
+
+func TestScrubbingHandler(t *testing.T) {
+	t.Parallel()
+	s := NewScrubber(testKey)
+	enc := base64.StdEncoding.EncodeToString([]byte(testKey))
+	type cfg struct {
+		Token string
+		Raw   []byte
+	}
+	for name, mk := range map[string]func(*bytes.Buffer) slog.Handler{
+		"json": func(b *bytes.Buffer) slog.Handler { return slog.NewJSONHandler(b, nil) },
+		"text": func(b *bytes.Buffer) slog.Handler { return slog.NewTextHandler(b, nil) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			var buf bytes.Buffer
+			l := slog.New(NewScrubbingHandler(mk(&buf), s)).With("preset", "k="+testKey, "Authorization", "Bearer zzz")
+			l = l.WithGroup("req")
+			l.Info("calling with "+testKey,
+				"body", "echo "+enc,
+				"err", fmt.Errorf("upstream: %s", testKey),
+				"cfg", cfg{Token: testKey, Raw: []byte(testKey)},
+				"authorization", "Bearer abc",
+				"X-Api-Key", "xyz",
+				"cookie", "session=1",
+				slog.Group("hdr", "Authorization", "Bearer nested", "ok", "fine "+testKey),
+				"n", 42,
+			)
+			out := buf.String()
+			for _, bad := range []string{testKey, enc, "Bearer abc", "Bearer zzz", "Bearer nested", "xyz", "session=1",
+				base64.StdEncoding.EncodeToString([]byte(testKey))[:20]} {
+				if strings.Contains(out, bad) {
+					t.Errorf("log output contains %q:\n%s", bad, out)
+				}
+			}
+			for _, want := range []string{Redacted, "42", "fine", "preset"} {
+				if !strings.Contains(out, want) {
+					t.Errorf("log output lacks %q:\n%s", want, out)
+				}
+			}
+		})
+	}
+}
+
+func TestScrubbingHandlerKeepsCleanValues(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	l := slog.New(NewScrubbingHandler(slog.NewJSONHandler(&buf, nil), NewScrubber(testKey)))
+	l.Info("ok", "obj", map[string]int{"a": 1}, "err", errors.New("plain"))
+	var m map[string]any
+	if err := json.Unmarshal(buf.Bytes(), &m); err != nil {
+		t.Fatal(err)
+	}
+	if obj, ok := m["obj"].(map[string]any); !ok || obj["a"] != float64(1) {
+		t.Errorf("clean structured value was rewritten: %v", m["obj"])
+	}
+	if m["err"] != "plain" {
+		t.Errorf("err = %v", m["err"])
+	}
+}
+
+func BenchmarkScrub(b *testing.B) {
+	s := NewScrubber(testKey, specialKey)
+	in := strings.Repeat(`{"id":"call_123","status":"completed","transcript":"hello there"}`, 20)
+	b.SetBytes(int64(len(in)))
+	for b.Loop() {
+		_ = s.Scrub(in)
+	}
+}
