@@ -134,8 +134,10 @@ func (s *Sandbox) attempt(d *delivery) {
 	}
 	if d.attempts >= maxDeliveryTries || s.ctx.Err() != nil {
 		d.status = "failed"
+		s.log.Warn("sandbox: webhook delivery failed for good", "delivery", d.id, "event", d.eventType, "attempts", d.attempts, "err", d.errorMessage)
 		return
 	}
+	s.log.Debug("sandbox: webhook delivery failed, will retry", "delivery", d.id, "attempt", d.attempts, "err", d.errorMessage)
 	delay := s.opts.WebhookRetryBase << (d.attempts - 1)
 	d.nextRetry = s.clock.Now().Add(delay)
 	s.bg.after(delay, func() { s.attempt(d) })

@@ -151,6 +151,7 @@ func (s *Sandbox) SetBalanceCents(cents int64) {
 // ServeHTTP serves the API: /v1/... and the /sandbox/... injection routes.
 func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, pattern := s.mux.Handler(r)
+	s.log.Debug("sandbox request", "method", r.Method, "path", r.URL.Path, "route", pattern)
 	if pattern == "" {
 		s.notRouted(w, r)
 		return

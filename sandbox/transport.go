@@ -52,15 +52,21 @@ func (t *pipeTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}()
 		t.h.ServeHTTP(rw, sreq)
 		rw.WriteHeader(http.StatusOK) // no-op if already written
+		if err := req.Context().Err(); err != nil {
+			_ = pw.CloseWithError(err) // a cancelled stream ends with an error, not a clean EOF
+			return
+		}
 		_ = pw.Close()
 	}()
 
 	select {
 	case <-rw.ready:
 	case <-ctx.Done():
-		_ = pr.CloseWithError(ctx.Err())
+	}
+	if err := req.Context().Err(); err != nil {
+		_ = pr.CloseWithError(err)
 		cancel()
-		return nil, fmt.Errorf("sandbox transport %s %s: %w", req.Method, req.URL.Path, ctx.Err())
+		return nil, fmt.Errorf("sandbox transport %s %s: %w", req.Method, req.URL.Path, err)
 	}
 	var body io.ReadCloser = &pipeBody{pr: pr, cancel: cancel}
 	if req.Method == http.MethodHead {

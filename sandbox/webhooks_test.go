@@ -96,7 +96,15 @@ func TestWebhookSignedDeliveries(t *testing.T) {
 		for _, r := range got {
 			verifySignature(t, secret, r, testStart)
 		}
-		ev := project.events(t)[1]
+		var ev map[string]any // deliveries run concurrently: find the second message's event
+		for _, e := range project.events(t) {
+			if e["data"].(map[string]any)["message"] == "second" {
+				ev = e
+			}
+		}
+		if ev == nil {
+			t.Fatal("no event for the second message")
+		}
 		wantKeys(t, "envelope", ev, "event", "channel", "timestamp", "agentId", "data", "conversationState", "recentHistory")
 		data := ev["data"].(map[string]any)
 		wantKeys(t, "data", data, "messageId", "conversationId", "numberId", "from", "to", "contact", "message",
