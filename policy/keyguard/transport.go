@@ -74,7 +74,7 @@ func (t *pinnedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if req.Body != nil {
 			_ = req.Body.Close()
 		}
-		return nil, err
+		return nil, refusal{err}
 	}
 	out := req.Clone(req.Context())
 	out.Header.Del("Authorization")
@@ -138,3 +138,13 @@ func redactIn(s, secret string) string {
 	}
 	return strings.ReplaceAll(s, secret, Redacted)
 }
+
+// refusal is a request the guard refused before anything left the process.
+type refusal struct{ err error }
+
+func (r refusal) Error() string { return r.err.Error() }
+func (r refusal) Unwrap() error { return r.err }
+
+// RequestNotSent reports that nothing was sent, so a refused POST is known not to have
+// reached the server (apiclient then does not call it "may have been sent").
+func (refusal) RequestNotSent() bool { return true }
