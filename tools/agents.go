@@ -11,8 +11,10 @@ import (
 	"github.com/agentphone-mcp/agentphone-mcp/policy"
 )
 
-// agentSettingsArgs are the optional agent settings shared by create_agent and update_agent.
-type agentSettingsArgs struct {
+// AgentSettingsArgs are the optional agent settings shared by create_agent and update_agent.
+// The type is exported only because the schema reflector skips the fields of an embedded
+// unexported struct when a jsonschema tag uses the enum= form.
+type AgentSettingsArgs struct {
 	Description             *string  `json:"description,omitempty"`
 	VoiceMode               *string  `json:"voice_mode,omitempty" jsonschema:"enum=hosted,enum=webhook"`
 	SystemPrompt            *string  `json:"system_prompt,omitempty" jsonschema:"Instructions for hosted mode"`
@@ -34,12 +36,12 @@ type agentSettingsArgs struct {
 
 type createAgentArgs struct {
 	Name string `json:"name"`
-	agentSettingsArgs
+	AgentSettingsArgs
 }
 
 // validate checks ranges and enums the schema cannot express, and normalises the transfer
 // number. It returns "" or a message naming the argument.
-func (a *agentSettingsArgs) validate(region string) string {
+func (a *AgentSettingsArgs) validate(region string) string {
 	inRange := func(name string, v *float64, lo, hi float64) string {
 		if v != nil && (*v < lo || *v > hi) {
 			return fmt.Sprintf("%s must be between %g and %g", name, lo, hi)
@@ -75,7 +77,7 @@ func (a *agentSettingsArgs) validate(region string) string {
 }
 
 // settings maps the tool's snake_case arguments onto the API's camelCase settings.
-func (a *agentSettingsArgs) settings() apiclient.AgentSettings {
+func (a *AgentSettingsArgs) settings() apiclient.AgentSettings {
 	s := apiclient.AgentSettings{
 		Description: a.Description, SystemPrompt: a.SystemPrompt, BeginMessage: a.BeginMessage,
 		Voice: a.Voice, TransferNumber: a.TransferNumber, VoicemailMessage: a.VoicemailMessage,
@@ -108,7 +110,7 @@ func (a *agentSettingsArgs) settings() apiclient.AgentSettings {
 
 // outboundTexts are the agent settings that will be spoken to third parties: the policy scans
 // them for secrets.
-func (a *agentSettingsArgs) outboundTexts() []string {
+func (a *AgentSettingsArgs) outboundTexts() []string {
 	var out []string
 	for _, p := range []*string{a.SystemPrompt, a.BeginMessage, a.VoicemailMessage, a.Description} {
 		if p != nil && *p != "" {

@@ -120,6 +120,7 @@ type call struct {
 // required); arguments are bound strictly, so an unknown key is an error that names it.
 func define[A any](d *Deps, s spec, h handlerFunc[A]) Tool {
 	def := mcp.NewTool(s.name, mcp.WithDescription(s.desc), mcp.WithInputSchema[A]())
+	def.RawInputSchema = compactSchema(def.RawInputSchema)
 	def.Annotations = annotations(s.effect)
 	logger := d.logger()
 	return Tool{
@@ -221,4 +222,25 @@ func (d *Deps) logger() *slog.Logger {
 		return slog.New(slog.DiscardHandler)
 	}
 	return d.Logger
+}
+
+// Byte-level rewrites that shrink a reflected schema without changing what it accepts in
+// practice: optional scalar fields are pointers only to tell "absent" from "empty", so their
+// "null" alternative is noise, and unknown keys are refused by bindArgs with a message that
+// names them, so the top-level additionalProperties:false only costs bytes in every tools/list.
+var schemaRewrites = []struct{ from, to string }{
+	{`"type":["null","string"]`, `"type":"string"`},
+	{`"type":["null","number"]`, `"type":"number"`},
+	{`"type":["null","integer"]`, `"type":"integer"`},
+	{`"type":["null","boolean"]`, `"type":"boolean"`},
+	{`,"additionalProperties":false}`, `}`},
+}
+
+// compactSchema applies schemaRewrites to a reflected input schema.
+func compactSchema(raw json.RawMessage) json.RawMessage {
+	out := []byte(raw)
+	for _, r := range schemaRewrites {
+		out = bytes.ReplaceAll(out, []byte(r.from), []byte(r.to))
+	}
+	return out
 }

@@ -1,0 +1,105 @@
+package tools
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/agentphone-mcp/agentphone-mcp/apiclient"
+	"github.com/agentphone-mcp/agentphone-mcp/policy"
+)
+
+// numberLine is a number in one list line.
+func numberLine(n *apiclient.Number) string {
+	agent := "no agent"
+	if n.AgentID != "" {
+		agent = "agent " + n.AgentID
+	}
+	return fmt.Sprintf("%s %s %s %s, %s", n.ID, n.PhoneNumber, n.Country, n.Status, agent)
+}
+
+func listNumbersTool(d *Deps) Tool {
+	return define(d, spec{
+		name: "list_numbers", toolset: ToolsetNumbers, effect: reads,
+		desc: "List your active numbers.",
+	}, func(ctx context.Context, c *call, args pageArgs) *mcp.CallToolResult {
+		if msg := args.check(); msg != "" {
+			return invalidArgs(c.tool, msg)
+		}
+		page, err := d.API.ListNumbers(ctx, apiclient.ListParams{Limit: args.Limit, Offset: args.Offset})
+		if err != nil {
+			return apiFailure(c.tool, err, "")
+		}
+		l := list{noun: "numbers", hasMore: page.HasMore || morePages(page.Total, args.Offset, len(page.Data)), offset: args.Offset}
+		for i := range page.Data {
+			l.lines = append(l.lines, numberLine(&page.Data[i]))
+			l.items = append(l.items, numberView(&page.Data[i]))
+		}
+		return l.result()
+	})
+}
+
+type numberIDArgs struct {
+	NumberID string `json:"number_id"`
+}
+
+func getNumberTool(d *Deps) Tool {
+	return define(d, spec{
+		name: "get_number", toolset: ToolsetNumbers, effect: reads,
+		desc: "Get a number, even a released one.",
+	}, func(ctx context.Context, c *call, args numberIDArgs) *mcp.CallToolResult {
+		if msg := requireID("number_id", args.NumberID, "list_numbers"); msg != "" {
+			return invalidArgs(c.tool, msg)
+		}
+		n, err := d.API.GetNumber(ctx, args.NumberID)
+		if err != nil {
+			return apiFailure(c.tool, err, "list_numbers")
+		}
+		return okResult(fmt.Sprintf("Number %s, bought %s.", numberLine(n), when(n.CreatedAt)), numberView(n))
+	})
+}
+
+type releaseNumberArgs struct {
+	NumberID          string `json:"number_id"`
+	ConfirmationToken string `json:"confirmation_token,omitempty"`
+}
+
+func releaseNumberTool(d *Deps) Tool {
+	return define(d, spec{
+		name: "release_number", toolset: ToolsetNumbers, effect: destroys,
+		desc: "Release a number; irreversible, it is lost. Needs confirmation.",
+	}, func(ctx context.Context, c *call, args releaseNumberArgs) *mcp.CallToolResult {
+		if msg := requireID("number_id", args.NumberID, "list_numbers"); msg != "" {
+			return invalidArgs(c.tool, msg)
+		}
+		n, err := d.API.GetNumber(ctx, args.NumberID)
+		if err != nil {
+			return apiFailure(c.tool, err, "list_numbers")
+		}
+		if n.Status == apiclient.NumberReleased {
+			return okResult(fmt.Sprintf("Number %s (%s) is already released; nothing was done.", n.PhoneNumber, n.ID), numberView(n))
+		}
+		details := map[string]string{"number_id": n.ID, "phone_number": n.PhoneNumber}
+		if n.AgentID != "" {
+			details["agent_id"] = n.AgentID
+		}
+		action := policy.Action{Kind: policy.KindReleaseNumber, Args: canonicalArgs(c), Details: details}
+		return d.gate(ctx, c, action, args.ConfirmationToken, func(ctx context.Context) outcome {
+			rel, err := d.API.ReleaseNumber(ctx, args.NumberID)
+			if err != nil {
+				return outcome{result: apiFailure(c.tool, err, "list_numbers"), err: err}
+			}
+			phone := rel.PhoneNumber
+			if phone == "" {
+				phone = n.PhoneNumber
+			}
+			status := rel.Status
+			if status == "" {
+				status = apiclient.NumberReleased
+			}
+			return outcome{result: okResult(fmt.Sprintf("Released %s (%s). Its message history is kept.", phone, args.NumberID),
+				map[string]any{"id": args.NumberID, "phone_number": phone, "status": status}), apiID: args.NumberID, apiStatus: string(status)}
+		})
+	})
+}
