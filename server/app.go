@@ -11,9 +11,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/jonboulle/clockwork"
@@ -116,7 +118,10 @@ func New(ctx context.Context, cfg Config, opts Options) (app *App, err error) {
 	if cfg.Sandbox {
 		a.sandbox = opts.Sandbox
 		if a.sandbox == nil {
-			a.sandbox = sandbox.New(sandbox.Options{Clock: a.clock, AutoReply: true, ReplyDelay: 4 * time.Second, Logger: logger.With("component", "sandbox")})
+			a.sandbox = sandbox.New(sandbox.Options{
+				Clock: a.clock, AutoReply: true, ReplyDelay: 4 * time.Second, Logger: logger.With("component", "sandbox"),
+				WebhookClient: loopbackOnlyClient(45 * time.Second),
+			})
 		}
 		if opts.Sandbox == nil {
 			sb := a.sandbox
@@ -260,4 +265,24 @@ func sandboxClock(cfg Config) (clockwork.Clock, error) {
 		return nil, fmt.Errorf("AGENTPHONE_SANDBOX_NOW %q is not an RFC 3339 time: %w", cfg.SandboxNow, err)
 	}
 	return newOffsetClock(start), nil
+}
+
+// loopbackOnlyClient is the sandbox's webhook client in sandbox mode: simulated events may
+// reach the local webhook receiver, never another host.
+func loopbackOnlyClient(timeout time.Duration) *http.Client {
+	dialer := &net.Dialer{Timeout: 5 * time.Second, Control: func(_, address string, _ syscall.RawConn) error {
+		host, _, err := net.SplitHostPort(address)
+		if err != nil {
+			return err
+		}
+		if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+			return fmt.Errorf("sandbox webhooks are delivered to loopback addresses only, not %s", host)
+		}
+		return nil
+	}}
+	return &http.Client{
+		Timeout:       timeout,
+		Transport:     &http.Transport{DialContext: dialer.DialContext, Proxy: nil},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
 }
