@@ -14,52 +14,64 @@ import (
 // the segment count for SMS segments) happened under key at time at. Entries
 // older than Options.EventRetention are pruned from the key as a side effect.
 func (s *Store) AddEvent(ctx context.Context, key string, at time.Time, weight int) error {
-	if err := checkKey("event key", key); err != nil {
-		return fmt.Errorf("store: add event: %w", err)
-	}
-	if weight <= 0 {
-		return fmt.Errorf("store: add event %q: weight %d must be positive", key, weight)
-	}
-	return s.update(ctx, "add event "+key, func(tx *bolt.Tx) error {
-		b, err := tx.Bucket(bucketEvents).CreateBucketIfNotExists([]byte(key))
-		if err != nil {
-			return err
-		}
-		seq, err := b.NextSequence()
-		if err != nil {
-			return err
-		}
-		k := append(timeKey(at), u64(seq)...)
-		v := make([]byte, 4)
-		binary.BigEndian.PutUint32(v, uint32(weight))
-		if err := b.Put(k, v); err != nil {
-			return err
-		}
-		return pruneBefore(b, at.Add(-s.opts.EventRetention))
-	})
+	return s.Update(ctx, func(tx *Tx) error { return tx.AddEvent(key, at, weight) })
 }
 
 // SumSince returns the total weight of the events under key that happened at or
 // after since (a sliding window ending now). An unknown key sums to 0.
-func (s *Store) SumSince(ctx context.Context, key string, since time.Time) (int, error) {
-	if err := checkKey("event key", key); err != nil {
-		return 0, fmt.Errorf("store: sum events: %w", err)
-	}
-	total := 0
-	err := s.view(ctx, "sum events "+key, func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketEvents).Bucket([]byte(key))
-		if b == nil {
-			return nil
-		}
-		c := b.Cursor()
-		for k, v := c.Seek(timeKey(since)); k != nil; k, v = c.Next() {
-			if len(v) == 4 {
-				total += int(binary.BigEndian.Uint32(v))
-			}
-		}
-		return nil
+func (s *Store) SumSince(ctx context.Context, key string, since time.Time) (total int, err error) {
+	err = s.View(ctx, func(tx *Tx) error {
+		total, err = tx.SumSince(key, since)
+		return err
 	})
 	return total, err
+}
+
+// AddEvent is Store.AddEvent inside a transaction from Update.
+func (t *Tx) AddEvent(key string, at time.Time, weight int) error {
+	if err := checkKey("event key", key); err != nil {
+		return fmt.Errorf("add event: %w", err)
+	}
+	if weight <= 0 {
+		return fmt.Errorf("add event %q: weight %d must be positive", key, weight)
+	}
+	b, err := t.tx.Bucket(bucketEvents).CreateBucketIfNotExists([]byte(key))
+	if err != nil {
+		return fmt.Errorf("add event %q: %w", key, err)
+	}
+	seq, err := b.NextSequence()
+	if err != nil {
+		return fmt.Errorf("add event %q: %w", key, err)
+	}
+	k := append(timeKey(at), u64(seq)...)
+	v := make([]byte, 4)
+	binary.BigEndian.PutUint32(v, uint32(weight))
+	if err := b.Put(k, v); err != nil {
+		return fmt.Errorf("add event %q: %w", key, err)
+	}
+	if err := pruneBefore(b, at.Add(-t.s.opts.EventRetention)); err != nil {
+		return fmt.Errorf("add event %q: prune: %w", key, err)
+	}
+	return nil
+}
+
+// SumSince is Store.SumSince inside a transaction.
+func (t *Tx) SumSince(key string, since time.Time) (int, error) {
+	if err := checkKey("event key", key); err != nil {
+		return 0, fmt.Errorf("sum events: %w", err)
+	}
+	b := t.tx.Bucket(bucketEvents).Bucket([]byte(key))
+	if b == nil {
+		return 0, nil
+	}
+	total := 0
+	c := b.Cursor()
+	for k, v := c.Seek(timeKey(since)); k != nil; k, v = c.Next() {
+		if len(v) == 4 {
+			total += int(binary.BigEndian.Uint32(v))
+		}
+	}
+	return total, nil
 }
 
 // pruneBefore deletes entries whose timestamp is before cutoff.

@@ -50,16 +50,20 @@ func (s *Store) RemoveOptOut(ctx context.Context, e164 string) (bool, error) {
 }
 
 // IsOptedOut reports whether e164 is on the suppression list.
-func (s *Store) IsOptedOut(ctx context.Context, e164 string) (bool, error) {
-	if err := checkKey("opt-out number", e164); err != nil {
-		return false, fmt.Errorf("store: check opt-out: %w", err)
-	}
-	var found bool
-	err := s.view(ctx, "check opt-out", func(tx *bolt.Tx) error {
-		found = tx.Bucket(bucketOptOuts).Get([]byte(e164)) != nil
-		return nil
+func (s *Store) IsOptedOut(ctx context.Context, e164 string) (found bool, err error) {
+	err = s.View(ctx, func(tx *Tx) error {
+		found, err = tx.IsOptedOut(e164)
+		return err
 	})
 	return found, err
+}
+
+// IsOptedOut is Store.IsOptedOut inside a transaction.
+func (t *Tx) IsOptedOut(e164 string) (bool, error) {
+	if err := checkKey("opt-out number", e164); err != nil {
+		return false, fmt.Errorf("check opt-out: %w", err)
+	}
+	return t.tx.Bucket(bucketOptOuts).Get([]byte(e164)) != nil, nil
 }
 
 // ListOptOuts returns the suppression list sorted by number.

@@ -3,9 +3,17 @@
 // recipients, the opt-out (suppression) list, used confirmation-token nonces,
 // inbound webhook events and webhook delivery IDs for de-duplication.
 //
-// A Store is safe for concurrent use by multiple goroutines. Only one process
-// may open a state directory at a time; a second process gets an error saying
-// the state dir is in use.
+// Any number of processes may share a state directory (Claude Desktop and
+// several Claude Code sessions each run their own server). The bbolt file is
+// therefore not held open: every transaction (View, Update, or one of the
+// single-operation methods) takes a lock on <StateDir>/state.lock (shared to
+// read, exclusive to write), opens state.db, runs, and closes it again, so
+// each transaction sees every other process's committed writes. Group the
+// reads of one decision into one View, and the writes of one outcome into one
+// Update, to pay the open once.
+//
+// A Store is safe for concurrent use by multiple goroutines; its own
+// transactions run one at a time.
 package store
 
 import (
@@ -20,10 +28,16 @@ import (
 	"github.com/jonboulle/clockwork"
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
+
+	"github.com/agentphone-mcp/agentphone-mcp/store/filelock"
 )
 
 // FileName is the name of the database file inside the state directory.
 const FileName = "state.db"
+
+// LockFileName is the lock file inside the state directory that processes
+// sharing the directory take turns on.
+const LockFileName = "state.lock"
 
 // Bucket names. They are part of the on-disk format: do not rename.
 var (
@@ -45,14 +59,19 @@ const (
 	maxKeyLen             = 512
 )
 
-// ErrInUse is returned (wrapped) by Open when another process holds the state file.
+// ErrInUse is returned (wrapped) when the state file stayed locked longer
+// than Options.LockTimeout: another process is stuck in a transaction, or an
+// older agentphone-mcp that holds the file for its whole lifetime is running.
 var ErrInUse = errors.New("state dir is in use by another agentphone-mcp process")
+
+// ErrClosed is returned (wrapped) by every method after Close.
+var ErrClosed = errors.New("store is closed")
 
 // Options tunes a Store. The zero value is usable.
 type Options struct {
 	// Clock is used for expiry of nonces and delivery IDs; nil means the real clock.
 	Clock clockwork.Clock
-	// LockTimeout bounds the wait for the file lock (default 1 s).
+	// LockTimeout bounds the wait for the state lock in each transaction (default 1 s).
 	LockTimeout time.Duration
 	// EventRetention is how long event timestamps are kept (default 25 h); it must
 	// exceed the longest sliding window the caller asks about.
@@ -65,17 +84,21 @@ type Options struct {
 
 // Store is the persistent policy state. Create it with Open; Close it once.
 type Store struct {
-	db   *bolt.DB
 	path string
 	opts Options
 
-	mu        sync.Mutex // guards lastPrune
+	mu   sync.Mutex // serialises transactions: the flock on lock is per open file description
+	lock *os.File   // <dir>/state.lock; nil after Close
+
+	pruneMu   sync.Mutex // guards lastPrune
 	lastPrune time.Time
 }
 
-// Open opens (creating if needed) <dir>/state.db with mode 0600. The directory is
-// created with mode 0700 if it does not exist. If another process holds the
-// file, Open fails after Options.LockTimeout with an error wrapping ErrInUse.
+// Open prepares <dir>/state.db (mode 0600, created if needed, with its
+// buckets) and <dir>/state.lock. The directory is created with mode 0700 if
+// it does not exist. Other processes may open the same directory at the same
+// time. Open fails with an error wrapping ErrInUse if the file stays locked
+// longer than Options.LockTimeout.
 func Open(dir string, opts Options) (*Store, error) {
 	if dir == "" {
 		return nil, errors.New("store: state dir is empty; set AGENTPHONE_STATE_DIR")
@@ -98,20 +121,13 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("store: create state dir %s: %w", dir, err)
 	}
-	path := filepath.Join(dir, FileName)
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.LockTimeout})
+	lockPath := filepath.Join(dir, LockFileName)
+	lock, err := os.OpenFile(lockPath, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		if errors.Is(err, berrors.ErrTimeout) {
-			return nil, fmt.Errorf("store: open %s: %w (stop the other process or use another AGENTPHONE_STATE_DIR)", path, ErrInUse)
-		}
-		return nil, fmt.Errorf("store: open %s: %w", path, err)
+		return nil, fmt.Errorf("store: open lock file %s: %w", lockPath, err)
 	}
-	// bbolt keeps the mode of an existing file; enforce 0600 either way.
-	if err := os.Chmod(path, 0o600); err != nil {
-		_ = db.Close()
-		return nil, fmt.Errorf("store: chmod %s to 0600: %w", path, err)
-	}
-	err = db.Update(func(tx *bolt.Tx) error {
+	s := &Store{path: filepath.Join(dir, FileName), opts: opts, lock: lock}
+	err = s.run(context.Background(), "initialise", true, func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bucketEvents, bucketKnown, bucketOptOuts, bucketNonces, bucketInbound, bucketDeliveries} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return fmt.Errorf("create bucket %s: %w", b, err)
@@ -120,10 +136,15 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil
 	})
 	if err != nil {
-		_ = db.Close()
-		return nil, fmt.Errorf("store: initialise %s: %w", path, err)
+		_ = lock.Close()
+		return nil, err
 	}
-	return &Store{db: db, path: path, opts: opts}, nil
+	// bbolt keeps the mode of an existing file; enforce 0600 either way.
+	if err := os.Chmod(s.path, 0o600); err != nil {
+		_ = lock.Close()
+		return nil, fmt.Errorf("store: chmod %s to 0600: %w", s.path, err)
+	}
+	return s, nil
 }
 
 // Path returns the database file path.
@@ -132,9 +153,17 @@ func (s *Store) Path() string { return s.path }
 // Now returns the store's clock time.
 func (s *Store) Now() time.Time { return s.opts.Clock.Now() }
 
-// Close releases the file and its lock.
+// Close releases the lock file. The state file is not held open between
+// transactions, so Close never loses data. Later calls fail with ErrClosed.
 func (s *Store) Close() error {
-	if err := s.db.Close(); err != nil {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.lock == nil {
+		return nil
+	}
+	err := s.lock.Close()
+	s.lock = nil
+	if err != nil {
 		return fmt.Errorf("store: close %s: %w", s.path, err)
 	}
 	return nil
@@ -142,21 +171,52 @@ func (s *Store) Close() error {
 
 // update runs fn in a write transaction after checking ctx.
 func (s *Store) update(ctx context.Context, what string, fn func(tx *bolt.Tx) error) error {
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("store: %s: %w", what, err)
-	}
-	if err := s.db.Update(fn); err != nil {
-		return fmt.Errorf("store: %s: %w", what, err)
-	}
-	return nil
+	return s.run(ctx, what, true, fn)
 }
 
 // view runs fn in a read transaction after checking ctx.
 func (s *Store) view(ctx context.Context, what string, fn func(tx *bolt.Tx) error) error {
+	return s.run(ctx, what, false, fn)
+}
+
+// run takes the state lock (exclusive when write), opens state.db, runs fn in
+// one transaction, and closes the file and the lock again.
+func (s *Store) run(ctx context.Context, what string, write bool, fn func(tx *bolt.Tx) error) (err error) {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("store: %s: %w", what, err)
 	}
-	if err := s.db.View(fn); err != nil {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.lock == nil {
+		return fmt.Errorf("store: %s: %w", what, ErrClosed)
+	}
+	if err := filelock.Lock(ctx, s.lock, write, s.opts.LockTimeout); err != nil {
+		if errors.Is(err, filelock.ErrTimeout) {
+			return fmt.Errorf("store: %s: %w: %w (another process held it longer than %v; retry, or stop the stuck process)", what, ErrInUse, err, s.opts.LockTimeout)
+		}
+		return fmt.Errorf("store: %s: %w", what, err)
+	}
+	defer func() {
+		if uerr := filelock.Unlock(s.lock); uerr != nil && err == nil {
+			err = fmt.Errorf("store: %s: %w", what, uerr)
+		}
+	}()
+	db, err := bolt.Open(s.path, 0o600, &bolt.Options{Timeout: s.opts.LockTimeout, ReadOnly: !write})
+	if err != nil {
+		if errors.Is(err, berrors.ErrTimeout) {
+			return fmt.Errorf("store: %s: open %s: %w (an older agentphone-mcp holds it for its lifetime; stop it or use another AGENTPHONE_STATE_DIR)", what, s.path, ErrInUse)
+		}
+		return fmt.Errorf("store: %s: open %s: %w", what, s.path, err)
+	}
+	if write {
+		err = db.Update(fn)
+	} else {
+		err = db.View(fn)
+	}
+	if cerr := db.Close(); cerr != nil && err == nil {
+		err = fmt.Errorf("close %s: %w", s.path, cerr)
+	}
+	if err != nil {
 		return fmt.Errorf("store: %s: %w", what, err)
 	}
 	return nil
@@ -176,8 +236,8 @@ func checkKey(kind, k string) error {
 // duePrune reports whether a periodic prune should run now (at most once per
 // minute), and records that it ran.
 func (s *Store) duePrune(now time.Time) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.pruneMu.Lock()
+	defer s.pruneMu.Unlock()
 	if !s.lastPrune.IsZero() && now.Sub(s.lastPrune) < defaultPruneInterval && now.After(s.lastPrune) {
 		return false
 	}

@@ -11,6 +11,8 @@ import (
 
 	"github.com/jonboulle/clockwork"
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/agentphone-mcp/agentphone-mcp/store/filelock"
 )
 
 var t0 = time.Date(2026, 3, 10, 15, 0, 0, 0, time.UTC)
@@ -24,24 +26,96 @@ func openTest(t *testing.T, dir string, clk clockwork.Clock) *Store {
 	return s
 }
 
-func TestOpenModeAndLock(t *testing.T) {
+func TestOpenModeAndShare(t *testing.T) {
 	dir := t.TempDir()
 	s := openTest(t, dir, clockwork.NewFakeClockAt(t0))
 	defer s.Close()
-	fi, err := os.Stat(filepath.Join(dir, FileName))
+	for _, name := range []string{FileName, LockFileName} {
+		fi, err := os.Stat(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s mode = %v, want 0600", name, fi.Mode().Perm())
+		}
+	}
+	// A second Store on the same dir (as a second process would) opens and
+	// sees the first one's writes at once.
+	s2, err := Open(dir, Options{LockTimeout: 50 * time.Millisecond})
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("second Open: %v", err)
 	}
-	if fi.Mode().Perm() != 0o600 {
-		t.Errorf("mode = %v, want 0600", fi.Mode().Perm())
-	}
-	// A second open of the same file (flock is per open file description) must fail clearly.
-	_, err = Open(dir, Options{LockTimeout: 20 * time.Millisecond})
-	if !errors.Is(err, ErrInUse) {
-		t.Fatalf("second Open err = %v, want ErrInUse", err)
+	defer s2.Close()
+	ctx := context.Background()
+	must(t, s.AddOptOut(ctx, "+15550000001", "operator", t0))
+	if o, err := s2.IsOptedOut(ctx, "+15550000001"); !o || err != nil {
+		t.Errorf("second store IsOptedOut = %v, %v; want true", o, err)
 	}
 	if _, err := Open("", Options{}); err == nil {
 		t.Error("Open(\"\") succeeded")
+	}
+}
+
+func TestClosed(t *testing.T) {
+	s := openTest(t, t.TempDir(), clockwork.NewFakeClockAt(t0))
+	must(t, s.Close())
+	must(t, s.Close()) // idempotent
+	if err := s.AddEvent(context.Background(), "k", t0, 1); !errors.Is(err, ErrClosed) {
+		t.Errorf("AddEvent after Close err = %v, want ErrClosed", err)
+	}
+	if _, err := s.IsOptedOut(context.Background(), "+1"); !errors.Is(err, ErrClosed) {
+		t.Errorf("IsOptedOut after Close err = %v, want ErrClosed", err)
+	}
+}
+
+// TestInUse covers the two ways the state can stay locked: another process
+// stuck inside a transaction (holding state.lock), and an older
+// agentphone-mcp holding state.db for its lifetime.
+func TestInUse(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := Open(dir, Options{LockTimeout: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+
+	// A separate open file description on state.lock (flock is per description).
+	lf, err := os.OpenFile(filepath.Join(dir, LockFileName), os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lf.Close()
+	must(t, filelock.Lock(ctx, lf, true, 0))
+	if err := s.AddEvent(ctx, "k", t0, 1); !errors.Is(err, ErrInUse) {
+		t.Errorf("AddEvent under a foreign exclusive lock: err = %v, want ErrInUse", err)
+	}
+	if _, err := s.IsOptedOut(ctx, "+15550000001"); !errors.Is(err, ErrInUse) {
+		t.Errorf("IsOptedOut under a foreign exclusive lock: err = %v, want ErrInUse", err)
+	}
+	must(t, filelock.Unlock(lf))
+	// A foreign shared lock (another reader) blocks writers but not readers.
+	must(t, filelock.Lock(ctx, lf, false, 0))
+	if _, err := s.IsOptedOut(ctx, "+15550000001"); err != nil {
+		t.Errorf("IsOptedOut beside a foreign reader: %v", err)
+	}
+	if err := s.AddEvent(ctx, "k", t0, 1); !errors.Is(err, ErrInUse) {
+		t.Errorf("AddEvent beside a foreign reader: err = %v, want ErrInUse", err)
+	}
+	must(t, filelock.Unlock(lf))
+	must(t, s.AddEvent(ctx, "k", t0, 1))
+
+	// An old-style process holding state.db itself.
+	db, err := bolt.Open(filepath.Join(dir, FileName), 0o600, &bolt.Options{Timeout: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddEvent(ctx, "k", t0, 1); !errors.Is(err, ErrInUse) {
+		t.Errorf("AddEvent beside a lifetime holder: err = %v, want ErrInUse", err)
+	}
+	must(t, db.Close())
+	if n, err := s.SumSince(ctx, "k", t0); n != 1 || err != nil {
+		t.Errorf("SumSince = %d, %v; want 1 (the failed adds must not count)", n, err)
 	}
 }
 
