@@ -41,6 +41,10 @@ type Deps struct {
 	Logger *slog.Logger
 	// Events delivers inbound events from the webhook receiver to waiting tools; may be nil.
 	Events *EventHub
+	// Live holds webhook-mode caller turns open for listen_call and say; may be nil.
+	Live *LiveCalls
+	// Received lists what the webhook receiver stored, for the inbox resource; may be nil.
+	Received InboxSource
 }
 
 // All returns every tool in a stable order: tools/list is deterministic.
