@@ -211,3 +211,14 @@ func mustNotContain(t *testing.T, s string, bad ...string) {
 		}
 	}
 }
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+var apiListAll = apiclient.ListParams{Limit: 100}

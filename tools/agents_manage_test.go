@@ -1,0 +1,157 @@
+package tools
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/agentphone-mcp/agentphone-mcp/apiclient"
+	"github.com/agentphone-mcp/agentphone-mcp/sandbox"
+)
+
+func TestListAgentsPaging(t *testing.T) {
+	env := newToolEnv(t)
+	for i := range 3 {
+		env.seed(fmt.Sprintf("Agent %d", i))
+	}
+	text, data := env.ok("list_agents", map[string]any{"limit": 2})
+	mustContain(t, text, "2 agents:", "offset=2")
+	if data["has_more"] != true || data["next_offset"] != float64(2) || len(items(t, data)) != 2 {
+		t.Errorf("first page: %v", data)
+	}
+	text, data = env.ok("list_agents", map[string]any{"limit": 2, "offset": 2})
+	mustContain(t, text, "1 agents:")
+	mustNotContain(t, text, "offset=")
+	if data["has_more"] != false {
+		t.Errorf("last page has_more = %v", data["has_more"])
+	}
+	text, _ = env.fails("list_agents", map[string]any{"limit": 500})
+	mustContain(t, text, "limit must be between 1 and 100")
+}
+
+func TestGetAgent(t *testing.T) {
+	env := newToolEnv(t)
+	a, n := env.seed("Reception")
+	text, data := env.ok("get_agent", map[string]any{"agent_id": a.ID})
+	mustContain(t, text, a.ID, n.PhoneNumber, "opening hours")
+	if data["id"] != a.ID {
+		t.Errorf("id = %v", data["id"])
+	}
+	text, data = env.fails("get_agent", map[string]any{"agent_id": "agt_nope"})
+	mustContain(t, text, "HTTP 404", "list_agents")
+	if data["http_status"] != float64(404) {
+		t.Errorf("http_status = %v", data["http_status"])
+	}
+	text, _ = env.fails("get_agent", map[string]any{})
+	mustContain(t, text, "agent_id is required")
+}
+
+func TestListVoices(t *testing.T) {
+	env := newToolEnv(t)
+	text, data := env.ok("list_voices", nil)
+	its := items(t, data)
+	if len(its) == 0 {
+		t.Fatal("no voices")
+	}
+	mustContain(t, text, its[0]["id"].(string))
+}
+
+func TestUpdateAgent(t *testing.T) {
+	env := newToolEnv(t)
+	a, _ := env.seed("Old name")
+
+	// A plain settings change is allowed at once.
+	text, data := env.ok("update_agent", map[string]any{"agent_id": a.ID, "name": "New name", "voice_speed": 1.2})
+	mustContain(t, text, "New name", "name, voice_speed")
+	if data["name"] != "New name" || data["voice_speed"] != 1.2 {
+		t.Errorf("view = %v", data)
+	}
+
+	// A new system prompt needs confirmation; nothing changes before it.
+	args := map[string]any{"agent_id": a.ID, "system_prompt": "Book appointments politely."}
+	_, first := env.ok("update_agent", args)
+	if first["status"] != "confirmation_required" {
+		t.Fatalf("status = %v, want confirmation_required", first["status"])
+	}
+	got, err := env.deps.API.GetAgent(env.ctx, a.ID)
+	if err != nil || got.SystemPrompt == "Book appointments politely." {
+		t.Fatalf("prompt changed before confirmation (err %v)", err)
+	}
+	_, data = env.confirmed("update_agent", args)
+	if data["system_prompt"] != "Book appointments politely." {
+		t.Errorf("system_prompt = %v", data["system_prompt"])
+	}
+
+	// The transfer number goes through the number rules.
+	text, data = env.fails("update_agent", map[string]any{"agent_id": a.ID, "transfer_number": "911"})
+	if data["status"] != "denied" {
+		t.Errorf("status = %v (%s)", data["status"], text)
+	}
+	bad := []struct {
+		args map[string]any
+		want string
+	}{
+		{map[string]any{"agent_id": a.ID}, "at least one setting"},
+		{map[string]any{"agent_id": a.ID, "voice_speed": 3}, "voice_speed must be between"},
+		{map[string]any{"agent_id": a.ID, "stt_mode": "slow"}, "stt_mode must be one of"},
+		{map[string]any{"agent_id": a.ID, "name": "  "}, "name cannot be empty"},
+	}
+	for _, tt := range bad {
+		text, _ := env.fails("update_agent", tt.args)
+		mustContain(t, text, tt.want)
+	}
+	text, _ = env.fails("update_agent", map[string]any{"agent_id": "agt_nope", "name": "x"})
+	mustContain(t, text, "HTTP 404", "list_agents")
+}
+
+func TestDeleteAgentConfirmation(t *testing.T) {
+	env := newToolEnv(t)
+	a, n := env.seed("Temp")
+	args := map[string]any{"agent_id": a.ID}
+	text, first := env.ok("delete_agent", args)
+	mustContain(t, text, "Confirmation required", "irreversible", "Temp")
+	if _, err := env.deps.API.GetAgent(env.ctx, a.ID); err != nil {
+		t.Fatalf("agent gone before confirmation: %v", err)
+	}
+	// A token for other arguments is refused.
+	text, _ = env.fails("delete_agent", map[string]any{"agent_id": "agt_other", "confirmation_token": first["confirmation_token"]})
+	mustContain(t, text, "HTTP 404")
+	wrong, _ := env.fails("delete_agent", map[string]any{"agent_id": a.ID, "confirmation_token": "garbage"})
+	mustContain(t, wrong, "confirmation refused")
+
+	text, data := env.confirmed("delete_agent", args)
+	mustContain(t, text, "Deleted agent")
+	if data["id"] != a.ID {
+		t.Errorf("id = %v", data["id"])
+	}
+	if _, err := env.deps.API.GetAgent(env.ctx, a.ID); !apiclient.IsNotFound(err) {
+		t.Errorf("agent still there: %v", err)
+	}
+	num, err := env.deps.API.GetNumber(env.ctx, n.ID)
+	if err != nil || num.Status != apiclient.NumberActive {
+		t.Errorf("number after agent deletion: %+v, %v", num, err)
+	}
+}
+
+func TestAttachDetachNumber(t *testing.T) {
+	env := newToolEnv(t)
+	a, n := env.seed("First")
+	b, _ := env.seed("Second")
+	text, data := env.ok("detach_number", map[string]any{"agent_id": a.ID, "number_id": n.ID})
+	mustContain(t, text, "Detached", n.ID)
+	got, _ := env.deps.API.GetNumber(env.ctx, n.ID)
+	if got.AgentID != "" {
+		t.Errorf("number still on %s", got.AgentID)
+	}
+	text, data = env.ok("attach_number", map[string]any{"agent_id": b.ID, "number_id": n.ID})
+	mustContain(t, text, "Attached", n.PhoneNumber, b.ID)
+	if data["agent_id"] != b.ID {
+		t.Errorf("agent_id = %v", data["agent_id"])
+	}
+	text, _ = env.fails("attach_number", map[string]any{"agent_id": b.ID, "number_id": "num_nope"})
+	mustContain(t, text, "HTTP 404", "list_numbers")
+	env.sb.SetFault("POST /v1/agents/{agent_id}/numbers", sandbox.Fault{Status: 500})
+	text, _ = env.fails("attach_number", map[string]any{"agent_id": a.ID, "number_id": n.ID})
+	mustContain(t, text, "HTTP 500")
+	text, _ = env.fails("detach_number", map[string]any{"agent_id": a.ID})
+	mustContain(t, text, "number_id is required")
+}
