@@ -17,12 +17,12 @@ import (
 type AgentSettingsArgs struct {
 	Description             *string  `json:"description,omitempty"`
 	VoiceMode               *string  `json:"voice_mode,omitempty" jsonschema:"enum=hosted,enum=webhook"`
-	SystemPrompt            *string  `json:"system_prompt,omitempty" jsonschema:"Instructions for hosted mode"`
+	SystemPrompt            *string  `json:"system_prompt,omitempty"`
 	BeginMessage            *string  `json:"begin_message,omitempty"`
-	Voice                   *string  `json:"voice,omitempty" jsonschema:"Voice id (list_voices)"`
+	Voice                   *string  `json:"voice,omitempty"`
 	ModelTier               *string  `json:"model_tier,omitempty" jsonschema:"enum=turbo,enum=balanced,enum=max"`
-	TransferNumber          *string  `json:"transfer_number,omitempty" jsonschema:"Phone number; empty removes"`
-	VoicemailMessage        *string  `json:"voicemail_message,omitempty" jsonschema:"Empty disables"`
+	TransferNumber          *string  `json:"transfer_number,omitempty" jsonschema:"empty removes"`
+	VoicemailMessage        *string  `json:"voicemail_message,omitempty" jsonschema:"empty disables"`
 	VoiceSpeed              *float64 `json:"voice_speed,omitempty" jsonschema:"0.5-2"`
 	InterruptionSensitivity *float64 `json:"interruption_sensitivity,omitempty" jsonschema:"0-1"`
 	EnableBackchannel       *bool    `json:"enable_backchannel,omitempty"`
@@ -31,7 +31,7 @@ type AgentSettingsArgs struct {
 	AmbientSound            *string  `json:"ambient_sound,omitempty" jsonschema:"enum=none,enum=office,enum=coffee-shop,enum=outdoor"`
 	DenoisingMode           *string  `json:"denoising_mode,omitempty" jsonschema:"enum=noise-cancellation,enum=noise-and-background-speech-cancellation"`
 	MaxSilenceMs            *int     `json:"max_silence_ms,omitempty" jsonschema:"10000-3600000"`
-	Language                *string  `json:"language,omitempty" jsonschema:"BCP-47, e.g. en-US"`
+	Language                *string  `json:"language,omitempty" jsonschema:"e.g. en-US"`
 }
 
 type createAgentArgs struct {
@@ -123,7 +123,7 @@ func (a *AgentSettingsArgs) outboundTexts() []string {
 func createAgentTool(d *Deps) Tool {
 	return define(d, spec{
 		name: "create_agent", toolset: ToolsetAgents, effect: writesLocal,
-		desc: "Create an AI phone agent. Hosted mode needs system_prompt; webhook mode sends each caller turn to your webhook.",
+		desc: "Create a phone agent. Hosted mode needs system_prompt; webhook mode sends caller turns to your webhook.",
 	}, func(ctx context.Context, c *call, args createAgentArgs) *mcp.CallToolResult {
 		args.Name = strings.TrimSpace(args.Name)
 		if args.Name == "" {

@@ -53,19 +53,19 @@ func greetingWithDisclosure(greeting string) string {
 type makeCallArgs struct {
 	AgentID           string `json:"agent_id"`
 	ToNumber          string `json:"to_number"`
-	Topic             string `json:"topic,omitempty" jsonschema:"Objective; the agent's AI runs the call"`
+	Topic             string `json:"topic,omitempty" jsonschema:"Call objective"`
 	InitialGreeting   string `json:"initial_greeting,omitempty"`
 	FromNumberID      string `json:"from_number_id,omitempty"`
 	Voice             string `json:"voice,omitempty"`
-	Wait              bool   `json:"wait,omitempty" jsonschema:"Return when the call ends, with transcript"`
-	MaxWaitSeconds    int    `json:"max_wait_seconds,omitempty" jsonschema:"10-600, default 300"`
+	Wait              bool   `json:"wait,omitempty" jsonschema:"Until it ends"`
+	MaxWaitSeconds    int    `json:"max_wait_seconds,omitempty" jsonschema:"10-600"`
 	ConfirmationToken string `json:"confirmation_token,omitempty"`
 }
 
 func makeCallTool(d *Deps) Tool {
 	return define(d, spec{
 		name: "make_call", toolset: ToolsetCalls, effect: reachesOut,
-		desc: "Place a real phone call from an agent's number. With topic, the agent's AI holds the conversation; otherwise your webhook drives it. The greeting starts with an AI disclosure.",
+		desc: "Place a real call from an agent's number; with topic the agent's AI talks, else your webhook. Opens with an AI disclosure.",
 	}, func(ctx context.Context, c *call, args makeCallArgs) *mcp.CallToolResult {
 		if strings.TrimSpace(args.AgentID) == "" {
 			return invalidArgs(c.tool, "agent_id is required (list_agents shows them)")

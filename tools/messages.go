@@ -16,17 +16,17 @@ import (
 type sendSMSArgs struct {
 	ToNumber          string   `json:"to_number"`
 	Body              string   `json:"body"`
-	AgentID           string   `json:"agent_id,omitempty" jsonschema:"Sender: agent's first number"`
-	NumberID          string   `json:"number_id,omitempty" jsonschema:"Sender number id"`
-	FromNumber        string   `json:"from_number,omitempty" jsonschema:"Sender number"`
-	MediaURLs         []string `json:"media_urls,omitempty" jsonschema:"Public https URLs (MMS)"`
+	AgentID           string   `json:"agent_id,omitempty"`
+	NumberID          string   `json:"number_id,omitempty"`
+	FromNumber        string   `json:"from_number,omitempty"`
+	MediaURLs         []string `json:"media_urls,omitempty" jsonschema:"https (MMS)"`
 	ConfirmationToken string   `json:"confirmation_token,omitempty"`
 }
 
 func sendSMSTool(d *Deps) Tool {
 	return define(d, spec{
 		name: "send_sms", toolset: ToolsetMessages, effect: reachesOut,
-		desc: "Send a real text message from one of your numbers; name the sender by agent_id, number_id or from_number. Billed per segment.",
+		desc: "Send a real text from your agent_id, number_id or from_number. Billed per segment.",
 	}, func(ctx context.Context, c *call, args sendSMSArgs) *mcp.CallToolResult {
 		if strings.TrimSpace(args.ToNumber) == "" {
 			return invalidArgs(c.tool, "to_number is required")
