@@ -15,7 +15,7 @@ import (
 // kindAudited is the policy kind of a write that the engine allows and audits without further
 // rules (attach/detach, an update_agent that leaves prompt and transfer number alone,
 // update_conversation, react_to_message, end_call, test_webhook).
-const kindAudited = policy.Kind("other")
+const kindAudited = policy.KindOther
 
 // policyAudited is the Action of a write the engine only audits.
 func policyAudited(c *call, details map[string]string) policy.Action {
