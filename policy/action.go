@@ -20,6 +20,8 @@ const (
 	KindTransfer      Kind = "transfer"       // live-call transfer: number rules on TransferNumber (or To)
 	KindDTMF          Kind = "dtmf"           // send DTMF digits on a live call: content rules only
 	KindContactWrite  Kind = "contact_write"  // create/update a contact: To must normalise, nothing more
+	KindAgentCreate   Kind = "agent_create"   // create an agent: content rules on Texts, number rules on TransferNumber; no confirm
+	KindOther         Kind = "other"          // any other write (attach/detach, react, end call, test webhook...): content rules only; audited
 )
 
 // Outcome is the engine's verdict.

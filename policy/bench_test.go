@@ -27,7 +27,8 @@ func BenchmarkEvaluateSMS(b *testing.B) {
 	b.ReportMetric(float64(time.Since(start).Microseconds())/float64(n), "µs/decision")
 }
 
-// BenchmarkEvaluateTollFreeCall covers the 42-zone quiet-hours path.
+// BenchmarkEvaluateTollFreeCall covers a toll-free call (no zone lookup: the
+// local time of a toll-free number cannot be known).
 func BenchmarkEvaluateTollFreeCall(b *testing.B) {
 	e := newEnv(b, Config{Allowlist: []string{numTollFree}}, nil)
 	ctx := context.Background()

@@ -39,13 +39,16 @@ type HistoryChecker interface {
 }
 
 // Deps are the engine's collaborators. Store is required; a nil Clock means
-// the real clock, a nil Logger discards, nil Audit/Contacts/History are skipped.
+// the real clock, a nil Logger discards, nil Audit/Contacts/History/OwnNumbers
+// are skipped.
 type Deps struct {
 	Store    *store.Store
 	Clock    clockwork.Clock
 	Audit    *audit.Log
 	Contacts ContactChecker
 	History  HistoryChecker
+	// OwnNumbers, if set, denies SMS and calls to the account's own numbers [own_number].
+	OwnNumbers OwnNumberChecker
 	// Keys are secrets that must never leave in content (the API key, webhook secrets).
 	Keys   []string
 	Logger *slog.Logger
@@ -68,6 +71,7 @@ type Engine struct {
 	audit    *audit.Log
 	contacts ContactChecker
 	history  HistoryChecker
+	own      OwnNumberChecker
 	keys     []string
 	log      *slog.Logger
 	codes    *PendingCodes
@@ -86,7 +90,7 @@ func New(cfg Config, deps Deps) (*Engine, error) {
 		}
 		cfg = cfg.WithFile(fc)
 	}
-	e := &Engine{store: deps.Store, clock: deps.Clock, audit: deps.Audit, contacts: deps.Contacts, history: deps.History, log: deps.Logger}
+	e := &Engine{store: deps.Store, clock: deps.Clock, audit: deps.Audit, contacts: deps.Contacts, history: deps.History, own: deps.OwnNumbers, log: deps.Logger}
 	if e.clock == nil {
 		e.clock = clockwork.NewRealClock()
 	}

@@ -51,8 +51,13 @@ func (v *verdict) decision(target *phone.Number, p *Preview) Decision {
 }
 
 // Evaluate classifies a. It returns an error only when the engine cannot decide
-// (unknown kind, store failure, cancelled context); the tools layer must then
-// refuse the action. Denials are a Decision, not an error.
+// (unknown kind, store failure, own-number lookup failure, cancelled context);
+// the tools layer must then refuse the action. Denials are a Decision, not an
+// error.
+//
+// Everything the store knows about the action (opt-outs, known recipient,
+// sliding-window counts, duplicates) is read in one store transaction; the
+// Contacts, History and OwnNumbers hooks run outside it.
 func (e *Engine) Evaluate(ctx context.Context, a Action) (Decision, error) {
 	if err := ctx.Err(); err != nil {
 		return Decision{}, fmt.Errorf("policy: evaluate %s: %w", a.Tool, err)
@@ -64,8 +69,8 @@ func (e *Engine) Evaluate(ctx context.Context, a Action) (Decision, error) {
 	switch a.Kind {
 	case KindSMS, KindCall:
 		d, err = e.evalOutbound(ctx, a)
-	case KindTransfer, KindAgentChange, KindDTMF, KindBuyNumber, KindReleaseNumber,
-		KindDeleteAgent, KindDeleteContact, KindWebhookChange:
+	case KindTransfer, KindAgentChange, KindAgentCreate, KindDTMF, KindBuyNumber, KindReleaseNumber,
+		KindDeleteAgent, KindDeleteContact, KindWebhookChange, KindOther:
 		d, err = e.evalAdmin(ctx, a)
 	case KindContactWrite:
 		d, err = e.evalContact(a)
@@ -90,16 +95,31 @@ func (e *Engine) evalOutbound(ctx context.Context, a Action) (Decision, error) {
 			v.denyHit(RuleSMSTooLong, fmt.Sprintf("the message is %d SMS segments (%d %s characters); the maximum is %d. Shorten it", info.Segments, info.Characters, info.Encoding, smsMaxSegments))
 		}
 	}
-	n, err := e.checkNumber(ctx, &v, a.To, "")
+	n := e.normalize(&v, a.To, "")
+	var transfer *phone.Number
+	if a.TransferNumber != "" {
+		transfer = e.normalize(&v, a.TransferNumber, "transfer number: ")
+	}
+
+	// One store transaction for everything the rules below need.
+	var (
+		caps    []*capCheck
+		newCap  *capCheck
+		dup     *capCheck
+		knownOf string
+	)
+	if n != nil {
+		caps, newCap = e.capsFor(a.Kind, n.E164, info.Segments)
+		dup = dupCheck(a, n.E164)
+		knownOf = n.E164
+	}
+	f, err := e.readFacts(ctx, now, []*phone.Number{n, transfer}, knownOf, append(caps, newCap, dup))
 	if err != nil {
 		return Decision{}, err
 	}
-	var transfer *phone.Number
-	if a.TransferNumber != "" {
-		if transfer, err = e.checkNumber(ctx, &v, a.TransferNumber, "transfer number: "); err != nil {
-			return Decision{}, err
-		}
-	}
+	e.numberRules(&v, n, "", f)
+	e.numberRules(&v, transfer, "transfer number: ", f)
+
 	p := &Preview{Details: visibleDetails(a.Details)}
 	if a.Kind == KindSMS {
 		p.Body = bodyPreview(a.Body, info)
@@ -113,15 +133,22 @@ func (e *Engine) evalOutbound(ctx context.Context, a Action) (Decision, error) {
 	if len(v.deny) > 0 {
 		return v.decision(n, p), nil
 	}
+	if err := e.checkOwnNumber(ctx, &v, n.E164); err != nil {
+		return Decision{}, err
+	}
+	if len(v.deny) > 0 {
+		return v.decision(n, p), nil
+	}
 
-	first, err := e.isFirstContact(ctx, n.E164)
+	first, err := e.isFirstContact(ctx, n.E164, f.known)
 	if err != nil {
 		return Decision{}, err
 	}
 	p.FirstContact = first
-	if err := e.checkLimits(ctx, &v, a.Kind, n.E164, info.Segments, first, now); err != nil {
-		return Decision{}, err
+	if first {
+		caps = append(caps, newCap)
 	}
+	checkLimits(&v, caps)
 	if len(v.deny) > 0 {
 		return v.decision(n, p), nil
 	}
@@ -132,13 +159,12 @@ func (e *Engine) evalOutbound(ctx context.Context, a Action) (Decision, error) {
 	if a.Kind == KindSMS && info.Segments > smsConfirmSegments {
 		v.confirmHit(RuleSMSLong, fmt.Sprintf("the message is %d SMS segments (more than %d); each segment is billed", info.Segments, smsConfirmSegments))
 	}
-	if err := e.checkDuplicate(ctx, &v, a, n.E164, now); err != nil {
-		return Decision{}, err
-	}
+	checkDuplicate(&v, a.Kind, n.E164, dup)
 	return v.decision(n, p), nil
 }
 
-// evalAdmin decides account changes, transfers and DTMF.
+// evalAdmin decides account changes, agent creation, transfers, DTMF and
+// other audited writes.
 func (e *Engine) evalAdmin(ctx context.Context, a Action) (Decision, error) {
 	var v verdict
 	e.checkContent(&v, a)
@@ -148,10 +174,14 @@ func (e *Engine) evalAdmin(ctx context.Context, a Action) (Decision, error) {
 	if raw == "" && a.Kind == KindTransfer {
 		raw = a.To
 	}
-	if raw != "" && (a.Kind == KindTransfer || a.Kind == KindAgentChange) {
-		n, err := e.checkNumber(ctx, &v, raw, "transfer number: ")
-		if err != nil {
-			return Decision{}, err
+	if raw != "" && (a.Kind == KindTransfer || a.Kind == KindAgentChange || a.Kind == KindAgentCreate) {
+		n := e.normalize(&v, raw, "transfer number: ")
+		if n != nil {
+			f, err := e.readFacts(ctx, e.clock.Now(), []*phone.Number{n}, "", nil)
+			if err != nil {
+				return Decision{}, err
+			}
+			e.numberRules(&v, n, "transfer number: ", f)
 		}
 		target = n
 		p.Transfer = e.destination(n, nil)
@@ -212,14 +242,22 @@ func (e *Engine) checkContent(v *verdict, a Action) {
 	}
 }
 
-// checkNumber applies the number rules to raw and returns the normalised
-// number (nil when it does not normalise). Deny hits go to v; an allowed
-// international destination adds a confirm hit.
-func (e *Engine) checkNumber(ctx context.Context, v *verdict, raw, label string) (*phone.Number, error) {
+// normalize normalises raw; when it fails it adds the deny hit and returns nil.
+func (e *Engine) normalize(v *verdict, raw, label string) *phone.Number {
 	n, err := phone.Normalize(raw, e.region)
 	if err != nil {
 		v.denyHit(phoneRule(err), label+phoneReason(err))
-		return nil, nil
+		return nil
+	}
+	return &n
+}
+
+// numberRules applies the number rules to a normalised number (nil: nothing
+// to check): denylist, global network, type, country, opt-out. Deny hits go
+// to v; an allowed international destination adds a confirm hit.
+func (e *Engine) numberRules(v *verdict, n *phone.Number, label string, f facts) {
+	if n == nil {
+		return
 	}
 	if entry, ok := e.deny.match(n.E164); ok {
 		v.denyHit(RuleDenylist, fmt.Sprintf("%s%s is on the operator's denylist (entry %s)", label, n.E164, entry))
@@ -237,14 +275,9 @@ func (e *Engine) checkNumber(ctx context.Context, v *verdict, raw, label string)
 			v.confirmHit(RuleInternational, fmt.Sprintf("%s%s is an international destination (region %s); international calls and texts cost more", label, n.E164, n.Region))
 		}
 	}
-	opted, err := e.store.IsOptedOut(ctx, n.E164)
-	if err != nil {
-		return nil, err
-	}
-	if opted {
+	if f.optedOut[n.E164] {
 		v.denyHit(RuleOptedOut, fmt.Sprintf("%s%s opted out (replied STOP or was added by the operator); it must not be called or texted", label, n.E164))
 	}
-	return &n, nil
 }
 
 // isInternational reports whether region is outside the default region's

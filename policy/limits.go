@@ -18,73 +18,84 @@ const (
 	evNewRecipient = "new_recipients"
 )
 
-// capCheck is one sliding-window cap.
+// capCheck is one sliding-window count: a cap, or the duplicate check.
 type capCheck struct {
 	key    string
 	window time.Duration
 	max    int
 	add    int // weight this action would add
 	what   string
+	used   int // filled in by readFacts: the window's current total
 }
 
-// checkLimits denies when this action would exceed a cap.
-func (e *Engine) checkLimits(ctx context.Context, v *verdict, kind Kind, e164 string, segments int, first bool, now time.Time) error {
+// capsFor lists the caps that apply to an SMS or call to e164, and the
+// new-recipients cap, which applies only on first contact. Disabled caps
+// (negative max) are left out.
+func (e *Engine) capsFor(kind Kind, e164 string, segments int) (caps []*capCheck, newRecipients *capCheck) {
 	l := e.limits
-	var caps []capCheck
+	var all []*capCheck
 	switch kind {
 	case KindSMS:
-		caps = []capCheck{
-			{evSMSTo + e164, time.Hour, l.SMSPerRecipientHour, 1, "SMS to this recipient per hour"},
-			{evSMSTo + e164, 24 * time.Hour, l.SMSPerRecipientDay, 1, "SMS to this recipient per 24 hours"},
-			{evSMSSegments, time.Hour, l.SMSSegmentsHour, segments, "SMS segments per hour (all recipients)"},
+		all = []*capCheck{
+			{key: evSMSTo + e164, window: time.Hour, max: l.SMSPerRecipientHour, add: 1, what: "SMS to this recipient per hour"},
+			{key: evSMSTo + e164, window: 24 * time.Hour, max: l.SMSPerRecipientDay, add: 1, what: "SMS to this recipient per 24 hours"},
+			{key: evSMSSegments, window: time.Hour, max: l.SMSSegmentsHour, add: segments, what: "SMS segments per hour (all recipients)"},
 		}
 	case KindCall:
-		caps = []capCheck{
-			{evCallTo + e164, 10 * time.Minute, l.CallsPerRecipient10Min, 1, "calls to this recipient per 10 minutes"},
-			{evCallTo + e164, 24 * time.Hour, l.CallsPerRecipientDay, 1, "calls to this recipient per 24 hours"},
-			{evCalls, time.Hour, l.CallsHour, 1, "calls per hour (all recipients)"},
+		all = []*capCheck{
+			{key: evCallTo + e164, window: 10 * time.Minute, max: l.CallsPerRecipient10Min, add: 1, what: "calls to this recipient per 10 minutes"},
+			{key: evCallTo + e164, window: 24 * time.Hour, max: l.CallsPerRecipientDay, add: 1, what: "calls to this recipient per 24 hours"},
+			{key: evCalls, window: time.Hour, max: l.CallsHour, add: 1, what: "calls per hour (all recipients)"},
 		}
 	}
-	if first {
-		caps = append(caps, capCheck{evNewRecipient, 24 * time.Hour, l.NewRecipientsDay, 1, "new recipients per 24 hours"})
+	for _, c := range all {
+		if c.max >= 0 {
+			caps = append(caps, c)
+		}
 	}
-	for _, c := range caps {
-		if c.max < 0 {
-			continue
-		}
-		used, err := e.store.SumSince(ctx, c.key, now.Add(-c.window))
-		if err != nil {
-			return err
-		}
-		if used+c.add > c.max {
-			v.denyHit(RuleRateLimit, fmt.Sprintf("limit reached: %d of %d %s already used; this would add %d. Wait for the window to pass or ask the operator to raise the limit", used, c.max, c.what, c.add))
-		}
+	if l.NewRecipientsDay >= 0 {
+		newRecipients = &capCheck{key: evNewRecipient, window: 24 * time.Hour, max: l.NewRecipientsDay, add: 1, what: "new recipients per 24 hours"}
+	}
+	return caps, newRecipients
+}
+
+// dupCheck is the duplicate-detection window for an SMS (same body to the
+// same recipient within 10 minutes) or a call (same callee within 2 minutes).
+func dupCheck(a Action, e164 string) *capCheck {
+	switch a.Kind {
+	case KindSMS:
+		return &capCheck{key: dupKey(e164, a.Body), window: dupSMSWindow}
+	case KindCall:
+		return &capCheck{key: evCallTo + e164, window: dupCallWindow}
 	}
 	return nil
 }
 
-// checkDuplicate asks for confirmation when the same SMS went to the same
-// recipient within 10 minutes, or the same callee was called within 2 minutes.
-func (e *Engine) checkDuplicate(ctx context.Context, v *verdict, a Action, e164 string, now time.Time) error {
-	switch a.Kind {
-	case KindSMS:
-		n, err := e.store.SumSince(ctx, dupKey(e164, a.Body), now.Add(-dupSMSWindow))
-		if err != nil {
-			return err
+// checkLimits denies when this action would exceed a cap (used filled in).
+func checkLimits(v *verdict, caps []*capCheck) {
+	for _, c := range caps {
+		if c == nil || c.max < 0 {
+			continue
 		}
-		if n > 0 {
-			v.confirmHit(RuleDuplicate, fmt.Sprintf("the same message was sent to %s within the last 10 minutes; this looks like a duplicate", e164))
-		}
-	case KindCall:
-		n, err := e.store.SumSince(ctx, evCallTo+e164, now.Add(-dupCallWindow))
-		if err != nil {
-			return err
-		}
-		if n > 0 {
-			v.confirmHit(RuleDuplicate, fmt.Sprintf("%s was called within the last 2 minutes; this looks like a duplicate call", e164))
+		if c.used+c.add > c.max {
+			v.denyHit(RuleRateLimit, fmt.Sprintf("limit reached: %d of %d %s already used; this would add %d. Wait for the window to pass or ask the operator to raise the limit", c.used, c.max, c.what, c.add))
 		}
 	}
-	return nil
+}
+
+// checkDuplicate asks for confirmation when dup (used filled in) found the
+// same SMS to the same recipient within 10 minutes, or a call to the same
+// callee within 2 minutes.
+func checkDuplicate(v *verdict, kind Kind, e164 string, dup *capCheck) {
+	if dup == nil || dup.used == 0 {
+		return
+	}
+	switch kind {
+	case KindSMS:
+		v.confirmHit(RuleDuplicate, fmt.Sprintf("the same message was sent to %s within the last 10 minutes; this looks like a duplicate", e164))
+	case KindCall:
+		v.confirmHit(RuleDuplicate, fmt.Sprintf("%s was called within the last 2 minutes; this looks like a duplicate call", e164))
+	}
 }
 
 // dupKey is the duplicate-detection event key for an SMS.
@@ -94,16 +105,12 @@ func dupKey(e164, body string) string {
 }
 
 // isFirstContact reports whether e164 is new: not allowlisted, never
-// successfully texted or called from this account (store or History hook),
-// and not a contact. A Contacts or History error counts as "not known" (the
-// safe side: it asks for confirmation); it is logged.
-func (e *Engine) isFirstContact(ctx context.Context, e164 string) (bool, error) {
+// successfully texted or called from this account (known, read from the
+// store, or the History hook), and not a contact. A Contacts or History error
+// counts as "not known" (the safe side: it asks for confirmation); it is logged.
+func (e *Engine) isFirstContact(ctx context.Context, e164 string, known bool) (bool, error) {
 	if _, ok := e.allow.match(e164); ok {
 		return false, nil
-	}
-	known, _, err := e.store.IsKnown(ctx, e164)
-	if err != nil {
-		return false, err
 	}
 	if known {
 		return false, nil

@@ -39,6 +39,16 @@ func (c *zoneCache) load(name string) *time.Location {
 // some zone is unknown (or unloadable), it asks for confirmation under the
 // same rule ID. It returns the per-zone status for the preview.
 func (e *Engine) checkQuietHours(v *verdict, n *phone.Number, now time.Time) []zoneStatus {
+	if kind, ok := placeless(n); ok {
+		// A toll-free or non-geographic number has no location: libphonenumber
+		// lists every zone of the country (42 for NANP toll-free), which would
+		// deny it most of the day. Its local time cannot be known.
+		out := []zoneStatus{{zone: unknownZone, unknown: true}}
+		if !e.window.off {
+			v.confirmHit(RuleQuietHours, fmt.Sprintf("%s is a %s number, so the recipient's local time cannot be known and the %s calling window cannot be checked", n.E164, kind, e.window))
+		}
+		return out
+	}
 	zones := n.Timezones
 	if len(zones) == 0 {
 		zones = []string{unknownZone}
@@ -76,4 +86,16 @@ func (e *Engine) checkQuietHours(v *verdict, n *phone.Number, now time.Time) []z
 		v.confirmHit(RuleQuietHours, fmt.Sprintf("the recipient's local time is unknown, so the %s calling window cannot be checked", e.window))
 	}
 	return out
+}
+
+// placeless reports whether n has no geographic location (toll-free, or a
+// non-geographic "001" number), and names the kind for the reason.
+func placeless(n *phone.Number) (string, bool) {
+	switch {
+	case n.Type == "toll_free":
+		return "toll-free", true
+	case n.Region == "001":
+		return "non-geographic (+" + fmt.Sprint(n.CountryCode) + ")", true
+	}
+	return "", false
 }

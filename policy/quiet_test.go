@@ -59,35 +59,48 @@ func TestQuietHoursZonesAndEdges(t *testing.T) {
 	}
 }
 
-func TestQuietHoursTollFreeEveryZone(t *testing.T) {
+func TestQuietHoursTollFreeUnknownTime(t *testing.T) {
 	t.Parallel()
-	// Toll-free numbers map to 42 zones from Guam (UTC+10) to Pago Pago (UTC-11).
-	// 08:00-21:00 local holds in all of them only while Guam is at 08:00-09:00
-	// and St John's (UTC-2:30 in DST) before 21:00: 22:00-23:29 UTC.
+	// libphonenumber maps a toll-free number to 42 zones (Guam to Pago Pago),
+	// which would deny it about 22.5 hours a day. A toll-free number has no
+	// location: at every hour it needs confirmation [quiet_hours] instead.
 	e := newEnv(t, Config{Allowlist: []string{numTollFree}}, nil)
 	e.clk.Advance(-18 * time.Hour) // 00:00 UTC
-	var allowed []string
 	for range 48 {
 		d := e.eval(t, call(numTollFree))
-		switch d.Outcome {
-		case Allow:
-			allowed = append(allowed, e.clk.Now().UTC().Format("15:04"))
-		case Deny:
-			wantDecision(t, d, Deny, RuleQuietHours)
-			if !strings.Contains(d.Rules[0].Reason, "every time zone of the number") {
-				t.Errorf("reason = %q", d.Rules[0].Reason)
-			}
-			lts := d.Preview.To.LocalTimes
-			if len(lts) == 0 || len(lts) >= 42 || lts[0].InsideWindow {
-				t.Errorf("local times not merged, or outside zones not first: %+v", lts)
-			}
-		default:
-			t.Fatalf("outcome %s %v", d.Outcome, d.Rules)
+		wantDecision(t, d, Confirm, RuleQuietHours)
+		if len(d.Rules) != 1 || !strings.Contains(d.Rules[0].Reason, "toll-free") || !strings.Contains(d.Rules[0].Reason, "cannot be known") {
+			t.Fatalf("at %s UTC rules = %+v", e.clk.Now().UTC().Format("15:04"), d.Rules)
+		}
+		lts := d.Preview.To.LocalTimes
+		if len(lts) != 1 || lts[0].Time != "unknown" || lts[0].InsideWindow {
+			t.Fatalf("local times = %+v, want one unknown", lts)
 		}
 		e.clk.Advance(30 * time.Minute)
 	}
-	if strings.Join(allowed, ",") != "22:00,22:30,23:00" {
-		t.Errorf("toll-free allowed at %v UTC, want 22:00,22:30,23:00", allowed)
+	// With quiet hours off there is nothing to confirm.
+	off := newEnv(t, Config{Allowlist: []string{numTollFree}, QuietHours: "off"}, nil)
+	wantDecision(t, off.eval(t, call(numTollFree)), Allow, "")
+}
+
+func TestPlaceless(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		n    phone.Number
+		want bool
+		kind string
+	}{
+		{phone.Number{Type: "toll_free", Region: "US", CountryCode: 1}, true, "toll-free"},
+		{phone.Number{Type: "toll_free", Region: "001", CountryCode: 800}, true, "toll-free"},
+		{phone.Number{Type: "uan", Region: "001", CountryCode: 800}, true, "non-geographic (+800)"},
+		{phone.Number{Type: "mobile", Region: "US", CountryCode: 1}, false, ""},
+		{phone.Number{Type: "fixed_line_or_mobile", Region: "GB", CountryCode: 44}, false, ""},
+	}
+	for _, tt := range tests {
+		kind, ok := placeless(&tt.n)
+		if ok != tt.want || kind != tt.kind {
+			t.Errorf("placeless(%s %s) = %q, %v; want %q, %v", tt.n.Type, tt.n.Region, kind, ok, tt.kind, tt.want)
+		}
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/agentphone-mcp/agentphone-mcp/policy/audit"
 	"github.com/agentphone-mcp/agentphone-mcp/policy/text"
+	"github.com/agentphone-mcp/agentphone-mcp/store"
 )
 
 // Record registers the outcome of a decision: it writes one audit line (for
@@ -47,6 +48,7 @@ func (e *Engine) Record(ctx context.Context, a Action, d Decision, r Result) err
 		if d.Target != nil {
 			entry.Target = d.Target.E164
 		}
+		entry.Details = e.auditDetails(a.Details)
 		if a.Body != "" {
 			sum := sha256.Sum256([]byte(a.Body))
 			entry.BodySHA256 = hex.EncodeToString(sum[:])
@@ -90,12 +92,15 @@ func (e *Engine) count(ctx context.Context, a Action, d Decision) error {
 	if d.Preview != nil && d.Preview.FirstContact {
 		evs = append(evs, ev{evNewRecipient, 1})
 	}
-	for _, x := range evs {
-		if err := e.store.AddEvent(ctx, x.key, now, x.weight); err != nil {
-			return err
+	// One transaction: every count and the known mark land together.
+	return e.store.Update(ctx, func(tx *store.Tx) error {
+		for _, x := range evs {
+			if err := tx.AddEvent(x.key, now, x.weight); err != nil {
+				return err
+			}
 		}
-	}
-	return e.store.MarkKnown(ctx, to, now)
+		return tx.MarkKnown(to, now)
+	})
 }
 
 // scrub removes the configured secrets (raw, base64, hex and URL-encoded)
@@ -119,4 +124,24 @@ func (e *Engine) scrub(s string) string {
 		}
 	}
 	return s
+}
+
+// maxAuditDetail bounds one audited detail value, in runes.
+const maxAuditDetail = 256
+
+// auditDetails copies the action's details for the audit line: hidden
+// characters made visible, secrets scrubbed, values bounded.
+func (e *Engine) auditDetails(d map[string]string) map[string]string {
+	if len(d) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(d))
+	for k, v := range visibleDetails(d) {
+		v = e.scrub(v)
+		if r := []rune(v); len(r) > maxAuditDetail {
+			v = string(r[:maxAuditDetail]) + "…"
+		}
+		out[e.scrub(k)] = v
+	}
+	return out
 }

@@ -13,9 +13,10 @@ const (
 	RuleOptedOut        = "opted_out"
 	RuleSecretInContent = "secret_in_content"
 	RuleSMSTooLong      = "sms_too_long"
-	RuleQuietHours      = "quiet_hours" // deny; confirm when a recipient zone is unknown
+	RuleQuietHours      = "quiet_hours" // deny; confirm when the local time cannot be known (unknown zone, toll-free, non-geographic)
 	RuleRateLimit       = "rate_limit"
 	RuleDenylist        = "denylist"
+	RuleOwnNumber       = "own_number" // SMS or call to one of the account's own numbers
 
 	// Confirm rules.
 	RuleSpend         = "spend"

@@ -49,7 +49,10 @@ type Entry struct {
 	APIStatus     string    `json:"api_status,omitempty"`
 	Error         string    `json:"error,omitempty"`
 	Principal     string    `json:"principal,omitempty"`
-	Body          string    `json:"body,omitempty"` // only with Config.AuditBodies
+	// Details are the action's preview extras (agent, number, contact ids...),
+	// the only record of what an "other" write touched.
+	Details map[string]string `json:"details,omitempty"`
+	Body    string            `json:"body,omitempty"` // only with Config.AuditBodies
 }
 
 // Log is an open audit log. It is safe for concurrent use: each line is

@@ -1,0 +1,69 @@
+package policy
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/agentphone-mcp/agentphone-mcp/policy/phone"
+	"github.com/agentphone-mcp/agentphone-mcp/store"
+)
+
+// facts is what the store knows about one action.
+type facts struct {
+	optedOut map[string]bool // by E.164
+	known    bool            // the knownOf number was texted or called before
+}
+
+// readFacts reads, in one store transaction (one open of the state file,
+// shared with other processes): the opt-out status of every non-nil number,
+// whether knownOf ("" to skip) is a known recipient, and the window totals of
+// every non-nil count (filling in used). Nothing is read when there is
+// nothing to ask.
+func (e *Engine) readFacts(ctx context.Context, now time.Time, numbers []*phone.Number, knownOf string, counts []*capCheck) (facts, error) {
+	f := facts{optedOut: map[string]bool{}}
+	ask := knownOf != ""
+	for _, n := range numbers {
+		ask = ask || n != nil
+	}
+	for _, c := range counts {
+		ask = ask || c != nil
+	}
+	if !ask {
+		return f, nil
+	}
+	err := e.store.View(ctx, func(tx *store.Tx) error {
+		for _, n := range numbers {
+			if n == nil {
+				continue
+			}
+			o, err := tx.IsOptedOut(n.E164)
+			if err != nil {
+				return err
+			}
+			f.optedOut[n.E164] = o
+		}
+		if knownOf != "" {
+			k, _, err := tx.IsKnown(knownOf)
+			if err != nil {
+				return err
+			}
+			f.known = k
+		}
+		for _, c := range counts {
+			if c == nil {
+				continue
+			}
+			used, err := tx.SumSince(c.key, now.Add(-c.window))
+			if err != nil {
+				return err
+			}
+			c.used = used
+		}
+		return nil
+	})
+	if err != nil {
+		return facts{}, fmt.Errorf("read policy state: %w", err)
+	}
+	return f, nil
+}

@@ -1,0 +1,125 @@
+package policy
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/agentphone-mcp/agentphone-mcp/policy/audit"
+)
+
+type fakeOwn struct {
+	set   map[string]bool
+	err   error
+	calls int
+}
+
+func (f *fakeOwn) IsOwnNumber(_ context.Context, e164 string) (bool, error) {
+	f.calls++
+	return f.set[e164], f.err
+}
+
+func TestAgentCreateAndOther(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, Config{}, nil)
+	tests := []struct {
+		name    string
+		a       Action
+		outcome Outcome
+		rule    string
+	}{
+		{"create clean", Action{Tool: "create_agent", Kind: KindAgentCreate, Texts: []string{"You are a helpful receptionist."}}, Allow, ""},
+		{"create clean transfer", Action{Tool: "create_agent", Kind: KindAgentCreate, TransferNumber: numLA}, Allow, ""},
+		{"create secret in prompt", Action{Tool: "create_agent", Kind: KindAgentCreate, Texts: []string{"use key " + testKey}}, Deny, RuleSecretInContent},
+		{"create premium transfer", Action{Tool: "create_agent", Kind: KindAgentCreate, TransferNumber: numPremium}, Deny, RuleNumberType},
+		{"create emergency transfer", Action{Tool: "create_agent", Kind: KindAgentCreate, TransferNumber: "911"}, Deny, RuleEmergency},
+		{"create foreign transfer", Action{Tool: "create_agent", Kind: KindAgentCreate, TransferNumber: numLondon}, Deny, RuleCountry},
+		{"change still confirms", Action{Tool: "update_agent", Kind: KindAgentChange, TransferNumber: numLA}, Confirm, RuleAgentChange},
+		{"other clean", Action{Tool: "attach_number", Kind: KindOther, Details: map[string]string{"agent": "ag_1"}}, Allow, ""},
+		{"other secret", Action{Tool: "react_to_message", Kind: KindOther, Texts: []string{testKey}}, Deny, RuleSecretInContent},
+		{"other ignores numbers", Action{Tool: "end_call", Kind: KindOther, TransferNumber: numPremium, To: numPremium}, Allow, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := e.eval(t, tt.a)
+			wantDecision(t, d, tt.outcome, tt.rule)
+			if tt.outcome == Allow && len(d.Rules) != 0 {
+				t.Errorf("allow with rules %v", d.Rules)
+			}
+		})
+	}
+}
+
+func TestOtherIsAuditedWithDetails(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, Config{}, nil)
+	a := Action{Tool: "attach_number", Principal: "p1", Kind: KindOther,
+		Details: map[string]string{"agent_id": "ag_1", "number_id": "pn_\u202e2", "note": "key " + testKey}}
+	d := e.eval(t, a)
+	if d.Preview == nil || d.Preview.Details["number_id"] != "pn_⟨U+202E⟩2" {
+		t.Fatalf("preview details = %+v", d.Preview)
+	}
+	if err := e.eng.Record(context.Background(), a, d, Result{APIStatus: "200"}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := audit.Verify(e.audit); n != 1 || err != nil {
+		t.Fatalf("Verify = %d, %v", n, err)
+	}
+	raw, err := os.ReadFile(e.audit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := string(raw)
+	for _, want := range []string{`"tool":"attach_number"`, `"decision":"allow"`, `"agent_id":"ag_1"`, `"number_id":"pn_⟨U+202E⟩2"`, `[REDACTED]`} {
+		if !strings.Contains(line, want) {
+			t.Errorf("audit line lacks %s: %s", want, line)
+		}
+	}
+	if strings.Contains(line, testKey) {
+		t.Error("audit line leaks the key")
+	}
+	// Other writes consume no SMS/call quota and mark nobody known.
+	if n, _ := e.st.SumSince(context.Background(), evCalls, t0.Add(-time.Hour)); n != 0 {
+		t.Errorf("calls counted = %d", n)
+	}
+}
+
+func TestOwnNumber(t *testing.T) {
+	t.Parallel()
+	own := &fakeOwn{set: map[string]bool{numLA2: true}}
+	e := newEnv(t, Config{}, func(d *Deps) { d.OwnNumbers = own })
+	tests := []struct {
+		name    string
+		a       Action
+		outcome Outcome
+		rule    string
+	}{
+		{"sms to own", sms(numLA2, "hi"), Deny, RuleOwnNumber},
+		{"call to own", call(numLA2), Deny, RuleOwnNumber},
+		{"sms elsewhere", sms(numLA, "hi"), Confirm, RuleFirstContact},
+		{"transfer to own is allowed", Action{Tool: "transfer_call", Kind: KindTransfer, To: numLA2}, Allow, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			wantDecision(t, e.eval(t, tt.a), tt.outcome, tt.rule)
+		})
+	}
+	// The hook is not asked when a cheaper rule already denied.
+	before := own.calls
+	wantDecision(t, e.eval(t, sms(numPremium, "hi")), Deny, RuleNumberType)
+	if own.calls != before {
+		t.Errorf("own-number hook called for an already denied action")
+	}
+	// A lookup failure is an error (the engine cannot decide), with the key scrubbed.
+	bad := newEnv(t, Config{}, func(d *Deps) { d.OwnNumbers = &fakeOwn{err: errors.New("upstream said " + testKey)} })
+	_, err := bad.eng.Evaluate(context.Background(), sms(numLA, "hi"))
+	if err == nil || !strings.Contains(err.Error(), "own numbers") || strings.Contains(err.Error(), testKey) {
+		t.Errorf("Evaluate err = %v", err)
+	}
+	// nil hook: skipped.
+	none := newEnv(t, Config{}, nil)
+	wantDecision(t, none.eval(t, sms(numLA2, "hi")), Confirm, RuleFirstContact)
+}
