@@ -67,6 +67,9 @@ type App struct {
 	sandbox *sandbox.Sandbox
 	secrets Secrets
 	events  *tools.EventHub
+	live    *tools.LiveCalls // held voice turns; nil without --webhook-listen
+	recv    *receiver
+	subs    *subscribers
 	closers []func() error
 }
 
@@ -180,6 +183,11 @@ func New(ctx context.Context, cfg Config, opts Options) (app *App, err error) {
 		DefaultRegion: cfg.DefaultRegion, Sandbox: cfg.Sandbox, Principal: principal(),
 		Clock: a.clock, Logger: logger.With("component", "tools"), Events: a.events,
 	}
+	a.subs = newSubscribers()
+	if cfg.WebhookListen != "" {
+		a.live = tools.NewLiveCalls()
+		deps.Live, deps.Received = a.live, receivedEvents{st: a.store}
+	}
 	a.tools, err = tools.Select(tools.All(deps), tools.Selection{
 		Toolsets: cfg.Toolsets, Tools: cfg.Tools, Exclude: cfg.ExcludeTools, ReadOnly: cfg.ReadOnly,
 	})
@@ -187,6 +195,7 @@ func New(ctx context.Context, cfg Config, opts Options) (app *App, err error) {
 		return nil, err
 	}
 	a.mcp = a.buildMCP(opts.Version, scrubber, deps)
+	a.recv = a.newReceiver()
 	return a, nil
 }
 

@@ -42,6 +42,7 @@ func (a *App) buildMCP(version string, scrubber *keyguard.Scrubber, deps *tools.
 		mcpserver.WithCompletions(),
 		mcpserver.WithElicitation(),
 		mcpserver.WithPromptCompletionProvider(promptCompleter{}),
+		mcpserver.WithHooks(a.subs.hooks()),
 		// Outermost first: the scrubber sees everything, including what the sandbox notice adds.
 		mcpserver.WithToolHandlerMiddleware(scrubMiddleware(scrubber)),
 		mcpserver.WithToolHandlerMiddleware(a.recoverMiddleware()),

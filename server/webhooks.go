@@ -2,9 +2,189 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/agentphone-mcp/agentphone-mcp/apiclient"
+	"github.com/agentphone-mcp/agentphone-mcp/tools"
 )
 
+// Webhook receiver settings.
+const (
+	// WebhookPath is where the receiver accepts AgentPhone deliveries.
+	WebhookPath = "/webhooks/agentphone"
+	// maxWebhookBody bounds one delivery.
+	maxWebhookBody = 256 << 10
+	// interimLead is how long before the webhook timeout a held voice turn gets a filler.
+	interimLead = 5 * time.Second
+	// liveMaxInterims is how many fillers a held turn gets before it is ended politely.
+	liveMaxInterims = 2
+	// InterimFiller is spoken while the model is still thinking.
+	InterimFiller = "One moment, please."
+	// LiveGoodbye ends a held turn the model never answered.
+	LiveGoodbye = "I'm sorry, I can't continue this call right now. Goodbye."
+)
+
+// receiver verifies and dispatches webhook deliveries.
+type receiver struct {
+	app     *App
+	secrets *secretSet
+}
+
+// newReceiver builds the receiver; it reads nothing until load is called.
+func (a *App) newReceiver() *receiver {
+	return &receiver{app: a, secrets: &secretSet{
+		pinned: a.secrets.WebhookSecret.Reveal(), load: loadHookConfig(a.api), clock: a.clock,
+		logger: a.logger.With("component", "webhooks"),
+	}}
+}
+
+// WebhookHandler serves POST /webhooks/agentphone: signed AgentPhone deliveries. It reads the
+// webhook secrets from the API on its first use when AGENTPHONE_WEBHOOK_SECRET is unset.
+func (a *App) WebhookHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc(WebhookPath, a.recv.serve)
+	return mux
+}
+
 func (a *App) startWebhookReceiver(ctx context.Context) (func(), error) {
-	return nil, errors.New("the webhook receiver is not built yet")
+	if a.recv == nil {
+		return nil, errors.New("the webhook receiver is not configured")
+	}
+	a.recv.secrets.refresh(ctx, true)
+	if a.secrets.WebhookSecret.IsZero() {
+		a.recv.secrets.mu.Lock()
+		n := len(a.recv.secrets.cfg.secrets)
+		a.recv.secrets.mu.Unlock()
+		if n == 0 {
+			a.logger.Warn("no webhook is configured and AGENTPHONE_WEBHOOK_SECRET is unset: every delivery is refused until a webhook points here (set_webhook) or the secret is set")
+		}
+	}
+	ln, err := net.Listen("tcp", a.cfg.WebhookListen)
+	if err != nil {
+		return nil, fmt.Errorf("listen for webhooks on %s: %w; pick another address with --webhook-listen", a.cfg.WebhookListen, err)
+	}
+	srv := &http.Server{Handler: a.WebhookHandler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	a.logger.Info("receiving AgentPhone webhooks", "url", "http://"+ln.Addr().String()+WebhookPath)
+	fmt.Fprintf(os.Stderr, "agentphone-mcp: webhook receiver on http://%s%s (point a tunnel at it)\n", ln.Addr(), WebhookPath)
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.logger.Error("webhook receiver stopped", "err", err)
+		}
+	}()
+	return func() {
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdownCtx)
+	}, nil
+}
+
+// serve verifies one delivery (signature, timestamp, size, replay) and dispatches it.
+func (rv *receiver) serve(w http.ResponseWriter, r *http.Request) {
+	log := rv.app.logger.With("component", "webhooks")
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		http.Error(w, "use POST", http.StatusMethodNotAllowed)
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxWebhookBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			http.Error(w, "delivery too large", http.StatusRequestEntityTooLarge)
+			return
+		}
+		http.Error(w, "could not read the delivery", http.StatusBadRequest)
+		return
+	}
+	if err := rv.secrets.verify(r.Context(), r.Header, body); err != nil {
+		log.Warn("webhook delivery refused", "reason", err.Error(), "remote", r.RemoteAddr)
+		http.Error(w, "invalid signature", http.StatusUnauthorized)
+		return
+	}
+	ev, err := apiclient.ParseWebhookEvent(body)
+	if err != nil {
+		log.Warn("signed webhook delivery is not an event", "err", err)
+		http.Error(w, "not a webhook event", http.StatusBadRequest)
+		return
+	}
+	if id := r.Header.Get(apiclient.HeaderWebhookID); id != "" {
+		seen, err := rv.app.store.SeenDelivery(r.Context(), id)
+		if err != nil {
+			log.Error("recording a webhook delivery id failed", "err", err)
+		} else if seen {
+			log.Info("duplicate webhook delivery ignored", "delivery", id)
+			writeJSON(w, map[string]any{"ok": true, "duplicate": true})
+			return
+		}
+	}
+	switch {
+	case ev.Voice != nil:
+		rv.holdTurn(w, r, ev)
+		return
+	case ev.Message != nil:
+		rv.message(r.Context(), ev)
+	case ev.CallEnded != nil:
+		rv.callEnded(r.Context(), ev)
+	default:
+		log.Debug("webhook event ignored", "event", ev.Event, "channel", ev.Channel)
+	}
+	writeJSON(w, map[string]any{"ok": true})
+}
+
+// message stores an inbound text, checks it for an opt-out and wakes waiting tools.
+func (rv *receiver) message(ctx context.Context, ev *apiclient.WebhookEvent) {
+	m := ev.Message
+	if m.Direction != "" && m.Direction != apiclient.DirectionInbound {
+		return
+	}
+	at := m.ReceivedAt.Time
+	if at.IsZero() {
+		at = rv.app.clock.Now()
+	}
+	e := tools.Event{Kind: tools.EventMessage, ID: m.MessageID, ConversationID: m.ConversationID, AgentID: ev.AgentID,
+		NumberID: m.NumberID, From: m.From, To: m.To, Body: m.Message, At: at}
+	if _, err := rv.app.policy.ObserveInbound(ctx, m.From, m.Message); err != nil {
+		rv.app.logger.Warn("checking an inbound message for an opt-out failed", "err", err)
+	}
+	rv.record(ctx, e)
+}
+
+// callEnded stores an ended call and wakes wait_for_call and listen_call. The event's Body
+// carries the call summary.
+func (rv *receiver) callEnded(ctx context.Context, ev *apiclient.WebhookEvent) {
+	c := ev.CallEnded
+	at := c.EndedAt.Time
+	if at.IsZero() {
+		at = rv.app.clock.Now()
+	}
+	e := tools.Event{Kind: tools.EventCallEnded, ID: c.CallID, CallID: c.CallID, AgentID: ev.AgentID, NumberID: c.NumberID,
+		From: c.From, To: c.To, Body: c.Summary, At: at}
+	if rv.app.live != nil {
+		rv.app.live.Ended(c.CallID, string(c.Status))
+	}
+	rv.record(ctx, e)
+}
+
+func (rv *receiver) record(ctx context.Context, e tools.Event) {
+	payload, err := json.Marshal(storeForm(e))
+	if err == nil {
+		err = rv.app.store.AppendInbound(ctx, string(e.Kind), e.ID, payload, e.At)
+	}
+	if err != nil {
+		rv.app.logger.Error("storing an inbound event failed; it is still handed to waiting tools", "kind", e.Kind, "err", err)
+	}
+	rv.app.events.Publish(e)
+	rv.app.notifyUpdated(ResourceInbox)
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(v)
 }

@@ -1,0 +1,144 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+
+	"github.com/agentphone-mcp/agentphone-mcp/apiclient"
+)
+
+// secretRefreshEvery bounds how often a failed verification may re-read the secrets.
+const secretRefreshEvery = time.Minute
+
+// maxHookAgents bounds how many agents' webhooks are read for their secrets and timeouts.
+const maxHookAgents = 200
+
+// hookConfig is what the receiver learns from the API about the configured webhooks.
+type hookConfig struct {
+	secrets        []string
+	projectTimeout time.Duration
+	agentTimeouts  map[string]time.Duration
+}
+
+// secretSet holds the signing secrets a delivery may be signed with. A pinned secret
+// (AGENTPHONE_WEBHOOK_SECRET) is the only one accepted; otherwise the project webhook's and
+// every agent webhook's secrets are, re-read from the API after a failed verification at most
+// once a minute (a webhook set after start gets a new secret).
+type secretSet struct {
+	pinned string
+	load   func(ctx context.Context) (hookConfig, error)
+	clock  clockwork.Clock
+	logger *slog.Logger
+
+	mu       sync.Mutex
+	cfg      hookConfig
+	loadedAt time.Time
+	loaded   bool
+}
+
+// refresh re-reads the webhook configuration unless it was read less than a minute ago
+// (force ignores that bound, for the load at start). It reports whether it read.
+func (s *secretSet) refresh(ctx context.Context, force bool) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.clock.Now()
+	if !force && s.loaded && now.Sub(s.loadedAt) < secretRefreshEvery {
+		return false
+	}
+	s.loaded, s.loadedAt = true, now
+	cfg, err := s.load(ctx)
+	if err != nil {
+		s.logger.Warn("reading the webhook configuration from the API failed; deliveries signed with a new secret are refused until it works", "err", err)
+		return false
+	}
+	s.cfg = cfg
+	return true
+}
+
+// verify checks a delivery against every known secret. A bad signature re-reads the secrets
+// (rate-limited) and tries once more. Errors never contain a secret.
+func (s *secretSet) verify(ctx context.Context, h http.Header, body []byte) error {
+	err := s.try(h, body)
+	if s.pinned != "" || !(errors.Is(err, apiclient.ErrBadSignature) || errors.Is(err, apiclient.ErrNoSecret)) {
+		return err
+	}
+	if !s.refresh(ctx, false) {
+		return err
+	}
+	return s.try(h, body)
+}
+
+func (s *secretSet) try(h http.Header, body []byte) error {
+	now := s.clock.Now()
+	if s.pinned != "" {
+		return apiclient.VerifyWebhook(s.pinned, h, body, now)
+	}
+	s.mu.Lock()
+	secrets := s.cfg.secrets
+	s.mu.Unlock()
+	if len(secrets) == 0 {
+		return apiclient.ErrNoSecret
+	}
+	var err error
+	for _, sec := range secrets {
+		if err = apiclient.VerifyWebhook(sec, h, body, now); err == nil || !errors.Is(err, apiclient.ErrBadSignature) {
+			return err
+		}
+	}
+	return err
+}
+
+// timeout is the voice webhook timeout for an agent (the API default is 30 s).
+func (s *secretSet) timeout(agentID string) time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if t, ok := s.cfg.agentTimeouts[agentID]; ok && t > 0 {
+		return t
+	}
+	if s.cfg.projectTimeout > 0 {
+		return s.cfg.projectTimeout
+	}
+	return 30 * time.Second
+}
+
+// loadHookConfig reads the project webhook and every agent's own webhook.
+func loadHookConfig(api *apiclient.Client) func(ctx context.Context) (hookConfig, error) {
+	return func(ctx context.Context) (hookConfig, error) {
+		ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		defer cancel()
+		cfg := hookConfig{agentTimeouts: map[string]time.Duration{}}
+		project, err := api.GetWebhook(ctx)
+		if err != nil {
+			return cfg, fmt.Errorf("read the project webhook: %w", err)
+		}
+		if project != nil {
+			cfg.secrets = append(cfg.secrets, project.Secret)
+			cfg.projectTimeout = time.Duration(project.Timeout) * time.Second
+		}
+		n := 0
+		for agent, err := range apiclient.Paginate(ctx, 100, api.ListAgents) {
+			if err != nil {
+				return cfg, fmt.Errorf("list agents for their webhooks: %w", err)
+			}
+			if n++; n > maxHookAgents {
+				break
+			}
+			hook, err := api.GetAgentWebhook(ctx, agent.ID)
+			if err != nil {
+				return cfg, fmt.Errorf("read agent %s's webhook: %w", agent.ID, err)
+			}
+			if hook != nil {
+				cfg.secrets = append(cfg.secrets, hook.Secret)
+				cfg.agentTimeouts[agent.ID] = time.Duration(hook.Timeout) * time.Second
+			}
+		}
+		return cfg, nil
+	}
+}
