@@ -4,6 +4,11 @@
 // line's exact bytes with the trailing `,"hash":"…"` member removed. Verify
 // recomputes the chain and names the first broken line.
 //
+// Several processes may append to one log (Claude Desktop and Claude Code
+// sessions sharing a state directory): each Append takes an exclusive lock on
+// <path>.lock, re-reads the last line if another process appended since, and
+// writes the next line, so the chain never forks.
+//
 // The file is created with mode 0600. Never put an API key in an Entry; the
 // body text is recorded only when the caller sets Entry.Body (the engine does
 // so only when Config.AuditBodies is true).
@@ -11,6 +16,7 @@ package audit
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -23,6 +29,8 @@ import (
 	"time"
 
 	"github.com/jonboulle/clockwork"
+
+	"github.com/agentphone-mcp/agentphone-mcp/store/filelock"
 )
 
 // DefaultFileName is the conventional log file name inside the state directory.
@@ -55,15 +63,21 @@ type Entry struct {
 	Body    string            `json:"body,omitempty"` // only with Config.AuditBodies
 }
 
-// Log is an open audit log. It is safe for concurrent use: each line is
-// written with a single write(2) on an O_APPEND descriptor under a mutex and
-// fsynced before Append returns.
+// LockTimeout bounds how long Append and Open wait for another process's append.
+const LockTimeout = 10 * time.Second
+
+// Log is an open audit log. It is safe for concurrent use by goroutines and
+// by processes: each line is written with a single write(2) on an O_APPEND
+// descriptor under a mutex and an exclusive file lock, and fsynced before
+// Append returns.
 type Log struct {
 	clock clockwork.Clock
 	path  string
 
 	mu       sync.Mutex
 	f        *os.File
+	lock     *os.File // <path>.lock
+	size     int64    // file size after our last read or write; another size means another writer
 	seq      uint64
 	prevHash string
 }
@@ -89,21 +103,58 @@ func Open(path string, clk clockwork.Clock) (*Log, error) {
 		_ = f.Close()
 		return nil, fmt.Errorf("audit: chmod %s to 0600: %w", path, err)
 	}
-	l := &Log{clock: clk, path: path, f: f, prevHash: GenesisHash}
-	last, err := readLastLine(path)
+	lock, err := os.OpenFile(path+".lock", os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		_ = f.Close()
-		return nil, fmt.Errorf("audit: read %s: %w", path, err)
+		return nil, fmt.Errorf("audit: open lock file: %w", err)
 	}
+	l := &Log{clock: clk, path: path, f: f, lock: lock, size: -1, prevHash: GenesisHash}
+	if err := l.withLock(false, l.resume); err != nil {
+		_ = f.Close()
+		_ = lock.Close()
+		return nil, err
+	}
+	return l, nil
+}
+
+// withLock runs fn holding the log's file lock (exclusive for writers).
+func (l *Log) withLock(exclusive bool, fn func() error) (err error) {
+	if err := filelock.Lock(context.Background(), l.lock, exclusive, LockTimeout); err != nil {
+		return fmt.Errorf("audit: %s: %w (another process is stuck appending; retry)", l.path, err)
+	}
+	defer func() {
+		if uerr := filelock.Unlock(l.lock); uerr != nil && err == nil {
+			err = fmt.Errorf("audit: %w", uerr)
+		}
+	}()
+	return fn()
+}
+
+// resume re-reads the chain head (seq and hash of the last line) when the
+// file changed size since this Log last read or wrote it: another process
+// appended. It must run under the file lock.
+func (l *Log) resume() error {
+	fi, err := l.f.Stat()
+	if err != nil {
+		return fmt.Errorf("audit: stat %s: %w", l.path, err)
+	}
+	if fi.Size() == l.size {
+		return nil
+	}
+	last, err := readLastLine(l.path)
+	if err != nil {
+		return fmt.Errorf("audit: read %s: %w", l.path, err)
+	}
+	seq, prev := uint64(0), GenesisHash
 	if len(last) > 0 {
 		e, hash, err := parseLine(last)
 		if err != nil {
-			_ = f.Close()
-			return nil, fmt.Errorf("audit: %s: last line is damaged (%v); run verify-audit and move the file aside to start a new chain", path, err)
+			return fmt.Errorf("audit: %s: last line is damaged (%v); run verify-audit and move the file aside to start a new chain", l.path, err)
 		}
-		l.seq, l.prevHash = e.Seq, hash
+		seq, prev = e.Seq, hash
 	}
-	return l, nil
+	l.seq, l.prevHash, l.size = seq, prev, fi.Size()
+	return nil
 }
 
 // Path returns the log file path.
@@ -111,29 +162,40 @@ func (l *Log) Path() string { return l.path }
 
 // Append writes e as the next line and returns it with TS, Seq and PrevHash
 // filled in, plus the line's hash.
-func (l *Log) Append(e Entry) (Entry, string, error) {
+func (l *Log) Append(e Entry) (_ Entry, hash string, _ error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.f == nil {
 		return e, "", errors.New("audit: log is closed")
 	}
-	e.TS = l.clock.Now().UTC()
-	e.Seq = l.seq + 1
-	e.PrevHash = l.prevHash
-	if e.Rules == nil {
-		e.Rules = []string{}
-	}
-	line, hash, err := encodeLine(e)
+	err := l.withLock(true, func() error {
+		if err := l.resume(); err != nil {
+			return err
+		}
+		e.TS = l.clock.Now().UTC()
+		e.Seq = l.seq + 1
+		e.PrevHash = l.prevHash
+		if e.Rules == nil {
+			e.Rules = []string{}
+		}
+		line, h, err := encodeLine(e)
+		if err != nil {
+			return fmt.Errorf("audit: encode line %d: %w", e.Seq, err)
+		}
+		if _, err := l.f.Write(line); err != nil {
+			l.size = -1 // a short write: re-read the head next time
+			return fmt.Errorf("audit: write %s: %w", l.path, err)
+		}
+		if err := l.f.Sync(); err != nil {
+			l.size = -1
+			return fmt.Errorf("audit: fsync %s: %w", l.path, err)
+		}
+		l.seq, l.prevHash, l.size, hash = e.Seq, h, l.size+int64(len(line)), h
+		return nil
+	})
 	if err != nil {
-		return e, "", fmt.Errorf("audit: encode line %d: %w", e.Seq, err)
+		return e, "", err
 	}
-	if _, err := l.f.Write(line); err != nil {
-		return e, "", fmt.Errorf("audit: write %s: %w", l.path, err)
-	}
-	if err := l.f.Sync(); err != nil {
-		return e, "", fmt.Errorf("audit: fsync %s: %w", l.path, err)
-	}
-	l.seq, l.prevHash = e.Seq, hash
 	return e, hash, nil
 }
 
@@ -144,8 +206,8 @@ func (l *Log) Close() error {
 	if l.f == nil {
 		return nil
 	}
-	err := l.f.Close()
-	l.f = nil
+	err := errors.Join(l.f.Close(), l.lock.Close())
+	l.f, l.lock = nil, nil
 	if err != nil {
 		return fmt.Errorf("audit: close %s: %w", l.path, err)
 	}
