@@ -17,7 +17,7 @@ import (
 
 var t0 = time.Date(2026, 3, 10, 15, 0, 0, 0, time.UTC)
 
-func openTest(t *testing.T, dir string, clk clockwork.Clock) *Store {
+func openTest(t testing.TB, dir string, clk clockwork.Clock) *Store {
 	t.Helper()
 	s, err := Open(dir, Options{Clock: clk, LockTimeout: 50 * time.Millisecond, MaxInbound: 5})
 	if err != nil {
