@@ -70,6 +70,7 @@ type App struct {
 	live    *tools.LiveCalls // held voice turns; nil without --webhook-listen
 	recv    *receiver
 	subs    *subscribers
+	deps    *tools.Deps
 	closers []func() error
 }
 
@@ -183,7 +184,7 @@ func New(ctx context.Context, cfg Config, opts Options) (app *App, err error) {
 		DefaultRegion: cfg.DefaultRegion, Sandbox: cfg.Sandbox, Principal: principal(),
 		Clock: a.clock, Logger: logger.With("component", "tools"), Events: a.events,
 	}
-	a.subs = newSubscribers()
+	a.subs, a.deps = newSubscribers(), deps
 	if cfg.WebhookListen != "" {
 		a.live = tools.NewLiveCalls()
 		deps.Live, deps.Received = a.live, receivedEvents{st: a.store}
@@ -201,6 +202,9 @@ func New(ctx context.Context, cfg Config, opts Options) (app *App, err error) {
 
 // MCP returns the MCP server (for in-process clients in tests and the demo).
 func (a *App) MCP() *mcpserver.MCPServer { return a.mcp }
+
+// Deps returns what the tools were built with (tests and the demo add tools with it).
+func (a *App) Deps() *tools.Deps { return a.deps }
 
 // Sandbox returns the in-process sandbox, or nil outside sandbox mode.
 func (a *App) Sandbox() *sandbox.Sandbox { return a.sandbox }
