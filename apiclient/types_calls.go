@@ -8,22 +8,24 @@ import (
 // Call is a call object (GET /v1/calls/{id}, create, end) or a call summary
 // in lists (then Transcripts is empty and LastTranscriptSnippet may be set).
 type Call struct {
-	ID                    string           `json:"id"`
-	AgentID               string           `json:"agentId,omitempty"`
-	PhoneNumberID         string           `json:"phoneNumberId,omitempty"`
-	PhoneNumber           string           `json:"phoneNumber,omitempty"`
-	FromNumber            string           `json:"fromNumber"`
-	ToNumber              string           `json:"toNumber"`
-	Direction             Direction        `json:"direction,omitempty"`
-	Status                CallStatus       `json:"status"`
-	StartedAt             Time             `json:"startedAt"`
-	EndedAt               Time             `json:"endedAt"`
-	DurationSeconds       *int             `json:"durationSeconds,omitempty"`
-	RecordingURL          string           `json:"recordingUrl,omitempty"`
-	RecordingAvailable    bool             `json:"recordingAvailable"`
-	RetellCallID          string           `json:"retellCallId,omitempty"`
-	LastTranscriptSnippet string           `json:"lastTranscriptSnippet,omitempty"`
-	Transcripts           []TranscriptTurn `json:"transcripts,omitempty"`
+	ID                    string     `json:"id"`
+	AgentID               string     `json:"agentId,omitempty"`
+	PhoneNumberID         string     `json:"phoneNumberId,omitempty"`
+	PhoneNumber           string     `json:"phoneNumber,omitempty"`
+	FromNumber            string     `json:"fromNumber"`
+	ToNumber              string     `json:"toNumber"`
+	Direction             Direction  `json:"direction,omitempty"`
+	Status                CallStatus `json:"status"`
+	StartedAt             Time       `json:"startedAt"`
+	EndedAt               Time       `json:"endedAt"`
+	DurationSeconds       *int       `json:"durationSeconds,omitempty"`
+	RecordingURL          string     `json:"recordingUrl,omitempty"`
+	RecordingAvailable    bool       `json:"recordingAvailable"`
+	RetellCallID          string     `json:"retellCallId,omitempty"`
+	LastTranscriptSnippet string     `json:"lastTranscriptSnippet,omitempty"`
+	// Summary is the provider's summary of an ended call, where the API gives one.
+	Summary     string           `json:"summary,omitempty"`
+	Transcripts []TranscriptTurn `json:"transcripts,omitempty"`
 }
 
 // TranscriptTurn is one stored turn: Transcript is what the human said,
