@@ -169,9 +169,9 @@ func New(ctx context.Context, cfg Config, opts Options) (app *App, err error) {
 		return nil, err
 	}
 	keys := []string{opts.Secrets.APIKey.Reveal(), opts.Secrets.WebhookSecret.Reveal(), opts.Secrets.HTTPToken.Reveal()}
-	checker := &contactChecker{api: a.api}
+	checker := &contactChecker{api: a.api, clock: a.clock}
 	a.policy, err = policy.New(pcfg, policy.Deps{
-		Store: a.store, Clock: a.clock, Audit: a.audit, Contacts: checker, History: checker,
+		Store: a.store, Clock: a.clock, Audit: a.audit, Contacts: checker, History: checker, OwnNumbers: checker,
 		Keys: keys, Logger: logger.With("component", "policy"),
 	})
 	if err != nil {

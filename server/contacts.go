@@ -3,13 +3,51 @@ package server
 import (
 	"context"
 	"fmt"
+	"sync"
+	"time"
+
+	"github.com/jonboulle/clockwork"
 
 	"github.com/agentphone-mcp/agentphone-mcp/apiclient"
 )
 
-// contactChecker answers the policy's first-contact questions from the AgentPhone account:
-// is the number a saved contact, and has the account called or texted it before.
-type contactChecker struct{ api *apiclient.Client }
+// contactChecker answers the policy's questions about a number from the AgentPhone account:
+// is it a saved contact, has the account called it before, is it one of the account's own.
+type contactChecker struct {
+	api   *apiclient.Client
+	clock clockwork.Clock
+
+	mu      sync.Mutex
+	own     map[string]bool
+	ownTime time.Time
+}
+
+// ownNumbersTTL bounds how stale the cached list of the account's own numbers may be.
+const ownNumbersTTL = time.Minute
+
+// IsOwnNumber reports whether e164 is one of the account's active numbers. The list is
+// cached for a minute: a number bought since then is caught on the next refresh.
+func (c *contactChecker) IsOwnNumber(ctx context.Context, e164 string) (bool, error) {
+	c.mu.Lock()
+	fresh := c.own != nil && c.clock.Since(c.ownTime) < ownNumbersTTL
+	own := c.own
+	c.mu.Unlock()
+	if !fresh {
+		set := map[string]bool{}
+		for n, err := range apiclient.Paginate(ctx, 100, func(ctx context.Context, p apiclient.ListParams) (*apiclient.Page[apiclient.Number], error) {
+			return c.api.ListNumbers(ctx, p)
+		}) {
+			if err != nil {
+				return false, fmt.Errorf("list the account's numbers: %w", err)
+			}
+			set[n.PhoneNumber] = true
+		}
+		c.mu.Lock()
+		c.own, c.ownTime, own = set, c.clock.Now(), set
+		c.mu.Unlock()
+	}
+	return own[e164], nil
+}
 
 // IsContact reports whether e164 is one of the account's contacts.
 func (c *contactChecker) IsContact(ctx context.Context, e164 string) (bool, error) {

@@ -135,7 +135,7 @@ func createAgentTool(d *Deps) Tool {
 		if args.VoiceMode != nil && *args.VoiceMode == "hosted" && (args.SystemPrompt == nil || strings.TrimSpace(*args.SystemPrompt) == "") {
 			return invalidArgs(c.tool, "voice_mode hosted needs system_prompt (what the agent should do on calls)")
 		}
-		action := policy.Action{Kind: policy.Kind("agent_create"), Texts: args.outboundTexts(), Args: canonicalArgs(c)}
+		action := policy.Action{Kind: policy.KindAgentCreate, Texts: args.outboundTexts(), Args: canonicalArgs(c)}
 		if args.TransferNumber != nil {
 			action.TransferNumber = *args.TransferNumber
 		}
