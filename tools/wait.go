@@ -100,7 +100,7 @@ type waitForReplyArgs struct {
 	AgentID        string `json:"agent_id,omitempty" jsonschema:"Sender agent (with participant)"`
 	NumberID       string `json:"number_id,omitempty" jsonschema:"Sender number id (with participant)"`
 	Participant    string `json:"participant,omitempty" jsonschema:"The other party's number"`
-	Since          string `json:"since,omitempty" jsonschema:"RFC 3339; default now"`
+	Since          string `json:"since,omitempty" jsonschema:"RFC 3339; default now (inclusive)"`
 	TimeoutSeconds int    `json:"timeout_seconds,omitempty" jsonschema:"1-300, default 60"`
 }
 
@@ -243,7 +243,7 @@ func replyCancelled() *mcp.CallToolResult {
 
 // matches reports whether a published event is a reply wait_for_reply is waiting for.
 func (t replyTarget) matches(e Event) (reply, bool) {
-	if e.Kind != EventMessage || (!e.At.IsZero() && !e.At.After(t.since)) {
+	if e.Kind != EventMessage || (!e.At.IsZero() && e.At.Before(t.since)) {
 		return reply{}, false
 	}
 	if t.conversationID != "" {
@@ -275,7 +275,7 @@ func (d *Deps) pollReplies(ctx context.Context, t replyTarget) ([]reply, error) 
 			return nil, err
 		}
 		for _, m := range page.Data {
-			if m.Direction == apiclient.DirectionInbound && m.ReceivedAt.After(t.since) {
+			if m.Direction == apiclient.DirectionInbound && !m.ReceivedAt.Before(t.since) {
 				out = append(out, reply{ID: m.ID, ConversationID: t.conversationID, From: m.FromNumber, To: m.ToNumber, Body: m.Body, ReceivedAt: m.ReceivedAt.Time})
 			}
 		}
@@ -286,7 +286,7 @@ func (d *Deps) pollReplies(ctx context.Context, t replyTarget) ([]reply, error) 
 				return nil, err
 			}
 			for _, m := range page.Data {
-				if m.Direction == apiclient.DirectionInbound && m.From == t.participant && m.ReceivedAt.After(t.since) {
+				if m.Direction == apiclient.DirectionInbound && m.From == t.participant && !m.ReceivedAt.Before(t.since) {
 					out = append(out, reply{ID: m.ID, From: m.From, To: m.To, Body: m.Body, ReceivedAt: m.ReceivedAt.Time})
 				}
 			}
