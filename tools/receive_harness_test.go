@@ -38,6 +38,15 @@ type recvEnv struct {
 	api     *apiclient.Client
 	hookURL string
 	logs    *logTap
+	client  *client.Client
+}
+
+// connectOnce returns the env's in-process client, connecting it on first use.
+func (e *recvEnv) connectOnce() *client.Client {
+	if e.client == nil {
+		e.client = e.connect("inprocess")
+	}
+	return e.client
 }
 
 // logTap records which tool calls finished (the server logs "tool call" when a handler returns).
@@ -49,8 +58,8 @@ type logTap struct {
 }
 
 func (l *logTap) Enabled(context.Context, slog.Level) bool { return true }
-func (l *logTap) WithAttrs([]slog.Attr) slog.Handler        { return l }
-func (l *logTap) WithGroup(string) slog.Handler             { return l }
+func (l *logTap) WithAttrs([]slog.Attr) slog.Handler       { return l }
+func (l *logTap) WithGroup(string) slog.Handler            { return l }
 func (l *logTap) Handle(_ context.Context, r slog.Record) error {
 	if r.Message != "tool call" {
 		return nil
