@@ -77,6 +77,9 @@ func waitForCallTool(d *Deps) Tool {
 			return apiFailure(c.tool, werr, "list_calls")
 		}
 		res := waitedCallResult(final, final, werr)
+		if final.Summary != "" {
+			summary = final.Summary // the API's own summary wins over the webhook's
+		}
 		if summary != "" {
 			if m, ok := res.StructuredContent.(map[string]any); ok {
 				m["summary"] = untrusted(summary, maxNotes)

@@ -37,6 +37,9 @@ func TestWaitForCallProgress(t *testing.T) {
 	if got.str("status") != "completed" || got.data["duration_seconds"] == nil {
 		t.Fatalf("want a completed call with a duration, got %v", got.data)
 	}
+	if !strings.Contains(got.str("summary"), "confirm the delivery window") {
+		t.Fatalf("want the call summary, got %q", got.str("summary"))
+	}
 	if tr, _ := got.data["transcript"].([]any); len(tr) < 2 || !strings.Contains(got.text, "Transcript") {
 		t.Fatalf("transcript missing: %s", got.text)
 	}
