@@ -266,3 +266,16 @@ func contains(list any, s string) bool {
 }
 
 func faultStatus(code int) sandbox.Fault { return sandbox.Fault{Status: code} }
+
+// TestConfirmedCallRuns checks that the preview of a confirm-tier call is not counted against
+// the caps: the confirmed call must go through.
+func TestConfirmedCallRuns(t *testing.T) {
+	h := newHarness(t)
+	c := h.connect("inprocess")
+	agentID, _, _ := h.setupAgentWithNumber(c)
+	args := map[string]any{"agent_id": agentID, "to_number": "+14155550142", "topic": "Say hello"}
+	r := h.confirm(c, "make_call", args)
+	if !strings.HasPrefix(r.str("id"), "call_") {
+		t.Fatalf("confirmed call: %s", r.text)
+	}
+}

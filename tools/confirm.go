@@ -75,7 +75,7 @@ func (d *Deps) gate(ctx context.Context, c *call, a policy.Action, token string,
 		return errorResult(fmt.Sprintf("%s: could not issue a confirmation token (%v); nothing was done.", c.tool, err),
 			map[string]any{"status": "policy_error", "error": err.Error()})
 	}
-	d.record(ctx, a, dec, "token_issued", outcome{})
+	d.record(ctx, a, dec, "none", outcome{apiStatus: "awaiting confirmation (token issued)"})
 	return confirmationRequired(c.tool, dec, tok, "Show this preview to the user. Only if they approve, call "+c.tool+" again with the same arguments plus confirmation_token.")
 }
 
@@ -137,7 +137,7 @@ func (d *Deps) elicit(ctx context.Context, c *call, a policy.Action, dec policy.
 		},
 		"required": []string{"approve", "code"},
 	}
-	d.record(ctx, a, dec, "elicitation_requested", outcome{})
+	d.record(ctx, a, dec, "none", outcome{apiStatus: "awaiting confirmation (elicitation sent)"})
 	return server.NewInputRequestBuilder(tok).Elicit(confirmKey, mcp.ElicitationParams{
 		Mode: mcp.ElicitationModeForm, Message: msg, RequestedSchema: schema,
 	}).ToolResult()
@@ -183,7 +183,7 @@ func (d *Deps) sendOTP(ctx context.Context, c *call, a policy.Action, dec policy
 		return errorResult(fmt.Sprintf("%s needs confirmation, but the code could not be texted to the operator (%v). Nothing was done.", c.tool, err),
 			map[string]any{"status": "policy_error", "error": err.Error()})
 	}
-	d.record(ctx, a, dec, "otp_sent", outcome{})
+	d.record(ctx, a, dec, "none", outcome{apiStatus: "awaiting confirmation (code texted to the operator)"})
 	return confirmationRequired(c.tool, dec, tok, "A one-time code was texted to the operator's phone. Ask the user for it; only they can approve. Then call "+c.tool+" again with the same arguments and confirmation_token set to TOKEN:CODE.")
 }
 

@@ -24,11 +24,11 @@ func numberTools(d *Deps) []Tool {
 }
 
 func callTools(d *Deps) []Tool {
-	return []Tool{listCallsTool(d), getCallTool(d), getTranscriptTool(d), makeCallTool(d), endCallTool(d)}
+	return []Tool{listCallsTool(d), getCallTool(d), getTranscriptTool(d), waitForCallTool(d), makeCallTool(d), endCallTool(d)}
 }
 
 func messageTools(d *Deps) []Tool {
-	return []Tool{listMessagesTool(d), sendSMSTool(d), reactToMessageTool(d)}
+	return []Tool{listMessagesTool(d), waitForReplyTool(d), sendSMSTool(d), reactToMessageTool(d)}
 }
 
 func conversationTools(d *Deps) []Tool {
@@ -43,7 +43,7 @@ func webhookTools(d *Deps) []Tool {
 	return []Tool{getWebhookTool(d), listWebhookDeliveriesTool(d), setWebhookTool(d), deleteWebhookTool(d), testWebhookTool(d)}
 }
 
-func liveTools(d *Deps) []Tool { return nil }
+func liveTools(d *Deps) []Tool { return []Tool{listenCallTool(d), sayTool(d)} }
 
 // Paging bounds shared by the list tools.
 const (
