@@ -1,14 +1,11 @@
 package e2e
 
 import (
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
-
-	"github.com/mark3labs/mcp-go/client"
 
 	"github.com/agentphone-mcp/agentphone-mcp/sandbox"
 )
@@ -55,7 +52,8 @@ func TestAgainstLoopbackAPI(t *testing.T) {
 		"AGENTPHONE_STATE_DIR=" + t.TempDir(), "AGENTPHONE_QUIET_HOURS=off", "AGENTPHONE_LOG_LEVEL=debug",
 		"AGENTPHONE_CONFIRM_MODE=off",
 	}
-	c := startStdio(t, env)
+	var stderr lockedBuffer
+	c := startStdioLogged(t, &stderr, env)
 
 	r := mustOK(t, callTool(t, c, "create_agent", map[string]any{"name": "Loop"}), "create_agent")
 	if r.data["sandbox"] == true || strings.Contains(r.text, "[sandbox]") {
@@ -74,11 +72,13 @@ func TestAgainstLoopbackAPI(t *testing.T) {
 		t.Fatalf("unknown agent: %s", r.text)
 	}
 
-	if errStream, ok := client.GetStderr(c); ok {
-		logs, _ := io.ReadAll(io.LimitReader(errStream, 1<<20))
-		if strings.Contains(string(logs), testKey) {
-			t.Fatalf("the key reached stderr: %s", logs)
-		}
+	_ = c.Close()
+	logs := stderr.String()
+	if !strings.Contains(logs, "loopback") {
+		t.Errorf("stderr should warn that the base URL is a loopback address: %s", logs)
+	}
+	if strings.Contains(logs, testKey) {
+		t.Fatalf("the key reached stderr: %s", logs)
 	}
 
 	watch.mu.Lock()

@@ -65,7 +65,13 @@ func ctxFor(t testing.TB) context.Context {
 // startStdio runs the binary as a stdio server and returns an initialized client.
 func startStdio(t testing.TB, env []string, args ...string) *client.Client {
 	t.Helper()
-	c, err := client.NewStdioMCPClient(binary, env, args...)
+	return startStdioLogged(t, io.Discard, env, args...)
+}
+
+// startStdioLogged is startStdio with the server's stderr copied to w.
+func startStdioLogged(t testing.TB, w io.Writer, env []string, args ...string) *client.Client {
+	t.Helper()
+	c, err := client.NewStdioMCPClientWithOptions(binary, env, args, transport.WithCommandStderrWriter(w))
 	if err != nil {
 		t.Fatalf("start the stdio server: %v", err)
 	}

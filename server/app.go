@@ -191,6 +191,7 @@ func New(ctx context.Context, cfg Config, opts Options) (app *App, err error) {
 	}
 	a.tools, err = tools.Select(tools.All(deps), tools.Selection{
 		Toolsets: cfg.Toolsets, Tools: cfg.Tools, Exclude: cfg.ExcludeTools, ReadOnly: cfg.ReadOnly,
+		Receiver: cfg.WebhookListen != "",
 	})
 	if err != nil {
 		return nil, err

@@ -15,17 +15,35 @@ import (
 
 type noArgs struct{}
 
+type accountArgs struct {
+	Usage  string `json:"usage,omitempty" jsonschema:"enum=daily,enum=monthly,enum=by_number,enum=by_agent"`
+	Days   int    `json:"days,omitempty"`
+	Months int    `json:"months,omitempty"`
+	Period string `json:"period,omitempty" jsonschema:"enum=week,enum=month,enum=year"`
+	TZ     string `json:"tz,omitempty"`
+}
+
 func getAccountOverviewTool(d *Deps) Tool {
 	return define(d, spec{
 		name: "get_account_overview", toolset: ToolsetAccount, effect: reads,
-		desc: "Plan, number quota, 30-day usage, agents, numbers and webhook status.",
-	}, func(ctx context.Context, c *call, _ noArgs) *mcp.CallToolResult {
-		view, text := d.overview(ctx)
-		return okResult(text, view)
+		desc: "Plan, quota, usage, agents, numbers, webhook and A2P status; or a usage breakdown.",
+	}, func(ctx context.Context, c *call, args accountArgs) *mcp.CallToolResult {
+		if args.Usage == "" {
+			if args.Days != 0 || args.Months != 0 || args.Period != "" || args.TZ != "" {
+				return invalidArgs(c.tool, "days, months, period and tz go with usage (daily, monthly, by_number or by_agent)")
+			}
+			view, text := d.overview(ctx)
+			return okResult(text, view)
+		}
+		return d.usageBreakdown(ctx, c, args)
 	})
 }
 
-// overview reads the account in four requests and tolerates a failure of any of them: the
+// overviewSections is how many requests the overview makes (usage, agents, numbers, webhook,
+// registration).
+const overviewSections = 5
+
+// overview reads the account in five requests and tolerates a failure of any of them: the
 // failed section says so, the others are shown. The webhook secret is never included.
 func (d *Deps) overview(ctx context.Context) (map[string]any, string) {
 	view := map[string]any{}
@@ -36,11 +54,23 @@ func (d *Deps) overview(ctx context.Context) (map[string]any, string) {
 		failed["usage"] = errText(err)
 		b.WriteString("Plan and usage: failed to load (" + failed["usage"] + ").\n")
 	} else {
+		st := u.Stats
 		view["plan"] = u.Plan.Name
+		view["plan_limits"] = map[string]int{
+			"numbers": u.Plan.Limits.Numbers, "messages_per_month": u.Plan.Limits.MessagesPerMonth,
+			"voice_minutes_per_month": u.Plan.Limits.VoiceMinutesPerMonth, "max_call_duration_minutes": u.Plan.Limits.MaxCallDurationMinutes,
+			"concurrent_calls": u.Plan.Limits.ConcurrentCalls,
+		}
 		view["numbers_quota"] = map[string]int{"used": u.Numbers.Used, "limit": u.Numbers.Limit, "remaining": u.Numbers.Remaining}
-		view["last_30_days"] = map[string]int{"messages": u.Stats.MessagesLast30d, "calls": u.Stats.CallsLast30d}
-		fmt.Fprintf(&b, "Plan %s; numbers %d of %d (%d left). Last 30 days: %d messages, %d calls.\n",
-			u.Plan.Name, u.Numbers.Used, u.Numbers.Limit, u.Numbers.Remaining, u.Stats.MessagesLast30d, u.Stats.CallsLast30d)
+		view["messages"] = map[string]int{"total": st.TotalMessages, "last_24h": st.MessagesLast24h, "last_7d": st.MessagesLast7d, "last_30d": st.MessagesLast30d}
+		view["calls"] = map[string]int{"total": st.TotalCalls, "last_24h": st.CallsLast24h, "last_7d": st.CallsLast7d, "last_30d": st.CallsLast30d}
+		view["webhook_deliveries"] = map[string]int{"total": st.TotalWebhookDeliveries, "successful": st.SuccessfulWebhookDeliveries, "failed": st.FailedWebhookDeliveries}
+		view["period_start"], view["period_end"] = u.PeriodStart, u.PeriodEnd
+		fmt.Fprintf(&b, "Plan %s; numbers %d of %d (%d left).\nMessages: %d in 24 h, %d in 7 d, %d in the last 30 days, %d in all.\nCalls: %d in 24 h, %d in 7 d, %d in the last 30 days, %d in all.\nWebhook deliveries: %d (%d ok, %d failed).\n",
+			u.Plan.Name, u.Numbers.Used, u.Numbers.Limit, u.Numbers.Remaining,
+			st.MessagesLast24h, st.MessagesLast7d, st.MessagesLast30d, st.TotalMessages,
+			st.CallsLast24h, st.CallsLast7d, st.CallsLast30d, st.TotalCalls,
+			st.TotalWebhookDeliveries, st.SuccessfulWebhookDeliveries, st.FailedWebhookDeliveries)
 	}
 
 	if page, err := d.API.ListAgents(ctx, apiclient.ListParams{Limit: maxPage}); err != nil {
@@ -81,6 +111,26 @@ func (d *Deps) overview(ctx context.Context) (map[string]any, string) {
 		view["webhook"] = map[string]any{"url": wh.URL, "status": wh.Status}
 		fmt.Fprintf(&b, "Webhook: %s (%s).\n", wh.URL, wh.Status)
 	}
+	if r, err := d.API.RegistrationStatus(ctx); err != nil {
+		failed["registration"] = errText(err)
+		b.WriteString("A2P 10DLC registration: failed to load (" + failed["registration"] + ").\n")
+	} else {
+		reg := map[string]any{"campaign_status": r.CampaignStatus}
+		fmt.Fprintf(&b, "A2P 10DLC (US SMS) campaign: %s", r.CampaignStatus)
+		if r.Stage != "" {
+			reg["stage"] = untrusted(r.Stage, maxSnippet)
+			fmt.Fprintf(&b, " (stage %s)", reg["stage"])
+		}
+		if r.Message != "" {
+			reg["message"] = untrusted(r.Message, maxAPIMessage)
+			fmt.Fprintf(&b, "; AgentPhone says: %q", reg["message"])
+		}
+		if r.CampaignStatus != apiclient.CampaignApproved {
+			b.WriteString(". Until it is approved, carriers may block SMS to US numbers; registration is done in the AgentPhone dashboard")
+		}
+		b.WriteString(".\n")
+		view["registration"] = reg
+	}
 	if len(failed) > 0 {
 		view["errors"] = failed
 	}
@@ -110,104 +160,62 @@ func moreMark(more bool) string {
 	return ""
 }
 
-type getUsageArgs struct {
-	Breakdown string `json:"breakdown,omitempty" jsonschema:"enum=summary,enum=daily,enum=monthly,enum=by_number,enum=by_agent"`
-	Days      int    `json:"days,omitempty"`
-	Months    int    `json:"months,omitempty"`
-	Period    string `json:"period,omitempty" jsonschema:"enum=week,enum=month,enum=year"`
-	TZ        string `json:"tz,omitempty"`
-}
-
-func getUsageTool(d *Deps) Tool {
-	return define(d, spec{
-		name: "get_usage", toolset: ToolsetAccount, effect: reads,
-		desc: "Usage counts: summary, daily, monthly, by number or by agent.",
-	}, func(ctx context.Context, c *call, args getUsageArgs) *mcp.CallToolResult {
-		if args.Days != 0 && (args.Days < 1 || args.Days > 365) {
-			return invalidArgs(c.tool, "days must be between 1 and 365")
-		}
-		if args.Months != 0 && (args.Months < 1 || args.Months > 24) {
-			return invalidArgs(c.tool, "months must be between 1 and 24")
-		}
-		if args.Period != "" && !contains([]string{"week", "month", "year"}, args.Period) {
-			return invalidArgs(c.tool, "period must be one of week, month, year")
-		}
-		if args.TZ != "" {
-			if _, err := time.LoadLocation(args.TZ); err != nil || args.TZ == "Local" {
-				return invalidArgs(c.tool, fmt.Sprintf("tz %q is not an IANA time zone such as America/New_York", truncate(args.TZ, 40)))
-			}
-		}
-		switch args.Breakdown {
-		case "", "summary":
-			return usageSummary(ctx, d)
-		case "daily":
-			days := args.Days
-			if days == 0 {
-				days = 30
-			}
-			u, err := d.API.GetDailyUsage(ctx, days)
-			if err != nil {
-				return apiFailure(c.tool, err, "")
-			}
-			return usagePoints(fmt.Sprintf("Daily usage, last %d days", days), "days", u.Data, func(p apiclient.UsagePoint) string { return p.Date })
-		case "monthly":
-			months := args.Months
-			if months == 0 {
-				months = 6
-			}
-			u, err := d.API.GetMonthlyUsage(ctx, months)
-			if err != nil {
-				return apiFailure(c.tool, err, "")
-			}
-			return usagePoints(fmt.Sprintf("Monthly usage, last %d months", months), "months", u.Data, func(p apiclient.UsagePoint) string { return p.Month })
-		case "by_number":
-			rows, err := d.API.GetUsageByNumber(ctx)
-			if err != nil {
-				return apiFailure(c.tool, err, "")
-			}
-			return usageByNumber(rows)
-		case "by_agent":
-			period := apiclient.UsagePeriod(args.Period)
-			if period == "" {
-				period = apiclient.PeriodMonth
-			}
-			u, err := d.API.GetUsageByAgent(ctx, apiclient.UsageByAgentParams{Period: period, TZ: args.TZ})
-			if err != nil {
-				return apiFailure(c.tool, err, "")
-			}
-			return usageByAgent(u)
-		default:
-			return invalidArgs(c.tool, "breakdown must be one of summary, daily, monthly, by_number, by_agent")
-		}
-	})
-}
-
-func usageSummary(ctx context.Context, d *Deps) *mcp.CallToolResult {
-	u, err := d.API.GetUsage(ctx)
-	if err != nil {
-		return apiFailure("get_usage", err, "")
+// usageBreakdown answers get_account_overview with a usage= breakdown.
+func (d *Deps) usageBreakdown(ctx context.Context, c *call, args accountArgs) *mcp.CallToolResult {
+	if args.Days != 0 && (args.Days < 1 || args.Days > 365) {
+		return invalidArgs(c.tool, "days must be between 1 and 365")
 	}
-	s := u.Stats
-	view := map[string]any{
-		"plan": u.Plan.Name,
-		"plan_limits": map[string]int{
-			"numbers": u.Plan.Limits.Numbers, "messages_per_month": u.Plan.Limits.MessagesPerMonth,
-			"voice_minutes_per_month": u.Plan.Limits.VoiceMinutesPerMonth, "max_call_duration_minutes": u.Plan.Limits.MaxCallDurationMinutes,
-			"concurrent_calls": u.Plan.Limits.ConcurrentCalls,
-		},
-		"numbers_quota": map[string]int{"used": u.Numbers.Used, "limit": u.Numbers.Limit, "remaining": u.Numbers.Remaining},
-		"messages":      map[string]int{"total": s.TotalMessages, "last_24h": s.MessagesLast24h, "last_7d": s.MessagesLast7d, "last_30d": s.MessagesLast30d},
-		"calls":         map[string]int{"total": s.TotalCalls, "last_24h": s.CallsLast24h, "last_7d": s.CallsLast7d, "last_30d": s.CallsLast30d},
-		"webhook_deliveries": map[string]int{"total": s.TotalWebhookDeliveries, "successful": s.SuccessfulWebhookDeliveries,
-			"failed": s.FailedWebhookDeliveries},
-		"period_start": u.PeriodStart, "period_end": u.PeriodEnd,
+	if args.Months != 0 && (args.Months < 1 || args.Months > 24) {
+		return invalidArgs(c.tool, "months must be between 1 and 24")
 	}
-	text := fmt.Sprintf("Plan %s; numbers %d of %d.\nMessages: %d in 24 h, %d in 7 d, %d in 30 d, %d in all.\nCalls: %d in 24 h, %d in 7 d, %d in 30 d, %d in all.\nWebhook deliveries: %d (%d ok, %d failed).",
-		u.Plan.Name, u.Numbers.Used, u.Numbers.Limit,
-		s.MessagesLast24h, s.MessagesLast7d, s.MessagesLast30d, s.TotalMessages,
-		s.CallsLast24h, s.CallsLast7d, s.CallsLast30d, s.TotalCalls,
-		s.TotalWebhookDeliveries, s.SuccessfulWebhookDeliveries, s.FailedWebhookDeliveries)
-	return okResult(text, view)
+	if args.Period != "" && !contains([]string{"week", "month", "year"}, args.Period) {
+		return invalidArgs(c.tool, "period must be one of week, month, year")
+	}
+	if args.TZ != "" {
+		if _, err := time.LoadLocation(args.TZ); err != nil || args.TZ == "Local" {
+			return invalidArgs(c.tool, fmt.Sprintf("tz %q is not an IANA time zone such as America/New_York", truncate(args.TZ, 40)))
+		}
+	}
+	switch args.Usage {
+	case "daily":
+		days := args.Days
+		if days == 0 {
+			days = 30
+		}
+		u, err := d.API.GetDailyUsage(ctx, days)
+		if err != nil {
+			return apiFailure(c.tool, err, "")
+		}
+		return usagePoints(fmt.Sprintf("Daily usage, last %d days", days), "days", u.Data, func(p apiclient.UsagePoint) string { return p.Date })
+	case "monthly":
+		months := args.Months
+		if months == 0 {
+			months = 6
+		}
+		u, err := d.API.GetMonthlyUsage(ctx, months)
+		if err != nil {
+			return apiFailure(c.tool, err, "")
+		}
+		return usagePoints(fmt.Sprintf("Monthly usage, last %d months", months), "months", u.Data, func(p apiclient.UsagePoint) string { return p.Month })
+	case "by_number":
+		rows, err := d.API.GetUsageByNumber(ctx)
+		if err != nil {
+			return apiFailure(c.tool, err, "")
+		}
+		return usageByNumber(rows)
+	case "by_agent":
+		period := apiclient.UsagePeriod(args.Period)
+		if period == "" {
+			period = apiclient.PeriodMonth
+		}
+		u, err := d.API.GetUsageByAgent(ctx, apiclient.UsageByAgentParams{Period: period, TZ: args.TZ})
+		if err != nil {
+			return apiFailure(c.tool, err, "")
+		}
+		return usageByAgent(u)
+	default:
+		return invalidArgs(c.tool, "usage must be one of daily, monthly, by_number, by_agent")
+	}
 }
 
 // usagePoints renders daily or monthly points. The text lists only periods with activity;
@@ -266,31 +274,4 @@ func usageByAgent(u *apiclient.UsageByAgent) *mcp.CallToolResult {
 	}
 	return list{noun: fmt.Sprintf("agents (%s from %s to %s)", u.Period, u.PeriodStart, u.PeriodEnd), lines: lines, items: items,
 		extra: map[string]any{"period": u.Period, "period_start": u.PeriodStart, "period_end": u.PeriodEnd}}.result()
-}
-
-func getRegistrationStatusTool(d *Deps) Tool {
-	return define(d, spec{
-		name: "get_registration_status", toolset: ToolsetAccount, effect: reads,
-		desc: "A2P 10DLC (US SMS) registration status.",
-	}, func(ctx context.Context, c *call, _ noArgs) *mcp.CallToolResult {
-		r, err := d.API.RegistrationStatus(ctx)
-		if err != nil {
-			return apiFailure(c.tool, err, "")
-		}
-		view := map[string]any{"campaign_status": r.CampaignStatus}
-		text := fmt.Sprintf("A2P 10DLC campaign: %s", r.CampaignStatus)
-		if r.Stage != "" {
-			view["stage"] = untrusted(r.Stage, maxSnippet)
-			text += fmt.Sprintf(" (stage %s)", view["stage"])
-		}
-		if r.Message != "" {
-			view["message"] = untrusted(r.Message, maxAPIMessage)
-			text += fmt.Sprintf(". AgentPhone says: %q", view["message"])
-		}
-		text += "."
-		if r.CampaignStatus != apiclient.CampaignApproved {
-			text += " Until it is approved, carriers may block SMS to US numbers; registration is done in the AgentPhone dashboard."
-		}
-		return okResult(text, view)
-	})
 }

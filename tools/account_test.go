@@ -16,7 +16,7 @@ func TestGetAccountOverview(t *testing.T) {
 		t.Fatal(err)
 	}
 	text, data := env.ok("get_account_overview", nil)
-	mustContain(t, text, a.ID, n.PhoneNumber, "https://hooks.example.com/ap", "Last 30 days")
+	mustContain(t, text, a.ID, n.PhoneNumber, "https://hooks.example.com/ap", "in the last 30 days")
 	mustNotContain(t, text, wh.Secret)
 	mustNotContain(t, mustJSON(t, data), wh.Secret)
 	if _, failed := data["errors"]; failed {
@@ -33,7 +33,7 @@ func TestGetAccountOverview(t *testing.T) {
 	}
 }
 
-func TestGetUsage(t *testing.T) {
+func TestUsageBreakdowns(t *testing.T) {
 	env := newToolEnv(t)
 	env.seed("Usage agent")
 	tests := []struct {
@@ -41,14 +41,14 @@ func TestGetUsage(t *testing.T) {
 		want    []string
 		itemKey string
 	}{
-		{map[string]any{}, []string{"Plan", "Messages:", "Calls:"}, ""},
-		{map[string]any{"breakdown": "daily", "days": 7}, []string{"Daily usage, last 7 days"}, "webhooks"},
-		{map[string]any{"breakdown": "monthly", "months": 2}, []string{"Monthly usage, last 2 months"}, "webhooks"},
-		{map[string]any{"breakdown": "by_number"}, []string{"1 numbers:", "num_"}, "phone_number"},
-		{map[string]any{"breakdown": "by_agent", "period": "week", "tz": "America/Chicago"}, []string{"Usage agent"}, "agent_name"},
+		{map[string]any{}, []string{"Plan", "Messages:", "Calls:", "Webhook deliveries:"}, ""},
+		{map[string]any{"usage": "daily", "days": 7}, []string{"Daily usage, last 7 days"}, "webhooks"},
+		{map[string]any{"usage": "monthly", "months": 2}, []string{"Monthly usage, last 2 months"}, "webhooks"},
+		{map[string]any{"usage": "by_number"}, []string{"1 numbers:", "num_"}, "phone_number"},
+		{map[string]any{"usage": "by_agent", "period": "week", "tz": "America/Chicago"}, []string{"Usage agent"}, "agent_name"},
 	}
 	for _, tt := range tests {
-		text, data := env.ok("get_usage", tt.args)
+		text, data := env.ok("get_account_overview", tt.args)
 		mustContain(t, text, tt.want...)
 		if tt.itemKey != "" {
 			its := items(t, data)
@@ -65,35 +65,47 @@ func TestGetUsage(t *testing.T) {
 		args map[string]any
 		want string
 	}{
-		{map[string]any{"breakdown": "hourly"}, "breakdown must be one of"},
-		{map[string]any{"breakdown": "daily", "days": 400}, "days must be between 1 and 365"},
-		{map[string]any{"breakdown": "monthly", "months": 25}, "months must be between 1 and 24"},
-		{map[string]any{"breakdown": "by_agent", "period": "decade"}, "period must be one of"},
-		{map[string]any{"breakdown": "by_agent", "tz": "Mars/Olympus"}, "not an IANA time zone"},
+		{map[string]any{"usage": "hourly"}, "usage must be one of"},
+		{map[string]any{"usage": "daily", "days": 400}, "days must be between 1 and 365"},
+		{map[string]any{"usage": "monthly", "months": 25}, "months must be between 1 and 24"},
+		{map[string]any{"usage": "by_agent", "period": "decade"}, "period must be one of"},
+		{map[string]any{"usage": "by_agent", "tz": "Mars/Olympus"}, "not an IANA time zone"},
 		{map[string]any{"days": "ten"}, `"days" must be a whole number`},
+		{map[string]any{"days": 7}, "go with usage"},
 	}
 	for _, tt := range bad {
-		text, _ := env.fails("get_usage", tt.args)
+		text, _ := env.fails("get_account_overview", tt.args)
 		mustContain(t, text, tt.want)
 	}
-	env.sb.SetFault("GET /v1/usage", sandbox.Fault{Status: 500})
-	text, data := env.fails("get_usage", nil)
+	env.sb.SetFault("GET /v1/usage/daily", sandbox.Fault{Status: 500})
+	text, data := env.fails("get_account_overview", map[string]any{"usage": "daily"})
 	mustContain(t, text, "HTTP 500", "try again")
 	if data["status"] != "api_error" {
 		t.Errorf("status = %v", data["status"])
 	}
+	// The overview reports a failed usage read as a failed section, not as a failed call.
+	env.sb.SetFault("GET /v1/usage", sandbox.Fault{Status: 500})
+	text, data = env.ok("get_account_overview", nil)
+	mustContain(t, text, "Plan and usage: failed to load (HTTP 500")
+	if errs, _ := data["errors"].(map[string]any); errs["usage"] == nil {
+		t.Errorf("errors = %v", data["errors"])
+	}
 }
 
-func TestGetRegistrationStatus(t *testing.T) {
+func TestOverviewRegistrationStatus(t *testing.T) {
 	env := newToolEnv(t)
-	text, data := env.ok("get_registration_status", nil)
-	mustContain(t, text, "A2P 10DLC campaign:")
-	if data["campaign_status"] == nil {
+	text, data := env.ok("get_account_overview", nil)
+	mustContain(t, text, "A2P 10DLC (US SMS) campaign:")
+	reg, _ := data["registration"].(map[string]any)
+	if reg["campaign_status"] == nil {
 		t.Errorf("no campaign_status in %v", data)
 	}
 	env.sb.SetFault("GET /v1/register/status", sandbox.Fault{Status: 401})
-	text, _ = env.fails("get_registration_status", nil)
-	mustContain(t, text, "AGENTPHONE_API_KEY")
+	text, data = env.ok("get_account_overview", nil)
+	mustContain(t, text, "A2P 10DLC registration: failed to load (HTTP 401")
+	if errs, _ := data["errors"].(map[string]any); errs["registration"] == nil {
+		t.Errorf("the failed section is not reported: %v", data)
+	}
 	mustNotContain(t, text, "Bearer k")
 }
 

@@ -13,25 +13,32 @@ import (
 
 // AgentSettingsArgs are the optional agent settings shared by create_agent and update_agent.
 // The type is exported only because the schema reflector skips the fields of an embedded
-// unexported struct when a jsonschema tag uses the enum= form.
+// unexported struct when a jsonschema tag uses the enum= form. The voice-tuning knobs live in
+// one nested object whose schema is a single description (see compactSchema): they are rarely
+// set, and spelling out each one cost every conversation about a kilobyte of tools/list.
 type AgentSettingsArgs struct {
-	Description             *string  `json:"description,omitempty"`
-	VoiceMode               *string  `json:"voice_mode,omitempty" jsonschema:"enum=hosted,enum=webhook"`
-	SystemPrompt            *string  `json:"system_prompt,omitempty"`
-	BeginMessage            *string  `json:"begin_message,omitempty"`
-	Voice                   *string  `json:"voice,omitempty"`
-	ModelTier               *string  `json:"model_tier,omitempty" jsonschema:"enum=turbo,enum=balanced,enum=max"`
-	TransferNumber          *string  `json:"transfer_number,omitempty" jsonschema:"empty removes"`
-	VoicemailMessage        *string  `json:"voicemail_message,omitempty" jsonschema:"empty disables"`
-	VoiceSpeed              *float64 `json:"voice_speed,omitempty" jsonschema:"0.5-2"`
-	InterruptionSensitivity *float64 `json:"interruption_sensitivity,omitempty" jsonschema:"0-1"`
+	Description      *string      `json:"description,omitempty"`
+	VoiceMode        *string      `json:"voice_mode,omitempty" jsonschema:"enum=hosted,enum=webhook"`
+	SystemPrompt     *string      `json:"system_prompt,omitempty"`
+	BeginMessage     *string      `json:"begin_message,omitempty"`
+	Voice            *string      `json:"voice,omitempty"`
+	ModelTier        *string      `json:"model_tier,omitempty" jsonschema:"enum=turbo,enum=balanced,enum=max"`
+	TransferNumber   *string      `json:"transfer_number,omitempty" jsonschema:"empty removes"`
+	VoicemailMessage *string      `json:"voicemail_message,omitempty" jsonschema:"empty disables"`
+	Language         *string      `json:"language,omitempty" jsonschema:"BCP-47"`
+	Tuning           *AgentTuning `json:"tuning,omitempty" jsonschema:"voice_speed, interruption_sensitivity, enable_backchannel, enable_messaging, stt_mode, ambient_sound, denoising_mode, max_silence_ms"`
+}
+
+// AgentTuning are an agent's voice and speech-recognition knobs (the tuning argument).
+type AgentTuning struct {
+	VoiceSpeed              *float64 `json:"voice_speed,omitempty"`
+	InterruptionSensitivity *float64 `json:"interruption_sensitivity,omitempty"`
 	EnableBackchannel       *bool    `json:"enable_backchannel,omitempty"`
 	EnableMessaging         *bool    `json:"enable_messaging,omitempty"`
-	STTMode                 *string  `json:"stt_mode,omitempty" jsonschema:"enum=fast,enum=accurate"`
-	AmbientSound            *string  `json:"ambient_sound,omitempty" jsonschema:"enum=none,enum=office,enum=coffee-shop,enum=outdoor"`
-	DenoisingMode           *string  `json:"denoising_mode,omitempty" jsonschema:"enum=noise-cancellation,enum=noise-and-background-speech-cancellation"`
-	MaxSilenceMs            *int     `json:"max_silence_ms,omitempty" jsonschema:"10000-3600000"`
-	Language                *string  `json:"language,omitempty" jsonschema:"e.g. en-US"`
+	STTMode                 *string  `json:"stt_mode,omitempty"`
+	AmbientSound            *string  `json:"ambient_sound,omitempty"`
+	DenoisingMode           *string  `json:"denoising_mode,omitempty"`
+	MaxSilenceMs            *int     `json:"max_silence_ms,omitempty"`
 }
 
 type createAgentArgs struct {
@@ -42,20 +49,24 @@ type createAgentArgs struct {
 // validate checks ranges and enums the schema cannot express, and normalises the transfer
 // number. It returns "" or a message naming the argument.
 func (a *AgentSettingsArgs) validate(region string) string {
+	t := a.Tuning
+	if t == nil {
+		t = &AgentTuning{}
+	}
 	inRange := func(name string, v *float64, lo, hi float64) string {
 		if v != nil && (*v < lo || *v > hi) {
 			return fmt.Sprintf("%s must be between %g and %g", name, lo, hi)
 		}
 		return ""
 	}
-	if msg := inRange("voice_speed", a.VoiceSpeed, 0.5, 2); msg != "" {
+	if msg := inRange("tuning.voice_speed", t.VoiceSpeed, 0.5, 2); msg != "" {
 		return msg
 	}
-	if msg := inRange("interruption_sensitivity", a.InterruptionSensitivity, 0, 1); msg != "" {
+	if msg := inRange("tuning.interruption_sensitivity", t.InterruptionSensitivity, 0, 1); msg != "" {
 		return msg
 	}
-	if a.MaxSilenceMs != nil && (*a.MaxSilenceMs < 10000 || *a.MaxSilenceMs > 3600000) {
-		return "max_silence_ms must be between 10000 and 3600000"
+	if t.MaxSilenceMs != nil && (*t.MaxSilenceMs < 10000 || *t.MaxSilenceMs > 3600000) {
+		return "tuning.max_silence_ms must be between 10000 and 3600000"
 	}
 	enums := []struct {
 		name  string
@@ -64,9 +75,9 @@ func (a *AgentSettingsArgs) validate(region string) string {
 	}{
 		{"voice_mode", a.VoiceMode, []string{"hosted", "webhook"}},
 		{"model_tier", a.ModelTier, []string{"turbo", "balanced", "max"}},
-		{"stt_mode", a.STTMode, []string{"fast", "accurate"}},
-		{"ambient_sound", a.AmbientSound, []string{"none", "office", "coffee-shop", "outdoor"}},
-		{"denoising_mode", a.DenoisingMode, []string{"noise-cancellation", "noise-and-background-speech-cancellation"}},
+		{"tuning.stt_mode", t.STTMode, []string{"fast", "accurate"}},
+		{"tuning.ambient_sound", t.AmbientSound, []string{"none", "office", "coffee-shop", "outdoor"}},
+		{"tuning.denoising_mode", t.DenoisingMode, []string{"noise-cancellation", "noise-and-background-speech-cancellation"}},
 	}
 	for _, e := range enums {
 		if e.v != nil && !contains(e.valid, *e.v) {
@@ -78,12 +89,16 @@ func (a *AgentSettingsArgs) validate(region string) string {
 
 // settings maps the tool's snake_case arguments onto the API's camelCase settings.
 func (a *AgentSettingsArgs) settings() apiclient.AgentSettings {
+	t := a.Tuning
+	if t == nil {
+		t = &AgentTuning{}
+	}
 	s := apiclient.AgentSettings{
 		Description: a.Description, SystemPrompt: a.SystemPrompt, BeginMessage: a.BeginMessage,
 		Voice: a.Voice, TransferNumber: a.TransferNumber, VoicemailMessage: a.VoicemailMessage,
-		VoiceSpeed: a.VoiceSpeed, InterruptionSensitivity: a.InterruptionSensitivity,
-		EnableBackchannel: a.EnableBackchannel, EnableMessaging: a.EnableMessaging,
-		MaxSilenceMs: a.MaxSilenceMs, Language: a.Language,
+		VoiceSpeed: t.VoiceSpeed, InterruptionSensitivity: t.InterruptionSensitivity,
+		EnableBackchannel: t.EnableBackchannel, EnableMessaging: t.EnableMessaging,
+		MaxSilenceMs: t.MaxSilenceMs, Language: a.Language,
 	}
 	if a.VoiceMode != nil {
 		v := apiclient.VoiceMode(*a.VoiceMode)
@@ -93,16 +108,16 @@ func (a *AgentSettingsArgs) settings() apiclient.AgentSettings {
 		v := apiclient.ModelTier(*a.ModelTier)
 		s.ModelTier = &v
 	}
-	if a.STTMode != nil {
-		v := apiclient.STTMode(*a.STTMode)
+	if t.STTMode != nil {
+		v := apiclient.STTMode(*t.STTMode)
 		s.STTMode = &v
 	}
-	if a.AmbientSound != nil {
-		v := apiclient.AmbientSound(*a.AmbientSound)
+	if t.AmbientSound != nil {
+		v := apiclient.AmbientSound(*t.AmbientSound)
 		s.AmbientSound = &v
 	}
-	if a.DenoisingMode != nil {
-		v := apiclient.DenoisingMode(*a.DenoisingMode)
+	if t.DenoisingMode != nil {
+		v := apiclient.DenoisingMode(*t.DenoisingMode)
 		s.DenoisingMode = &v
 	}
 	return s
@@ -123,7 +138,7 @@ func (a *AgentSettingsArgs) outboundTexts() []string {
 func createAgentTool(d *Deps) Tool {
 	return define(d, spec{
 		name: "create_agent", toolset: ToolsetAgents, effect: writesLocal,
-		desc: "Create a phone agent. Hosted mode needs system_prompt; webhook mode sends caller turns to your webhook.",
+		desc: "Create an AI phone agent; hosted mode needs system_prompt.",
 	}, func(ctx context.Context, c *call, args createAgentArgs) *mcp.CallToolResult {
 		args.Name = strings.TrimSpace(args.Name)
 		if args.Name == "" {

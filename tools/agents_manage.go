@@ -38,7 +38,7 @@ func agentLine(a *apiclient.Agent) string {
 func listAgentsTool(d *Deps) Tool {
 	return define(d, spec{
 		name: "list_agents", toolset: ToolsetAgents, effect: reads,
-		desc: "List agents with voice mode and numbers.",
+		desc: "List agents and their numbers.",
 	}, func(ctx context.Context, c *call, args pageArgs) *mcp.CallToolResult {
 		if msg := args.check(); msg != "" {
 			return invalidArgs(c.tool, msg)
@@ -69,7 +69,7 @@ type agentIDArgs struct {
 func getAgentTool(d *Deps) Tool {
 	return define(d, spec{
 		name: "get_agent", toolset: ToolsetAgents, effect: reads,
-		desc: "Get an agent's settings and numbers.",
+		desc: "Get an agent's settings.",
 	}, func(ctx context.Context, c *call, args agentIDArgs) *mcp.CallToolResult {
 		if msg := requireID("agent_id", args.AgentID, "list_agents"); msg != "" {
 			return invalidArgs(c.tool, msg)
@@ -117,7 +117,7 @@ func agentFullView(a *apiclient.Agent) map[string]any {
 func listVoicesTool(d *Deps) Tool {
 	return define(d, spec{
 		name: "list_voices", toolset: ToolsetAgents, effect: reads,
-		desc: "List available voices.",
+		desc: "List voices.",
 	}, func(ctx context.Context, c *call, _ noArgs) *mcp.CallToolResult {
 		voices, err := d.API.ListVoices(ctx)
 		if err != nil {
@@ -170,7 +170,7 @@ func (a *updateAgentArgs) changed(raw map[string]any) []string {
 func updateAgentTool(d *Deps) Tool {
 	return define(d, spec{
 		name: "update_agent", toolset: ToolsetAgents, effect: writesIdempotent,
-		desc: "Change agent settings. A new system_prompt or transfer_number needs confirmation.",
+		desc: "Change agent settings; a new system_prompt or transfer_number needs confirmation.",
 	}, func(ctx context.Context, c *call, args updateAgentArgs) *mcp.CallToolResult {
 		if msg := requireID("agent_id", args.AgentID, "list_agents"); msg != "" {
 			return invalidArgs(c.tool, msg)
@@ -226,7 +226,7 @@ type deleteAgentArgs struct {
 func deleteAgentTool(d *Deps) Tool {
 	return define(d, spec{
 		name: "delete_agent", toolset: ToolsetAgents, effect: destroys,
-		desc: "Delete an agent; irreversible. Needs confirmation.",
+		desc: "Delete an agent; irreversible, needs confirmation.",
 	}, func(ctx context.Context, c *call, args deleteAgentArgs) *mcp.CallToolResult {
 		if msg := requireID("agent_id", args.AgentID, "list_agents"); msg != "" {
 			return invalidArgs(c.tool, msg)
@@ -247,58 +247,6 @@ func deleteAgentTool(d *Deps) Tool {
 			}
 			return outcome{result: okResult(fmt.Sprintf("Deleted agent %q (%s). Its numbers, calls and conversations remain.", untrusted(del.Name, maxName), args.AgentID),
 				map[string]any{"id": args.AgentID, "deleted": del.Success, "name": untrusted(del.Name, maxName)}), apiID: args.AgentID, apiStatus: "deleted"}
-		})
-	})
-}
-
-type agentNumberArgs struct {
-	AgentID  string `json:"agent_id"`
-	NumberID string `json:"number_id"`
-}
-
-func (a agentNumberArgs) check() string {
-	if msg := requireID("agent_id", a.AgentID, "list_agents"); msg != "" {
-		return msg
-	}
-	return requireID("number_id", a.NumberID, "list_numbers")
-}
-
-func attachNumberTool(d *Deps) Tool {
-	return define(d, spec{
-		name: "attach_number", toolset: ToolsetAgents, effect: writesIdempotent,
-		desc: "Route a number's calls and texts to an agent.",
-	}, func(ctx context.Context, c *call, args agentNumberArgs) *mcp.CallToolResult {
-		if msg := args.check(); msg != "" {
-			return invalidArgs(c.tool, msg)
-		}
-		action := policyAudited(c, map[string]string{"agent_id": args.AgentID, "number_id": args.NumberID})
-		return d.gate(ctx, c, action, "", func(ctx context.Context) outcome {
-			att, err := d.API.AttachNumber(ctx, args.AgentID, args.NumberID)
-			if err != nil {
-				return outcome{result: apiFailure(c.tool, err, "list_numbers"), err: err}
-			}
-			view := map[string]any{"id": att.Number.ID, "agent_id": att.AgentID, "phone_number": att.Number.PhoneNumber, "status": att.Number.Status}
-			return outcome{result: okResult(fmt.Sprintf("Attached %s (%s) to agent %s.", att.Number.PhoneNumber, att.Number.ID, att.AgentID), view),
-				apiID: att.Number.ID, apiStatus: "attached"}
-		})
-	})
-}
-
-func detachNumberTool(d *Deps) Tool {
-	return define(d, spec{
-		name: "detach_number", toolset: ToolsetAgents, effect: writesIdempotent,
-		desc: "Detach a number from its agent.",
-	}, func(ctx context.Context, c *call, args agentNumberArgs) *mcp.CallToolResult {
-		if msg := args.check(); msg != "" {
-			return invalidArgs(c.tool, msg)
-		}
-		action := policyAudited(c, map[string]string{"agent_id": args.AgentID, "number_id": args.NumberID})
-		return d.gate(ctx, c, action, "", func(ctx context.Context) outcome {
-			if _, err := d.API.DetachNumber(ctx, args.AgentID, args.NumberID); err != nil {
-				return outcome{result: apiFailure(c.tool, err, "list_numbers"), err: err}
-			}
-			return outcome{result: okResult(fmt.Sprintf("Detached number %s from agent %s; it stays on the account.", args.NumberID, args.AgentID),
-				map[string]any{"id": args.NumberID, "agent_id": args.AgentID, "detached": true}), apiID: args.NumberID, apiStatus: "detached"}
 		})
 	})
 }

@@ -60,8 +60,8 @@ func TestUpdateAgent(t *testing.T) {
 	a, _ := env.seed("Old name")
 
 	// A plain settings change is allowed at once.
-	text, data := env.ok("update_agent", map[string]any{"agent_id": a.ID, "name": "New name", "voice_speed": 1.2})
-	mustContain(t, text, "New name", "name, voice_speed")
+	text, data := env.ok("update_agent", map[string]any{"agent_id": a.ID, "name": "New name", "tuning": map[string]any{"voice_speed": 1.2}})
+	mustContain(t, text, "New name", "name, tuning")
 	if data["name"] != "New name" || data["voice_speed"] != 1.2 {
 		t.Errorf("view = %v", data)
 	}
@@ -91,8 +91,9 @@ func TestUpdateAgent(t *testing.T) {
 		want string
 	}{
 		{map[string]any{"agent_id": a.ID}, "at least one setting"},
-		{map[string]any{"agent_id": a.ID, "voice_speed": 3}, "voice_speed must be between"},
-		{map[string]any{"agent_id": a.ID, "stt_mode": "slow"}, "stt_mode must be one of"},
+		{map[string]any{"agent_id": a.ID, "tuning": map[string]any{"voice_speed": 3}}, "tuning.voice_speed must be between"},
+		{map[string]any{"agent_id": a.ID, "tuning": map[string]any{"stt_mode": "slow"}}, "tuning.stt_mode must be one of"},
+		{map[string]any{"agent_id": a.ID, "tuning": map[string]any{"speed": 1}}, `unknown argument "speed"`},
 		{map[string]any{"agent_id": a.ID, "name": "  "}, "name cannot be empty"},
 	}
 	for _, tt := range bad {
@@ -132,26 +133,28 @@ func TestDeleteAgentConfirmation(t *testing.T) {
 	}
 }
 
-func TestAttachDetachNumber(t *testing.T) {
+func TestUpdateNumberRouting(t *testing.T) {
 	env := newToolEnv(t)
 	a, n := env.seed("First")
 	b, _ := env.seed("Second")
-	text, data := env.ok("detach_number", map[string]any{"agent_id": a.ID, "number_id": n.ID})
-	mustContain(t, text, "Detached", n.ID)
+	text, _ := env.ok("update_number", map[string]any{"number_id": n.ID, "agent_id": ""})
+	mustContain(t, text, "Detached", n.ID, a.ID)
 	got, _ := env.deps.API.GetNumber(env.ctx, n.ID)
 	if got.AgentID != "" {
 		t.Errorf("number still on %s", got.AgentID)
 	}
-	text, data = env.ok("attach_number", map[string]any{"agent_id": b.ID, "number_id": n.ID})
-	mustContain(t, text, "Attached", n.PhoneNumber, b.ID)
+	text, _ = env.ok("update_number", map[string]any{"number_id": n.ID, "agent_id": ""})
+	mustContain(t, text, "nothing to detach")
+	text, data := env.ok("update_number", map[string]any{"number_id": n.ID, "agent_id": b.ID})
+	mustContain(t, text, "Routed", n.PhoneNumber, b.ID)
 	if data["agent_id"] != b.ID {
 		t.Errorf("agent_id = %v", data["agent_id"])
 	}
-	text, _ = env.fails("attach_number", map[string]any{"agent_id": b.ID, "number_id": "num_nope"})
+	text, _ = env.fails("update_number", map[string]any{"number_id": "num_nope", "agent_id": b.ID})
 	mustContain(t, text, "HTTP 404", "list_numbers")
 	env.sb.SetFault("POST /v1/agents/{agent_id}/numbers", sandbox.Fault{Status: 500})
-	text, _ = env.fails("attach_number", map[string]any{"agent_id": a.ID, "number_id": n.ID})
+	text, _ = env.fails("update_number", map[string]any{"number_id": n.ID, "agent_id": a.ID})
 	mustContain(t, text, "HTTP 500")
-	text, _ = env.fails("detach_number", map[string]any{"agent_id": a.ID})
-	mustContain(t, text, "number_id is required")
+	text, _ = env.fails("update_number", map[string]any{"number_id": n.ID})
+	mustContain(t, text, "agent_id is required")
 }

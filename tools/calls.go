@@ -53,7 +53,7 @@ func greetingWithDisclosure(greeting string) string {
 type makeCallArgs struct {
 	AgentID           string `json:"agent_id"`
 	ToNumber          string `json:"to_number"`
-	Topic             string `json:"topic,omitempty" jsonschema:"Call objective"`
+	Topic             string `json:"topic,omitempty" jsonschema:"Objective"`
 	InitialGreeting   string `json:"initial_greeting,omitempty"`
 	FromNumberID      string `json:"from_number_id,omitempty"`
 	Voice             string `json:"voice,omitempty"`
@@ -65,7 +65,7 @@ type makeCallArgs struct {
 func makeCallTool(d *Deps) Tool {
 	return define(d, spec{
 		name: "make_call", toolset: ToolsetCalls, effect: reachesOut,
-		desc: "Place a real call from an agent's number; with topic the agent's AI talks, else your webhook. Opens with an AI disclosure.",
+		desc: "Place a real call; opens with an AI disclosure. With topic the agent's AI talks, else your webhook.",
 	}, func(ctx context.Context, c *call, args makeCallArgs) *mcp.CallToolResult {
 		if strings.TrimSpace(args.AgentID) == "" {
 			return invalidArgs(c.tool, "agent_id is required (list_agents shows them)")
@@ -271,29 +271,24 @@ type getTranscriptArgs struct {
 func getTranscriptTool(d *Deps) Tool {
 	return define(d, spec{
 		name: "get_transcript", toolset: ToolsetCalls, effect: reads,
-		desc: "Get a call's status and full transcript, turn by turn.",
+		desc: "Get a call's status, summary, recording URL and full transcript.",
 	}, func(ctx context.Context, c *call, args getTranscriptArgs) *mcp.CallToolResult {
 		if strings.TrimSpace(args.CallID) == "" {
 			return invalidArgs(c.tool, "call_id is required (list_calls shows them)")
 		}
 		callObj, err := d.API.GetCall(ctx, args.CallID, apiclient.GetCallParams{})
 		if err != nil {
-			return apiFailure("get_transcript", err, "list_calls")
+			return apiFailure(c.tool, err, "list_calls")
 		}
+		// The transcript endpoint has every turn; the call object may hold only the latest.
 		tr, err := d.API.GetTranscript(ctx, args.CallID)
 		if err != nil {
-			return apiFailure("get_transcript", err, "list_calls")
+			return apiFailure(c.tool, err, "list_calls")
 		}
-		turns := turnsOf(tr.Turns)
-		if len(turns) == 0 {
-			turns = turnsOf(callObj.Transcripts)
+		if len(tr.Turns) > 0 {
+			callObj.Transcripts = tr.Turns
 		}
-		view := callView(callObj)
-		view["transcript"] = turns
-		view["notice"] = UntrustedNotice
-		var b strings.Builder
-		fmt.Fprintf(&b, "Call %s (%s → %s): %s.\n", callObj.ID, callObj.FromNumber, callObj.ToNumber, callObj.Status)
-		writeTranscript(&b, turns)
-		return okResult(b.String(), view)
+		view, text := d.callDetails(callObj)
+		return okResult(text, view)
 	})
 }

@@ -109,28 +109,7 @@ func listCallsTool(d *Deps) Tool {
 	})
 }
 
-type callIDArgs struct {
-	CallID string `json:"call_id"`
-}
-
-func getCallTool(d *Deps) Tool {
-	return define(d, spec{
-		name: "get_call", toolset: ToolsetCalls, effect: reads,
-		desc: "Get a call with transcript and recording URL.",
-	}, func(ctx context.Context, c *call, args callIDArgs) *mcp.CallToolResult {
-		if msg := requireID("call_id", args.CallID, "list_calls"); msg != "" {
-			return invalidArgs(c.tool, msg)
-		}
-		cl, err := d.API.GetCall(ctx, args.CallID, apiclient.GetCallParams{})
-		if err != nil {
-			return apiFailure(c.tool, err, "list_calls")
-		}
-		view, text := d.callDetails(cl)
-		return okResult(text, view)
-	})
-}
-
-// callDetails renders a call with its transcript and recording URL.
+// callDetails renders a call with its transcript, summary and recording URL.
 func (d *Deps) callDetails(cl *apiclient.Call) (map[string]any, string) {
 	view := callView(cl)
 	turns := turnsOf(cl.Transcripts)
@@ -150,6 +129,10 @@ func (d *Deps) callDetails(cl *apiclient.Call) (map[string]any, string) {
 		fmt.Fprintf(&b, "Recording: %s\n", rec)
 	}
 	view["recording_available"] = cl.RecordingAvailable
+	if cl.Summary != "" {
+		view["summary"] = untrusted(cl.Summary, maxNotes)
+		fmt.Fprintf(&b, "Summary: %s\n", view["summary"])
+	}
 	writeTranscript(&b, turns)
 	if len(turns) > 0 {
 		b.WriteString(UntrustedNotice)

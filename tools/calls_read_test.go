@@ -51,11 +51,11 @@ func TestListCalls(t *testing.T) {
 	mustContain(t, text, "HTTP 404", "list_agents")
 }
 
-func TestGetCall(t *testing.T) {
+func TestGetTranscriptDetails(t *testing.T) {
 	env := newToolEnv(t)
 	a, _ := env.seed("Caller")
 	c := env.placeCall(a.ID, "+14155550123", true)
-	text, data := env.ok("get_call", map[string]any{"call_id": c.ID})
+	text, data := env.ok("get_transcript", map[string]any{"call_id": c.ID})
 	mustContain(t, text, c.ID, "completed", "Transcript", UntrustedNotice)
 	if data["id"] != c.ID || data["notice"] != UntrustedNotice {
 		t.Errorf("view = %v", data)
@@ -66,7 +66,7 @@ func TestGetCall(t *testing.T) {
 	if data["recording_available"] == true && data["recording_url"] == nil {
 		t.Errorf("recording available without a URL: %v", data)
 	}
-	text, _ = env.fails("get_call", map[string]any{"call_id": "call_nope"})
+	text, _ = env.fails("get_transcript", map[string]any{"call_id": "call_nope"})
 	mustContain(t, text, "HTTP 404", "list_calls")
 }
 

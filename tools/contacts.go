@@ -184,7 +184,7 @@ type deleteContactArgs struct {
 func deleteContactTool(d *Deps) Tool {
 	return define(d, spec{
 		name: "delete_contact", toolset: ToolsetContacts, effect: destroys,
-		desc: "Delete a contact; irreversible. Needs confirmation.",
+		desc: "Delete a contact; irreversible, needs confirmation.",
 	}, func(ctx context.Context, c *call, args deleteContactArgs) *mcp.CallToolResult {
 		if msg := requireID("contact_id", args.ContactID, "list_contacts"); msg != "" {
 			return invalidArgs(c.tool, msg)

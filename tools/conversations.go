@@ -86,7 +86,7 @@ type listConversationsArgs struct {
 func listConversationsTool(d *Deps) Tool {
 	return define(d, spec{
 		name: "list_conversations", toolset: ToolsetConversations, effect: reads,
-		desc: "List threads, latest first.",
+		desc: "List conversations, latest first.",
 	}, func(ctx context.Context, c *call, args listConversationsArgs) *mcp.CallToolResult {
 		if msg := args.check(); msg != "" {
 			return invalidArgs(c.tool, msg)
@@ -115,26 +115,58 @@ func listConversationsTool(d *Deps) Tool {
 
 type getConversationArgs struct {
 	ConversationID string `json:"conversation_id"`
-	MessageLimit   int    `json:"message_limit,omitempty"`
+	cursorArgs
 }
 
 func getConversationTool(d *Deps) Tool {
 	return define(d, spec{
 		name: "get_conversation", toolset: ToolsetConversations, effect: reads,
-		desc: "Get a thread with metadata and recent messages.",
+		desc: "Get a conversation's metadata and messages, newest first.",
 	}, func(ctx context.Context, c *call, args getConversationArgs) *mcp.CallToolResult {
 		if msg := requireID("conversation_id", args.ConversationID, "list_conversations"); msg != "" {
 			return invalidArgs(c.tool, msg)
 		}
-		if args.MessageLimit < 0 || args.MessageLimit > maxPage {
-			return invalidArgs(c.tool, "message_limit must be between 1 and 100")
+		p, msg := args.params()
+		if msg != "" {
+			return invalidArgs(c.tool, msg)
 		}
-		view, text, err := d.conversation(ctx, args.ConversationID, args.MessageLimit)
-		if err != nil {
-			return apiFailure(c.tool, err, "list_conversations")
+		if p.before.IsZero() && p.after.IsZero() {
+			if p.limit > maxPage {
+				return invalidArgs(c.tool, fmt.Sprintf("limit must be between 1 and %d without before or after", maxPage))
+			}
+			view, text, err := d.conversation(ctx, args.ConversationID, p.limit)
+			if err != nil {
+				return apiFailure(c.tool, err, "list_conversations")
+			}
+			return okResult(text, view)
 		}
-		return okResult(text, view)
+		return d.conversationPage(ctx, c, args.ConversationID, p)
 	})
+}
+
+// conversationPage is one time-cursor page of a conversation's messages.
+func (d *Deps) conversationPage(ctx context.Context, c *call, id string, p cursorParams) *mcp.CallToolResult {
+	page, err := d.API.ListConversationMessages(ctx, id, apiclient.CursorParams{Limit: p.limit, Before: p.before, After: p.after})
+	if err != nil {
+		return apiFailure(c.tool, err, "list_conversations")
+	}
+	l := list{noun: "messages", hasMore: page.HasMore, untrusted: true}
+	var oldest time.Time
+	for i := range page.Data {
+		m := &page.Data[i]
+		d.observeInbound(ctx, m.Direction, m.FromNumber, m.Body)
+		l.lines = append(l.lines, messageLine(m))
+		l.items = append(l.items, messageView(m))
+		if oldest.IsZero() || (!m.ReceivedAt.Time.IsZero() && m.ReceivedAt.Time.Before(oldest)) {
+			oldest = m.ReceivedAt.Time
+		}
+	}
+	cursorHint(&l, oldest)
+	if l.extra == nil {
+		l.extra = map[string]any{}
+	}
+	l.extra["id"] = id
+	return l.result()
 }
 
 // conversation reads a conversation with up to limit messages (0: the API's default), checks
@@ -159,46 +191,22 @@ func (d *Deps) conversation(ctx context.Context, id string, limit int) (map[stri
 		fmt.Fprintf(&b, "  %s\n", messageLine(m))
 	}
 	view["messages"] = msgs
-	view["notice"] = UntrustedNotice
-	b.WriteString(UntrustedNotice)
-	return view, b.String(), nil
-}
-
-type listConversationMessagesArgs struct {
-	ConversationID string `json:"conversation_id"`
-	cursorArgs
-}
-
-func listConversationMessagesTool(d *Deps) Tool {
-	return define(d, spec{
-		name: "list_conversation_messages", toolset: ToolsetConversations, effect: reads,
-		desc: "Page through a thread's messages, newest first.",
-	}, func(ctx context.Context, c *call, args listConversationMessagesArgs) *mcp.CallToolResult {
-		if msg := requireID("conversation_id", args.ConversationID, "list_conversations"); msg != "" {
-			return invalidArgs(c.tool, msg)
-		}
-		p, msg := args.params()
-		if msg != "" {
-			return invalidArgs(c.tool, msg)
-		}
-		page, err := d.API.ListConversationMessages(ctx, args.ConversationID, apiclient.CursorParams{Limit: p.limit, Before: p.before, After: p.after})
-		if err != nil {
-			return apiFailure(c.tool, err, "list_conversations")
-		}
-		l := list{noun: "messages", hasMore: page.HasMore, untrusted: true, extra: map[string]any{"conversation_id": args.ConversationID}}
-		var oldest time.Time
-		for i := range page.Data {
-			m := &page.Data[i]
-			d.observeInbound(ctx, m.Direction, m.FromNumber, m.Body)
-			l.lines = append(l.lines, messageLine(m))
-			l.items = append(l.items, messageView(m))
-			if oldest.IsZero() || (!m.ReceivedAt.Time.IsZero() && m.ReceivedAt.Time.Before(oldest)) {
+	if cv.MessageCount > len(cv.Messages) && len(cv.Messages) > 0 {
+		oldest := cv.Messages[len(cv.Messages)-1].ReceivedAt.Time
+		for _, m := range cv.Messages {
+			if !m.ReceivedAt.Time.IsZero() && m.ReceivedAt.Time.Before(oldest) {
 				oldest = m.ReceivedAt.Time
 			}
 		}
-		cursorHint(&l, oldest)
-		return l.result()
-	})
+		if !oldest.IsZero() {
+			ts := oldest.UTC().Format(time.RFC3339Nano)
+			view["next_before"] = ts
+			fmt.Fprintf(&b, "Older messages: call again with before=%s.\n", ts)
+		}
+	}
+	view["notice"] = UntrustedNotice
+	b.WriteString(UntrustedNotice)
+	return view, b.String(), nil
 }
 
 type updateConversationArgs struct {
@@ -209,7 +217,7 @@ type updateConversationArgs struct {
 func updateConversationTool(d *Deps) Tool {
 	return define(d, spec{
 		name: "update_conversation", toolset: ToolsetConversations, effect: writesIdempotent,
-		desc: "Replace a thread's metadata; null clears it.",
+		desc: "Replace a conversation's metadata; null clears it.",
 	}, func(ctx context.Context, c *call, args updateConversationArgs) *mcp.CallToolResult {
 		if msg := requireID("conversation_id", args.ConversationID, "list_conversations"); msg != "" {
 			return invalidArgs(c.tool, msg)

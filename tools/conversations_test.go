@@ -23,7 +23,7 @@ func TestConversations(t *testing.T) {
 	text, _ = env.ok("list_conversations", map[string]any{"agent_id": a.ID})
 	mustContain(t, text, conv)
 
-	text, data = env.ok("get_conversation", map[string]any{"conversation_id": conv, "message_limit": 10})
+	text, data = env.ok("get_conversation", map[string]any{"conversation_id": conv, "limit": 10})
 	mustContain(t, text, "first message", "unsubscribe", UntrustedNotice)
 	mustNotContain(t, text, "\u200b")
 	if data["id"] != conv || len(data["messages"].([]any)) != 2 {
@@ -34,17 +34,19 @@ func TestConversations(t *testing.T) {
 		t.Errorf("opt-outs = %+v, %v", opted, err)
 	}
 
-	text, data = env.ok("list_conversation_messages", map[string]any{"conversation_id": conv, "limit": 1})
-	mustContain(t, text, "unsubscribe", "before=")
-	_, data = env.ok("list_conversation_messages", map[string]any{"conversation_id": conv, "before": data["next_before"]})
+	text, data = env.ok("get_conversation", map[string]any{"conversation_id": conv, "limit": 1})
+	mustContain(t, text, "unsubscribe", "Older messages: call again with before=")
+	_, data = env.ok("get_conversation", map[string]any{"conversation_id": conv, "before": data["next_before"]})
 	if its := items(t, data); len(its) != 1 || its[0]["body"] != "first message" {
 		t.Errorf("older page: %v", data)
 	}
 
 	text, _ = env.fails("get_conversation", map[string]any{"conversation_id": "conv_nope"})
 	mustContain(t, text, "HTTP 404", "list_conversations")
-	text, _ = env.fails("get_conversation", map[string]any{"conversation_id": conv, "message_limit": 101})
-	mustContain(t, text, "message_limit")
+	text, _ = env.fails("get_conversation", map[string]any{"conversation_id": conv, "limit": 101})
+	mustContain(t, text, "limit must be between 1 and 100")
+	text, _ = env.fails("get_conversation", map[string]any{"conversation_id": conv, "before": "yesterday"})
+	mustContain(t, text, "RFC 3339")
 	env.sb.SetFault("GET /v1/conversations", sandbox.Fault{Status: 500})
 	env.fails("list_conversations", nil)
 }

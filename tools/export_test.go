@@ -1,7 +1,9 @@
 package tools
 
-// ReceivingTools returns the tools of issue 6 for tests in package tools_test, which register
-// them on an App's MCP server until groups.go lists them.
-func ReceivingTools(d *Deps) []Tool {
-	return []Tool{waitForCallTool(d), waitForReplyTool(d), listenCallTool(d), sayTool(d)}
+// OpenTurns counts the caller turns held open for an answer (tests use it to stop driving
+// the fake clock once a turn is waiting, so its filler timer does not fire early).
+func (l *LiveCalls) OpenTurns() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.open)
 }

@@ -11,20 +11,20 @@ import (
 // Each toolset's tools, in tools/list order: reads first, then writes.
 
 func accountTools(d *Deps) []Tool {
-	return []Tool{getAccountOverviewTool(d), getUsageTool(d), getRegistrationStatusTool(d)}
+	return []Tool{getAccountOverviewTool(d)}
 }
 
 func agentTools(d *Deps) []Tool {
 	return []Tool{listAgentsTool(d), getAgentTool(d), listVoicesTool(d), createAgentTool(d), updateAgentTool(d),
-		deleteAgentTool(d), attachNumberTool(d), detachNumberTool(d)}
+		deleteAgentTool(d)}
 }
 
 func numberTools(d *Deps) []Tool {
-	return []Tool{listNumbersTool(d), getNumberTool(d), buyNumberTool(d), releaseNumberTool(d)}
+	return []Tool{listNumbersTool(d), getNumberTool(d), buyNumberTool(d), updateNumberTool(d), releaseNumberTool(d)}
 }
 
 func callTools(d *Deps) []Tool {
-	return []Tool{listCallsTool(d), getCallTool(d), getTranscriptTool(d), waitForCallTool(d), makeCallTool(d), endCallTool(d)}
+	return []Tool{listCallsTool(d), getTranscriptTool(d), waitForCallTool(d), makeCallTool(d), endCallTool(d)}
 }
 
 func messageTools(d *Deps) []Tool {
@@ -32,7 +32,7 @@ func messageTools(d *Deps) []Tool {
 }
 
 func conversationTools(d *Deps) []Tool {
-	return []Tool{listConversationsTool(d), getConversationTool(d), listConversationMessagesTool(d), updateConversationTool(d)}
+	return []Tool{listConversationsTool(d), getConversationTool(d), updateConversationTool(d)}
 }
 
 func contactTools(d *Deps) []Tool {

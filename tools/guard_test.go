@@ -24,15 +24,25 @@ func allTools(t *testing.T) []Tool {
 func TestGuardAnnotations(t *testing.T) {
 	for _, tl := range allTools(t) {
 		a := tl.Def.Annotations
-		hints := map[string]*bool{"readOnlyHint": a.ReadOnlyHint, "destructiveHint": a.DestructiveHint,
-			"idempotentHint": a.IdempotentHint, "openWorldHint": a.OpenWorldHint}
-		for name, h := range hints {
-			if h == nil {
-				t.Errorf("%s: %s is not set", tl.Def.Name, name)
-			}
-		}
+		// readOnlyHint and destructiveHint are always sent; the other two may be left to the
+		// specification's defaults, so what matters is the value a client reads.
 		if a.ReadOnlyHint == nil || a.DestructiveHint == nil {
+			t.Errorf("%s: readOnlyHint and destructiveHint must be set explicitly", tl.Def.Name)
 			continue
+		}
+		_, destructive, idempotent, openWorld := effectiveHints(a)
+		if tl.ReadOnly && (destructive || !openWorld) {
+			t.Errorf("%s: a read is not destructive, and is open-world: it returns third-party text", tl.Def.Name)
+		}
+		switch tl.Def.Name {
+		case "send_sms", "make_call", "say":
+			if !destructive || idempotent || !openWorld {
+				t.Errorf("%s reaches a person and cannot be undone: want destructive, not idempotent, open-world", tl.Def.Name)
+			}
+		case "buy_number":
+			if destructive || idempotent || !openWorld {
+				t.Errorf("buy_number spends money: want not destructive, not idempotent, open-world")
+			}
 		}
 		if *a.ReadOnlyHint != tl.ReadOnly {
 			t.Errorf("%s: readOnlyHint %t but Tool.ReadOnly %t", tl.Def.Name, *a.ReadOnlyHint, tl.ReadOnly)
@@ -40,8 +50,12 @@ func TestGuardAnnotations(t *testing.T) {
 		if tl.ReadOnly && *a.DestructiveHint {
 			t.Errorf("%s: a read tool must not be destructiveHint", tl.Def.Name)
 		}
-		// Names say what a tool does: a get_/list_ tool must be read-only, and the other way round.
-		isRead := strings.HasPrefix(tl.Def.Name, "get_") || strings.HasPrefix(tl.Def.Name, "list_")
+		// Names say what a tool does: a get_/list_/wait_for_/listen_ tool must be read-only, and
+		// the other way round.
+		isRead := false
+		for _, prefix := range []string{"get_", "list_", "wait_for_", "listen_"} {
+			isRead = isRead || strings.HasPrefix(tl.Def.Name, prefix)
+		}
 		if isRead != tl.ReadOnly {
 			t.Errorf("%s: name and readOnly (%t) disagree", tl.Def.Name, tl.ReadOnly)
 		}
@@ -243,13 +257,13 @@ func TestGuardReadOnlySelection(t *testing.T) {
 func TestGuardCoverage(t *testing.T) {
 	covered := map[string][]string{
 		"account_overview": {"get_account_overview"}, "list_numbers": {"list_numbers"}, "buy_number": {"buy_number"},
-		"send_message": {"send_sms"}, "get_messages": {"list_messages"}, "list_calls": {"list_calls"}, "get_call": {"get_call"},
+		"send_message": {"send_sms"}, "get_messages": {"list_messages"}, "list_calls": {"list_calls"}, "get_call": {"get_transcript", "wait_for_call"},
 		"make_call": {"make_call"}, "make_conversation_call": {"make_call"}, "list_agents": {"list_agents"},
 		"create_agent": {"create_agent"}, "update_agent": {"update_agent"}, "delete_agent": {"delete_agent"},
-		"get_agent": {"get_agent"}, "attach_number": {"attach_number"}, "detach_number": {"detach_number"},
+		"get_agent": {"get_agent"}, "attach_number": {"update_number"}, "detach_number": {"update_number"},
 		"list_voices": {"list_voices"}, "list_conversations": {"list_conversations"}, "get_conversation": {"get_conversation"},
 		"update_conversation": {"update_conversation"}, "list_contacts": {"list_contacts"},
-		"manage_contact": {"create_contact", "update_contact", "delete_contact"}, "get_usage": {"get_usage"},
+		"manage_contact": {"create_contact", "update_contact", "delete_contact"}, "get_usage": {"get_account_overview"},
 		"get_webhook": {"get_webhook"}, "set_webhook": {"set_webhook"}, "delete_webhook": {"delete_webhook"},
 		"test_webhook": {"test_webhook"}, "list_webhook_deliveries": {"list_webhook_deliveries"},
 	}
@@ -267,8 +281,8 @@ func TestGuardCoverage(t *testing.T) {
 			}
 		}
 	}
-	for _, extra := range []string{"release_number", "end_call", "get_number", "get_contact", "get_registration_status",
-		"react_to_message", "list_conversation_messages"} {
+	for _, extra := range []string{"release_number", "end_call", "get_number", "get_contact",
+		"react_to_message", "wait_for_reply", "listen_call", "say"} {
 		if !have[extra] {
 			t.Errorf("tool %s is missing", extra)
 		}

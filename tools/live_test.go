@@ -38,7 +38,9 @@ func (e *recvEnv) listen(args map[string]any) res {
 		defer close(done)
 		got, err = e.call(e.ctx, cl, "listen_call", args, nil)
 	}()
-	e.drive(done, time.Second, 2)
+	// Once a caller turn is held, its filler timer is on the clock: stop advancing, or the
+	// filler would play before listen_call's answer even reaches the test.
+	e.driveWhile(done, time.Second, 2, func() bool { return e.app.Deps().Live.OpenTurns() == 0 })
 	if err != nil || got.isError {
 		e.t.Fatalf("listen_call: %v %s", err, got.text)
 	}

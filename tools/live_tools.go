@@ -28,14 +28,14 @@ func noReceiver(tool string) *mcp.CallToolResult {
 }
 
 type listenCallArgs struct {
-	CallID         string `json:"call_id,omitempty" jsonschema:"Only this call; omit for any call, including new ones"`
-	TimeoutSeconds int    `json:"timeout_seconds,omitempty" jsonschema:"1-300, default 60"`
+	CallID         string `json:"call_id,omitempty" jsonschema:"Omit for any call"`
+	TimeoutSeconds int    `json:"timeout_seconds,omitempty" jsonschema:"max 300"`
 }
 
 func listenCallTool(d *Deps) Tool {
 	return define(d, spec{
 		name: "listen_call", toolset: ToolsetLive, effect: reads,
-		desc: "Wait for the next caller utterance (or new call) on a webhook-mode call; answer it with say.",
+		desc: "Wait for the next caller turn on a webhook-mode call, or a new call.",
 	}, func(ctx context.Context, c *call, args listenCallArgs) *mcp.CallToolResult {
 		if d.Live == nil {
 			return noReceiver(c.tool)
@@ -80,17 +80,17 @@ func listenCallTool(d *Deps) Tool {
 
 type sayArgs struct {
 	CallID            string `json:"call_id"`
-	Text              string `json:"text,omitempty" jsonschema:"What to say"`
-	Hangup            bool   `json:"hangup,omitempty" jsonschema:"End the call after speaking"`
-	Transfer          bool   `json:"transfer,omitempty" jsonschema:"Transfer to the agent's transfer number"`
-	Digits            string `json:"digits,omitempty" jsonschema:"DTMF digits 0-9*#"`
+	Text              string `json:"text,omitempty"`
+	Hangup            bool   `json:"hangup,omitempty"`
+	Transfer          bool   `json:"transfer,omitempty" jsonschema:"To the agent's transfer number"`
+	Digits            string `json:"digits,omitempty" jsonschema:"DTMF"`
 	ConfirmationToken string `json:"confirmation_token,omitempty"`
 }
 
 func sayTool(d *Deps) Tool {
 	return define(d, spec{
 		name: "say", toolset: ToolsetLive, effect: reachesOut,
-		desc: "Answer the caller's waiting turn on a live call: speak text, optionally hang up, transfer or press digits.",
+		desc: "Answer the caller's waiting turn: speak, hang up, transfer or press digits.",
 	}, func(ctx context.Context, c *call, args sayArgs) *mcp.CallToolResult {
 		if d.Live == nil {
 			return noReceiver(c.tool)

@@ -26,7 +26,7 @@ type sendSMSArgs struct {
 func sendSMSTool(d *Deps) Tool {
 	return define(d, spec{
 		name: "send_sms", toolset: ToolsetMessages, effect: reachesOut,
-		desc: "Send a real text from your agent_id, number_id or from_number. Billed per segment.",
+		desc: "Send a real text message; billed per segment.",
 	}, func(ctx context.Context, c *call, args sendSMSArgs) *mcp.CallToolResult {
 		if strings.TrimSpace(args.ToNumber) == "" {
 			return invalidArgs(c.tool, "to_number is required")

@@ -81,7 +81,7 @@ type reactArgs struct {
 func reactToMessageTool(d *Deps) Tool {
 	return define(d, spec{
 		name: "react_to_message", toolset: ToolsetMessages, effect: signals,
-		desc: "Send a tapback to an iMessage.",
+		desc: "React to an iMessage.",
 	}, func(ctx context.Context, c *call, args reactArgs) *mcp.CallToolResult {
 		if msg := requireID("message_id", args.MessageID, "list_messages"); msg != "" {
 			return invalidArgs(c.tool, msg)
@@ -93,7 +93,7 @@ func reactToMessageTool(d *Deps) Tool {
 		return d.gate(ctx, c, action, "", func(ctx context.Context) outcome {
 			r, err := d.API.React(ctx, args.MessageID, apiclient.ReactionType(args.Reaction))
 			if err != nil {
-				return outcome{result: apiFailure(c.tool, err, "list_conversation_messages"), err: err}
+				return outcome{result: apiFailure(c.tool, err, "get_conversation"), err: err}
 			}
 			return outcome{result: okResult(fmt.Sprintf("Reacted %s to message %s (%s).", r.ReactionType, r.MessageID, r.Channel),
 				map[string]any{"id": r.ID, "reaction": r.ReactionType, "message_id": r.MessageID, "channel": r.Channel}), apiID: r.ID, apiStatus: "sent"}

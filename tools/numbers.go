@@ -18,7 +18,7 @@ const numberMonthlyCost = "$3.00/month"
 type buyNumberArgs struct {
 	Country           string `json:"country,omitempty" jsonschema:"enum=US,enum=CA"`
 	AreaCode          string `json:"area_code,omitempty" jsonschema:"3 digits"`
-	AgentID           string `json:"agent_id,omitempty" jsonschema:"Attach to this agent"`
+	AgentID           string `json:"agent_id,omitempty"`
 	ConfirmationToken string `json:"confirmation_token,omitempty"`
 }
 
@@ -27,7 +27,7 @@ var areaCodePattern = regexp.MustCompile(`^[2-9][0-9]{2}$`)
 func buyNumberTool(d *Deps) Tool {
 	return define(d, spec{
 		name: "buy_number", toolset: ToolsetNumbers, effect: spends,
-		desc: "Buy a phone number (" + numberMonthlyCost + ", charged now). Needs confirmation.",
+		desc: "Buy a number (" + numberMonthlyCost + ", charged now); needs confirmation.",
 	}, func(ctx context.Context, c *call, args buyNumberArgs) *mcp.CallToolResult {
 		country := strings.ToUpper(strings.TrimSpace(args.Country))
 		if country == "" {

@@ -3,6 +3,7 @@ package tools
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/mark3labs/mcp-go/mcp"
 
@@ -68,7 +69,7 @@ type releaseNumberArgs struct {
 func releaseNumberTool(d *Deps) Tool {
 	return define(d, spec{
 		name: "release_number", toolset: ToolsetNumbers, effect: destroys,
-		desc: "Release a number; irreversible, it is lost. Needs confirmation.",
+		desc: "Release a number; irreversible, needs confirmation.",
 	}, func(ctx context.Context, c *call, args releaseNumberArgs) *mcp.CallToolResult {
 		if msg := requireID("number_id", args.NumberID, "list_numbers"); msg != "" {
 			return invalidArgs(c.tool, msg)
@@ -100,6 +101,51 @@ func releaseNumberTool(d *Deps) Tool {
 			}
 			return outcome{result: okResult(fmt.Sprintf("Released %s (%s). Its message history is kept.", phone, args.NumberID),
 				map[string]any{"id": args.NumberID, "phone_number": phone, "status": status}), apiID: args.NumberID, apiStatus: string(status)}
+		})
+	})
+}
+
+type updateNumberArgs struct {
+	NumberID string  `json:"number_id"`
+	AgentID  *string `json:"agent_id" jsonschema:"Empty detaches"`
+}
+
+func updateNumberTool(d *Deps) Tool {
+	return define(d, spec{
+		name: "update_number", toolset: ToolsetNumbers, effect: writesIdempotent,
+		desc: "Route a number to an agent, or detach it.",
+	}, func(ctx context.Context, c *call, args updateNumberArgs) *mcp.CallToolResult {
+		if msg := requireID("number_id", args.NumberID, "list_numbers"); msg != "" {
+			return invalidArgs(c.tool, msg)
+		}
+		if args.AgentID == nil {
+			return invalidArgs(c.tool, `agent_id is required: the agent to route the number to, or "" to detach it`)
+		}
+		agentID := strings.TrimSpace(*args.AgentID)
+		action := policyAudited(c, map[string]string{"number_id": args.NumberID, "agent_id": agentID})
+		return d.gate(ctx, c, action, "", func(ctx context.Context) outcome {
+			if agentID != "" {
+				att, err := d.API.AttachNumber(ctx, agentID, args.NumberID)
+				if err != nil {
+					return outcome{result: apiFailure(c.tool, err, "list_numbers"), err: err}
+				}
+				view := map[string]any{"id": att.Number.ID, "agent_id": att.AgentID, "phone_number": att.Number.PhoneNumber, "status": att.Number.Status}
+				return outcome{result: okResult(fmt.Sprintf("Routed %s (%s) to agent %s.", att.Number.PhoneNumber, att.Number.ID, att.AgentID), view),
+					apiID: att.Number.ID, apiStatus: "attached"}
+			}
+			n, err := d.API.GetNumber(ctx, args.NumberID)
+			if err != nil {
+				return outcome{result: apiFailure(c.tool, err, "list_numbers"), err: err}
+			}
+			if n.AgentID == "" {
+				return outcome{result: okResult(fmt.Sprintf("Number %s (%s) is not attached to an agent; nothing to detach.", n.PhoneNumber, n.ID), numberView(n)),
+					apiID: n.ID, apiStatus: "unchanged"}
+			}
+			if _, err := d.API.DetachNumber(ctx, n.AgentID, n.ID); err != nil {
+				return outcome{result: apiFailure(c.tool, err, "list_numbers"), err: err}
+			}
+			return outcome{result: okResult(fmt.Sprintf("Detached %s (%s) from agent %s; it stays on the account.", n.PhoneNumber, n.ID, n.AgentID),
+				map[string]any{"id": n.ID, "phone_number": n.PhoneNumber, "agent_id": nil, "detached_from": n.AgentID}), apiID: n.ID, apiStatus: "detached"}
 		})
 	})
 }

@@ -21,7 +21,6 @@ import (
 	"github.com/agentphone-mcp/agentphone-mcp/policy/keyguard"
 	"github.com/agentphone-mcp/agentphone-mcp/sandbox"
 	"github.com/agentphone-mcp/agentphone-mcp/server"
-	"github.com/agentphone-mcp/agentphone-mcp/tools"
 )
 
 // start is a Tuesday, 15:00 in Chicago: inside calling hours across the US.
@@ -107,8 +106,7 @@ func newRecvEnv(t *testing.T, opts sandbox.Options) *recvEnv {
 	cfg.Sandbox, cfg.StateDir, cfg.LogLevel = true, t.TempDir(), "error"
 	cfg.Toolsets = []string{"all"}
 	cfg.WebhookListen = "127.0.0.1:0"
-	// A confirmed call is refused by rate_limit after its preview (the preview is counted);
-	// reported to the lead. These tests are about receiving, so confirmation is off.
+	// These tests are about receiving, so confirmation is off.
 	cfg.ConfirmMode = "off"
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	t.Cleanup(cancel)
@@ -118,11 +116,6 @@ func newRecvEnv(t *testing.T, opts sandbox.Options) *recvEnv {
 		t.Fatalf("New: %v", err)
 	}
 	t.Cleanup(func() { _ = app.Close() })
-	for _, tl := range tools.ReceivingTools(app.Deps()) {
-		if app.MCP().GetTool(tl.Def.Name) == nil {
-			app.MCP().AddTool(tl.Def, tl.Handler)
-		}
-	}
 	srv := httptest.NewServer(app.WebhookHandler())
 	t.Cleanup(srv.Close)
 	ep, _ := keyguard.ParseBaseURL("")
@@ -250,6 +243,11 @@ func (e *recvEnv) agentWithNumber(mode apiclient.VoiceMode) (agentID, numberID, 
 // drive advances the fake clock by step each time at least n timers wait on it, until done
 // is closed. Nothing sleeps: it waits for the code under test to block on the clock.
 func (e *recvEnv) drive(done <-chan struct{}, step time.Duration, n int) {
+	e.driveWhile(done, step, n, func() bool { return true })
+}
+
+// driveWhile is drive that advances only while ok() holds; otherwise it waits for done.
+func (e *recvEnv) driveWhile(done <-chan struct{}, step time.Duration, n int, ok func() bool) {
 	for i := 0; ; i++ {
 		if i > 5000 {
 			e.t.Fatal("drive: the clock advanced 5000 times without the awaited result")
@@ -265,6 +263,10 @@ func (e *recvEnv) drive(done <-chan struct{}, step time.Duration, n int) {
 			cancel()
 			if err != nil {
 				e.t.Fatalf("drive: %v", err)
+			}
+			if !ok() {
+				<-done
+				return
 			}
 			e.clk.Advance(step)
 		}

@@ -16,6 +16,9 @@ type Selection struct {
 	Exclude []string
 	// ReadOnly drops every write tool. It wins over everything else.
 	ReadOnly bool
+	// Receiver says the webhook receiver runs. The live toolset needs it (each caller turn
+	// arrives through it), so without it the live tools are not offered at all.
+	Receiver bool
 }
 
 // Select returns the enabled tools of all, in all's order. Unknown toolset or tool names are
@@ -61,6 +64,9 @@ func Select(all []Tool, sel Selection) ([]Tool, error) {
 			on = false
 		}
 		if sel.ReadOnly && !t.ReadOnly {
+			on = false
+		}
+		if t.Toolset == ToolsetLive && !sel.Receiver {
 			on = false
 		}
 		if on {

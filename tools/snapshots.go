@@ -19,7 +19,7 @@ const (
 // under "errors"; the read fails only when every section failed.
 func (d *Deps) AccountOverview(ctx context.Context) (any, error) {
 	view, _ := d.overview(ctx)
-	if errs, ok := view["errors"].(map[string]string); ok && len(errs) == 4 {
+	if errs, ok := view["errors"].(map[string]string); ok && len(errs) == overviewSections {
 		return nil, fmt.Errorf("account overview: every request failed (usage: %s)", errs["usage"])
 	}
 	return view, nil

@@ -77,24 +77,50 @@ const (
 	signals
 )
 
+// annotations are the hints a tool sends. readOnlyHint and destructiveHint are always sent:
+// clients act on them (auto-approval, Cursor's Ask mode), and mcp-go's own default would call
+// every tool destructive. idempotentHint and openWorldHint are sent only where they differ
+// from the MCP default (false and true): an omitted hint means exactly its default to every
+// client, and every byte of tools/list is paid in every conversation. For read tools
+// idempotentHint has no meaning (the spec defines it for writes only), and they keep the
+// open-world default on purpose: they return text written by third parties (SMS bodies,
+// transcripts), which is what that hint warns a client about.
 func annotations(e effect) mcp.ToolAnnotation {
 	b := mcp.ToBoolPtr
 	switch e {
 	case reads:
-		return mcp.ToolAnnotation{ReadOnlyHint: b(true), DestructiveHint: b(false), IdempotentHint: b(true), OpenWorldHint: b(false)}
+		return mcp.ToolAnnotation{ReadOnlyHint: b(true), DestructiveHint: b(false)}
 	case writesLocal:
-		return mcp.ToolAnnotation{ReadOnlyHint: b(false), DestructiveHint: b(false), IdempotentHint: b(false), OpenWorldHint: b(false)}
+		return mcp.ToolAnnotation{ReadOnlyHint: b(false), DestructiveHint: b(false), OpenWorldHint: b(false)}
 	case writesIdempotent:
 		return mcp.ToolAnnotation{ReadOnlyHint: b(false), DestructiveHint: b(false), IdempotentHint: b(true), OpenWorldHint: b(false)}
 	case destroys:
 		return mcp.ToolAnnotation{ReadOnlyHint: b(false), DestructiveHint: b(true), IdempotentHint: b(true), OpenWorldHint: b(false)}
 	case hangsUp:
-		return mcp.ToolAnnotation{ReadOnlyHint: b(false), DestructiveHint: b(true), IdempotentHint: b(true), OpenWorldHint: b(true)}
+		return mcp.ToolAnnotation{ReadOnlyHint: b(false), DestructiveHint: b(true), IdempotentHint: b(true)}
 	case spends, signals:
-		return mcp.ToolAnnotation{ReadOnlyHint: b(false), DestructiveHint: b(false), IdempotentHint: b(false), OpenWorldHint: b(true)}
-	default:
-		return mcp.ToolAnnotation{ReadOnlyHint: b(false), DestructiveHint: b(true), IdempotentHint: b(false), OpenWorldHint: b(true)}
+		return mcp.ToolAnnotation{ReadOnlyHint: b(false), DestructiveHint: b(false)}
+	default: // reachesOut: destructive, not idempotent, open world.
+		return mcp.ToolAnnotation{ReadOnlyHint: b(false), DestructiveHint: b(true)}
 	}
+}
+
+// Hint values a client assumes when a hint is omitted (MCP specification, ToolAnnotations).
+const (
+	defaultIdempotentHint = false
+	defaultOpenWorldHint  = true
+)
+
+// effectiveHints returns the four hints as a client reads them: sent values, else the
+// specification's defaults.
+func effectiveHints(a mcp.ToolAnnotation) (readOnly, destructive, idempotent, openWorld bool) {
+	val := func(p *bool, def bool) bool {
+		if p == nil {
+			return def
+		}
+		return *p
+	}
+	return val(a.ReadOnlyHint, false), val(a.DestructiveHint, true), val(a.IdempotentHint, defaultIdempotentHint), val(a.OpenWorldHint, defaultOpenWorldHint)
 }
 
 // spec is the static part of a tool.
@@ -236,11 +262,72 @@ var schemaRewrites = []struct{ from, to string }{
 	{`,"additionalProperties":false}`, `}`},
 }
 
-// compactSchema applies schemaRewrites to a reflected input schema.
+// compactSchema applies schemaRewrites to a reflected input schema, and describes each nested
+// object argument that carries a description by that description alone: its keys are listed
+// there, and bindArgs still refuses unknown or mistyped keys by name.
 func compactSchema(raw json.RawMessage) json.RawMessage {
 	out := []byte(raw)
 	for _, r := range schemaRewrites {
 		out = bytes.ReplaceAll(out, []byte(r.from), []byte(r.to))
 	}
-	return out
+	var schema map[string]json.RawMessage
+	if json.Unmarshal(out, &schema) != nil {
+		return out
+	}
+	var props map[string]map[string]any
+	if json.Unmarshal(schema["properties"], &props) != nil {
+		return out
+	}
+	changed := false
+	for name, p := range props {
+		desc, hasDesc := p["description"].(string)
+		if _, nested := p["properties"]; nested && hasDesc {
+			props[name] = map[string]any{"type": "object", "description": desc}
+			changed = true
+		}
+	}
+	if !changed {
+		return out
+	}
+	// Re-encode the properties in their original order: tools/list must stay deterministic and
+	// read in the order the struct declares.
+	var order []string
+	dec := json.NewDecoder(bytes.NewReader(schema["properties"]))
+	if _, err := dec.Token(); err != nil {
+		return out
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return out
+		}
+		order = append(order, tok.(string))
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return out
+		}
+	}
+	var buf bytes.Buffer
+	buf.WriteByte('{')
+	for i, name := range order {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		k, _ := json.Marshal(name)
+		v, _ := json.Marshal(props[name])
+		buf.Write(k)
+		buf.WriteByte(':')
+		buf.Write(v)
+	}
+	buf.WriteByte('}')
+	// Rebuild the schema with type, properties, required in the reflector's order.
+	var res bytes.Buffer
+	res.WriteString(`{"type":"object","properties":`)
+	res.Write(buf.Bytes())
+	if req, ok := schema["required"]; ok {
+		res.WriteString(`,"required":`)
+		res.Write(req)
+	}
+	res.WriteByte('}')
+	return res.Bytes()
 }

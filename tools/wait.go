@@ -15,13 +15,13 @@ import (
 
 type waitForCallArgs struct {
 	CallID         string `json:"call_id"`
-	TimeoutSeconds int    `json:"timeout_seconds,omitempty" jsonschema:"1-600, default 300"`
+	TimeoutSeconds int    `json:"timeout_seconds,omitempty" jsonschema:"max 600"`
 }
 
 func waitForCallTool(d *Deps) Tool {
 	return define(d, spec{
 		name: "wait_for_call", toolset: ToolsetCalls, effect: reads,
-		desc: "Wait until a call ends (or the timeout passes) and return its status, duration and transcript.",
+		desc: "Wait for a call to end; returns its transcript.",
 	}, func(ctx context.Context, c *call, args waitForCallArgs) *mcp.CallToolResult {
 		if msg := requireID("call_id", args.CallID, "list_calls"); msg != "" {
 			return invalidArgs(c.tool, msg)
@@ -100,11 +100,11 @@ const (
 
 type waitForReplyArgs struct {
 	ConversationID string `json:"conversation_id,omitempty"`
-	AgentID        string `json:"agent_id,omitempty" jsonschema:"Sender agent (with participant)"`
-	NumberID       string `json:"number_id,omitempty" jsonschema:"Sender number id (with participant)"`
-	Participant    string `json:"participant,omitempty" jsonschema:"The other party's number"`
-	Since          string `json:"since,omitempty" jsonschema:"RFC 3339; default now (inclusive)"`
-	TimeoutSeconds int    `json:"timeout_seconds,omitempty" jsonschema:"1-300, default 60"`
+	AgentID        string `json:"agent_id,omitempty"`
+	NumberID       string `json:"number_id,omitempty"`
+	Participant    string `json:"participant,omitempty" jsonschema:"Their number"`
+	Since          string `json:"since,omitempty" jsonschema:"RFC 3339; default now"`
+	TimeoutSeconds int    `json:"timeout_seconds,omitempty" jsonschema:"max 300"`
 }
 
 // reply is one inbound message wait_for_reply found.
@@ -130,7 +130,7 @@ type replyTarget struct {
 func waitForReplyTool(d *Deps) Tool {
 	return define(d, spec{
 		name: "wait_for_reply", toolset: ToolsetMessages, effect: reads,
-		desc: "Wait for the next inbound text in a conversation (or from participant to a sender) and return it.",
+		desc: "Wait for the next inbound text in a conversation, or from participant.",
 	}, func(ctx context.Context, c *call, args waitForReplyArgs) *mcp.CallToolResult {
 		target, wait, msg := d.replyTarget(ctx, args)
 		if msg != "" {

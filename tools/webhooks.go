@@ -45,7 +45,7 @@ type webhookScopeArgs struct {
 func getWebhookTool(d *Deps) Tool {
 	return define(d, spec{
 		name: "get_webhook", toolset: ToolsetWebhooks, effect: reads,
-		desc: "Get the project's or an agent's webhook; the secret is never shown.",
+		desc: "Get the project's or an agent's webhook (never its secret).",
 	}, func(ctx context.Context, c *call, args webhookScopeArgs) *mcp.CallToolResult {
 		var (
 			w   *apiclient.Webhook
@@ -92,7 +92,7 @@ func (a setWebhookArgs) check() string {
 func setWebhookTool(d *Deps) Tool {
 	return define(d, spec{
 		name: "set_webhook", toolset: ToolsetWebhooks, effect: writesLocal,
-		desc: "Send inbound events to an https URL, replacing the webhook. Needs confirmation.",
+		desc: "Send inbound events to an https URL; needs confirmation.",
 	}, func(ctx context.Context, c *call, args setWebhookArgs) *mcp.CallToolResult {
 		if msg := args.check(); msg != "" {
 			return invalidArgs(c.tool, msg)
@@ -128,7 +128,7 @@ type deleteWebhookArgs struct {
 func deleteWebhookTool(d *Deps) Tool {
 	return define(d, spec{
 		name: "delete_webhook", toolset: ToolsetWebhooks, effect: destroys,
-		desc: "Remove the project's or an agent's webhook. Needs confirmation.",
+		desc: "Remove a webhook; needs confirmation.",
 	}, func(ctx context.Context, c *call, args deleteWebhookArgs) *mcp.CallToolResult {
 		action := policy.Action{Kind: policy.KindWebhookChange, Args: canonicalArgs(c),
 			Details: map[string]string{"webhook": webhookScope(args.AgentID), "change": "delete"}}
