@@ -209,7 +209,11 @@ func denied(tool string, dec policy.Decision) *mcp.CallToolResult {
 	if len(dec.Rules) > 1 {
 		data["rules"] = dec.Rules
 	}
-	return errorResult(fmt.Sprintf("%s refused by policy [%s]: %s Nothing was done; this cannot be overridden by confirming.", tool, rule, reason), data)
+	sentence := strings.TrimSpace(reason)
+	if sentence != "" && !strings.HasSuffix(sentence, ".") {
+		sentence += "."
+	}
+	return errorResult(fmt.Sprintf("%s refused by policy [%s]: %s Nothing was done; confirming cannot override this.", tool, rule, sentence), data)
 }
 
 func confirmationRequired(tool string, dec policy.Decision, tok, next string) *mcp.CallToolResult {

@@ -5,8 +5,8 @@ import (
 	"strings"
 )
 
-// Markdown renders tools as a Markdown table: name, toolset, read or write, and the first
-// sentence of the description. The README's tool table is generated from it.
+// Markdown renders tools as a Markdown table: name, toolset, read or write, and the
+// description. The README's tool table is generated from it.
 func Markdown(all []Tool) string {
 	var b strings.Builder
 	b.WriteString("| Tool | Toolset | Access | What it does |\n|---|---|---|---|\n")
@@ -15,14 +15,7 @@ func Markdown(all []Tool) string {
 		if t.ReadOnly {
 			access = "read"
 		}
-		fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", t.Def.Name, t.Toolset, access, firstSentence(t.Def.Description))
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", t.Def.Name, t.Toolset, access, strings.ReplaceAll(t.Def.Description, "|", "\\|"))
 	}
 	return b.String()
-}
-
-func firstSentence(s string) string {
-	if i := strings.Index(s, ". "); i >= 0 {
-		return s[:i+1]
-	}
-	return s
 }

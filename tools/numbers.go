@@ -41,7 +41,7 @@ func buyNumberTool(d *Deps) Tool {
 		}
 		action := policy.Action{
 			Kind: policy.KindBuyNumber, Args: canonicalArgs(c),
-			Details: map[string]string{"country": country, "cost": numberMonthlyCost},
+			Details: map[string]string{"country": country},
 		}
 		if args.AreaCode != "" {
 			action.Details["area_code"] = args.AreaCode

@@ -246,6 +246,18 @@ func (e *recvEnv) drive(done <-chan struct{}, step time.Duration, n int) {
 	e.driveWhile(done, step, n, func() bool { return true })
 }
 
+// driveSettled is drive that, after each step, lets the sandbox finish the work that came
+// due (an auto-reply, a call step), so a waiter never times out on something already due. It
+// must not be used while a voice turn is held: that work only ends when the model answers.
+func (e *recvEnv) driveSettled(done <-chan struct{}, step time.Duration, n int) {
+	e.driveWhile(done, step, n, func() bool {
+		if err := e.sb.Settle(e.ctx); err != nil {
+			e.t.Fatalf("drive: settle: %v", err)
+		}
+		return true
+	})
+}
+
 // driveWhile is drive that advances only while ok() holds; otherwise it waits for done.
 func (e *recvEnv) driveWhile(done <-chan struct{}, step time.Duration, n int, ok func() bool) {
 	for i := 0; ; i++ {
@@ -302,4 +314,22 @@ func (p *progressLog) all() []string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return append([]string{}, p.msgs...)
+}
+
+// until returns the notifications once the last one contains want. Notifications travel apart
+// from the tool's result, so the last may arrive just after it; this waits for its delivery
+// (bounded), not for any clock.
+func (p *progressLog) until(want string) []string {
+	deadline := time.After(5 * time.Second)
+	for {
+		msgs := p.all()
+		if len(msgs) > 0 && strings.Contains(msgs[len(msgs)-1], want) {
+			return msgs
+		}
+		select {
+		case <-p.got:
+		case <-deadline:
+			return p.all()
+		}
+	}
 }

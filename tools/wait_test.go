@@ -43,7 +43,7 @@ func TestWaitForCallProgress(t *testing.T) {
 	if tr, _ := got.data["transcript"].([]any); len(tr) < 2 || !strings.Contains(got.text, "Transcript") {
 		t.Fatalf("transcript missing: %s", got.text)
 	}
-	msgs := prog.all()
+	msgs := prog.until("completed")
 	if len(msgs) < 2 {
 		t.Fatalf("want progress per long-poll round (status changes, turns), got %q", msgs)
 	}
@@ -147,7 +147,7 @@ func TestWaitForReplyByPolling(t *testing.T) {
 					t.Fatal("no progress notification while polling")
 				}
 			}
-			e.drive(done, time.Second, 1)
+			e.driveSettled(done, time.Second, 1)
 			if err != nil || got.isError {
 				t.Fatalf("wait_for_reply: %v %s", err, got.text)
 			}
