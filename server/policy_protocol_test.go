@@ -335,3 +335,58 @@ func TestRateLimitOverProtocol(t *testing.T) {
 		})
 	}
 }
+
+// TestPolicyFileCapsOverProtocol raises the per-callee call cap and lowers the new-recipient cap
+// in the operator's policy file (mode 0600): a second call within 2 minutes is then a confirm
+// [duplicate] instead of a deny, and the third new recipient of the day is denied [rate_limit].
+// A policy file that others can write is refused at start.
+func TestPolicyFileCapsOverProtocol(t *testing.T) {
+	file := writePolicyFile(t, `{"limits": {"calls_per_recipient_10min": 3, "new_recipients_day": 2}}`)
+	for _, tr := range protocolTransports {
+		t.Run(tr, func(t *testing.T) {
+			h := newHarness(t, func(c *Config) { c.PolicyFile = file })
+			c := h.connect(tr)
+			agentID, _, _ := h.setupAgentWithNumber(c)
+			h.confirm(c, "make_call", dial(agentID, "+14155550142")) // new recipient 1
+			h.clk.Advance(time.Minute)
+			args := dial(agentID, "+14155550142")
+			tok := mustConfirm(t, h.call(c, "make_call", args), "same callee within 2 minutes", "duplicate")
+			if got := h.placedCalls(); got != 1 {
+				t.Fatalf("the duplicate preview placed a call: %d calls", got)
+			}
+			h.mustOK(h.call(c, "make_call", with(args, "confirmation_token", tok)), "duplicate call confirmed")
+			// Just past the 2-minute window of the last call: no longer a duplicate.
+			h.clk.Advance(2*time.Minute + time.Second)
+			r := h.mustOK(h.call(c, "make_call", args), "same callee after the window")
+			if r.str("status") == "confirmation_required" {
+				t.Fatalf("a call 2m01s after the last is no duplicate: rules %v: %s", r.data["rules"], r.text)
+			}
+			h.confirm(c, "send_sms", sms(agentID, "+14155550143", "Hello")) // new recipient 2
+			before := h.effects()
+			mustDeny(t, h.call(c, "send_sms", sms(agentID, "+14155550144", "Hello")), "rate_limit", "3rd new recipient")
+			mustDeny(t, h.call(c, "make_call", dial(agentID, "+14155550145")), "rate_limit", "3rd new callee")
+			if after := h.effects(); after != before {
+				t.Fatalf("the new-recipient cap let something through: %+v -> %+v", before, after)
+			}
+			// Known recipients are not new: still fine.
+			h.mustOK(h.call(c, "send_sms", sms(agentID, "+14155550143", "Hello again")), "known recipient")
+		})
+	}
+	t.Run("group-writable file refused", func(t *testing.T) {
+		if err := os.Chmod(file, 0o664); err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = os.Chmod(file, 0o600) }()
+		cfg, _ := ConfigFromEnv(nil)
+		cfg.Sandbox, cfg.StateDir, cfg.PolicyFile = true, t.TempDir(), file
+		app, err := New(context.Background(), cfg, Options{Clock: clockwork.NewFakeClockAt(testStart), Stderr: io.Discard,
+			Logger: slog.New(slog.DiscardHandler)})
+		if err == nil {
+			_ = app.Close()
+			t.Fatal("a group-writable policy file was accepted")
+		}
+		if !strings.Contains(err.Error(), "chmod") {
+			t.Fatalf("the refusal does not say how to fix it: %v", err)
+		}
+	})
+}
