@@ -21,7 +21,8 @@ const (
 	KindDTMF          Kind = "dtmf"           // send DTMF digits on a live call: content rules only
 	KindContactWrite  Kind = "contact_write"  // create/update a contact: To must normalise, nothing more
 	KindAgentCreate   Kind = "agent_create"   // create an agent: content rules on Texts, number rules on TransferNumber; no confirm
-	KindOther         Kind = "other"          // any other write (attach/detach, react, end call, test webhook...): content rules only; audited
+	KindOther         Kind = "other"          // any other write (react, end call, test webhook...): content rules only; audited
+	KindRouteNumber   Kind = "route_number"   // attach a number to an agent or detach it: confirm [agent_change]
 )
 
 // Outcome is the engine's verdict.

@@ -70,7 +70,7 @@ func (e *Engine) Evaluate(ctx context.Context, a Action) (Decision, error) {
 	case KindSMS, KindCall:
 		d, err = e.evalOutbound(ctx, a)
 	case KindTransfer, KindAgentChange, KindAgentCreate, KindDTMF, KindBuyNumber, KindReleaseNumber,
-		KindDeleteAgent, KindDeleteContact, KindWebhookChange, KindOther:
+		KindDeleteAgent, KindDeleteContact, KindWebhookChange, KindOther, KindRouteNumber:
 		d, err = e.evalAdmin(ctx, a)
 	case KindContactWrite:
 		d, err = e.evalContact(a)
@@ -140,7 +140,7 @@ func (e *Engine) evalOutbound(ctx context.Context, a Action) (Decision, error) {
 		return v.decision(n, p), nil
 	}
 
-	first, err := e.isFirstContact(ctx, n.E164, f.known)
+	first, err := e.isFirstContact(ctx, n.E164, f.known, f.toolContact)
 	if err != nil {
 		return Decision{}, err
 	}
@@ -200,6 +200,8 @@ func (e *Engine) evalAdmin(ctx context.Context, a Action) (Decision, error) {
 		v.confirmHit(RuleWebhookChange, "a webhook receives every inbound message and call event; changing it redirects that data")
 	case KindAgentChange:
 		v.confirmHit(RuleAgentChange, "changing an agent's system prompt or transfer number changes what it says and where it sends callers")
+	case KindRouteNumber:
+		v.confirmHit(RuleAgentChange, "routing a number to an agent, or detaching it, changes who answers its calls and texts")
 	}
 	return v.decision(target, p), nil
 }

@@ -13,6 +13,9 @@ import (
 type facts struct {
 	optedOut map[string]bool // by E.164
 	known    bool            // the knownOf number was texted or called before
+	// toolContact: a tool (not the operator) wrote a contact with the knownOf number, so its
+	// being a contact does not vouch for it.
+	toolContact bool
 }
 
 // readFacts reads, in one store transaction (one open of the state file,
@@ -49,6 +52,9 @@ func (e *Engine) readFacts(ctx context.Context, now time.Time, numbers []*phone.
 				return err
 			}
 			f.known = k
+			if f.toolContact, err = tx.IsToolContact(knownOf); err != nil {
+				return err
+			}
 		}
 		for _, c := range counts {
 			if c == nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -73,7 +74,7 @@ func TestOtherIsAuditedWithDetails(t *testing.T) {
 		t.Fatal(err)
 	}
 	line := string(raw)
-	for _, want := range []string{`"tool":"attach_number"`, `"decision":"allow"`, `"agent_id":"ag_1"`, `"number_id":"pn_⟨U+202E⟩2"`, `[REDACTED]`} {
+	for _, want := range []string{`"tool":"attach_number"`, `"decision":"allow"`, `"agent_id":"ag_1"`, `"number_id":"pn_⟨U+202E⟩2"`, `"note":"[withheld: contained a secret]"`} {
 		if !strings.Contains(line, want) {
 			t.Errorf("audit line lacks %s: %s", want, line)
 		}
@@ -122,4 +123,62 @@ func TestOwnNumber(t *testing.T) {
 	// nil hook: skipped.
 	none := newEnv(t, Config{}, nil)
 	wantDecision(t, none.eval(t, sms(numLA2, "hi")), Confirm, RuleFirstContact)
+}
+
+// TestAuditWithholdsSplitSecret: a key split by an invisible character is refused, and no
+// text of the refused action reaches the audit log in any form.
+func TestAuditWithholdsSplitSecret(t *testing.T) {
+	e := newEnv(t, Config{QuietHours: "off"}, nil)
+	split := testKey[:8] + "\u200b" + testKey[8:]
+	a := Action{Tool: "make_call", Principal: "p1", Kind: KindCall, To: "+14155550142",
+		Texts: []string{"read this: " + split}, Details: map[string]string{"objective": "read this: " + split}}
+	d := e.eval(t, a)
+	if d.Outcome != Deny || !slices.Contains(d.RuleIDs(), RuleSecretInContent) {
+		t.Fatalf("want deny [secret_in_content], got %v %v", d.Outcome, d.RuleIDs())
+	}
+	if err := e.eng.Record(context.Background(), a, d, Result{}); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(e.audit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := string(raw)
+	if strings.Contains(line, testKey[8:]) || strings.Contains(line, testKey[:8]) || !strings.Contains(line, "details withheld") {
+		t.Fatalf("the audit line carries part of the key or lacks the withheld note: %s", line)
+	}
+}
+
+// allContacts says every number is a saved contact.
+type allContacts struct{}
+
+func (allContacts) IsContact(context.Context, string) (bool, error) { return true, nil }
+
+// TestToolWrittenContactDoesNotVouch: a contact the model wrote through a tool must not make
+// its number "known": otherwise adding a stranger as a contact would skip first_contact.
+func TestToolWrittenContactDoesNotVouch(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, Config{QuietHours: "off"}, func(d *Deps) { d.Contacts = allContacts{} })
+	const stranger = "+14155550188"
+	if d := e.eval(t, sms(stranger, "hi")); d.Outcome != Allow {
+		t.Fatalf("an operator contact should vouch: %v %v", d.Outcome, d.RuleIDs())
+	}
+	write := Action{Tool: "create_contact", Principal: "p1", Kind: KindContactWrite, To: stranger}
+	d := e.eval(t, write)
+	if err := e.eng.Record(context.Background(), write, d, Result{APIID: "ct_1"}); err != nil {
+		t.Fatal(err)
+	}
+	d = e.eval(t, sms(stranger, "hi"))
+	if d.Outcome != Confirm || !slices.Contains(d.RuleIDs(), RuleFirstContact) {
+		t.Fatalf("after a tool wrote the contact: want confirm [first_contact], got %v %v", d.Outcome, d.RuleIDs())
+	}
+	// A failed contact write vouches for nothing either way and marks nothing.
+	other := "+14155550189"
+	failed := Action{Tool: "create_contact", Principal: "p1", Kind: KindContactWrite, To: other}
+	if err := e.eng.Record(context.Background(), failed, e.eval(t, failed), Result{Err: errors.New("409")}); err != nil {
+		t.Fatal(err)
+	}
+	if d := e.eval(t, sms(other, "hi")); d.Outcome != Allow {
+		t.Fatalf("a failed tool write should leave the operator's contact vouching: %v %v", d.Outcome, d.RuleIDs())
+	}
 }

@@ -108,7 +108,10 @@ func dupKey(e164, body string) string {
 // successfully texted or called from this account (known, read from the
 // store, or the History hook), and not a contact. A Contacts or History error
 // counts as "not known" (the safe side: it asks for confirmation); it is logged.
-func (e *Engine) isFirstContact(ctx context.Context, e164 string, known bool) (bool, error) {
+//
+// A contact that a tool wrote (toolContact) does not vouch: otherwise a model could add a
+// stranger as a contact and then reach them without anyone's confirmation.
+func (e *Engine) isFirstContact(ctx context.Context, e164 string, known, toolContact bool) (bool, error) {
 	if _, ok := e.allow.match(e164); ok {
 		return false, nil
 	}
@@ -123,7 +126,7 @@ func (e *Engine) isFirstContact(ctx context.Context, e164 string, known bool) (b
 			return false, nil
 		}
 	}
-	if e.contacts != nil {
+	if e.contacts != nil && !toolContact {
 		ok, err := e.contacts.IsContact(ctx, e164)
 		if err != nil {
 			e.log.WarnContext(ctx, "policy: contact check failed; treating as not a contact", "err", e.scrub(err.Error()))

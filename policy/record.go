@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -35,6 +36,12 @@ func (e *Engine) Record(ctx context.Context, a Action, d Decision, r Result) err
 			errs = append(errs, err)
 		}
 	}
+	if executed && d.Target != nil && a.Kind == KindContactWrite {
+		now, to := e.clock.Now(), d.Target.E164
+		if err := e.store.Update(ctx, func(tx *store.Tx) error { return tx.MarkToolContact(to, now) }); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if e.audit != nil {
 		entry := audit.Entry{
 			Tool:          a.Tool,
@@ -48,12 +55,22 @@ func (e *Engine) Record(ctx context.Context, a Action, d Decision, r Result) err
 		if d.Target != nil {
 			entry.Target = d.Target.E164
 		}
-		entry.Details = e.auditDetails(a.Details)
+		// When the content carried a secret, no text of the action reaches the log: the secret
+		// may be split or disguised in ways a scrubber misses (an invisible character between
+		// two halves), and the rule ID already says why it was refused.
+		secret := slices.Contains(d.RuleIDs(), RuleSecretInContent)
+		if secret {
+			if len(a.Details) > 0 {
+				entry.Details = map[string]string{"withheld": "details withheld: the content carried a secret"}
+			}
+		} else {
+			entry.Details = e.auditDetails(a.Details)
+		}
 		if a.Body != "" {
 			sum := sha256.Sum256([]byte(a.Body))
 			entry.BodySHA256 = hex.EncodeToString(sum[:])
 			entry.BodyLen = utf8.RuneCountInString(a.Body)
-			if e.cfg.AuditBodies {
+			if e.cfg.AuditBodies && !secret {
 				entry.Body = e.scrub(a.Body)
 			}
 		}
@@ -137,7 +154,12 @@ func (e *Engine) auditDetails(d map[string]string) map[string]string {
 	}
 	out := make(map[string]string, len(d))
 	for k, v := range visibleDetails(d) {
+		// Scrub the text as written and as made visible, so a key split by an invisible
+		// character cannot pass in either form.
 		v = e.scrub(v)
+		if raw := d[k]; raw != "" && e.scrub(text.Sanitize(raw, 0)) != text.Sanitize(raw, 0) {
+			v = "[withheld: contained a secret]"
+		}
 		if r := []rune(v); len(r) > maxAuditDetail {
 			v = string(r[:maxAuditDetail]) + "…"
 		}

@@ -48,3 +48,28 @@ func (t *Tx) IsKnown(e164 string) (bool, time.Time, error) {
 	since, _ := decodeTime(v)
 	return true, since, nil
 }
+
+// MarkToolContact records that a tool (the model, not the operator) wrote a contact with
+// the number e164. Such a contact never vouches for the number: a model must not be able to
+// add a contact and then text it as if it were known. The mark is permanent.
+func (t *Tx) MarkToolContact(e164 string, at time.Time) error {
+	if err := checkKey("contact", e164); err != nil {
+		return fmt.Errorf("mark tool contact: %w", err)
+	}
+	b := t.tx.Bucket(bucketToolContacts)
+	if b.Get([]byte(e164)) != nil {
+		return nil
+	}
+	if err := b.Put([]byte(e164), timeKey(at)); err != nil {
+		return fmt.Errorf("mark tool contact: %w", err)
+	}
+	return nil
+}
+
+// IsToolContact reports whether a tool wrote a contact with the number e164.
+func (t *Tx) IsToolContact(e164 string) (bool, error) {
+	if err := checkKey("contact", e164); err != nil {
+		return false, fmt.Errorf("is tool contact: %w", err)
+	}
+	return t.tx.Bucket(bucketToolContacts).Get([]byte(e164)) != nil, nil
+}

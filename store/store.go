@@ -41,12 +41,13 @@ const LockFileName = "state.lock"
 
 // Bucket names. They are part of the on-disk format: do not rename.
 var (
-	bucketEvents     = []byte("events")
-	bucketKnown      = []byte("known_recipients")
-	bucketOptOuts    = []byte("optouts")
-	bucketNonces     = []byte("token_nonces")
-	bucketInbound    = []byte("inbound")
-	bucketDeliveries = []byte("deliveries")
+	bucketEvents       = []byte("events")
+	bucketKnown        = []byte("known_recipients")
+	bucketOptOuts      = []byte("optouts")
+	bucketNonces       = []byte("token_nonces")
+	bucketInbound      = []byte("inbound")
+	bucketDeliveries   = []byte("deliveries")
+	bucketToolContacts = []byte("tool_contacts")
 )
 
 // Defaults for Options fields left at their zero value.
@@ -92,6 +93,7 @@ type Store struct {
 
 	pruneMu   sync.Mutex // guards lastPrune
 	lastPrune time.Time
+	lastSweep time.Time
 }
 
 // Open prepares <dir>/state.db (mode 0600, created if needed, with its
@@ -128,7 +130,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	}
 	s := &Store{path: filepath.Join(dir, FileName), opts: opts, lock: lock}
 	err = s.run(context.Background(), "initialise", true, func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketEvents, bucketKnown, bucketOptOuts, bucketNonces, bucketInbound, bucketDeliveries} {
+		for _, b := range [][]byte{bucketEvents, bucketKnown, bucketOptOuts, bucketNonces, bucketInbound, bucketDeliveries, bucketToolContacts} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return fmt.Errorf("create bucket %s: %w", b, err)
 			}
@@ -231,6 +233,22 @@ func checkKey(kind, k string) error {
 		return fmt.Errorf("%s longer than %d bytes", kind, maxKeyLen)
 	}
 	return nil
+}
+
+// sweepInterval is how often AddEvent sweeps every event key for old entries and
+// deletes the keys left empty (one-off keys, such as a duplicate-SMS key, are never
+// written again, so only a sweep removes them).
+const sweepInterval = time.Hour
+
+// dueSweep reports whether an event sweep should run now, and records that it ran.
+func (s *Store) dueSweep(now time.Time) bool {
+	s.pruneMu.Lock()
+	defer s.pruneMu.Unlock()
+	if !s.lastSweep.IsZero() && now.Sub(s.lastSweep) < sweepInterval && now.After(s.lastSweep) {
+		return false
+	}
+	s.lastSweep = now
+	return true
 }
 
 // duePrune reports whether a periodic prune should run now (at most once per
