@@ -52,7 +52,53 @@ func (t *Tx) AddEvent(key string, at time.Time, weight int) error {
 	if err := pruneBefore(b, at.Add(-t.s.opts.EventRetention)); err != nil {
 		return fmt.Errorf("add event %q: prune: %w", key, err)
 	}
+	if t.s.dueSweep(at) {
+		if err := t.sweepEvents(at); err != nil {
+			return fmt.Errorf("add event %q: sweep: %w", key, err)
+		}
+	}
 	return nil
+}
+
+// sweepEvents prunes every event key to the retention window and deletes the keys left
+// empty, so the state file does not grow with keys that are never written again.
+func (t *Tx) sweepEvents(now time.Time) error {
+	events := t.tx.Bucket(bucketEvents)
+	var keys [][]byte
+	if err := events.ForEach(func(k, v []byte) error {
+		if v == nil { // a nested bucket
+			keys = append(keys, append([]byte(nil), k...))
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	cutoff := now.Add(-t.s.opts.EventRetention)
+	for _, k := range keys {
+		b := events.Bucket(k)
+		if err := pruneBefore(b, cutoff); err != nil {
+			return err
+		}
+		if first, _ := b.Cursor().First(); first == nil {
+			if err := events.DeleteBucket(k); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// EventKeys counts the event keys kept (for tests and diagnostics).
+func (s *Store) EventKeys(ctx context.Context) (n int, err error) {
+	err = s.View(ctx, func(tx *Tx) error {
+		return tx.tx.Bucket(bucketEvents).ForEach(func(_, v []byte) error {
+			if v == nil {
+				n++
+			}
+			return nil
+		})
+	})
+	return n, err
 }
 
 // SumSince is Store.SumSince inside a transaction.
