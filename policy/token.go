@@ -165,8 +165,10 @@ func bindHash(domain string, v []byte) []byte {
 }
 
 // canonicalArgs is the JSON (sorted keys) of everything the token binds besides
-// the tool and principal. Numbers are normalised so "(415) 555-0100" and
-// "+14155550100" bind the same.
+// the tool and principal: the kind, body, texts, the normalised To and transfer
+// numbers, and Args. The tools layer puts the arguments in Args as given, so a
+// confirmation must repeat them exactly ("(415) 555-0100" then "+14155550100" is
+// a mismatch): stricter than binding the normalised number alone, never looser.
 func (e *Engine) canonicalArgs(a Action) ([]byte, error) {
 	m := map[string]any{"kind": string(a.Kind), "body": a.Body, "texts": a.Texts, "args": a.Args}
 	for key, raw := range map[string]string{"to": a.To, "transfer_number": a.TransferNumber} {

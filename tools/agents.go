@@ -44,6 +44,7 @@ type AgentTuning struct {
 type createAgentArgs struct {
 	Name string `json:"name"`
 	AgentSettingsArgs
+	ConfirmationToken string `json:"confirmation_token,omitempty"`
 }
 
 // validate checks ranges and enums the schema cannot express, and normalises the transfer
@@ -150,11 +151,11 @@ func createAgentTool(d *Deps) Tool {
 		if args.VoiceMode != nil && *args.VoiceMode == "hosted" && (args.SystemPrompt == nil || strings.TrimSpace(*args.SystemPrompt) == "") {
 			return invalidArgs(c.tool, "voice_mode hosted needs system_prompt (what the agent should do on calls)")
 		}
-		action := policy.Action{Kind: policy.KindAgentCreate, Texts: args.outboundTexts(), Args: canonicalArgs(c)}
+		action := policy.Action{Kind: policy.KindAgentCreate, Texts: append(args.outboundTexts(), args.Name), Args: canonicalArgs(c)}
 		if args.TransferNumber != nil {
 			action.TransferNumber = *args.TransferNumber
 		}
-		return d.gate(ctx, c, action, "", func(ctx context.Context) outcome {
+		return d.gate(ctx, c, action, args.ConfirmationToken, func(ctx context.Context) outcome {
 			req := apiclient.CreateAgentRequest{Name: args.Name, AgentSettings: args.settings()}
 			req.TransferNumber = d.e164Ptr(args.TransferNumber)
 			agent, err := d.API.CreateAgent(ctx, req)

@@ -137,24 +137,38 @@ func TestUpdateNumberRouting(t *testing.T) {
 	env := newToolEnv(t)
 	a, n := env.seed("First")
 	b, _ := env.seed("Second")
-	text, _ := env.ok("update_number", map[string]any{"number_id": n.ID, "agent_id": ""})
+
+	// Routing needs confirmation; the preview changes nothing.
+	text, data := env.ok("update_number", map[string]any{"number_id": n.ID, "agent_id": b.ID})
+	mustContain(t, text, "agent_change", "route to agent")
+	if data["status"] != "confirmation_required" {
+		t.Fatalf("routing without confirmation: %v", data)
+	}
+	if got, _ := env.deps.API.GetNumber(env.ctx, n.ID); got.AgentID != a.ID {
+		t.Fatalf("the preview moved the number to %s", got.AgentID)
+	}
+
+	text, _ = env.confirmed("update_number", map[string]any{"number_id": n.ID, "agent_id": ""})
 	mustContain(t, text, "Detached", n.ID, a.ID)
 	got, _ := env.deps.API.GetNumber(env.ctx, n.ID)
 	if got.AgentID != "" {
 		t.Errorf("number still on %s", got.AgentID)
 	}
-	text, _ = env.ok("update_number", map[string]any{"number_id": n.ID, "agent_id": ""})
+	text, _ = env.confirmed("update_number", map[string]any{"number_id": n.ID, "agent_id": ""})
 	mustContain(t, text, "nothing to detach")
-	text, data := env.ok("update_number", map[string]any{"number_id": n.ID, "agent_id": b.ID})
+	text, data = env.confirmed("update_number", map[string]any{"number_id": n.ID, "agent_id": b.ID})
 	mustContain(t, text, "Routed", n.PhoneNumber, b.ID)
 	if data["agent_id"] != b.ID {
 		t.Errorf("agent_id = %v", data["agent_id"])
 	}
-	text, _ = env.fails("update_number", map[string]any{"number_id": "num_nope", "agent_id": b.ID})
-	mustContain(t, text, "HTTP 404", "list_numbers")
-	env.sb.SetFault("POST /v1/agents/{agent_id}/numbers", sandbox.Fault{Status: 500})
-	text, _ = env.fails("update_number", map[string]any{"number_id": n.ID, "agent_id": a.ID})
-	mustContain(t, text, "HTTP 500")
 	text, _ = env.fails("update_number", map[string]any{"number_id": n.ID})
 	mustContain(t, text, "agent_id is required")
+
+	// API failures after confirmation are isError results with a hint.
+	env.sb.SetFault("POST /v1/agents/{agent_id}/numbers", sandbox.Fault{Status: 500})
+	args := map[string]any{"number_id": n.ID, "agent_id": a.ID}
+	_, first := env.ok("update_number", args)
+	args["confirmation_token"] = first["confirmation_token"]
+	text, _ = env.fails("update_number", args)
+	mustContain(t, text, "HTTP 500")
 }

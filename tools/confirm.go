@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
@@ -21,6 +22,10 @@ type outcome struct {
 	apiID     string
 	apiStatus string
 	err       error
+	// after, when set, finishes the tool call once the action is recorded and the outbound
+	// lock released (make_call with wait: the call counts against the caps from the moment
+	// it is placed, not when it ends). Its result replaces result.
+	after func(ctx context.Context) *mcp.CallToolResult
 }
 
 // execFunc performs the action once the policy allowed it.
@@ -32,7 +37,31 @@ type execFunc func(ctx context.Context) outcome
 // elicitation when the client declared it, otherwise by the two-step token (auto mode) or a
 // code texted to the operator (strict mode). Every path is recorded in the audit log, and the
 // decision is taken afresh on the confirming call, so time, caps and opt-outs are current.
+//
+// Texts and calls are decided, sent and counted one at a time in this process, so concurrent
+// tool calls cannot each pass a cap that only one of them may use.
 func (d *Deps) gate(ctx context.Context, c *call, a policy.Action, token string, exec execFunc) *mcp.CallToolResult {
+	unlock := d.lockOutbound(a.Kind)
+	res := d.decide(ctx, c, a, token, exec)
+	unlock()
+	if next := c.after; next != nil {
+		c.after = nil
+		return next(ctx)
+	}
+	return res
+}
+
+// lockOutbound serialises the decide-send-count sequence of SMS and calls.
+func (d *Deps) lockOutbound(k policy.Kind) func() {
+	if k != policy.KindSMS && k != policy.KindCall {
+		return func() {}
+	}
+	d.outbound.Lock()
+	return d.outbound.Unlock
+}
+
+// decide is gate without the outbound lock.
+func (d *Deps) decide(ctx context.Context, c *call, a policy.Action, token string, exec execFunc) *mcp.CallToolResult {
 	a.Tool = c.tool
 	a.Principal = d.Principal
 	dec, err := d.Policy.Evaluate(ctx, a)
@@ -46,12 +75,12 @@ func (d *Deps) gate(ctx context.Context, c *call, a policy.Action, token string,
 		d.record(ctx, a, dec, "none", outcome{})
 		return denied(c.tool, dec)
 	case policy.Allow:
-		return d.execute(ctx, a, dec, "none", exec)
+		return d.execute(ctx, c, a, dec, "none", exec)
 	}
 
 	// Confirm tier.
 	if d.ConfirmMode == ConfirmOff {
-		return d.execute(ctx, a, dec, "off", exec)
+		return d.execute(ctx, c, a, dec, "off", exec)
 	}
 	if answer := server.ElicitationResponse(c.req.Params.InputResponses, confirmKey); answer != nil {
 		return d.finishElicitation(ctx, c, a, dec, answer, exec)
@@ -80,9 +109,10 @@ func (d *Deps) gate(ctx context.Context, c *call, a policy.Action, token string,
 }
 
 // execute runs the action and records it.
-func (d *Deps) execute(ctx context.Context, a policy.Action, dec policy.Decision, method string, exec execFunc) *mcp.CallToolResult {
+func (d *Deps) execute(ctx context.Context, c *call, a policy.Action, dec policy.Decision, method string, exec execFunc) *mcp.CallToolResult {
 	out := exec(ctx)
 	d.record(ctx, a, dec, method, out)
+	c.after = out.after
 	return out.result
 }
 
@@ -113,7 +143,7 @@ func (d *Deps) redeem(ctx context.Context, c *call, a policy.Action, dec policy.
 		}
 		return tokenRefused(c.tool, err.Error())
 	}
-	return d.execute(ctx, a, dec, method, exec)
+	return d.execute(ctx, c, a, dec, method, exec)
 }
 
 // elicit asks the user through the client's own UI. The form needs a random code shown only
@@ -164,12 +194,43 @@ func (d *Deps) finishElicitation(ctx context.Context, c *call, a policy.Action, 
 	if err := d.Policy.RedeemToken(ctx, a, tok); err != nil {
 		return tokenRefused(c.tool, err.Error())
 	}
-	return d.execute(ctx, a, dec, "elicitation", exec)
+	return d.execute(ctx, c, a, dec, "elicitation", exec)
+}
+
+// OTP texts to the operator are bounded: a looping model must not be able to spam the
+// operator's phone (each text is billed).
+const (
+	maxOTPs      = 5
+	otpRateLimit = 10 * time.Minute
+)
+
+// allowOTP reports whether another code may be texted now, and counts it if so.
+func (d *Deps) allowOTP() bool {
+	now := d.Clock.Now()
+	d.otpMu.Lock()
+	defer d.otpMu.Unlock()
+	kept := d.otpSent[:0]
+	for _, t := range d.otpSent {
+		if now.Sub(t) < otpRateLimit {
+			kept = append(kept, t)
+		}
+	}
+	d.otpSent = kept
+	if len(d.otpSent) >= maxOTPs {
+		return false
+	}
+	d.otpSent = append(d.otpSent, now)
+	return true
 }
 
 // sendOTP texts a one-time code to the operator's phone and returns the preview; the model
 // must then ask the user for the code.
 func (d *Deps) sendOTP(ctx context.Context, c *call, a policy.Action, dec policy.Decision) *mcp.CallToolResult {
+	if !d.allowOTP() {
+		d.record(ctx, a, dec, "none", outcome{err: errors.New("too many confirmation codes texted to the operator")})
+		return errorResult(fmt.Sprintf("%s needs confirmation, but %d codes were texted to the operator in the last %d minutes; no more are sent for now. Nothing was done. Ask the user to approve the earlier request, or try again later.",
+			c.tool, maxOTPs, int(otpRateLimit.Minutes())), map[string]any{"status": "denied", "rule": "confirmation_unavailable", "reason": "operator code rate limit"})
+	}
 	tok, err := d.Policy.IssueToken(a)
 	if err != nil {
 		return errorResult(fmt.Sprintf("%s: could not issue a confirmation token (%v); nothing was done.", c.tool, err),

@@ -2,6 +2,8 @@ package tools
 
 import (
 	"log/slog"
+	"sync"
+	"time"
 
 	"github.com/jonboulle/clockwork"
 
@@ -41,6 +43,12 @@ type Deps struct {
 	Logger *slog.Logger
 	// Events delivers inbound events from the webhook receiver to waiting tools; may be nil.
 	Events *EventHub
+
+	// outbound serialises the decide-send-count sequence of texts and calls (see gate).
+	outbound sync.Mutex
+	// otpMu guards otpSent, the times one-time codes were texted to the operator.
+	otpMu   sync.Mutex
+	otpSent []time.Time
 	// Live holds webhook-mode caller turns open for listen_call and say; may be nil.
 	Live *LiveCalls
 	// Received lists what the webhook receiver stored, for the inbox resource; may be nil.

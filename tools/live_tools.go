@@ -23,7 +23,7 @@ const (
 
 // noReceiver is the answer of the live tools when no webhook receiver runs.
 func noReceiver(tool string) *mcp.CallToolResult {
-	return errorResult(tool+": live call control needs the webhook receiver: start the server with --webhook-listen and point a webhook-mode agent's webhook at it (see docs/RECEIVING.md).",
+	return errorResult(tool+": live call control needs the webhook receiver: start the server with --webhook-listen and point a webhook-mode agent's webhook at it (see Receiving in the README).",
 		map[string]any{"status": "unavailable", "error": "no webhook receiver"})
 }
 

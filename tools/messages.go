@@ -58,7 +58,16 @@ func sendSMSTool(d *Deps) Tool {
 		if len(args.MediaURLs) > 0 {
 			details["media"] = strings.Join(args.MediaURLs, " ")
 		}
-		action := policy.Action{Kind: policy.KindSMS, To: args.ToNumber, Body: args.Body, Args: canonicalArgs(c), Details: details}
+		// Media URLs leave with the message (AgentPhone fetches them), so the secret check reads
+		// them too, decoded: a key hidden in a query string is still a key.
+		var texts []string
+		for _, u := range args.MediaURLs {
+			texts = append(texts, u)
+			if dec, err := url.QueryUnescape(u); err == nil && dec != u {
+				texts = append(texts, dec)
+			}
+		}
+		action := policy.Action{Kind: policy.KindSMS, To: args.ToNumber, Body: args.Body, Texts: texts, Args: canonicalArgs(c), Details: details}
 		return d.gate(ctx, c, action, args.ConfirmationToken, func(ctx context.Context) outcome {
 			sent, err := d.API.SendMessage(ctx, apiclient.SendMessageRequest{
 				Body: args.Body, ToNumber: d.e164(args.ToNumber), AgentID: args.AgentID,

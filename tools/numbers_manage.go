@@ -106,14 +106,15 @@ func releaseNumberTool(d *Deps) Tool {
 }
 
 type updateNumberArgs struct {
-	NumberID string  `json:"number_id"`
-	AgentID  *string `json:"agent_id" jsonschema:"Empty detaches"`
+	NumberID          string  `json:"number_id"`
+	AgentID           *string `json:"agent_id" jsonschema:"Empty detaches"`
+	ConfirmationToken string  `json:"confirmation_token,omitempty"`
 }
 
 func updateNumberTool(d *Deps) Tool {
 	return define(d, spec{
 		name: "update_number", toolset: ToolsetNumbers, effect: writesIdempotent,
-		desc: "Route a number to an agent, or detach it.",
+		desc: "Route a number to an agent, or detach it; needs confirmation.",
 	}, func(ctx context.Context, c *call, args updateNumberArgs) *mcp.CallToolResult {
 		if msg := requireID("number_id", args.NumberID, "list_numbers"); msg != "" {
 			return invalidArgs(c.tool, msg)
@@ -122,8 +123,14 @@ func updateNumberTool(d *Deps) Tool {
 			return invalidArgs(c.tool, `agent_id is required: the agent to route the number to, or "" to detach it`)
 		}
 		agentID := strings.TrimSpace(*args.AgentID)
-		action := policyAudited(c, map[string]string{"number_id": args.NumberID, "agent_id": agentID})
-		return d.gate(ctx, c, action, "", func(ctx context.Context) outcome {
+		// Routing decides who answers the number's calls and texts: a model must not be able to
+		// hand a business line to an agent it just created without a person agreeing.
+		details := map[string]string{"number_id": args.NumberID, "route_to_agent": agentID}
+		if agentID == "" {
+			details["route_to_agent"] = "(none: detach)"
+		}
+		action := policy.Action{Kind: policy.KindRouteNumber, Args: canonicalArgs(c), Details: details}
+		return d.gate(ctx, c, action, args.ConfirmationToken, func(ctx context.Context) outcome {
 			if agentID != "" {
 				att, err := d.API.AttachNumber(ctx, agentID, args.NumberID)
 				if err != nil {

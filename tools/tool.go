@@ -139,6 +139,8 @@ type handlerFunc[A any] func(ctx context.Context, c *call, args A) *mcp.CallTool
 type call struct {
 	req  mcp.CallToolRequest
 	tool string
+	// after is the continuation an executed action left for gate (see outcome.after).
+	after func(ctx context.Context) *mcp.CallToolResult
 }
 
 // define builds a Tool from a spec and a typed handler. The input schema is reflected from A
