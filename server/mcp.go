@@ -45,6 +45,8 @@ func (a *App) buildMCP(version string, scrubber *keyguard.Scrubber, deps *tools.
 		mcpserver.WithHooks(a.subs.hooks()),
 		// Outermost first: the scrubber sees everything, including what the sandbox notice adds.
 		mcpserver.WithToolHandlerMiddleware(scrubMiddleware(scrubber)),
+		mcpserver.WithResourceHandlerMiddleware(scrubResources(scrubber)),
+		mcpserver.WithPromptHandlerMiddleware(scrubPrompts(scrubber)),
 		mcpserver.WithToolHandlerMiddleware(a.recoverMiddleware()),
 		mcpserver.WithToolHandlerMiddleware(a.logMiddleware()),
 	}
@@ -87,6 +89,49 @@ func scrubMiddleware(s *keyguard.Scrubber) mcpserver.ToolHandlerMiddleware {
 					} else {
 						res.StructuredContent = nil
 					}
+				}
+			}
+			return res, nil
+		}
+	}
+}
+
+// scrubResources removes every secret from resource contents and errors: resources read
+// account data (agent names, prompts, message bodies) that could hold a key.
+func scrubResources(s *keyguard.Scrubber) mcpserver.ResourceHandlerMiddleware {
+	return func(next mcpserver.ResourceHandlerFunc) mcpserver.ResourceHandlerFunc {
+		return func(ctx context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
+			contents, err := next(ctx, req)
+			if err != nil {
+				return nil, fmt.Errorf("%s", s.Scrub(err.Error()))
+			}
+			for i, c := range contents {
+				if tc, ok := c.(mcp.TextResourceContents); ok {
+					tc.Text = s.Scrub(tc.Text)
+					contents[i] = tc
+				}
+			}
+			return contents, nil
+		}
+	}
+}
+
+// scrubPrompts removes every secret from rendered prompts and their errors (they echo the
+// user's arguments).
+func scrubPrompts(s *keyguard.Scrubber) mcpserver.PromptHandlerMiddleware {
+	return func(next mcpserver.PromptHandlerFunc) mcpserver.PromptHandlerFunc {
+		return func(ctx context.Context, req mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
+			res, err := next(ctx, req)
+			if err != nil {
+				return nil, fmt.Errorf("%s", s.Scrub(err.Error()))
+			}
+			if res == nil {
+				return res, nil
+			}
+			for i, m := range res.Messages {
+				if tc, ok := m.Content.(mcp.TextContent); ok {
+					tc.Text = s.Scrub(tc.Text)
+					res.Messages[i].Content = tc
 				}
 			}
 			return res, nil

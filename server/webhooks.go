@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/agentphone-mcp/agentphone-mcp/apiclient"
@@ -114,11 +115,22 @@ func (rv *receiver) serve(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "not a webhook event", http.StatusBadRequest)
 		return
 	}
-	if id := r.Header.Get(apiclient.HeaderWebhookID); id != "" {
-		seen, err := rv.app.store.SeenDelivery(r.Context(), id)
+	// De-duplicate on the delivery id and on the signature. The id is not signed, so a replay
+	// of a captured delivery under a fresh id would pass an id check alone; the signature
+	// covers timestamp and body, and cannot be remade without the secret.
+	id := r.Header.Get(apiclient.HeaderWebhookID)
+	if id == "" {
+		http.Error(w, "missing "+apiclient.HeaderWebhookID, http.StatusBadRequest)
+		return
+	}
+	sigKey := "sig:" + strings.TrimPrefix(r.Header.Get(apiclient.HeaderSignature), "sha256=")
+	for _, key := range []string{"id:" + id, sigKey} {
+		seen, err := rv.app.store.SeenDelivery(r.Context(), key)
 		if err != nil {
-			log.Error("recording a webhook delivery id failed", "err", err)
-		} else if seen {
+			log.Error("recording a webhook delivery failed", "err", err)
+			continue
+		}
+		if seen {
 			log.Info("duplicate webhook delivery ignored", "delivery", id)
 			writeJSON(w, map[string]any{"ok": true, "duplicate": true})
 			return

@@ -37,23 +37,32 @@ type secretSet struct {
 	clock  clockwork.Clock
 	logger *slog.Logger
 
-	mu       sync.Mutex
-	cfg      hookConfig
-	loadedAt time.Time
-	loaded   bool
+	mu        sync.Mutex
+	cfg       hookConfig
+	attempted time.Time // the last read started (success or not): bounds the rate
+	loading   bool      // a read is under way; others do not start a second one
 }
 
-// refresh re-reads the webhook configuration unless it was read less than a minute ago
+// refresh re-reads the webhook configuration unless a read started less than a minute ago
 // (force ignores that bound, for the load at start). It reports whether it read.
-func (s *secretSet) refresh(ctx context.Context, force bool) bool {
+//
+// The read runs outside the lock, with its own context: a delivery in progress never waits
+// for it, and the client whose forged delivery triggered it cannot cancel it by hanging up.
+func (s *secretSet) refresh(_ context.Context, force bool) bool {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	now := s.clock.Now()
-	if !force && s.loaded && now.Sub(s.loadedAt) < secretRefreshEvery {
+	if s.loading || (!force && !s.attempted.IsZero() && now.Sub(s.attempted) < secretRefreshEvery) {
+		s.mu.Unlock()
 		return false
 	}
-	s.loaded, s.loadedAt = true, now
-	cfg, err := s.load(ctx)
+	s.loading, s.attempted = true, now
+	s.mu.Unlock()
+
+	cfg, err := s.load(context.Background())
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.loading = false
 	if err != nil {
 		s.logger.Warn("reading the webhook configuration from the API failed; deliveries signed with a new secret are refused until it works", "err", err)
 		return false

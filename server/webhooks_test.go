@@ -127,6 +127,8 @@ func TestWebhookVerification(t *testing.T) {
 		{"signed but not an event", testWebhookSecret, "dlv_8", now, []byte(`[1,2]`), "", http.StatusBadRequest, 0},
 		{"valid", testWebhookSecret, "dlv_9", now, good, "", http.StatusOK, 1},
 		{"replayed delivery id", testWebhookSecret, "dlv_9", now, good, "", http.StatusOK, 1},
+		{"replayed delivery under a new id", testWebhookSecret, "dlv_9b", now, good, "", http.StatusOK, 1},
+		{"no delivery id", testWebhookSecret, "", now, smsEvent("msg_c", "+14155550123", "no id", now), "", http.StatusBadRequest, 1},
 		{"timestamp at the edge", testWebhookSecret, "dlv_10", now.Add(-299 * time.Second), smsEvent("msg_b", "+14155550123", "again", now), "", http.StatusOK, 2},
 	}
 	events, unsub := h.app.events.Subscribe()
@@ -143,7 +145,7 @@ func TestWebhookVerification(t *testing.T) {
 		if strings.Contains(body, testWebhookSecret) {
 			t.Fatalf("%s: the answer leaks the secret", tc.name)
 		}
-		if tc.name == "replayed delivery id" && !strings.Contains(body, "duplicate") {
+		if strings.HasPrefix(tc.name, "replayed") && !strings.Contains(body, "duplicate") {
 			t.Fatalf("replay not reported as duplicate: %s", body)
 		}
 	drain:
@@ -286,11 +288,12 @@ func FuzzWebhookDelivery(f *testing.F) {
 func BenchmarkWebhookDelivery(b *testing.B) {
 	app, _, clk, _ := newReceiverApp(b, testWebhookSecret)
 	handler := app.WebhookHandler()
-	body := smsEvent("msg_bench", "+14155550123", "Is my order ready?", clk.Now())
-	sig := apiclient.SignWebhook(testWebhookSecret, clk.Now(), body)
 	ts := strconv.FormatInt(clk.Now().Unix(), 10)
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
+		// Each delivery is a different message: a re-sent body is a replay and short-circuits.
+		body := smsEvent("msg_bench_"+strconv.Itoa(i), "+14155550123", "Is my order ready?", clk.Now())
+		sig := apiclient.SignWebhook(testWebhookSecret, clk.Now(), body)
 		req := httptest.NewRequest(http.MethodPost, WebhookPath, bytes.NewReader(body))
 		req.Header.Set(apiclient.HeaderSignature, sig)
 		req.Header.Set(apiclient.HeaderTimestamp, ts)
