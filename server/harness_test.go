@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -38,27 +37,7 @@ type harness struct {
 
 func newHarness(t *testing.T, mods ...func(*Config)) *harness {
 	t.Helper()
-	clk := clockwork.NewFakeClockAt(testStart)
-	sb := sandbox.New(sandbox.Options{Clock: clk, Seed: 1})
-	t.Cleanup(sb.Close)
-	cfg, err := ConfigFromEnv(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Sandbox, cfg.StateDir, cfg.LogLevel = true, t.TempDir(), "error"
-	cfg.Toolsets = []string{"all"}
-	for _, m := range mods {
-		m(&cfg)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	t.Cleanup(cancel)
-	app, err := New(ctx, cfg, Options{Clock: clk, Sandbox: sb, Stderr: io.Discard,
-		Logger: slog.New(slog.DiscardHandler), Version: "test"})
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	t.Cleanup(func() { _ = app.Close() })
-	return &harness{t: t, ctx: ctx, app: app, sb: sb, clk: clk, cfg: app.cfg}
+	return newKeyedHarness(t, "", mods...)
 }
 
 // connect starts an MCP client on the named transport and initializes it.

@@ -31,8 +31,9 @@ var protocolTransports = []string{"stdio", "http"}
 // key never leaks. Sandbox mode does not send it anywhere, but the policy knows it.
 const testAPIKey = "apk_Harness7Key2718Quartz"
 
-// newKeyedHarness is newHarness with an API key in Options.Secrets (the sandbox ignores it for
-// requests; the policy and the scrubber know it).
+// newKeyedHarness is an App on a fake clock and an in-process sandbox, with key ("" for none)
+// as its API key in Options.Secrets: the sandbox ignores it for requests; the policy and the
+// scrubber know it.
 func newKeyedHarness(t *testing.T, key string, mods ...func(*Config)) *harness {
 	t.Helper()
 	clk := clockwork.NewFakeClockAt(testStart)
