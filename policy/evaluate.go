@@ -206,9 +206,11 @@ func (e *Engine) evalAdmin(ctx context.Context, a Action) (Decision, error) {
 	return v.decision(target, p), nil
 }
 
-// evalContact checks a contact's phone number: it must normalise, nothing more.
+// evalContact checks a contact write: its phone number must normalise, and its text (name,
+// email, notes in Texts) must not carry a secret. Nothing more.
 func (e *Engine) evalContact(a Action) (Decision, error) {
 	var v verdict
+	e.checkContent(&v, a)
 	p := &Preview{Details: visibleDetails(a.Details)}
 	if a.To == "" {
 		return v.decision(nil, p), nil

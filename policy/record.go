@@ -37,8 +37,7 @@ func (e *Engine) Record(ctx context.Context, a Action, d Decision, r Result) err
 		}
 	}
 	if executed && d.Target != nil && a.Kind == KindContactWrite {
-		now, to := e.clock.Now(), d.Target.E164
-		if err := e.store.Update(ctx, func(tx *store.Tx) error { return tx.MarkToolContact(to, now) }); err != nil {
+		if err := e.MarkToolContact(ctx, d); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -166,4 +165,19 @@ func (e *Engine) auditDetails(d map[string]string) map[string]string {
 		out[e.scrub(k)] = v
 	}
 	return out
+}
+
+// MarkToolContact records that a tool is writing a contact with the decision's number, so
+// the contact never vouches for it (see isFirstContact). The tools layer calls it before the
+// API call, so a text racing the write cannot see the new contact unmarked; Record calls it
+// again after (it is idempotent). A decision without a number marks nothing.
+func (e *Engine) MarkToolContact(ctx context.Context, d Decision) error {
+	if d.Target == nil {
+		return nil
+	}
+	now, to := e.clock.Now(), d.Target.E164
+	if err := e.store.Update(ctx, func(tx *store.Tx) error { return tx.MarkToolContact(to, now) }); err != nil {
+		return fmt.Errorf("policy: mark a tool-written contact: %w", err)
+	}
+	return nil
 }

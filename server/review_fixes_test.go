@@ -140,3 +140,42 @@ func TestCreateAgentConfirmationIsAccepted(t *testing.T) {
 		t.Fatalf("confirmed create_agent: %s", r.text)
 	}
 }
+
+// TestContactMarkedBeforeTheAPICall: a contact write marks its number before the API call, so
+// a contact the API made although the call failed (or one a racing text would see) never
+// vouches for the number.
+func TestContactMarkedBeforeTheAPICall(t *testing.T) {
+	h := newHarness(t)
+	c := h.connect("stdio")
+	agentID, _, _ := h.setupAgentWithNumber(c)
+	h.sb.SetFault("POST /v1/contacts", faultStatus(500))
+	if r := h.call(c, "create_contact", map[string]any{"phone_number": "+14155550166", "name": "Racer"}); !r.isError {
+		t.Fatalf("create_contact under a fault: %s", r.text)
+	}
+	h.sb.ClearFaults()
+	// The contact exists after all (as if the failed call had reached AgentPhone).
+	if _, err := h.app.api.CreateContact(h.ctx, apiclient.CreateContactRequest{PhoneNumber: "+14155550166", Name: "Racer"}); err != nil {
+		t.Fatal(err)
+	}
+	r := h.call(c, "send_sms", map[string]any{"agent_id": agentID, "to_number": "+14155550166", "body": "hi"})
+	if r.str("status") != "confirmation_required" || !contains(r.data["rules"], "first_contact") {
+		t.Fatalf("want confirm [first_contact], got %s", r.text)
+	}
+}
+
+// TestContactTextIsChecked: a contact's name, email and notes are written text and may not
+// carry a secret.
+func TestContactTextIsChecked(t *testing.T) {
+	const key = "sk_live_contactKEY0123456789abcdef"
+	h := newKeyedHarness(t, key)
+	c := h.connect("stdio")
+	for _, args := range []map[string]any{
+		{"phone_number": "+14155550177", "name": "N", "notes": "key " + key},
+		{"phone_number": "+14155550177", "name": "sk_live_abcDEF0123456789xyzQRS"},
+	} {
+		r := h.call(c, "create_contact", args)
+		if !r.isError || r.str("rule") != "secret_in_content" {
+			t.Fatalf("create_contact %v: want denied [secret_in_content], got %s", args, r.text)
+		}
+	}
+}

@@ -51,9 +51,11 @@ func (d *Deps) gate(ctx context.Context, c *call, a policy.Action, token string,
 	return res
 }
 
-// lockOutbound serialises the decide-send-count sequence of SMS and calls.
+// lockOutbound serialises the decide-send-count sequence of SMS and calls, and contact
+// writes with them (a text racing the contact write for its recipient must not see the new
+// contact before it is marked as tool-written).
 func (d *Deps) lockOutbound(k policy.Kind) func() {
-	if k != policy.KindSMS && k != policy.KindCall {
+	if k != policy.KindSMS && k != policy.KindCall && k != policy.KindContactWrite {
 		return func() {}
 	}
 	d.outbound.Lock()
@@ -110,6 +112,15 @@ func (d *Deps) decide(ctx context.Context, c *call, a policy.Action, token strin
 
 // execute runs the action and records it.
 func (d *Deps) execute(ctx context.Context, c *call, a policy.Action, dec policy.Decision, method string, exec execFunc) *mcp.CallToolResult {
+	if a.Kind == policy.KindContactWrite {
+		// Mark before the API call: if the call fails after the contact was made, or a text
+		// races it, the contact still never vouches for the number.
+		if err := d.Policy.MarkToolContact(ctx, dec); err != nil {
+			d.record(ctx, a, dec, method, outcome{err: err})
+			return errorResult(fmt.Sprintf("%s: the policy state could not be written (%v), so nothing was done.", c.tool, err),
+				map[string]any{"status": "policy_error", "error": err.Error()})
+		}
+	}
 	out := exec(ctx)
 	d.record(ctx, a, dec, method, out)
 	c.after = out.after

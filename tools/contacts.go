@@ -119,7 +119,7 @@ func createContactTool(d *Deps) Tool {
 			return invalidArgs(c.tool, fmt.Sprintf("email %q is not an email address", truncate(args.Email, 60)))
 		}
 		action := policy.Action{Kind: policy.KindContactWrite, To: args.PhoneNumber, Args: canonicalArgs(c),
-			Details: map[string]string{"name": args.Name}}
+			Texts: nonEmpty(args.Name, args.Email, args.Notes), Details: map[string]string{"name": args.Name}}
 		return d.gate(ctx, c, action, "", func(ctx context.Context) outcome {
 			ct, err := d.API.CreateContact(ctx, apiclient.CreateContactRequest{
 				PhoneNumber: d.e164(args.PhoneNumber), Name: strings.TrimSpace(args.Name), Email: args.Email, Notes: args.Notes,
@@ -161,6 +161,11 @@ func updateContactTool(d *Deps) Tool {
 			return invalidArgs(c.tool, fmt.Sprintf("email %q is not an email address", truncate(*args.Email, 60)))
 		}
 		action := policy.Action{Kind: policy.KindContactWrite, Args: canonicalArgs(c), Details: map[string]string{"contact_id": args.ContactID}}
+		for _, p := range []*string{args.Name, args.Email, args.Notes} {
+			if p != nil && *p != "" {
+				action.Texts = append(action.Texts, *p)
+			}
+		}
 		req := apiclient.UpdateContactRequest{Name: args.Name, Email: args.Email, Notes: args.Notes}
 		if args.PhoneNumber != nil {
 			action.To = *args.PhoneNumber
@@ -203,4 +208,15 @@ func deleteContactTool(d *Deps) Tool {
 				map[string]any{"id": ct.ID, "deleted": true, "phone_number": ct.PhoneNumber}), apiID: ct.ID, apiStatus: "deleted"}
 		})
 	})
+}
+
+// nonEmpty returns the non-empty strings of vs.
+func nonEmpty(vs ...string) []string {
+	var out []string
+	for _, v := range vs {
+		if v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }
