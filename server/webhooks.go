@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/agentphone-mcp/agentphone-mcp/apiclient"
@@ -115,16 +116,17 @@ func (rv *receiver) serve(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "not a webhook event", http.StatusBadRequest)
 		return
 	}
-	// De-duplicate on the delivery id and on the signature. The id is not signed, so a replay
-	// of a captured delivery under a fresh id would pass an id check alone; the signature
-	// covers timestamp and body, and cannot be remade without the secret.
+	// De-duplicate on the delivery id and on what was signed. The id is not signed, so a
+	// replay of a captured delivery under a fresh id would pass an id check alone.
 	id := r.Header.Get(apiclient.HeaderWebhookID)
 	if id == "" {
 		http.Error(w, "missing "+apiclient.HeaderWebhookID, http.StatusBadRequest)
 		return
 	}
-	sigKey := "sig:" + strings.TrimPrefix(r.Header.Get(apiclient.HeaderSignature), "sha256=")
-	for _, key := range []string{"id:" + id, sigKey} {
+	// The signed content itself is the key: a signature header can be re-spelled (upper-case
+	// hex, a list of candidates) without the secret, the timestamp and body cannot.
+	signed := sha256.Sum256([]byte(r.Header.Get(apiclient.HeaderTimestamp) + "." + string(body)))
+	for _, key := range []string{"id:" + id, "signed:" + hex.EncodeToString(signed[:])} {
 		seen, err := rv.app.store.SeenDelivery(r.Context(), key)
 		if err != nil {
 			log.Error("recording a webhook delivery failed", "err", err)

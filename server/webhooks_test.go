@@ -128,6 +128,8 @@ func TestWebhookVerification(t *testing.T) {
 		{"valid", testWebhookSecret, "dlv_9", now, good, "", http.StatusOK, 1},
 		{"replayed delivery id", testWebhookSecret, "dlv_9", now, good, "", http.StatusOK, 1},
 		{"replayed delivery under a new id", testWebhookSecret, "dlv_9b", now, good, "", http.StatusOK, 1},
+		{"replayed with the signature re-spelled", "", "dlv_9c", now, good,
+			strings.ToUpper(strings.TrimPrefix(apiclient.SignWebhook(testWebhookSecret, now, good), "sha256=")), http.StatusOK, 1},
 		{"no delivery id", testWebhookSecret, "", now, smsEvent("msg_c", "+14155550123", "no id", now), "", http.StatusBadRequest, 1},
 		{"timestamp at the edge", testWebhookSecret, "dlv_10", now.Add(-299 * time.Second), smsEvent("msg_b", "+14155550123", "again", now), "", http.StatusOK, 2},
 	}
