@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"encoding/json"
 	"fmt"
 	"hash/fnv"
 	"strings"
@@ -33,6 +34,11 @@ func extractTopic(prompt string) string {
 			}
 			topic = body
 		}
+	}
+	topic = strings.TrimSpace(topic)
+	var quoted string // agentphone-mcp passes the objective as one JSON string
+	if strings.HasPrefix(topic, `"`) && json.Unmarshal([]byte(topic), &quoted) == nil {
+		topic = quoted
 	}
 	topic = strings.Join(strings.Fields(topic), " ")
 	if r := []rune(topic); len(r) > maxTopicRunes {
