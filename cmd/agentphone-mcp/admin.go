@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"os"
 	"text/tabwriter"
 	"time"
 
@@ -114,16 +115,21 @@ func cmdOptout(ctx context.Context, e env, args []string) error {
 // cmdAudit verifies the audit log's hash chain.
 func cmdAudit(e env, args []string) error {
 	if len(args) == 0 || args[0] != "verify" {
-		return usageError{"usage: agentphone-mcp audit verify [PATH]"}
+		return usageError{"usage: agentphone-mcp audit verify [--sandbox] [PATH]"}
 	}
-	path := ""
-	if len(args) > 1 {
-		path = args[1]
-	} else {
+	fs := flag.NewFlagSet("audit verify", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	sandboxLog := fs.Bool("sandbox", false, "verify the sandbox's audit log (<state dir>/sandbox/audit.jsonl)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	path := fs.Arg(0)
+	if path == "" {
 		cfg, err := server.ConfigFromEnv(e.environ)
 		if err != nil {
 			return err
 		}
+		cfg.Sandbox = cfg.Sandbox || *sandboxLog
 		if err := cfg.Validate(); err != nil {
 			return err
 		}
@@ -134,6 +140,9 @@ func cmdAudit(e env, args []string) error {
 		var ve *audit.VerifyError
 		if errors.As(err, &ve) {
 			return fmt.Errorf("%s: the chain is broken: %w", path, err)
+		}
+		if errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("no audit log at %s (nothing recorded yet? for the sandbox's log add --sandbox)", path)
 		}
 		return err
 	}

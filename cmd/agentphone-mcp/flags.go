@@ -64,7 +64,7 @@ Usage:
   agentphone-mcp sandbox --listen ADDR  serve the simulated AgentPhone API alone
   agentphone-mcp tools                  print the tool list as a Markdown table
   agentphone-mcp optout list|add|remove NUMBER   manage the opt-out list
-  agentphone-mcp audit verify [PATH]    check the audit log's hash chain
+  agentphone-mcp audit verify [--sandbox] [PATH]  check the audit log's hash chain
   agentphone-mcp webhook-secret [--agent ID]     print the webhook signing secret
   agentphone-mcp version
 

@@ -40,7 +40,10 @@ type env struct {
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, environ []string) int {
 	e := env{stdin: stdin, stdout: stdout, stderr: stderr, environ: environ}
 	cmd := "serve"
-	if len(args) > 0 && !isFlag(args[0]) {
+	switch {
+	case len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help"):
+		cmd, args = "help", nil
+	case len(args) > 0 && !isFlag(args[0]):
 		cmd, args = args[0], args[1:]
 	}
 	var err error
@@ -61,7 +64,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = cmdWebhookSecret(ctx, e, args)
 	case "version":
 		fmt.Fprintln(stdout, "agentphone-mcp", version)
-	case "help", "-h", "--help":
+	case "help":
 		usage(stdout)
 	default:
 		fmt.Fprintf(stderr, "agentphone-mcp: unknown command %q\n\n", cmd)

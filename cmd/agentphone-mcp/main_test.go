@@ -99,3 +99,20 @@ func TestAuditVerifyCommand(t *testing.T) {
 		t.Fatalf("audit without verify: exit %d, want 2", code)
 	}
 }
+
+func TestHelpListsSubcommands(t *testing.T) {
+	for _, arg := range []string{"--help", "-h", "help"} {
+		code, out, _ := runCmd(t, nil, arg)
+		if code != 0 || !strings.Contains(out, "agentphone-mcp demo") || !strings.Contains(out, "optout") {
+			t.Fatalf("%s: exit %d, %q", arg, code, out)
+		}
+	}
+}
+
+func TestAuditVerifyNamesTheSandboxLog(t *testing.T) {
+	env := []string{"AGENTPHONE_STATE_DIR=" + t.TempDir()}
+	code, _, errOut := runCmd(t, env, "audit", "verify", "--sandbox")
+	if code != 1 || !strings.Contains(errOut, filepath.Join("sandbox", "audit.jsonl")) {
+		t.Fatalf("exit %d, %q", code, errOut)
+	}
+}
