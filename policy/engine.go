@@ -15,6 +15,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"github.com/agentphone-mcp/agentphone-mcp/policy/keyguard"
 	"io"
 	"log/slog"
 	"strings"
@@ -73,6 +74,7 @@ type Engine struct {
 	history  HistoryChecker
 	own      OwnNumberChecker
 	keys     []string
+	scrubber *keyguard.Scrubber // removes keys (any encoding) from logged and audited text
 	log      *slog.Logger
 	codes    *PendingCodes
 	zones    zoneCache
@@ -102,6 +104,7 @@ func New(cfg Config, deps Deps) (*Engine, error) {
 			e.keys = append(e.keys, k)
 		}
 	}
+	e.scrubber = keyguard.NewScrubber(e.keys...)
 	e.region = strings.ToUpper(strings.TrimSpace(cfg.DefaultRegion))
 	if e.region == "" {
 		e.region = phone.DefaultRegion

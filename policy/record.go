@@ -3,13 +3,10 @@ package policy
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net/url"
 	"slices"
-	"strings"
 	"unicode/utf8"
 
 	"github.com/agentphone-mcp/agentphone-mcp/policy/audit"
@@ -119,28 +116,9 @@ func (e *Engine) count(ctx context.Context, a Action, d Decision) error {
 	})
 }
 
-// scrub removes the configured secrets (raw, base64, hex and URL-encoded)
+// scrub removes the configured secrets (raw and in every encoding keyguard.Scrubber knows)
 // from s before it is logged or audited.
-func (e *Engine) scrub(s string) string {
-	for _, k := range e.keys {
-		if len(k) < 4 {
-			continue
-		}
-		for _, form := range []string{
-			k,
-			base64.StdEncoding.EncodeToString([]byte(k)),
-			base64.RawStdEncoding.EncodeToString([]byte(k)),
-			base64.URLEncoding.EncodeToString([]byte(k)),
-			base64.RawURLEncoding.EncodeToString([]byte(k)),
-			hex.EncodeToString([]byte(k)),
-			strings.ToUpper(hex.EncodeToString([]byte(k))),
-			url.QueryEscape(k),
-		} {
-			s = strings.ReplaceAll(s, form, "[REDACTED]")
-		}
-	}
-	return s
-}
+func (e *Engine) scrub(s string) string { return e.scrubber.Scrub(s) }
 
 // maxAuditDetail bounds one audited detail value, in runes.
 const maxAuditDetail = 256
