@@ -63,12 +63,6 @@ func (f *form) err() *apiError {
 	return validation(f.errs...)
 }
 
-// has reports whether key is present (even with null).
-func (f *form) has(key string) bool {
-	_, ok := f.m[key]
-	return ok
-}
-
 // isNull reports whether key is present with the value null.
 func (f *form) isNull(key string) bool {
 	raw, ok := f.m[key]

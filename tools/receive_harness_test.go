@@ -50,10 +50,9 @@ func (e *recvEnv) connectOnce() *client.Client {
 
 // logTap records which tool calls finished (the server logs "tool call" when a handler returns).
 type logTap struct {
-	mu    sync.Mutex
-	done  map[string]int
-	wake  chan struct{}
-	inner slog.Handler
+	mu   sync.Mutex
+	done map[string]int
+	wake chan struct{}
 }
 
 func (l *logTap) Enabled(context.Context, slog.Level) bool { return true }

@@ -128,13 +128,13 @@ func cmdDemo(ctx context.Context, e env, args []string) error {
 	agentID, _ := data["id"].(string)
 	p.step("create_agent", firstLine(text))
 
-	data, text, err = confirmAndCall("buy_number", map[string]any{"area_code": "415", "agent_id": agentID})
+	_, text, err = confirmAndCall("buy_number", map[string]any{"area_code": "415", "agent_id": agentID})
 	if err != nil {
 		return err
 	}
 	p.step("buy_number", firstLine(text))
 
-	data, text, err = confirmAndCall("send_sms", map[string]any{
+	_, text, err = confirmAndCall("send_sms", map[string]any{
 		"agent_id": agentID, "to_number": demoRecipient,
 		"body": "Hi Sam, this is Bright Smile Dental: your cleaning is Tuesday at 3 pm. Reply C to confirm.",
 	})
