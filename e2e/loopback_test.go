@@ -54,6 +54,8 @@ func TestAgainstLoopbackAPI(t *testing.T) {
 	}
 	var stderr lockedBuffer
 	c := startStdioLogged(t, &stderr, env)
+	// The default toolsets: agents come on request.
+	mustOK(t, callTool(t, c, "enable_toolset", map[string]any{"toolset": "agents"}), "enable_toolset")
 
 	r := mustOK(t, callTool(t, c, "create_agent", map[string]any{"name": "Loop"}), "create_agent")
 	if r.data["sandbox"] == true || strings.Contains(r.text, "[sandbox]") {

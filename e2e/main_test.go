@@ -76,6 +76,11 @@ func startStdioLogged(t testing.TB, w io.Writer, env []string, args ...string) *
 		t.Fatalf("start the stdio server: %v", err)
 	}
 	t.Cleanup(func() { _ = c.Close() })
+	// NewStdioMCPClientWithOptions starts the transport but not the client, which is what
+	// routes server notifications to OnNotification handlers; Start is idempotent.
+	if err := c.Start(ctxFor(t)); err != nil {
+		t.Fatalf("start the stdio client: %v", err)
+	}
 	initialize(t, c)
 	return c
 }

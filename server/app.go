@@ -60,6 +60,7 @@ type App struct {
 	clock   clockwork.Clock
 	mcp     *mcpserver.MCPServer
 	tools   []tools.Tool
+	toolbox *tools.Toolbox // what each session lists, and the toolsets it may add
 	api     *apiclient.Client
 	policy  *policy.Engine
 	store   *store.Store
@@ -189,13 +190,14 @@ func New(ctx context.Context, cfg Config, opts Options) (app *App, err error) {
 		a.live = tools.NewLiveCalls()
 		deps.Live, deps.Received = a.live, receivedEvents{st: a.store}
 	}
-	a.tools, err = tools.Select(tools.All(deps), tools.Selection{
+	a.toolbox, err = tools.NewToolbox(deps, tools.All(deps), tools.Selection{
 		Toolsets: cfg.Toolsets, Tools: cfg.Tools, Exclude: cfg.ExcludeTools, ReadOnly: cfg.ReadOnly,
 		Receiver: cfg.WebhookListen != "",
 	})
 	if err != nil {
 		return nil, err
 	}
+	a.tools = a.toolbox.Listed()
 	a.mcp = a.buildMCP(opts.Version, scrubber, deps)
 	a.recv = a.newReceiver()
 	return a, nil
@@ -213,7 +215,8 @@ func (a *App) Sandbox() *sandbox.Sandbox { return a.sandbox }
 // Policy returns the policy engine.
 func (a *App) Policy() *policy.Engine { return a.policy }
 
-// Tools returns the enabled tools.
+// Tools returns the tools a new session lists (enable_toolset adds more per session; see
+// tools.Toolbox).
 func (a *App) Tools() []tools.Tool { return a.tools }
 
 // Close releases the store, the audit log and the sandbox.

@@ -15,59 +15,77 @@ import (
 // caarlos0/env; the command line then overrides single fields. Secrets (the API key, the
 // webhook secret, the HTTP bearer token) are deliberately not fields here: they are read
 // into keyguard.Secret values by LoadSecrets so that no Config value can print them.
+// Each field's comment is its row in the README's configuration table (a test generates
+// the table from this file): what the variable does, and a "Default:" line when the
+// envDefault tag does not show the default.
 type Config struct {
-	// BaseURL is the AgentPhone API base URL; empty means https://api.agentphone.to.
+	// The API host. Only `api.agentphone.to`, `api.agentphone.ai` (https, port 443) or a
+	// loopback `http://127.0.0.1:PORT` for local testing are accepted.
+	// Default: `https://api.agentphone.to`
 	BaseURL string `env:"AGENTPHONE_BASE_URL"`
-	// APIKeyFile names a file (mode 0600) that holds the API key, instead of AGENTPHONE_API_KEY.
+	// A file (mode 0600) holding the API key, instead of the variable.
 	APIKeyFile string `env:"AGENTPHONE_API_KEY_FILE"`
-	// DefaultRegion is the region assumed for numbers typed without a country code.
+	// Region assumed for numbers typed without a country code.
 	DefaultRegion string `env:"AGENTPHONE_DEFAULT_REGION" envDefault:"US"`
-	// StateDir holds the policy store and the audit log.
+	// Policy state (caps, known recipients, opt-outs, used tokens) and the audit log.
+	// Default: `$XDG_STATE_HOME/agentphone-mcp` or `~/.local/state/agentphone-mcp`
 	StateDir string `env:"AGENTPHONE_STATE_DIR"`
-	// Transport is stdio, http (Streamable HTTP at /mcp) or sse (legacy SSE).
+	// `stdio`, `http` (Streamable HTTP at `/mcp`) or `sse`.
 	Transport string `env:"AGENTPHONE_TRANSPORT" envDefault:"stdio"`
-	// Listen is the HTTP listen address for the http and sse transports.
+	// Listen address for `http` and `sse`.
 	Listen string `env:"AGENTPHONE_HTTP_LISTEN" envDefault:"127.0.0.1:8080"`
-	// LogLevel is debug, info, warn or error.
+	// `debug`, `info`, `warn`, `error`. Logs are JSON on stderr.
 	LogLevel string `env:"AGENTPHONE_LOG_LEVEL" envDefault:"info"`
-	// Sandbox serves every tool against the built-in simulated AgentPhone API.
+	// Serve against the simulated AgentPhone.
 	Sandbox bool `env:"AGENTPHONE_SANDBOX"`
-	// Toolsets lists the enabled toolsets; empty means the default set, "all" means all.
+	// Comma-separated toolsets listed from the start, `default` or `all`. Under `default` a
+	// session may add the on-request toolsets with `enable_toolset`; naming toolsets lists
+	// exactly those (add `default` to keep the rest on request).
+	// Default: `default` (see [Toolsets](#toolsets))
 	Toolsets []string `env:"AGENTPHONE_TOOLSETS" envSeparator:","`
-	// Tools adds single tools by name on top of the toolsets.
+	// Extra single tools to list from the start.
 	Tools []string `env:"AGENTPHONE_TOOLS" envSeparator:","`
-	// ExcludeTools removes single tools by name.
+	// Tools to disable.
 	ExcludeTools []string `env:"AGENTPHONE_EXCLUDE_TOOLS" envSeparator:","`
-	// ReadOnly hides and refuses every write tool, whatever else is set.
+	// Offer read tools only. Wins over every other setting, `enable_toolset` included.
 	ReadOnly bool `env:"AGENTPHONE_READ_ONLY"`
-	// ConfirmMode is auto, strict or off.
+	// `auto`, `strict` or `off` (see [Confirmation](#confirmation)).
 	ConfirmMode string `env:"AGENTPHONE_CONFIRM_MODE" envDefault:"auto"`
-	// AllowedCountries are the destination regions calls and texts may reach.
+	// Destination regions calls and texts may reach.
 	AllowedCountries []string `env:"AGENTPHONE_ALLOWED_COUNTRIES" envSeparator:"," envDefault:"US,CA,PR,VI,GU,AS,MP"`
-	// QuietHours is the local-time window for calls and texts ("08:00-21:00"), or "off".
+	// The recipient's local window for calls and texts, or `off`.
 	QuietHours string `env:"AGENTPHONE_QUIET_HOURS" envDefault:"08:00-21:00"`
-	// PolicyFile names the operator's policy file (allowlist, denylist, caps).
+	// The operator's policy file: allowlist, denylist, caps, hours, countries.
 	PolicyFile string `env:"AGENTPHONE_POLICY_FILE"`
-	// AuditLog overrides the audit log path (default <StateDir>/audit.jsonl).
+	// The hash-chained audit log.
+	// Default: `<state dir>/audit.jsonl`
 	AuditLog string `env:"AGENTPHONE_AUDIT_LOG"`
-	// AuditBodies stores message bodies in the audit log (off: only their hash).
+	// Store message bodies in the audit log (otherwise only their hash).
 	AuditBodies bool `env:"AGENTPHONE_AUDIT_BODIES"`
-	// OperatorPhone receives one-time confirmation codes in strict mode.
+	// The operator's own phone, for one-time codes in `strict` mode.
 	OperatorPhone string `env:"AGENTPHONE_OPERATOR_PHONE"`
-	// WebhookListen serves the signed-webhook receiver at this address (off when empty).
+	// Serve the signed-webhook receiver at this address.
+	// Default: (off)
 	WebhookListen string `env:"AGENTPHONE_WEBHOOK_LISTEN"`
-	// SandboxNow pins the sandbox clock's start (RFC 3339); for demos and tests only.
+	// Sandbox mode only: start the clock at this RFC 3339 time (it then runs at real speed),
+	// so demos and tests fall inside calling hours whenever they run.
+	// Default: (real time)
 	SandboxNow string `env:"AGENTPHONE_SANDBOX_NOW"`
-	// AllowRemote lets the HTTP transports listen on a non-loopback address (requires
-	// AGENTPHONE_HTTP_TOKEN).
+	// Allow a non-loopback listen address (requires `AGENTPHONE_HTTP_TOKEN`).
 	AllowRemote bool `env:"AGENTPHONE_HTTP_ALLOW_REMOTE"`
 }
 
-// Environment variable names of the secrets, read by LoadSecrets and never by env.Parse.
+// Environment variable names of the secrets, read by LoadSecrets and never by env.Parse. Each
+// comment is its row in the README's configuration table.
 const (
-	EnvAPIKey        = "AGENTPHONE_API_KEY"
+	// The AgentPhone API key. Without it the server refuses to start unless `--sandbox` is
+	// given.
+	EnvAPIKey = "AGENTPHONE_API_KEY"
+	// The webhook signing secret for the receiver.
+	// Default: read from the API
 	EnvWebhookSecret = "AGENTPHONE_WEBHOOK_SECRET"
-	EnvHTTPToken     = "AGENTPHONE_HTTP_TOKEN"
+	// Bearer token HTTP clients must send. Required with `AGENTPHONE_HTTP_ALLOW_REMOTE`.
+	EnvHTTPToken = "AGENTPHONE_HTTP_TOKEN"
 )
 
 // ConfigFromEnv reads Config from the environment (environ is os.Environ()-shaped so tests

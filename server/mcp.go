@@ -35,14 +35,16 @@ func (a *App) buildMCP(version string, scrubber *keyguard.Scrubber, deps *tools.
 	}
 	opts := []mcpserver.ServerOption{
 		mcpserver.WithInstructions(instructions),
-		mcpserver.WithToolCapabilities(false),
+		// listChanged: enable_toolset changes a session's tool list and says so.
+		mcpserver.WithToolCapabilities(true),
+		mcpserver.WithToolFilter(a.toolbox.Filter),
 		mcpserver.WithResourceCapabilities(true, false),
 		mcpserver.WithPromptCapabilities(false),
 		mcpserver.WithLogging(),
 		mcpserver.WithCompletions(),
 		mcpserver.WithElicitation(),
 		mcpserver.WithPromptCompletionProvider(promptCompleter{}),
-		mcpserver.WithHooks(a.subs.hooks()),
+		mcpserver.WithHooks(a.hooks()),
 		// Outermost first: the scrubber sees everything, including what the sandbox notice adds.
 		mcpserver.WithToolHandlerMiddleware(scrubMiddleware(scrubber)),
 		mcpserver.WithResourceHandlerMiddleware(scrubResources(scrubber)),
@@ -54,12 +56,23 @@ func (a *App) buildMCP(version string, scrubber *keyguard.Scrubber, deps *tools.
 		opts = append(opts, mcpserver.WithToolHandlerMiddleware(sandboxMiddleware))
 	}
 	s := mcpserver.NewMCPServer(Name, versionOr(version), opts...)
-	for _, t := range a.tools {
+	// Every tool a session may use is registered; the toolbox's filter hides, and refuses,
+	// those of toolsets the session has not added.
+	for _, t := range a.toolbox.Tools() {
 		s.AddTool(t.Def, t.Handler)
 	}
 	a.addResources(s, deps)
 	addPrompts(s)
 	return s
+}
+
+// hooks are the subscription hooks, and forgetting a session's added toolsets when it ends.
+func (a *App) hooks() *mcpserver.Hooks {
+	h := a.subs.hooks()
+	h.AddOnUnregisterSession(func(_ context.Context, sess mcpserver.ClientSession) {
+		a.toolbox.Forget(sess.SessionID())
+	})
+	return h
 }
 
 // scrubMiddleware removes every secret (raw or encoded) from tool results before they leave.

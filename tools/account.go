@@ -25,7 +25,7 @@ type accountArgs struct {
 
 func getAccountOverviewTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "get_account_overview", toolset: ToolsetAccount, effect: reads,
+		name: "get_account_overview", title: "Account overview", toolset: ToolsetAccount, effect: reads,
 		desc: "Plan, quota, usage, agents, numbers, webhook and A2P status; or a usage breakdown.",
 	}, func(ctx context.Context, c *call, args accountArgs) *mcp.CallToolResult {
 		if args.Usage == "" {

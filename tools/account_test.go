@@ -79,7 +79,7 @@ func TestUsageBreakdowns(t *testing.T) {
 	}
 	env.sb.SetFault("GET /v1/usage/daily", sandbox.Fault{Status: 500})
 	text, data := env.fails("get_account_overview", map[string]any{"usage": "daily"})
-	mustContain(t, text, "HTTP 500", "try again")
+	mustContain(t, text, "HTTP 500", "Try again")
 	if data["status"] != "api_error" {
 		t.Errorf("status = %v", data["status"])
 	}

@@ -138,7 +138,7 @@ func (a *AgentSettingsArgs) outboundTexts() []string {
 
 func createAgentTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "create_agent", toolset: ToolsetAgents, effect: writesLocal,
+		name: "create_agent", title: "Create agent", toolset: ToolsetAgents, effect: creates,
 		desc: "Create an AI phone agent; hosted mode needs system_prompt.",
 	}, func(ctx context.Context, c *call, args createAgentArgs) *mcp.CallToolResult {
 		args.Name = strings.TrimSpace(args.Name)
@@ -162,8 +162,9 @@ func createAgentTool(d *Deps) Tool {
 			if err != nil {
 				return outcome{result: apiFailure("create_agent", err, ""), err: err}
 			}
-			return outcome{result: okResult(
-				fmt.Sprintf("Created agent %q (%s), voice mode %s. Buy or attach a number before it can call or text.", untrusted(agent.Name, maxName), agent.ID, agent.VoiceMode),
+			return outcome{result: okNext(
+				fmt.Sprintf("Created agent %q (%s), voice mode %s.", untrusted(agent.Name, maxName), agent.ID, agent.VoiceMode),
+				"Buy or attach a number (numbers toolset) before it can call or text.",
 				agentView(agent)), apiID: agent.ID, apiStatus: "created"}
 		})
 	})

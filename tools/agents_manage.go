@@ -37,7 +37,7 @@ func agentLine(a *apiclient.Agent) string {
 
 func listAgentsTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "list_agents", toolset: ToolsetAgents, effect: reads,
+		name: "list_agents", title: "List agents", toolset: ToolsetAgents, effect: reads,
 		desc: "List agents and their numbers.",
 	}, func(ctx context.Context, c *call, args pageArgs) *mcp.CallToolResult {
 		if msg := args.check(); msg != "" {
@@ -68,7 +68,7 @@ type agentIDArgs struct {
 
 func getAgentTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "get_agent", toolset: ToolsetAgents, effect: reads,
+		name: "get_agent", title: "Get agent", toolset: ToolsetAgents, effect: reads,
 		desc: "Get an agent's settings.",
 	}, func(ctx context.Context, c *call, args agentIDArgs) *mcp.CallToolResult {
 		if msg := requireID("agent_id", args.AgentID, "list_agents"); msg != "" {
@@ -116,7 +116,7 @@ func agentFullView(a *apiclient.Agent) map[string]any {
 
 func listVoicesTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "list_voices", toolset: ToolsetAgents, effect: reads,
+		name: "list_voices", title: "List voices", toolset: ToolsetAgents, effect: reads,
 		desc: "List voices.",
 	}, func(ctx context.Context, c *call, _ noArgs) *mcp.CallToolResult {
 		voices, err := d.API.ListVoices(ctx)
@@ -169,7 +169,7 @@ func (a *updateAgentArgs) changed(raw map[string]any) []string {
 
 func updateAgentTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "update_agent", toolset: ToolsetAgents, effect: writesIdempotent,
+		name: "update_agent", title: "Update agent", toolset: ToolsetAgents, effect: replaces,
 		desc: "Change agent settings; a new system_prompt or transfer_number needs confirmation.",
 	}, func(ctx context.Context, c *call, args updateAgentArgs) *mcp.CallToolResult {
 		if msg := requireID("agent_id", args.AgentID, "list_agents"); msg != "" {
@@ -225,7 +225,7 @@ type deleteAgentArgs struct {
 
 func deleteAgentTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "delete_agent", toolset: ToolsetAgents, effect: destroys,
+		name: "delete_agent", title: "Delete agent", toolset: ToolsetAgents, effect: destroys,
 		desc: "Delete an agent; irreversible, needs confirmation.",
 	}, func(ctx context.Context, c *call, args deleteAgentArgs) *mcp.CallToolResult {
 		if msg := requireID("agent_id", args.AgentID, "list_agents"); msg != "" {

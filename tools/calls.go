@@ -85,7 +85,7 @@ type makeCallArgs struct {
 
 func makeCallTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "make_call", toolset: ToolsetCalls, effect: reachesOut,
+		name: "make_call", title: "Make phone call", toolset: ToolsetCalls, effect: reachesOut,
 		desc: "Place a real call; opens with an AI disclosure. With topic the agent's AI talks, else your webhook.",
 	}, func(ctx context.Context, c *call, args makeCallArgs) *mcp.CallToolResult {
 		if strings.TrimSpace(args.AgentID) == "" {
@@ -122,8 +122,8 @@ func makeCallTool(d *Deps) Tool {
 				return outcome{result: apiFailure("make_call", err, "list_agents"), err: err}
 			}
 			out := outcome{apiID: created.ID, apiStatus: string(created.Status)}
-			out.result = okResult(fmt.Sprintf("Call %s to %s is %s. Use wait_for_call or get_transcript with call_id %s to follow it.",
-				created.ID, created.ToNumber, created.Status, created.ID), callView(created))
+			out.result = okNext(fmt.Sprintf("Call %s to %s is %s.", created.ID, created.ToNumber, created.Status),
+				fmt.Sprintf("Use wait_for_call or get_transcript with call_id %s to follow it.", created.ID), callView(created))
 			if args.Wait {
 				// The call is recorded (and counted) now; the wait happens after.
 				out.after = func(ctx context.Context) *mcp.CallToolResult {
@@ -219,12 +219,14 @@ func waitedCallResult(created, final *apiclient.Call, werr error) *mcp.CallToolR
 		fmt.Fprintf(&b, ", %d s", *final.DurationSeconds)
 	}
 	b.WriteString(".\n")
+	next := ""
 	if werr != nil {
 		view["wait"] = werr.Error()
-		fmt.Fprintf(&b, "%s. The call goes on; end_call hangs up, wait_for_call waits again.\n", werr)
+		fmt.Fprintf(&b, "%s. The call goes on.\n", werr)
+		next = fmt.Sprintf("Call wait_for_call with call_id %s to keep waiting, or end_call to hang up.", final.ID)
 	}
 	writeTranscript(&b, turns)
-	return okResult(b.String(), view)
+	return okNext(b.String(), next, view)
 }
 
 // turn is one line of a transcript as tools show it.
@@ -290,7 +292,7 @@ type getTranscriptArgs struct {
 
 func getTranscriptTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "get_transcript", toolset: ToolsetCalls, effect: reads,
+		name: "get_transcript", title: "Get call transcript", toolset: ToolsetCalls, effect: reads,
 		desc: "Get a call's status, summary, recording URL and full transcript.",
 	}, func(ctx context.Context, c *call, args getTranscriptArgs) *mcp.CallToolResult {
 		if strings.TrimSpace(args.CallID) == "" {

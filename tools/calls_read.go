@@ -53,7 +53,7 @@ func callLine(c *apiclient.Call) string {
 
 func listCallsTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "list_calls", toolset: ToolsetCalls, effect: reads,
+		name: "list_calls", title: "List calls", toolset: ToolsetCalls, effect: reads,
 		desc: "List calls, newest first.",
 	}, func(ctx context.Context, c *call, args listCallsArgs) *mcp.CallToolResult {
 		if msg := (pageArgs{Limit: args.Limit, Offset: args.Offset}).check(); msg != "" {
@@ -146,7 +146,7 @@ type endCallArgs struct {
 
 func endCallTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "end_call", toolset: ToolsetCalls, effect: hangsUp,
+		name: "end_call", title: "End call", toolset: ToolsetCalls, effect: destroys,
 		desc: "Hang up a live call.",
 	}, func(ctx context.Context, c *call, args endCallArgs) *mcp.CallToolResult {
 		if msg := requireID("call_id", args.CallID, "list_calls"); msg != "" {

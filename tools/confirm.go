@@ -96,7 +96,8 @@ func (d *Deps) decide(ctx context.Context, c *call, a policy.Action, token strin
 	if d.ConfirmMode == ConfirmStrict {
 		if d.OperatorPhone == "" {
 			d.record(ctx, a, dec, "none", outcome{err: errors.New("strict mode without elicitation or operator phone")})
-			return errorResult(fmt.Sprintf("%s needs a human's confirmation (%s), and in strict mode this client can give it only by elicitation, which it did not declare. Nothing was done. The operator can set AGENTPHONE_OPERATOR_PHONE to confirm by texted code, or add the number to the policy file's allowlist.", c.tool, ruleList(dec)),
+			return errorNext(fmt.Sprintf("%s needs a human's confirmation (%s), and in strict mode this client can give it only by elicitation, which it did not declare. Nothing was done.", c.tool, ruleList(dec)),
+				"Tell the user: the operator can set AGENTPHONE_OPERATOR_PHONE to confirm by texted code, or add the number to the policy file's allowlist.",
 				map[string]any{"status": "denied", "rule": "confirmation_unavailable", "reason": "strict confirmation needs elicitation or AGENTPHONE_OPERATOR_PHONE", "rules": ruleIDs(dec)})
 		}
 		return d.sendOTP(ctx, c, a, dec)
@@ -239,8 +240,9 @@ func (d *Deps) allowOTP() bool {
 func (d *Deps) sendOTP(ctx context.Context, c *call, a policy.Action, dec policy.Decision) *mcp.CallToolResult {
 	if !d.allowOTP() {
 		d.record(ctx, a, dec, "none", outcome{err: errors.New("too many confirmation codes texted to the operator")})
-		return errorResult(fmt.Sprintf("%s needs confirmation, but %d codes were texted to the operator in the last %d minutes; no more are sent for now. Nothing was done. Ask the user to approve the earlier request, or try again later.",
-			c.tool, maxOTPs, int(otpRateLimit.Minutes())), map[string]any{"status": "denied", "rule": "confirmation_unavailable", "reason": "operator code rate limit"})
+		return errorNext(fmt.Sprintf("%s needs confirmation, but %d codes were texted to the operator in the last %d minutes; no more are sent for now. Nothing was done.",
+			c.tool, maxOTPs, int(otpRateLimit.Minutes())), "Ask the user to approve the earlier request, or try again later.",
+			map[string]any{"status": "denied", "rule": "confirmation_unavailable", "reason": "operator code rate limit"})
 	}
 	tok, err := d.Policy.IssueToken(a)
 	if err != nil {
@@ -285,7 +287,8 @@ func denied(tool string, dec policy.Decision) *mcp.CallToolResult {
 	if sentence != "" && !strings.HasSuffix(sentence, ".") {
 		sentence += "."
 	}
-	return errorResult(fmt.Sprintf("%s refused by policy [%s]: %s Nothing was done; confirming cannot override this.", tool, rule, sentence), data)
+	return errorNext(fmt.Sprintf("%s refused by policy [%s]: %s Nothing was done.", tool, rule, sentence),
+		"Tell the user the reason; confirming cannot override a policy refusal.", data)
 }
 
 func confirmationRequired(tool string, dec policy.Decision, tok, next string) *mcp.CallToolResult {
@@ -294,6 +297,7 @@ func confirmationRequired(tool string, dec policy.Decision, tok, next string) *m
 		"confirmation_token": tok,
 		"preview":            dec.Preview,
 		"rules":              ruleIDs(dec),
+		nextStepKey:          next,
 	}
 	text := fmt.Sprintf("Confirmation required; nothing was done yet.\n%s\n%s\nconfirmation_token: %s (valid 5 minutes, once, for exactly these arguments)",
 		renderPreview(tool, dec), next, tok)
@@ -301,8 +305,8 @@ func confirmationRequired(tool string, dec policy.Decision, tok, next string) *m
 }
 
 func tokenRefused(tool, why string) *mcp.CallToolResult {
-	return errorResult(fmt.Sprintf("%s: confirmation refused: %s. Nothing was done. Call %s again without confirmation_token to get a fresh preview.", tool, why, tool),
-		map[string]any{"status": "confirmation_refused", "reason": why})
+	return errorNext(fmt.Sprintf("%s: confirmation refused: %s. Nothing was done.", tool, why),
+		"Call "+tool+" again without confirmation_token to get a fresh preview.", map[string]any{"status": "confirmation_refused", "reason": why})
 }
 
 func ruleIDs(dec policy.Decision) []string {

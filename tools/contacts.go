@@ -39,7 +39,7 @@ type listContactsArgs struct {
 
 func listContactsTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "list_contacts", toolset: ToolsetContacts, effect: reads,
+		name: "list_contacts", title: "List contacts", toolset: ToolsetContacts, effect: reads,
 		desc: "List or search contacts.",
 	}, func(ctx context.Context, c *call, args listContactsArgs) *mcp.CallToolResult {
 		if msg := args.check(); msg != "" {
@@ -64,7 +64,7 @@ type contactIDArgs struct {
 
 func getContactTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "get_contact", toolset: ToolsetContacts, effect: reads,
+		name: "get_contact", title: "Get contact", toolset: ToolsetContacts, effect: reads,
 		desc: "Get a contact.",
 	}, func(ctx context.Context, c *call, args contactIDArgs) *mcp.CallToolResult {
 		if msg := requireID("contact_id", args.ContactID, "list_contacts"); msg != "" {
@@ -106,7 +106,7 @@ type createContactArgs struct {
 
 func createContactTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "create_contact", toolset: ToolsetContacts, effect: writesLocal,
+		name: "create_contact", title: "Create contact", toolset: ToolsetContacts, effect: creates,
 		desc: "Add a contact.",
 	}, func(ctx context.Context, c *call, args createContactArgs) *mcp.CallToolResult {
 		if strings.TrimSpace(args.PhoneNumber) == "" {
@@ -142,7 +142,7 @@ type updateContactArgs struct {
 
 func updateContactTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "update_contact", toolset: ToolsetContacts, effect: writesIdempotent,
+		name: "update_contact", title: "Update contact", toolset: ToolsetContacts, effect: replaces,
 		desc: "Change a contact.",
 	}, func(ctx context.Context, c *call, args updateContactArgs) *mcp.CallToolResult {
 		if msg := requireID("contact_id", args.ContactID, "list_contacts"); msg != "" {
@@ -188,7 +188,7 @@ type deleteContactArgs struct {
 
 func deleteContactTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "delete_contact", toolset: ToolsetContacts, effect: destroys,
+		name: "delete_contact", title: "Delete contact", toolset: ToolsetContacts, effect: destroys,
 		desc: "Delete a contact; irreversible, needs confirmation.",
 	}, func(ctx context.Context, c *call, args deleteContactArgs) *mcp.CallToolResult {
 		if msg := requireID("contact_id", args.ContactID, "list_contacts"); msg != "" {

@@ -85,7 +85,7 @@ type listConversationsArgs struct {
 
 func listConversationsTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "list_conversations", toolset: ToolsetConversations, effect: reads,
+		name: "list_conversations", title: "List conversations", toolset: ToolsetConversations, effect: reads,
 		desc: "List conversations, latest first.",
 	}, func(ctx context.Context, c *call, args listConversationsArgs) *mcp.CallToolResult {
 		if msg := args.check(); msg != "" {
@@ -120,7 +120,7 @@ type getConversationArgs struct {
 
 func getConversationTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "get_conversation", toolset: ToolsetConversations, effect: reads,
+		name: "get_conversation", title: "Get conversation", toolset: ToolsetConversations, effect: reads,
 		desc: "Get a conversation's metadata and messages, newest first.",
 	}, func(ctx context.Context, c *call, args getConversationArgs) *mcp.CallToolResult {
 		if msg := requireID("conversation_id", args.ConversationID, "list_conversations"); msg != "" {
@@ -201,7 +201,8 @@ func (d *Deps) conversation(ctx context.Context, id string, limit int) (map[stri
 		if !oldest.IsZero() {
 			ts := oldest.UTC().Format(time.RFC3339Nano)
 			view["next_before"] = ts
-			fmt.Fprintf(&b, "Older messages: call again with before=%s.\n", ts)
+			view[nextStepKey] = fmt.Sprintf("Older messages: call again with before=%s.", ts)
+			fmt.Fprintf(&b, "%s\n", view[nextStepKey])
 		}
 	}
 	view["notice"] = UntrustedNotice
@@ -216,18 +217,18 @@ type updateConversationArgs struct {
 
 func updateConversationTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "update_conversation", toolset: ToolsetConversations, effect: writesIdempotent,
-		desc: "Replace a conversation's metadata; null clears it.",
+		name: "update_conversation", title: "Update conversation metadata", toolset: ToolsetConversations, effect: replaces,
+		desc: "Replace a conversation's metadata; {} clears it.",
 	}, func(ctx context.Context, c *call, args updateConversationArgs) *mcp.CallToolResult {
 		if msg := requireID("conversation_id", args.ConversationID, "list_conversations"); msg != "" {
 			return invalidArgs(c.tool, msg)
 		}
 		if _, ok := c.req.GetArguments()["metadata"]; !ok {
-			return invalidArgs(c.tool, "metadata is required: an object to store, or null to clear")
+			return invalidArgs(c.tool, "metadata is required: an object to store, or {} to clear")
 		}
 		req := apiclient.UpdateConversationRequest{SetMetadata: true}
 		var texts []string
-		if args.Metadata != nil {
+		if args.Metadata != nil && len(*args.Metadata) > 0 {
 			req.Metadata = *args.Metadata
 			if raw, err := json.Marshal(req.Metadata); err == nil {
 				texts = append(texts, string(raw))

@@ -73,6 +73,14 @@ func TestUpdateConversation(t *testing.T) {
 	if v, present := data["metadata"]; !present || v != nil {
 		t.Errorf("metadata after clearing = %v", data["metadata"])
 	}
+	// {} clears too: the schema's type is "object" (no type array), so a client that checks
+	// arguments against it cannot send null.
+	env.ok("update_conversation", map[string]any{"conversation_id": conv, "metadata": map[string]any{"stage": "again"}})
+	text, data = env.ok("update_conversation", map[string]any{"conversation_id": conv, "metadata": map[string]any{}})
+	mustContain(t, text, "Cleared")
+	if v, present := data["metadata"]; !present || v != nil {
+		t.Errorf("metadata after clearing with {} = %v", data["metadata"])
+	}
 	text, _ = env.fails("update_conversation", map[string]any{"conversation_id": conv})
 	mustContain(t, text, "metadata is required")
 	text, _ = env.fails("update_conversation", map[string]any{"conversation_id": conv, "metadata": "x"})

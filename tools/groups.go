@@ -145,19 +145,17 @@ func (l list) result() *mcp.CallToolResult {
 	} else {
 		fmt.Fprintf(&b, "%d %s:\n%s", len(l.lines), l.noun, strings.Join(l.lines, "\n"))
 	}
+	if l.untrusted && len(l.lines) > 0 {
+		data["notice"] = UntrustedNotice
+		b.WriteString("\n" + UntrustedNotice)
+	}
 	hint := l.nextHint
 	if hint == "" && l.hasMore {
 		hint = pageHint(true, l.offset, len(l.items))
 		data["next_offset"] = l.offset + len(l.items)
 	}
-	if hint != "" {
-		b.WriteString("\n" + hint)
-	}
-	if l.untrusted && len(l.lines) > 0 {
-		data["notice"] = UntrustedNotice
-		b.WriteString("\n" + UntrustedNotice)
-	}
-	return okResult(b.String(), data)
+	// The paging hint is the next step: the last line, and next_step in structuredContent.
+	return okNext(b.String(), hint, data)
 }
 
 // when formats a time for a list line.

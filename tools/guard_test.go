@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -15,54 +17,113 @@ import (
 )
 
 // allTools builds every tool without any backend: schemas and annotations need none, and
-// argument binding refuses bad input before a handler touches Deps.
+// argument binding refuses bad input before a handler touches Deps. It is the Catalog:
+// All's tools and enable_toolset.
 func allTools(t *testing.T) []Tool {
 	t.Helper()
-	return All(&Deps{})
+	return Catalog(&Deps{})
 }
 
+// wantHint is what a tool's four hints must say (see effect for their meanings).
+type wantHint struct{ readOnly, destructive, idempotent, openWorld bool }
+
+// wantHints is written out by hand, tool by tool, so a wrong effect in a spec fails here rather
+// than being checked against itself. A new tool must be added.
+var wantHints = map[string]wantHint{
+	// Reads: they change nothing, so a repeat has no effect; they call the AgentPhone API and
+	// return third-party text, so they are open-world.
+	"get_account_overview":    {readOnly: true, idempotent: true, openWorld: true},
+	"list_agents":             {readOnly: true, idempotent: true, openWorld: true},
+	"get_agent":               {readOnly: true, idempotent: true, openWorld: true},
+	"list_voices":             {readOnly: true, idempotent: true, openWorld: true},
+	"list_numbers":            {readOnly: true, idempotent: true, openWorld: true},
+	"get_number":              {readOnly: true, idempotent: true, openWorld: true},
+	"list_calls":              {readOnly: true, idempotent: true, openWorld: true},
+	"get_transcript":          {readOnly: true, idempotent: true, openWorld: true},
+	"wait_for_call":           {readOnly: true, idempotent: true, openWorld: true},
+	"list_messages":           {readOnly: true, idempotent: true, openWorld: true},
+	"wait_for_reply":          {readOnly: true, idempotent: true, openWorld: true},
+	"list_conversations":      {readOnly: true, idempotent: true, openWorld: true},
+	"get_conversation":        {readOnly: true, idempotent: true, openWorld: true},
+	"list_contacts":           {readOnly: true, idempotent: true, openWorld: true},
+	"get_contact":             {readOnly: true, idempotent: true, openWorld: true},
+	"get_webhook":             {readOnly: true, idempotent: true, openWorld: true},
+	"list_webhook_deliveries": {readOnly: true, idempotent: true, openWorld: true},
+	// listen_call hands out the next caller turn: a repeat returns the one after.
+	"listen_call": {readOnly: true, openWorld: true},
+	// Creates: each call adds another object.
+	"create_agent":   {openWorld: true},
+	"create_contact": {openWorld: true},
+	// Updates replace the stored values: destructive, idempotent.
+	"update_agent":        {destructive: true, idempotent: true, openWorld: true},
+	"update_number":       {destructive: true, idempotent: true, openWorld: true},
+	"update_conversation": {destructive: true, idempotent: true, openWorld: true},
+	"update_contact":      {destructive: true, idempotent: true, openWorld: true},
+	// set_webhook replaces the webhook and makes a new signing secret on every call.
+	"set_webhook": {destructive: true, openWorld: true},
+	// Deletes, releases and hang-ups: gone for good; a repeat finds nothing more to do.
+	"delete_agent":   {destructive: true, idempotent: true, openWorld: true},
+	"release_number": {destructive: true, idempotent: true, openWorld: true},
+	"delete_contact": {destructive: true, idempotent: true, openWorld: true},
+	"delete_webhook": {destructive: true, idempotent: true, openWorld: true},
+	"end_call":       {destructive: true, idempotent: true, openWorld: true},
+	// Spending: adds a number, destroys nothing; a repeat buys another.
+	"buy_number": {openWorld: true},
+	// Reaching a person cannot be taken back, and a repeat reaches them again.
+	"send_sms":  {destructive: true, openWorld: true},
+	"make_call": {destructive: true, openWorld: true},
+	"say":       {destructive: true, openWorld: true},
+	// Harmless signals to a third party; each call sends another.
+	"react_to_message": {openWorld: true},
+	"test_webhook":     {openWorld: true},
+	// enable_toolset changes only what this MCP session lists.
+	"enable_toolset": {readOnly: true, idempotent: true},
+}
+
+// TestGuardAnnotations checks every tool's title and its four hints: each sent explicitly,
+// and equal to wantHints.
 func TestGuardAnnotations(t *testing.T) {
+	seen := map[string]bool{}
 	for _, tl := range allTools(t) {
-		a := tl.Def.Annotations
-		// readOnlyHint and destructiveHint are always sent; the other two may be left to the
-		// specification's defaults, so what matters is the value a client reads.
-		if a.ReadOnlyHint == nil || a.DestructiveHint == nil {
-			t.Errorf("%s: readOnlyHint and destructiveHint must be set explicitly", tl.Def.Name)
+		name, a := tl.Def.Name, tl.Def.Annotations
+		seen[name] = true
+		if title := strings.TrimSpace(tl.Def.Title); title == "" || len(title) > 40 || title == name {
+			t.Errorf("%s: title %q must be a short display name (1-40 characters, not the tool name)", name, tl.Def.Title)
+		}
+		if a.ReadOnlyHint == nil || a.DestructiveHint == nil || a.IdempotentHint == nil || a.OpenWorldHint == nil {
+			t.Errorf("%s: all four hints must be sent explicitly: %+v", name, a)
 			continue
 		}
-		_, destructive, idempotent, openWorld := effectiveHints(a)
-		if tl.ReadOnly && (destructive || !openWorld) {
-			t.Errorf("%s: a read is not destructive, and is open-world: it returns third-party text", tl.Def.Name)
+		got := wantHint{*a.ReadOnlyHint, *a.DestructiveHint, *a.IdempotentHint, *a.OpenWorldHint}
+		want, ok := wantHints[name]
+		if !ok {
+			t.Errorf("%s: not in wantHints; add its expected hints (%+v today)", name, got)
+			continue
 		}
-		switch tl.Def.Name {
-		case "send_sms", "make_call", "say":
-			if !destructive || idempotent || !openWorld {
-				t.Errorf("%s reaches a person and cannot be undone: want destructive, not idempotent, open-world", tl.Def.Name)
-			}
-		case "buy_number":
-			if destructive || idempotent || !openWorld {
-				t.Errorf("buy_number spends money: want not destructive, not idempotent, open-world")
-			}
+		if got != want {
+			t.Errorf("%s: hints %+v, want %+v", name, got, want)
 		}
 		if *a.ReadOnlyHint != tl.ReadOnly {
-			t.Errorf("%s: readOnlyHint %t but Tool.ReadOnly %t", tl.Def.Name, *a.ReadOnlyHint, tl.ReadOnly)
+			t.Errorf("%s: readOnlyHint %t but Tool.ReadOnly %t (read-only mode filters on the latter)", name, *a.ReadOnlyHint, tl.ReadOnly)
 		}
-		if tl.ReadOnly && *a.DestructiveHint {
-			t.Errorf("%s: a read tool must not be destructiveHint", tl.Def.Name)
+		if *a.ReadOnlyHint && *a.DestructiveHint {
+			t.Errorf("%s: a read-only tool cannot be destructive", name)
 		}
-		// Names say what a tool does: a get_/list_/wait_for_/listen_ tool must be read-only, and
-		// the other way round.
-		isRead := false
+		// Names say what a tool does: a get_/list_/wait_for_/listen_ tool must be read-only.
 		for _, prefix := range []string{"get_", "list_", "wait_for_", "listen_"} {
-			isRead = isRead || strings.HasPrefix(tl.Def.Name, prefix)
-		}
-		if isRead != tl.ReadOnly {
-			t.Errorf("%s: name and readOnly (%t) disagree", tl.Def.Name, tl.ReadOnly)
-		}
-		if strings.HasPrefix(tl.Def.Name, "delete_") || strings.HasPrefix(tl.Def.Name, "release_") {
-			if !*a.DestructiveHint {
-				t.Errorf("%s: must be destructiveHint", tl.Def.Name)
+			if strings.HasPrefix(name, prefix) && !tl.ReadOnly {
+				t.Errorf("%s: the name says read, the tool writes", name)
 			}
+		}
+		for _, prefix := range []string{"delete_", "release_", "send_", "make_"} {
+			if strings.HasPrefix(name, prefix) && !*a.DestructiveHint {
+				t.Errorf("%s: must be destructiveHint", name)
+			}
+		}
+	}
+	for name := range wantHints {
+		if !seen[name] {
+			t.Errorf("wantHints lists %s, which is not a tool", name)
 		}
 	}
 }
@@ -83,7 +144,7 @@ func TestGuardNamesAndSchemas(t *testing.T) {
 		if len(name) > 40 || !toolNamePattern.MatchString(name) {
 			t.Errorf("tool name %q must be snake_case and at most 40 characters", name)
 		}
-		if tl.Toolset == "" || !contains(Toolsets(), tl.Toolset) {
+		if (tl.Toolset == "" && name != "enable_toolset") || (tl.Toolset != "" && !contains(Toolsets(), tl.Toolset)) {
 			t.Errorf("%s: unknown toolset %q", name, tl.Toolset)
 		}
 		if strings.TrimSpace(tl.Def.Description) == "" {
@@ -98,6 +159,16 @@ func TestGuardNamesAndSchemas(t *testing.T) {
 		if schema["type"] != "object" {
 			t.Errorf("%s: input schema type %v, want object", name, schema["type"])
 		}
+		walkSchema(schema, name, func(path string, node map[string]any) {
+			if _, isArray := node["type"].([]any); isArray {
+				t.Errorf("%s: %s has a type array %v; some clients reject them (use one type; bindArgs reads null as absent)", name, path, node["type"])
+			}
+			if typ, has := node["type"]; has {
+				if _, isString := typ.(string); !isString {
+					t.Errorf("%s: %s has a type that is not a string: %v", name, path, typ)
+				}
+			}
+		})
 		props, _ := schema["properties"].(map[string]any)
 		for key := range props {
 			if !propKeyPattern.MatchString(key) {
@@ -115,6 +186,57 @@ func TestGuardNamesAndSchemas(t *testing.T) {
 		if len(props) != len(accepted) {
 			t.Errorf("%s: schema has %d properties, the handler accepts %d (%v)", name, len(props), len(accepted), accepted)
 		}
+	}
+}
+
+// walkSchema calls visit on every schema object in a JSON Schema, depth first: properties,
+// items, additionalProperties, definitions and combinators included.
+func walkSchema(node any, path string, visit func(path string, node map[string]any)) {
+	switch n := node.(type) {
+	case map[string]any:
+		visit(path, n)
+		for k, v := range n {
+			switch k {
+			case "properties", "$defs", "definitions", "patternProperties":
+				if m, ok := v.(map[string]any); ok {
+					for name, sub := range m {
+						walkSchema(sub, path+"."+name, visit)
+					}
+				}
+			case "items", "additionalProperties", "not", "if", "then", "else", "contains":
+				walkSchema(v, path+"."+k, visit)
+			case "anyOf", "oneOf", "allOf", "prefixItems":
+				walkSchema(v, path+"."+k, visit)
+			}
+		}
+	case []any:
+		for i, v := range n {
+			walkSchema(v, fmt.Sprintf("%s[%d]", path, i), visit)
+		}
+	}
+}
+
+// TestGuardWalkSchemaFindsTypeArrays proves the walker reaches nested type arrays, so the
+// schema guard cannot pass by not looking.
+func TestGuardWalkSchemaFindsTypeArrays(t *testing.T) {
+	var schema map[string]any
+	raw := `{"type":"object","properties":{"a":{"type":"array","items":{"type":["null","string"]}},"b":{"anyOf":[{"type":["integer","null"]}]}}}`
+	if err := json.Unmarshal([]byte(raw), &schema); err != nil {
+		t.Fatal(err)
+	}
+	var found []string
+	walkSchema(schema, "in", func(path string, node map[string]any) {
+		if _, isArray := node["type"].([]any); isArray {
+			found = append(found, path)
+		}
+	})
+	slices.Sort(found)
+	if want := []string{"in.a.items", "in.b.anyOf[0]"}; !slices.Equal(found, want) {
+		t.Fatalf("type arrays found at %v, want %v", found, want)
+	}
+	// compactSchema removes them from what the reflector makes.
+	if out := string(compactSchema(json.RawMessage(raw))); strings.Contains(out, `"type":[`) {
+		t.Fatalf("compactSchema left a type array: %s", out)
 	}
 }
 
@@ -286,5 +408,32 @@ func TestGuardCoverage(t *testing.T) {
 		if !have[extra] {
 			t.Errorf("tool %s is missing", extra)
 		}
+	}
+}
+
+// TestGuardToolsetLists: each toolset's list in groups.go holds exactly the tools whose spec
+// names that toolset, and every toolset of ToolsetInfos has a list.
+func TestGuardToolsetLists(t *testing.T) {
+	d := &Deps{}
+	lists := map[string][]Tool{
+		ToolsetAccount: accountTools(d), ToolsetAgents: agentTools(d), ToolsetNumbers: numberTools(d),
+		ToolsetCalls: callTools(d), ToolsetMessages: messageTools(d), ToolsetConversations: conversationTools(d),
+		ToolsetContacts: contactTools(d), ToolsetWebhooks: webhookTools(d), ToolsetLive: liveTools(d),
+	}
+	total := 0
+	for _, ts := range Toolsets() {
+		list, ok := lists[ts]
+		if !ok || len(list) == 0 {
+			t.Errorf("toolset %s has no tools list", ts)
+		}
+		for _, tl := range list {
+			if tl.Toolset != ts {
+				t.Errorf("%s is in the %s list but its spec says toolset %q", tl.Def.Name, ts, tl.Toolset)
+			}
+		}
+		total += len(list)
+	}
+	if n := len(All(d)); n != total {
+		t.Errorf("All has %d tools, the toolset lists %d", n, total)
 	}
 }

@@ -92,6 +92,7 @@ func (e *toolEnv) call(name string, args map[string]any) *mcp.CallToolResult {
 	if res == nil {
 		e.t.Fatalf("%s returned no result", name)
 	}
+	checkNextStep(e.t, name, res)
 	return res
 }
 

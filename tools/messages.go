@@ -25,7 +25,7 @@ type sendSMSArgs struct {
 
 func sendSMSTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "send_sms", toolset: ToolsetMessages, effect: reachesOut,
+		name: "send_sms", title: "Send text message", toolset: ToolsetMessages, effect: reachesOut,
 		desc: "Send a real text message; billed per segment.",
 	}, func(ctx context.Context, c *call, args sendSMSArgs) *mcp.CallToolResult {
 		if strings.TrimSpace(args.ToNumber) == "" {

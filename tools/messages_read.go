@@ -29,7 +29,7 @@ type listMessagesArgs struct {
 
 func listMessagesTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "list_messages", toolset: ToolsetMessages, effect: reads,
+		name: "list_messages", title: "List messages", toolset: ToolsetMessages, effect: reads,
 		desc: "List a number's texts, newest first.",
 	}, func(ctx context.Context, c *call, args listMessagesArgs) *mcp.CallToolResult {
 		if msg := requireID("number_id", args.NumberID, "list_numbers"); msg != "" {
@@ -80,7 +80,7 @@ type reactArgs struct {
 
 func reactToMessageTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "react_to_message", toolset: ToolsetMessages, effect: signals,
+		name: "react_to_message", title: "React to message", toolset: ToolsetMessages, effect: signals,
 		desc: "React to an iMessage.",
 	}, func(ctx context.Context, c *call, args reactArgs) *mcp.CallToolResult {
 		if msg := requireID("message_id", args.MessageID, "list_messages"); msg != "" {

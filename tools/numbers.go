@@ -26,7 +26,7 @@ var areaCodePattern = regexp.MustCompile(`^[2-9][0-9]{2}$`)
 
 func buyNumberTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "buy_number", toolset: ToolsetNumbers, effect: spends,
+		name: "buy_number", title: "Buy number", toolset: ToolsetNumbers, effect: spends,
 		desc: "Buy a number (" + numberMonthlyCost + ", charged now); needs confirmation.",
 	}, func(ctx context.Context, c *call, args buyNumberArgs) *mcp.CallToolResult {
 		country := strings.ToUpper(strings.TrimSpace(args.Country))

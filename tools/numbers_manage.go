@@ -22,7 +22,7 @@ func numberLine(n *apiclient.Number) string {
 
 func listNumbersTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "list_numbers", toolset: ToolsetNumbers, effect: reads,
+		name: "list_numbers", title: "List numbers", toolset: ToolsetNumbers, effect: reads,
 		desc: "List your active numbers.",
 	}, func(ctx context.Context, c *call, args pageArgs) *mcp.CallToolResult {
 		if msg := args.check(); msg != "" {
@@ -47,7 +47,7 @@ type numberIDArgs struct {
 
 func getNumberTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "get_number", toolset: ToolsetNumbers, effect: reads,
+		name: "get_number", title: "Get number", toolset: ToolsetNumbers, effect: reads,
 		desc: "Get a number, even a released one.",
 	}, func(ctx context.Context, c *call, args numberIDArgs) *mcp.CallToolResult {
 		if msg := requireID("number_id", args.NumberID, "list_numbers"); msg != "" {
@@ -68,7 +68,7 @@ type releaseNumberArgs struct {
 
 func releaseNumberTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "release_number", toolset: ToolsetNumbers, effect: destroys,
+		name: "release_number", title: "Release number", toolset: ToolsetNumbers, effect: destroys,
 		desc: "Release a number; irreversible, needs confirmation.",
 	}, func(ctx context.Context, c *call, args releaseNumberArgs) *mcp.CallToolResult {
 		if msg := requireID("number_id", args.NumberID, "list_numbers"); msg != "" {
@@ -113,7 +113,7 @@ type updateNumberArgs struct {
 
 func updateNumberTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "update_number", toolset: ToolsetNumbers, effect: writesIdempotent,
+		name: "update_number", title: "Route number", toolset: ToolsetNumbers, effect: replaces,
 		desc: "Route a number to an agent, or detach it; needs confirmation.",
 	}, func(ctx context.Context, c *call, args updateNumberArgs) *mcp.CallToolResult {
 		if msg := requireID("number_id", args.NumberID, "list_numbers"); msg != "" {

@@ -21,6 +21,7 @@ import (
 	"github.com/agentphone-mcp/agentphone-mcp/policy/keyguard"
 	"github.com/agentphone-mcp/agentphone-mcp/sandbox"
 	"github.com/agentphone-mcp/agentphone-mcp/server"
+	"github.com/agentphone-mcp/agentphone-mcp/tools"
 )
 
 // start is a Tuesday, 15:00 in Chicago: inside calling hours across the US.
@@ -191,6 +192,7 @@ func (e *recvEnv) call(ctx context.Context, c *client.Client, name string, args 
 	if err != nil {
 		return res{}, err
 	}
+	tools.CheckNextStep(e.t, name, out)
 	return decode(out), nil
 }
 

@@ -14,8 +14,8 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
+	"regexp"
 	"runtime/debug"
-	"slices"
 	"strings"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -35,16 +35,79 @@ const (
 	ToolsetLive          = "live"
 )
 
-// Toolsets lists every toolset in display order.
-func Toolsets() []string {
-	return []string{ToolsetAccount, ToolsetAgents, ToolsetNumbers, ToolsetCalls, ToolsetMessages,
-		ToolsetConversations, ToolsetContacts, ToolsetWebhooks, ToolsetLive}
+// ToolsetInfo describes a toolset: what it holds and how it is offered.
+type ToolsetInfo struct {
+	// Name is the toolset's name in AGENTPHONE_TOOLSETS and enable_toolset.
+	Name string
+	// Description says what its tools do (README, docs).
+	Description string
+	// Brief is the few words enable_toolset's description gives it.
+	Brief string
+	// Default toolsets are listed from the start when the operator names no toolsets (or
+	// names "default"). Their tools/list must fit the default budget (9 KB).
+	Default bool
+	// OnRequest toolsets are not listed from the start under the default, but a session may
+	// add them with enable_toolset. A toolset that is neither Default nor OnRequest is offered
+	// only when the operator names it.
+	OnRequest bool
+	// NeedsReceiver toolsets work only with the webhook receiver; without it they are not
+	// offered at all.
+	NeedsReceiver bool
 }
 
-// DefaultToolsets is every toolset except webhooks, the one that can redirect a user's
-// inbound traffic to another server.
+// ToolsetInfos lists every toolset in display order. It is the one place a toolset's
+// membership in the default set is decided.
+func ToolsetInfos() []ToolsetInfo {
+	return []ToolsetInfo{
+		{Name: ToolsetAccount, Default: true,
+			Description: "Plan, quota and usage, with an overview of agents, numbers and the webhook."},
+		{Name: ToolsetAgents, OnRequest: true, Brief: "voice agents, voices",
+			Description: "Create, change and delete AI voice agents; list voices."},
+		{Name: ToolsetNumbers, OnRequest: true, Brief: "buy, route, release",
+			Description: "List, buy, route and release phone numbers."},
+		{Name: ToolsetCalls, Default: true,
+			Description: "Place calls, wait for them, read transcripts, hang up."},
+		{Name: ToolsetMessages, Default: true,
+			Description: "Send texts, wait for replies, list texts, react to iMessages."},
+		{Name: ToolsetConversations, Default: true,
+			Description: "Read SMS conversations and set their metadata."},
+		{Name: ToolsetContacts, OnRequest: true, Brief: "look up, manage",
+			Description: "Look up, add, change and delete contacts."},
+		{Name: ToolsetWebhooks,
+			Description: "Read and change where inbound events go. Only the operator can enable it: it can redirect a user's inbound traffic."},
+		{Name: ToolsetLive, OnRequest: true, NeedsReceiver: true, Brief: "answer webhook-mode calls",
+			Description: "Answer webhook-mode calls turn by turn. Offered only when the webhook receiver runs."},
+	}
+}
+
+// Toolsets lists every toolset name in display order.
+func Toolsets() []string {
+	var out []string
+	for _, ts := range ToolsetInfos() {
+		out = append(out, ts.Name)
+	}
+	return out
+}
+
+// DefaultToolsets lists the toolsets listed from the start when the operator names none.
 func DefaultToolsets() []string {
-	return slices.DeleteFunc(Toolsets(), func(s string) bool { return s == ToolsetWebhooks })
+	var out []string
+	for _, ts := range ToolsetInfos() {
+		if ts.Default {
+			out = append(out, ts.Name)
+		}
+	}
+	return out
+}
+
+// toolsetInfo returns the named toolset's description.
+func toolsetInfo(name string) (ToolsetInfo, bool) {
+	for _, ts := range ToolsetInfos() {
+		if ts.Name == name {
+			return ts, true
+		}
+	}
+	return ToolsetInfo{}, false
 }
 
 // Tool is one MCP tool with the metadata the server needs to filter it.
@@ -55,77 +118,89 @@ type Tool struct {
 	Handler  server.ToolHandlerFunc
 }
 
-// effect describes what a tool does to the world; it decides the annotations.
+// effect describes what a tool does to the world; it alone decides the four hints, so they
+// cannot contradict each other. Every hint is sent explicitly on every tool (clients act on
+// them: auto-approval, Cursor's Ask mode, Claude's connector directory), with the meanings of
+// the MCP specification's ToolAnnotations:
+//
+//   - readOnlyHint: the tool does not modify its environment (the AgentPhone account, the
+//     people it reaches, the policy state the operator sees).
+//   - destructiveHint: a write may overwrite or remove something that cannot be got back
+//     (an update replaces values; a text or call cannot be unsent), rather than only add.
+//   - idempotentHint: repeating the same call with the same arguments has no further effect.
+//   - openWorldHint: the tool reaches outside this server: it calls the AgentPhone API and,
+//     through it, people and phone networks (and reads return third-party text). Only tools
+//     that act on this MCP session alone are closed-world.
 type effect int
 
 const (
-	// reads changes nothing.
+	// reads changes nothing: RO, not destructive, idempotent, open world.
 	reads effect = iota
-	// writesLocal changes AgentPhone configuration reversibly and reaches nobody outside.
-	writesLocal
-	// writesIdempotent is writesLocal that can be repeated with the same result.
-	writesIdempotent
-	// destroys deletes or releases something that cannot be restored.
+	// takesTurn reads and hands over the next queued item (listen_call takes the next caller
+	// turn, so a repeat returns a different one): RO, not idempotent, open world.
+	takesTurn
+	// creates adds a new object through the API (an agent, a contact); a repeat adds another.
+	creates
+	// replaces overwrites settings through the API (update_*): destructive (the old values are
+	// gone), idempotent.
+	replaces
+	// rotates replaces a webhook and makes a new signing secret on every call: destructive,
+	// not idempotent.
+	rotates
+	// destroys deletes, releases or ends something for good (an agent, a number, a live
+	// call): destructive, idempotent (a second call finds it gone).
 	destroys
-	// spends costs money but destroys nothing (buying a number).
+	// spends costs money but destroys nothing (buying a number): not idempotent.
 	spends
-	// reachesOut contacts a third party (SMS, call): it cannot be taken back.
+	// reachesOut contacts a person (SMS, call, speech on a live call): cannot be taken back,
+	// destructive, not idempotent.
 	reachesOut
-	// hangsUp ends something live for a third party (end_call): destructive, idempotent.
-	hangsUp
-	// signals touches a third party without harm (a reaction, a test webhook event).
+	// signals touches a third party without harm (a reaction, a test webhook event); each call
+	// sends another: not idempotent.
 	signals
+	// sessionOnly changes only what this MCP session sees (enable_toolset): read-only for the
+	// account, idempotent, closed world.
+	sessionOnly
 )
 
-// annotations are the hints a tool sends. readOnlyHint and destructiveHint are always sent:
-// clients act on them (auto-approval, Cursor's Ask mode), and mcp-go's own default would call
-// every tool destructive. idempotentHint and openWorldHint are sent only where they differ
-// from the MCP default (false and true): an omitted hint means exactly its default to every
-// client, and every byte of tools/list is paid in every conversation. For read tools
-// idempotentHint has no meaning (the spec defines it for writes only), and they keep the
-// open-world default on purpose: they return text written by third parties (SMS bodies,
-// transcripts), which is what that hint warns a client about.
-func annotations(e effect) mcp.ToolAnnotation {
-	b := mcp.ToBoolPtr
+// hints are the four behaviour hints of an effect.
+type hints struct{ readOnly, destructive, idempotent, openWorld bool }
+
+// hints returns e's four hints (see effect).
+func (e effect) hints() hints {
 	switch e {
 	case reads:
-		return mcp.ToolAnnotation{ReadOnlyHint: b(true), DestructiveHint: b(false)}
-	case writesLocal:
-		return mcp.ToolAnnotation{ReadOnlyHint: b(false), DestructiveHint: b(false), OpenWorldHint: b(false)}
-	case writesIdempotent:
-		return mcp.ToolAnnotation{ReadOnlyHint: b(false), DestructiveHint: b(false), IdempotentHint: b(true), OpenWorldHint: b(false)}
-	case destroys:
-		return mcp.ToolAnnotation{ReadOnlyHint: b(false), DestructiveHint: b(true), IdempotentHint: b(true), OpenWorldHint: b(false)}
-	case hangsUp:
-		return mcp.ToolAnnotation{ReadOnlyHint: b(false), DestructiveHint: b(true), IdempotentHint: b(true)}
-	case spends, signals:
-		return mcp.ToolAnnotation{ReadOnlyHint: b(false), DestructiveHint: b(false)}
-	default: // reachesOut: destructive, not idempotent, open world.
-		return mcp.ToolAnnotation{ReadOnlyHint: b(false), DestructiveHint: b(true)}
+		return hints{readOnly: true, idempotent: true, openWorld: true}
+	case takesTurn:
+		return hints{readOnly: true, openWorld: true}
+	case creates, spends, signals:
+		return hints{openWorld: true}
+	case replaces, destroys:
+		return hints{destructive: true, idempotent: true, openWorld: true}
+	case rotates, reachesOut:
+		return hints{destructive: true, openWorld: true}
+	case sessionOnly:
+		return hints{readOnly: true, idempotent: true}
+	default:
+		panic(fmt.Sprintf("tools: effect %d has no hints", e))
 	}
 }
 
-// Hint values a client assumes when a hint is omitted (MCP specification, ToolAnnotations).
-const (
-	defaultIdempotentHint = false
-	defaultOpenWorldHint  = true
-)
-
-// effectiveHints returns the four hints as a client reads them: sent values, else the
-// specification's defaults.
-func effectiveHints(a mcp.ToolAnnotation) (readOnly, destructive, idempotent, openWorld bool) {
-	val := func(p *bool, def bool) bool {
-		if p == nil {
-			return def
-		}
-		return *p
-	}
-	return val(a.ReadOnlyHint, false), val(a.DestructiveHint, true), val(a.IdempotentHint, defaultIdempotentHint), val(a.OpenWorldHint, defaultOpenWorldHint)
+// annotations are the hints a tool sends, every one of them explicitly (mcp-go's NewTool
+// defaults would otherwise call every tool destructive and open-world).
+func annotations(e effect) mcp.ToolAnnotation {
+	h := e.hints()
+	b := mcp.ToBoolPtr
+	return mcp.ToolAnnotation{ReadOnlyHint: b(h.readOnly), DestructiveHint: b(h.destructive),
+		IdempotentHint: b(h.idempotent), OpenWorldHint: b(h.openWorld)}
 }
 
 // spec is the static part of a tool.
 type spec struct {
-	name    string
+	name string
+	// title is the display name clients show (tools/list "title"): a few words, Title case
+	// on the first word only.
+	title   string
 	toolset string
 	desc    string
 	effect  effect
@@ -147,19 +222,20 @@ type call struct {
 // (json tags name the properties, jsonschema tags describe them; fields without omitempty are
 // required); arguments are bound strictly, so an unknown key is an error that names it.
 func define[A any](d *Deps, s spec, h handlerFunc[A]) Tool {
-	def := mcp.NewTool(s.name, mcp.WithDescription(s.desc), mcp.WithInputSchema[A]())
+	def := mcp.NewTool(s.name, mcp.WithToolTitle(s.title), mcp.WithDescription(s.desc), mcp.WithInputSchema[A]())
 	def.RawInputSchema = compactSchema(def.RawInputSchema)
 	def.Annotations = annotations(s.effect)
 	logger := d.logger()
 	return Tool{
 		Def:      def,
 		Toolset:  s.toolset,
-		ReadOnly: s.effect == reads,
+		ReadOnly: s.effect.hints().readOnly,
 		Handler: func(ctx context.Context, req mcp.CallToolRequest) (res *mcp.CallToolResult, err error) {
 			defer func() {
 				if r := recover(); r != nil {
 					logger.Error("tool handler panicked", "tool", s.name, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
-					res, err = mcp.NewToolResultError(fmt.Sprintf("%s failed with an internal error; nothing further was attempted. Check the server log.", s.name)), nil
+					res, err = errorNext(fmt.Sprintf("%s failed with an internal error; nothing further was attempted.", s.name),
+						"Tell the user; the operator finds the details in the server log.", map[string]any{"status": "internal_error"}), nil
 				}
 			}()
 			var args A
@@ -240,8 +316,10 @@ func jsonKind(t reflect.Type) string {
 	}
 }
 
+// invalidArgs is the result for arguments that cannot be used: what is wrong, that nothing
+// was done, and the next step.
 func invalidArgs(tool, msg string) *mcp.CallToolResult {
-	return errorResult(fmt.Sprintf("%s: %s. Nothing was done.", tool, msg),
+	return errorNext(fmt.Sprintf("%s: %s. Nothing was done.", tool, msg), "Correct the arguments and call "+tool+" again.",
 		map[string]any{"status": "invalid_arguments", "error": msg})
 }
 
@@ -253,22 +331,25 @@ func (d *Deps) logger() *slog.Logger {
 }
 
 // Byte-level rewrites that shrink a reflected schema without changing what it accepts in
-// practice: optional scalar fields are pointers only to tell "absent" from "empty", so their
-// "null" alternative is noise, and unknown keys are refused by bindArgs with a message that
-// names them, so the top-level additionalProperties:false only costs bytes in every tools/list.
-var schemaRewrites = []struct{ from, to string }{
-	{`"type":["null","string"]`, `"type":"string"`},
-	{`"type":["null","number"]`, `"type":"number"`},
-	{`"type":["null","integer"]`, `"type":"integer"`},
-	{`"type":["null","boolean"]`, `"type":"boolean"`},
-	{`,"additionalProperties":false}`, `}`},
-}
+// practice. Optional fields are pointers or slices only to tell "absent" from "empty", so the
+// reflector's "null" alternative is noise, and a type array ("type":["null","array"]) is
+// rejected outright by some clients: every nullable type becomes its plain type (bindArgs still
+// reads a JSON null as absent). Unknown keys are refused by bindArgs with a message that names
+// them, so the top-level additionalProperties:false only costs bytes in every tools/list, and
+// additionalProperties:true is the JSON Schema default.
+var (
+	nullableType   = regexp.MustCompile(`"type":\["null","(\w+)"\]|"type":\["(\w+)","null"\]`)
+	schemaRewrites = []struct{ from, to string }{
+		{`,"additionalProperties":false}`, `}`},
+		{`,"additionalProperties":true`, ``},
+	}
+)
 
 // compactSchema applies schemaRewrites to a reflected input schema, and describes each nested
 // object argument that carries a description by that description alone: its keys are listed
 // there, and bindArgs still refuses unknown or mistyped keys by name.
 func compactSchema(raw json.RawMessage) json.RawMessage {
-	out := []byte(raw)
+	out := nullableType.ReplaceAll(raw, []byte(`"type":"$1$2"`))
 	for _, r := range schemaRewrites {
 		out = bytes.ReplaceAll(out, []byte(r.from), []byte(r.to))
 	}

@@ -20,7 +20,7 @@ type waitForCallArgs struct {
 
 func waitForCallTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "wait_for_call", toolset: ToolsetCalls, effect: reads,
+		name: "wait_for_call", title: "Wait for call to end", toolset: ToolsetCalls, effect: reads,
 		desc: "Wait for a call to end; returns its transcript.",
 	}, func(ctx context.Context, c *call, args waitForCallArgs) *mcp.CallToolResult {
 		if msg := requireID("call_id", args.CallID, "list_calls"); msg != "" {
@@ -68,7 +68,8 @@ func waitForCallTool(d *Deps) Tool {
 		}
 		if final == nil {
 			if werr != nil && ctx.Err() != nil {
-				return okResult("Stopped waiting: the request was cancelled. The call goes on; end_call hangs up.",
+				return okNext("Stopped waiting: the request was cancelled. The call goes on.",
+					fmt.Sprintf("Call wait_for_call with call_id %s to wait again, or end_call to hang up.", args.CallID),
 					map[string]any{"id": args.CallID, "status": "cancelled"})
 			}
 			return apiFailure(c.tool, werr, "list_calls")
@@ -129,7 +130,7 @@ type replyTarget struct {
 
 func waitForReplyTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "wait_for_reply", toolset: ToolsetMessages, effect: reads,
+		name: "wait_for_reply", title: "Wait for text reply", toolset: ToolsetMessages, effect: reads,
 		desc: "Wait for the next inbound text in a conversation, or from participant.",
 	}, func(ctx context.Context, c *call, args waitForReplyArgs) *mcp.CallToolResult {
 		target, wait, msg := d.replyTarget(ctx, args)
@@ -220,7 +221,7 @@ func (d *Deps) awaitReply(ctx context.Context, c *call, t replyTarget, wait time
 		}
 		left := deadline.Sub(d.Clock.Now())
 		if left <= 0 {
-			return okResult(fmt.Sprintf("No reply within %d s. Call wait_for_reply again to keep waiting.", int(wait.Seconds())),
+			return okNext(fmt.Sprintf("No reply within %d s.", int(wait.Seconds())), "Call wait_for_reply again to keep waiting.",
 				map[string]any{"status": "timeout", "waited_seconds": int(wait.Seconds()), "since": t.since.UTC().Format(time.RFC3339)})
 		}
 		d.progress(ctx, c, step, fmt.Sprintf("waiting for a reply: %d s left", int(left.Round(time.Second).Seconds())))
@@ -317,15 +318,16 @@ func (d *Deps) replyResult(ctx context.Context, found []reply, via string) *mcp.
 		r.Body = untrusted(r.Body, maxBody)
 		fmt.Fprintf(&b, "  %s [%s] %s: %q\n", r.ID, r.ReceivedAt.UTC().Format(time.RFC3339), r.From, r.Body)
 	}
-	if optedOut {
-		b.WriteString("A sender opted out (STOP or similar): they are on the suppression list; do not text them again.\n")
-	}
 	b.WriteString(UntrustedNotice)
 	view := map[string]any{"id": found[0].ID, "status": "replied", "via": via, "messages": found, "notice": UntrustedNotice}
 	if found[0].ConversationID != "" {
 		view["conversation_id"] = found[0].ConversationID
 	}
-	return okResult(b.String(), view)
+	next := ""
+	if optedOut {
+		next = "A sender opted out (STOP or similar): they are on the suppression list; do not text them again."
+	}
+	return okNext(b.String(), next, view)
 }
 
 func plural(n int, one, many string) string {

@@ -44,7 +44,7 @@ type webhookScopeArgs struct {
 
 func getWebhookTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "get_webhook", toolset: ToolsetWebhooks, effect: reads,
+		name: "get_webhook", title: "Get webhook", toolset: ToolsetWebhooks, effect: reads,
 		desc: "Get the project's or an agent's webhook (never its secret).",
 	}, func(ctx context.Context, c *call, args webhookScopeArgs) *mcp.CallToolResult {
 		var (
@@ -91,7 +91,7 @@ func (a setWebhookArgs) check() string {
 
 func setWebhookTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "set_webhook", toolset: ToolsetWebhooks, effect: writesLocal,
+		name: "set_webhook", title: "Set webhook", toolset: ToolsetWebhooks, effect: rotates,
 		desc: "Send inbound events to an https URL; needs confirmation.",
 	}, func(ctx context.Context, c *call, args setWebhookArgs) *mcp.CallToolResult {
 		if msg := args.check(); msg != "" {
@@ -127,7 +127,7 @@ type deleteWebhookArgs struct {
 
 func deleteWebhookTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "delete_webhook", toolset: ToolsetWebhooks, effect: destroys,
+		name: "delete_webhook", title: "Delete webhook", toolset: ToolsetWebhooks, effect: destroys,
 		desc: "Remove a webhook; needs confirmation.",
 	}, func(ctx context.Context, c *call, args deleteWebhookArgs) *mcp.CallToolResult {
 		action := policy.Action{Kind: policy.KindWebhookChange, Args: canonicalArgs(c),
@@ -153,7 +153,7 @@ func deleteWebhookTool(d *Deps) Tool {
 
 func testWebhookTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "test_webhook", toolset: ToolsetWebhooks, effect: signals,
+		name: "test_webhook", title: "Send test webhook", toolset: ToolsetWebhooks, effect: signals,
 		desc: "Send a test event to a webhook.",
 	}, func(ctx context.Context, c *call, args webhookScopeArgs) *mcp.CallToolResult {
 		action := policyAudited(c, map[string]string{"webhook": webhookScope(args.AgentID)})
@@ -202,7 +202,7 @@ type listDeliveriesArgs struct {
 
 func listWebhookDeliveriesTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "list_webhook_deliveries", toolset: ToolsetWebhooks, effect: reads,
+		name: "list_webhook_deliveries", title: "List webhook deliveries", toolset: ToolsetWebhooks, effect: reads,
 		desc: "List recent webhook deliveries.",
 	}, func(ctx context.Context, c *call, args listDeliveriesArgs) *mcp.CallToolResult {
 		if args.Limit < 0 || args.Limit > maxPage {

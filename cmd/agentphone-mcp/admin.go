@@ -36,12 +36,27 @@ func cmdSandbox(ctx context.Context, e env, args []string) error {
 	return sandbox.ListenAndServe(ctx, *listen, sb, logger)
 }
 
-// cmdTools prints every tool as a Markdown table (the README's tool table is generated from it).
+// cmdTools prints every tool as a Markdown table (the README's tool table is generated from
+// it); --toolsets prints the toolsets, --footprint the tools/list bytes per set and per tool.
 func cmdTools(e env, args []string) error {
-	if len(args) > 0 {
-		return usageError{"tools takes no arguments"}
+	fs := flag.NewFlagSet("tools", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	toolsets := fs.Bool("toolsets", false, "print the toolsets and how each is offered")
+	footprint := fs.Bool("footprint", false, "print the bytes of tools/list per set and per tool")
+	if err := fs.Parse(args); err != nil {
+		return err
 	}
-	fmt.Fprint(e.stdout, tools.Markdown(tools.All(&tools.Deps{})))
+	if fs.NArg() > 0 {
+		return usageError{"tools takes no arguments besides --toolsets or --footprint"}
+	}
+	switch {
+	case *toolsets:
+		fmt.Fprint(e.stdout, tools.ToolsetsMarkdown())
+	case *footprint:
+		fmt.Fprint(e.stdout, tools.FootprintMarkdown()+"\n"+tools.ToolBytesMarkdown())
+	default:
+		fmt.Fprint(e.stdout, tools.Markdown(tools.Catalog(&tools.Deps{})))
+	}
 	return nil
 }
 

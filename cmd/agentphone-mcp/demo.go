@@ -118,6 +118,15 @@ func cmdDemo(ctx context.Context, e env, args []string) error {
 		return call(name, args)
 	}
 
+	// The default list is small; the agents and numbers toolsets come on request.
+	for _, ts := range []string{"agents", "numbers"} {
+		_, text, err := call("enable_toolset", map[string]any{"toolset": ts})
+		if err != nil {
+			return err
+		}
+		p.step("enable_toolset "+ts, firstLine(text))
+	}
+
 	data, text, err := call("create_agent", map[string]any{
 		"name": "Front Desk", "voice_mode": "hosted",
 		"system_prompt": "You are the friendly front desk of Bright Smile Dental. Keep calls short.",

@@ -62,7 +62,7 @@ Usage:
   agentphone-mcp [serve] [flags]        run the MCP server (stdio by default)
   agentphone-mcp demo                   see it work: drive the server on the sandbox
   agentphone-mcp sandbox --listen ADDR  serve the simulated AgentPhone API alone
-  agentphone-mcp tools                  print the tool list as a Markdown table
+  agentphone-mcp tools [--toolsets|--footprint]  the tools (or toolsets, or tools/list bytes) as Markdown
   agentphone-mcp optout list|add|remove NUMBER   manage the opt-out list
   agentphone-mcp audit verify [--sandbox] [PATH]  check the audit log's hash chain
   agentphone-mcp webhook-secret [--agent ID]     print the webhook signing secret

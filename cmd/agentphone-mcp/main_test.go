@@ -19,20 +19,31 @@ func runCmd(t *testing.T, environ []string, args ...string) (int, string, string
 	return code, out.String(), errOut.String()
 }
 
-const (
-	toolsBegin = "<!-- tools:begin -->\n"
-	toolsEnd   = "<!-- tools:end -->"
-)
-
-// TestREADMEToolTable fails when the README's tool table differs from "agentphone-mcp tools".
-// UPDATE_README=1 rewrites the table.
-func TestREADMEToolTable(t *testing.T) {
+// TestREADMEGenerated fails when a generated section of the README (between
+// "<!-- NAME:begin -->" and "<!-- NAME:end -->") differs from what the code generates: the
+// tool table, the toolsets, the token footprint and the environment variables.
+// UPDATE_README=1 rewrites them.
+func TestREADMEGenerated(t *testing.T) {
 	code, out, _ := runCmd(t, nil, "tools")
 	if code != 0 {
 		t.Fatalf("tools exited %d", code)
 	}
-	if out != tools.Markdown(tools.All(&tools.Deps{})) {
-		t.Fatal("agentphone-mcp tools does not print tools.Markdown of every tool")
+	if out != tools.Markdown(tools.Catalog(&tools.Deps{})) {
+		t.Fatal("agentphone-mcp tools does not print tools.Markdown of the catalog")
+	}
+	code, toolsets, _ := runCmd(t, nil, "tools", "--toolsets")
+	if code != 0 || toolsets != tools.ToolsetsMarkdown() {
+		t.Fatalf("agentphone-mcp tools --toolsets: exit %d, or not tools.ToolsetsMarkdown", code)
+	}
+	code, footprint, _ := runCmd(t, nil, "tools", "--footprint")
+	if code != 0 || !strings.HasPrefix(footprint, tools.FootprintMarkdown()) {
+		t.Fatalf("agentphone-mcp tools --footprint: exit %d, or not tools.FootprintMarkdown", code)
+	}
+	sections := []struct{ name, body string }{
+		{"tools", out},
+		{"toolsets", toolsets},
+		{"footprint", tools.FootprintMarkdown() + "\n<details><summary>Bytes per tool</summary>\n\n" + tools.ToolBytesMarkdown() + "\n</details>\n"},
+		{"env", envMarkdown(t)},
 	}
 	path := filepath.Join("..", "..", "README.md")
 	readme, err := os.ReadFile(path)
@@ -40,19 +51,26 @@ func TestREADMEToolTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	text := string(readme)
-	i, j := strings.Index(text, toolsBegin), strings.Index(text, toolsEnd)
-	if i < 0 || j < i {
-		t.Fatalf("README.md lacks the %q ... %q markers", strings.TrimSpace(toolsBegin), toolsEnd)
-	}
-	if got := text[i+len(toolsBegin) : j]; got != out {
-		if os.Getenv("UPDATE_README") == "1" {
-			updated := text[:i+len(toolsBegin)] + out + text[j:]
-			if err := os.WriteFile(path, []byte(updated), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			return
+	changed := false
+	for _, sec := range sections {
+		begin, end := "<!-- "+sec.name+":begin -->\n", "<!-- "+sec.name+":end -->"
+		i, j := strings.Index(text, begin), strings.Index(text, end)
+		if i < 0 || j < i {
+			t.Errorf("README.md lacks the %q ... %q markers", strings.TrimSpace(begin), end)
+			continue
 		}
-		t.Errorf("README.md's tool table differs from `agentphone-mcp tools`; run UPDATE_README=1 go test ./cmd/agentphone-mcp/\nREADME:\n%s\ntools:\n%s", got, out)
+		if got := text[i+len(begin) : j]; got != sec.body {
+			if os.Getenv("UPDATE_README") == "1" {
+				text, changed = text[:i+len(begin)]+sec.body+text[j:], true
+				continue
+			}
+			t.Errorf("README.md's %s section differs from the code; run UPDATE_README=1 go test ./cmd/agentphone-mcp/\nREADME:\n%s\ngenerated:\n%s", sec.name, got, sec.body)
+		}
+	}
+	if changed {
+		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
