@@ -164,7 +164,7 @@ func (rv *receiver) message(ctx context.Context, ev *apiclient.WebhookEvent) {
 	}
 	e := tools.Event{Kind: tools.EventMessage, ID: m.MessageID, ConversationID: m.ConversationID, AgentID: ev.AgentID,
 		NumberID: m.NumberID, From: m.From, To: m.To, Body: m.Message, At: at}
-	if _, err := rv.app.policy.ObserveInbound(ctx, m.From, m.Message); err != nil {
+	if _, err := rv.app.policy.ObserveInbound(ctx, m.From, m.Message, at); err != nil {
 		rv.app.logger.Warn("checking an inbound message for an opt-out failed", "err", err)
 	}
 	rv.record(ctx, e)

@@ -309,7 +309,7 @@ func (d *Deps) replyResult(ctx context.Context, found []reply, via string) *mcp.
 	optedOut := false
 	for i := range found {
 		r := &found[i]
-		if out, err := d.Policy.ObserveInbound(ctx, r.From, r.Body); err != nil {
+		if out, err := d.Policy.ObserveInbound(ctx, r.From, r.Body, r.ReceivedAt); err != nil {
 			d.logger().Warn("checking a reply for an opt-out failed", "err", err)
 		} else if out {
 			r.OptedOut, optedOut = true, true
