@@ -12,6 +12,14 @@ import (
 	"github.com/agentphone-mcp/agentphone-mcp/store"
 )
 
+// Opt-out channels, as the store keeps them: a STOP text opts out of everything, a spoken
+// "do not call me" of calls.
+const (
+	OptOutAll  = store.ChannelAll
+	OptOutSMS  = store.ChannelSMS
+	OptOutCall = store.ChannelCall
+)
+
 // Reply is something a person said to the account: an inbound text, or what they said on a
 // call (one caller turn). It is third-party text, read only for opt-outs here.
 type Reply struct {

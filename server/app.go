@@ -69,6 +69,7 @@ type App struct {
 	events  *tools.EventHub
 	live    *tools.LiveCalls // held voice turns; nil without --webhook-listen
 	recv    *receiver
+	hider   *operatorHider // hides the operator's phone from every API read
 	subs    *subscribers
 	deps    *tools.Deps
 	closers []func() error
@@ -141,6 +142,10 @@ func New(ctx context.Context, cfg Config, opts Options) (app *App, err error) {
 		logger.Warn("the API base URL is a loopback address: for local testing only", "base_url", endpoint.BaseURL)
 	}
 	hc := keyguard.NewHTTPClient(endpoint, key, base)
+	// Every API answer passes the operator filter (hide.go): the strict-mode code texted to
+	// the operator's phone is readable by no tool, resource, wait or inbox.
+	a.hider = newOperatorHider(hc.Transport)
+	hc.Transport = a.hider
 	a.api, err = apiclient.New(apiclient.Options{
 		BaseURL: endpoint.BaseURL, HTTPClient: hc, Clock: a.clock,
 		Timeout: 30 * time.Second, LongPollTimeout: 11 * time.Minute,
@@ -170,13 +175,15 @@ func New(ctx context.Context, cfg Config, opts Options) (app *App, err error) {
 	}
 	keys := []string{opts.Secrets.APIKey.Reveal(), opts.Secrets.WebhookSecret.Reveal(), opts.Secrets.HTTPToken.Reveal()}
 	checker := &contactChecker{api: a.api, clock: a.clock}
+	replies := newRepliesReader(a.api, a.clock, logger.With("component", "optouts"))
 	a.policy, err = policy.New(pcfg, policy.Deps{
 		Store: a.store, Clock: a.clock, Audit: a.audit, Contacts: checker, History: checker, OwnNumbers: checker,
-		Keys: keys, Logger: logger.With("component", "policy"),
+		Replies: replies, Keys: keys, Logger: logger.With("component", "policy"),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start the policy engine: %w", err)
 	}
+	a.hider.setOperator(a.policy.OperatorPhone())
 
 	a.events = tools.NewEventHub()
 	deps := &tools.Deps{

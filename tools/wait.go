@@ -76,7 +76,7 @@ func waitForCallTool(d *Deps) Tool {
 		if werr != nil && !errors.Is(werr, errWaitTimeout) && !errors.Is(werr, errWaitCancelled) {
 			return apiFailure(c.tool, werr, "list_calls")
 		}
-		res := waitedCallResult(final, final, werr)
+		res := withOptOutNote(waitedCallResult(final, final, werr), d.observeCall(ctx, final))
 		if final.Summary != "" {
 			summary = final.Summary // the API's own summary wins over the webhook's
 		}
