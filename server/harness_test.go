@@ -183,3 +183,5 @@ func (h *harness) rawAPI() *apiclient.Client {
 	}
 	return c
 }
+
+func apiGetCall() apiclient.GetCallParams { return apiclient.GetCallParams{} }

@@ -19,9 +19,6 @@ import (
 const (
 	// repliesBound is the most one check may take; past it the send is refused (fail closed).
 	repliesBound = 5 * time.Second
-	// repliesTTL is how long one answer is reused (a preview and its confirmation, a burst):
-	// a reply that arrives within it is seen on the next check after it.
-	repliesTTL = 5 * time.Second
 	// repliesConvPages bounds the conversation scan (100 a page, latest activity first). A
 	// reply moves its conversation to the top, so a STOP is among the latest unless this many
 	// conversations had activity since; older ones were checked when they were read.
@@ -30,14 +27,19 @@ const (
 	repliesMessages = 30
 	// repliesCalls is how many of the recipient's latest calls are read.
 	repliesCalls = 5
-	// maxCachedTranscripts bounds the caller turns kept for finished calls.
-	maxCachedTranscripts = 1024
+	// maxCached bounds each cache (conversations, finished calls).
+	maxCached = 1024
 )
 
 // repliesReader answers the policy's "what did this recipient say lately?" from the account:
 // the inbound texts of their conversations and the caller turns of their latest finished
-// calls, read through the API (the operator filter applies) within repliesBound, cached for
-// repliesTTL. A failed or timed-out read is an error, and the policy refuses the send.
+// calls, read through the API (the operator filter applies) within repliesBound. A failed or
+// timed-out read is an error, and the policy refuses the send.
+//
+// Every check lists the conversations and the recipient's calls afresh (one request each for
+// most accounts), so a reply is never hidden by a cache; what is cached is only what cannot
+// have changed: a conversation's messages while its last-message time and count stay the same,
+// and the caller turns of a finished call.
 type repliesReader struct {
 	api   *apiclient.Client
 	clock clockwork.Clock
@@ -45,29 +47,17 @@ type repliesReader struct {
 		Warn(msg string, args ...any)
 	}
 
-	mu     sync.Mutex
-	recent map[string]cachedReplies // e164 -> last answer
-	turns  map[string][]string      // finished call id -> caller turns (final)
-}
-
-type cachedReplies struct {
-	at      time.Time
-	replies []policy.Reply
+	mu    sync.Mutex
+	convs map[string][]policy.Reply // conversation id|last message time|count -> its inbound texts
+	turns map[string][]string       // finished call id -> caller turns (final)
 }
 
 func newRepliesReader(api *apiclient.Client, clock clockwork.Clock, log interface{ Warn(string, ...any) }) *repliesReader {
-	return &repliesReader{api: api, clock: clock, log: log, recent: map[string]cachedReplies{}, turns: map[string][]string{}}
+	return &repliesReader{api: api, clock: clock, log: log, convs: map[string][]policy.Reply{}, turns: map[string][]string{}}
 }
 
 // LatestReplies implements policy.RepliesReader.
 func (r *repliesReader) LatestReplies(ctx context.Context, e164 string) ([]policy.Reply, error) {
-	now := r.clock.Now()
-	r.mu.Lock()
-	c, ok := r.recent[e164]
-	r.mu.Unlock()
-	if ok && now.Sub(c.at) < repliesTTL {
-		return c.replies, nil
-	}
 	ctx, cancel := clockTimeout(ctx, r.clock, repliesBound)
 	defer cancel()
 	texts, err := r.texts(ctx, e164)
@@ -77,17 +67,11 @@ func (r *repliesReader) LatestReplies(ctx context.Context, e164 string) ([]polic
 		texts = append(texts, calls...)
 	}
 	if err != nil {
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		if errors.Is(context.Cause(ctx), context.DeadlineExceeded) {
 			return nil, fmt.Errorf("no answer from the API within %s", repliesBound)
 		}
 		return nil, err
 	}
-	r.mu.Lock()
-	if len(r.recent) > 4096 {
-		clear(r.recent)
-	}
-	r.recent[e164] = cachedReplies{at: now, replies: texts}
-	r.mu.Unlock()
 	return texts, nil
 }
 
@@ -104,15 +88,11 @@ func (r *repliesReader) texts(ctx context.Context, e164 string) ([]policy.Reply,
 			if !withParticipant(cv, e164) {
 				continue
 			}
-			msgs, err := r.api.ListConversationMessages(ctx, cv.ID, apiclient.CursorParams{Limit: repliesMessages})
+			got, err := r.conversationReplies(ctx, cv, e164)
 			if err != nil {
-				return nil, fmt.Errorf("read conversation %s: %w", cv.ID, err)
+				return nil, err
 			}
-			for _, m := range msgs.Data {
-				if m.Direction == apiclient.DirectionInbound && (m.FromNumber == e164 || (!cv.IsGroup && m.FromNumber == "")) {
-					out = append(out, policy.Reply{Channel: store.ChannelSMS, Text: m.Body, At: m.ReceivedAt.Time, Ref: m.ID})
-				}
-			}
+			out = append(out, got...)
 		}
 		offset += len(p.Data)
 		if !p.HasMore || len(p.Data) == 0 {
@@ -121,6 +101,35 @@ func (r *repliesReader) texts(ctx context.Context, e164 string) ([]policy.Reply,
 	}
 	r.log.Warn("opt-out check read only the latest conversations", "pages", repliesConvPages)
 	return out, nil
+}
+
+// conversationReplies returns e164's inbound texts among a conversation's latest messages,
+// read once per state of the conversation.
+func (r *repliesReader) conversationReplies(ctx context.Context, cv apiclient.Conversation, e164 string) ([]policy.Reply, error) {
+	key := fmt.Sprintf("%s|%s|%d|%s", cv.ID, cv.LastMessageAt.Time.UTC().Format(time.RFC3339Nano), cv.MessageCount, e164)
+	r.mu.Lock()
+	got, ok := r.convs[key]
+	r.mu.Unlock()
+	if ok {
+		return got, nil
+	}
+	msgs, err := r.api.ListConversationMessages(ctx, cv.ID, apiclient.CursorParams{Limit: repliesMessages})
+	if err != nil {
+		return nil, fmt.Errorf("read conversation %s: %w", cv.ID, err)
+	}
+	got = []policy.Reply{}
+	for _, m := range msgs.Data {
+		if m.Direction == apiclient.DirectionInbound && (m.FromNumber == e164 || (!cv.IsGroup && m.FromNumber == "")) {
+			got = append(got, policy.Reply{Channel: store.ChannelSMS, Text: m.Body, At: m.ReceivedAt.Time, Ref: m.ID})
+		}
+	}
+	r.mu.Lock()
+	if len(r.convs) >= maxCached {
+		clear(r.convs)
+	}
+	r.convs[key] = got
+	r.mu.Unlock()
+	return got, nil
 }
 
 func withParticipant(cv apiclient.Conversation, e164 string) bool {
@@ -173,7 +182,7 @@ func (r *repliesReader) callerTurns(ctx context.Context, callID string) ([]strin
 	}
 	t = tools.CallerTurns(tr.Turns)
 	r.mu.Lock()
-	if len(r.turns) >= maxCachedTranscripts {
+	if len(r.turns) >= maxCached {
 		clear(r.turns)
 	}
 	r.turns[callID] = t

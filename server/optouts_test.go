@@ -1,0 +1,119 @@
+package server
+
+// Issue 15 items 2 and 3 through MCP: a STOP counts whether or not the model read it, and a
+// spoken "stop calling me" on a finished call opts the number out of calls.
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestSTOPHonouredWithoutAnyRead: the recipient replies STOP and the model reads nothing; the
+// next send_sms and make_call to them are denied [opted_out] because the server reads their
+// latest replies before every text or call.
+func TestSTOPHonouredWithoutAnyRead(t *testing.T) {
+	for _, tr := range protocolTransports {
+		t.Run(tr, func(t *testing.T) {
+			h := newHarness(t)
+			c := h.connect(tr)
+			agentID, _, number := h.setupAgentWithNumber(c)
+			const to = "+14155550142"
+			h.confirm(c, "send_sms", sms(agentID, to, "Your table is ready."))
+			if _, err := h.sb.InjectInboundSMS(to, number, "STOP"); err != nil {
+				t.Fatal(err)
+			}
+			sent, calls := h.sentMessages(), h.placedCalls()
+			mustDeny(t, h.call(c, "send_sms", sms(agentID, to, "Are you coming?")), "opted_out", "send_sms after an unread STOP")
+			mustDeny(t, h.call(c, "make_call", dial(agentID, to)), "opted_out", "make_call after an unread STOP")
+			if h.sentMessages() != sent || h.placedCalls() != calls {
+				t.Fatalf("something went out after STOP: messages %d -> %d, calls %d -> %d", sent, h.sentMessages(), calls, h.placedCalls())
+			}
+			if o, err := h.app.store.IsOptedOut(h.ctx, to); !o || err != nil {
+				t.Fatalf("the STOP is not on the suppression list: %v %v", o, err)
+			}
+		})
+	}
+}
+
+// TestSTOPReadFailureRefuses: when the recipient's replies cannot be read, the text is refused
+// with a clear error (fail closed), and goes out once the API answers again.
+func TestSTOPReadFailureRefuses(t *testing.T) {
+	h := newHarness(t)
+	c := h.connect("inprocess")
+	agentID, _, _ := h.setupAgentWithNumber(c)
+	const to = "+14155550143"
+	h.confirm(c, "send_sms", sms(agentID, to, "Hello"))
+	sent := h.sentMessages()
+	h.sb.SetFault("GET /v1/conversations", faultStatus(500))
+	r := h.call(c, "send_sms", sms(agentID, to, "Second"))
+	if !r.isError || r.str("status") != "policy_error" || !strings.Contains(r.text, "opt-out") || !strings.Contains(r.text, "Nothing was sent") {
+		t.Fatalf("a failed replies read: want a policy_error naming the opt-out check, got %s", r.text)
+	}
+	h.sb.ClearFaults()
+	if h.sentMessages() != sent {
+		t.Fatal("the text went out although the opt-out check failed")
+	}
+	h.mustOK(h.call(c, "send_sms", sms(agentID, to, "Second")), "send after the API recovered")
+}
+
+// TestSpokenOptOut: "stop calling me" on a finished call denies the next make_call and still
+// allows a text; "don't text me either" denies both. Once seen when make_call's wait ends, once
+// only by the pre-send check (nobody read the call).
+func TestSpokenOptOut(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.ConfirmMode = "off" })
+	c := h.connect("inprocess")
+	agentID, _, _ := h.setupAgentWithNumber(c)
+
+	const waited = "+14155550151"
+	h.sb.SetCalleeLines(waited, "Who is this?", "Stop calling me. Do not call me again.")
+	done := make(chan result, 1)
+	go func() {
+		done <- h.call(c, "make_call", map[string]any{"agent_id": agentID, "to_number": waited, "topic": "the delivery", "wait": true})
+	}()
+	r := h.mustOK(h.advanceUntil(done, time.Second), "make_call wait")
+	if r.str("status") != "completed" || !strings.Contains(r.text, "asked not to be called again") || r.str("opted_out") == "" {
+		t.Fatalf("the waited call's result does not report the spoken opt-out: %v %s", r.data, r.text)
+	}
+	h.clk.Advance(11 * time.Minute)
+	mustDeny(t, h.call(c, "make_call", dial(agentID, waited)), "opted_out", "make_call after a spoken opt-out")
+	h.mustOK(h.call(c, "send_sms", sms(agentID, waited, "Sorry about the call.")), "a text after a call-only opt-out")
+
+	const unread = "+14155550152"
+	h.sb.SetCalleeLines(unread, "Hello?", "Take me off your list, and don't text me either.")
+	placed := h.mustOK(h.call(c, "make_call", map[string]any{"agent_id": agentID, "to_number": unread, "topic": "the delivery"}), "make_call without wait")
+	h.settleCall(placed.str("id"))
+	h.clk.Advance(11 * time.Minute) // past the per-recipient call window: only the opt-out can deny
+	mustDeny(t, h.call(c, "make_call", dial(agentID, unread)), "opted_out", "make_call after an unread spoken opt-out")
+	mustDeny(t, h.call(c, "send_sms", sms(agentID, unread, "Hi")), "opted_out", "send_sms after 'don't text me either'")
+
+	l, err := h.app.policy.OptOuts().List(h.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, o := range l {
+		got[o.E164] = o.Channel
+	}
+	if got[waited] != "call" || got[unread] != "all" {
+		t.Fatalf("opt-out scopes = %v; want %s call, %s all", got, waited, unread)
+	}
+}
+
+// settleCall advances the fake clock until the sandbox call has ended (read from the sandbox,
+// not through a tool).
+func (h *harness) settleCall(id string) {
+	h.t.Helper()
+	for i := 0; i < 600; i++ {
+		cl, err := h.rawAPI().GetCall(h.ctx, id, apiGetCall())
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		if cl.Status.Terminal() {
+			return
+		}
+		h.clk.Advance(time.Second)
+		_ = h.sb.Settle(h.ctx)
+	}
+	h.t.Fatalf("call %s did not end", id)
+}
