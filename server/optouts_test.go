@@ -4,6 +4,7 @@ package server
 // spoken "stop calling me" on a finished call opts the number out of calls.
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -116,4 +117,40 @@ func (h *harness) settleCall(id string) {
 		_ = h.sb.Settle(h.ctx)
 	}
 	h.t.Fatalf("call %s did not end", id)
+}
+
+// TestSpokenOptOutByWebhook: an agent.call_ended whose caller said "do not call me again" opts
+// the caller out of calls at once; a live caller turn saying "stop calling me, and no texts"
+// opts out of both and is answered by the server with a goodbye and a hangup, not held for the
+// model.
+func TestSpokenOptOutByWebhook(t *testing.T) {
+	h, url := newReceiverHarness(t, testWebhookSecret)
+	at := h.clk.Now()
+	ended, _ := json.Marshal(map[string]any{"event": "agent.call_ended", "channel": "voice", "timestamp": at.Format(time.RFC3339), "agentId": "agt_1",
+		"data": map[string]any{"callId": "call_w1", "numberId": "num_1", "from": "+14155550100", "to": "+14155550161", "direction": "outbound",
+			"status": "completed", "transcript": []map[string]string{
+				{"role": "agent", "content": "Hi, this is an AI assistant. Do not call me again if you prefer."},
+				{"role": "user", "content": "Yes. Do not call me again."}}}})
+	if s, b := deliver(t, url, testWebhookSecret, "dlv_w1", at, ended, ""); s != 200 {
+		t.Fatalf("call_ended: %d %s", s, b)
+	}
+	voice, _ := json.Marshal(map[string]any{"event": "agent.message", "channel": "voice", "timestamp": at.Format(time.RFC3339), "agentId": "agt_1",
+		"data": map[string]any{"callId": "call_w2", "numberId": "num_1", "from": "+14155550162", "to": "+14155550100",
+			"status": "in-progress", "transcript": "Stop calling me, and don't text me either.", "direction": "inbound"}})
+	s, b := deliver(t, url, testWebhookSecret, "dlv_w2", at, voice, "")
+	if s != 200 || !strings.Contains(b, `"hangup":true`) || !strings.Contains(b, "will not be called again") {
+		t.Fatalf("a live do-not-call turn: want the server's goodbye and a hangup, got %d %s", s, b)
+	}
+	l, err := h.app.policy.OptOuts().List(h.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, o := range l {
+		got[o.E164] = o.Channel
+	}
+	// The agent's own words ("Do not call me again if you prefer") never count: only the callee's.
+	if got["+14155550161"] != "call" || got["+14155550162"] != "all" || got["+14155550100"] != "" {
+		t.Fatalf("opt-outs after the webhooks = %v; want +14155550161 call, +14155550162 all, nothing for our number", got)
+	}
 }
