@@ -173,12 +173,16 @@ func (h *operatorHider) clean(v any) (out any, hide, changed bool) {
 }
 
 // mentions reports whether an object names the operator's number in one of its own string
-// fields, or in a list of strings it holds directly.
+// fields, in a list of strings it holds directly, or anywhere in JSON carried as a string
+// (a webhook delivery's payload or response body).
 func (h *operatorHider) mentions(obj map[string]any) bool {
 	for _, v := range obj {
 		switch x := v.(type) {
 		case string:
 			if h.isOperator(x) {
+				return true
+			}
+			if t := strings.TrimSpace(x); len(t) > 1 && (t[0] == '{' || t[0] == '[') && h.mentionsOperator([]byte(t)) {
 				return true
 			}
 		case []any:

@@ -122,6 +122,7 @@ func TestMentionsOperatorInWebhooks(t *testing.T) {
 		`{"event":"agent.message","data":{"from":"+14155550142"},"recentHistory":[{"senderIdentifier":"+14155550123"}]}`: true,
 		`{"event":"agent.message","data":{"from":"+14155550142","message":"my friend is +14155550123"}}`:                 false,
 		`not json`: false,
+		`{"id":"dlv_1","responseBody":"{\"data\":{\"from\":\"+14155550123\"}}"}`: true,
 	} {
 		if got := h.mentionsOperator([]byte(body)); got != want {
 			t.Errorf("mentionsOperator(%s) = %v, want %v", body, got, want)
