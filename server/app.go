@@ -194,7 +194,7 @@ func New(ctx context.Context, cfg Config, opts Options) (app *App, err error) {
 	a.subs, a.deps = newSubscribers(), deps
 	if cfg.WebhookListen != "" {
 		a.live = tools.NewLiveCalls()
-		deps.Live, deps.Received = a.live, receivedEvents{st: a.store}
+		deps.Live, deps.Received = a.live, receivedEvents{st: a.store, hide: a.hider}
 	}
 	a.tools, err = tools.Select(tools.All(deps), tools.Selection{
 		Toolsets: cfg.Toolsets, Tools: cfg.Tools, Exclude: cfg.ExcludeTools, ReadOnly: cfg.ReadOnly,

@@ -171,6 +171,12 @@ func setupOperatorWorld(t *testing.T, h *harness, url string, c *client.Client) 
 	if n := h.storedInbound(); n != 0 {
 		t.Errorf("%d operator events were stored for the inbox", n)
 	}
+	// Another process sharing the state dir, without the operator phone set, stored one.
+	stored, _ := json.Marshal(storedEvent{Kind: "message", ID: "msg_other", From: hiddenOperator, To: w.number,
+		Body: "code " + w.code + " " + operatorMarker, At: at})
+	if err := h.app.store.AppendInbound(h.ctx, "message", "msg_other", stored, at); err != nil {
+		t.Fatal(err)
+	}
 	return w
 }
 
