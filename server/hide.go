@@ -104,6 +104,9 @@ const maxFilteredBody = 8 << 20
 // filter removes objects that name the operator from data. hideAll reports that the answer
 // itself is such an object. An answer that is not JSON passes as it is (the client reports it).
 func (h *operatorHider) filter(data []byte) (out []byte, hideAll bool) {
+	if !mayHoldNumber(data, h.operatorDigits()) {
+		return data, false // most answers: no spelling of the number anywhere, nothing to decode
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	var v any
@@ -122,6 +125,35 @@ func (h *operatorHider) filter(data []byte) (out []byte, hideAll bool) {
 		return data, false
 	}
 	return b, false
+}
+
+// mayHoldNumber reports whether data could contain op (digits) in a spelling isOperator
+// accepts: its last 7 digits in order, with only separator bytes between them. It is a fast,
+// conservative pre-check: false means no string in data can be the operator's number.
+func mayHoldNumber(data []byte, op string) bool {
+	if len(op) < 7 {
+		return len(op) > 0
+	}
+	tail := op[len(op)-7:]
+	for i := 0; i < len(data); i++ {
+		if data[i] != tail[0] {
+			continue
+		}
+		k, j := 1, i+1
+		for ; j < len(data) && k < len(tail); j++ {
+			switch c := data[j]; {
+			case c == tail[k]:
+				k++
+			case c == ' ' || c == '-' || c == '.' || c == '(' || c == ')' || c == '/' || c == '+' || c == 0xC2 || c == 0xA0:
+			default:
+				j = len(data) // mismatch: stop this attempt
+			}
+		}
+		if k == len(tail) {
+			return true
+		}
+	}
+	return false
 }
 
 // clean walks v: hide reports that v is an object naming the operator; changed that

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -113,6 +114,17 @@ func TestOperatorHiderFilters(t *testing.T) {
 	}
 }
 
+func TestMayHoldNumber(t *testing.T) {
+	for data, want := range map[string]bool{
+		`{"p":"+14155550123"}`: true, `{"p":"(415) 555-0123"}`: true, `{"p":"555 01 23"}`: true, "5550123": true,
+		`{"p":"+14155550124"}`: false, `{"p":"555x0123"}`: false, `{}`: false, `555012`: false,
+	} {
+		if got := mayHoldNumber([]byte(data), "14155550123"); got != want {
+			t.Errorf("mayHoldNumber(%s) = %v, want %v", data, got, want)
+		}
+	}
+}
+
 func TestMentionsOperatorInWebhooks(t *testing.T) {
 	h := newOperatorHider(&fakeAPI{})
 	h.setOperator("+14155550123")
@@ -126,6 +138,41 @@ func TestMentionsOperatorInWebhooks(t *testing.T) {
 	} {
 		if got := h.mentionsOperator([]byte(body)); got != want {
 			t.Errorf("mentionsOperator(%s) = %v, want %v", body, got, want)
+		}
+	}
+}
+
+// BenchmarkOperatorFilter measures the cost the operator filter adds to one API answer: a
+// page of 100 conversations, one of them the operator's (decoded, filtered, re-encoded), and
+// the same page without it (the byte pre-check only).
+func BenchmarkOperatorFilter(b *testing.B) {
+	b.Run("with_operator", func(b *testing.B) { benchFilter(b, true) })
+	b.Run("without_operator", func(b *testing.B) { benchFilter(b, false) })
+}
+
+func benchFilter(b *testing.B, withOperator bool) {
+	var sb strings.Builder
+	sb.WriteString(`{"data":[`)
+	for i := 0; i < 100; i++ {
+		if i > 0 {
+			sb.WriteString(",")
+		}
+		p := "+1415555" + fmt.Sprintf("%04d", 200+i)
+		if i == 50 && withOperator {
+			p = "+14155550123"
+		}
+		fmt.Fprintf(&sb, `{"id":"conv_%d","agentId":"agt_1","phoneNumberId":"num_1","phoneNumber":"+14155550100","participant":%q,"lastMessageAt":"2026-06-16T20:00:00Z","lastMessagePreview":"See you at six, thanks!","messageCount":12,"createdAt":"2026-06-01T10:00:00Z"}`, i, p)
+	}
+	sb.WriteString(`],"hasMore":false,"total":100}`)
+	page := []byte(sb.String())
+	h := newOperatorHider(&fakeAPI{})
+	h.setOperator("+14155550123")
+	b.SetBytes(int64(len(page)))
+	b.ReportAllocs()
+	for b.Loop() {
+		out, hide := h.filter(page)
+		if hide || (withOperator && len(out) >= len(page)) || (!withOperator && len(out) != len(page)) {
+			b.Fatal("filtered wrongly")
 		}
 	}
 }
