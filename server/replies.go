@@ -153,7 +153,8 @@ func (r *repliesReader) calls(ctx context.Context, e164 string) ([]policy.Reply,
 	var out []policy.Reply
 	for i := range p.Data {
 		c := &p.Data[i]
-		if tools.CallParty(c) != e164 || !c.Status.Terminal() {
+		// Only an answered call has words in it: busy, failed and unanswered calls are skipped.
+		if tools.CallParty(c) != e164 || c.Status != apiclient.CallCompleted {
 			continue
 		}
 		turns, err := r.callerTurns(ctx, c.ID)
@@ -177,10 +178,14 @@ func (r *repliesReader) callerTurns(ctx context.Context, callID string) ([]strin
 		return t, nil
 	}
 	tr, err := r.api.GetTranscript(ctx, callID)
-	if err != nil {
+	switch {
+	case apiclient.IsNotFound(err):
+		t = nil // no transcript was kept (or the call is hidden): nothing was said to check
+	case err != nil:
 		return nil, fmt.Errorf("read the transcript of %s: %w", callID, err)
+	default:
+		t = tools.CallerTurns(tr.Turns)
 	}
-	t = tools.CallerTurns(tr.Turns)
 	r.mu.Lock()
 	if len(r.turns) >= maxCached {
 		clear(r.turns)
