@@ -88,6 +88,13 @@ func TestSpokenOptOut(t *testing.T) {
 	mustDeny(t, h.call(c, "make_call", dial(agentID, unread)), "opted_out", "make_call after an unread spoken opt-out")
 	mustDeny(t, h.call(c, "send_sms", sms(agentID, unread, "Hi")), "opted_out", "send_sms after 'don't text me either'")
 
+	// Said while the call is still going on: honoured at once, before the call ends.
+	const live = "+14155550153"
+	h.sb.SetCalleeLines(live, "Stop calling me, and don't text me either.", "Hello?", "Are you there?", "Bye.")
+	liveCall := h.mustOK(h.call(c, "make_call", map[string]any{"agent_id": agentID, "to_number": live, "topic": "the delivery"}), "make_call (live)")
+	h.untilCallerSpoke(liveCall.str("id"))
+	mustDeny(t, h.call(c, "send_sms", sms(agentID, live, "Hi")), "opted_out", "send_sms while the call that refused texts goes on")
+
 	l, err := h.app.policy.OptOuts().List(h.ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -96,9 +103,34 @@ func TestSpokenOptOut(t *testing.T) {
 	for _, o := range l {
 		got[o.E164] = o.Channel
 	}
-	if got[waited] != "call" || got[unread] != "all" {
-		t.Fatalf("opt-out scopes = %v; want %s call, %s all", got, waited, unread)
+	if got[waited] != "call" || got[unread] != "all" || got[live] != "all" {
+		t.Fatalf("opt-out scopes = %v; want %s call, %s all, %s all", got, waited, unread, live)
 	}
+}
+
+// untilCallerSpoke advances the fake clock until the callee has said something on a call that
+// is still in progress (read from the sandbox, not through a tool).
+func (h *harness) untilCallerSpoke(id string) {
+	h.t.Helper()
+	for i := 0; i < 60; i++ {
+		cl, err := h.rawAPI().GetCall(h.ctx, id, apiGetCall())
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		if cl.Status == "in-progress" {
+			for _, tr := range cl.Transcripts {
+				if tr.Transcript != "" {
+					return
+				}
+			}
+		}
+		if cl.Status.Terminal() {
+			h.t.Fatalf("call %s ended before the callee spoke", id)
+		}
+		h.clk.Advance(time.Second)
+		_ = h.sb.Settle(h.ctx)
+	}
+	h.t.Fatalf("the callee never spoke on %s", id)
 }
 
 // settleCall advances the fake clock until the sandbox call has ended (read from the sandbox,

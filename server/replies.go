@@ -154,10 +154,12 @@ func (r *repliesReader) calls(ctx context.Context, e164 string) ([]policy.Reply,
 	for i := range p.Data {
 		c := &p.Data[i]
 		// Only an answered call has words in it: busy, failed and unanswered calls are skipped.
-		if tools.CallParty(c) != e164 || c.Status != apiclient.CallCompleted {
+		// A call still going on counts too (a request is honoured when it is made); its
+		// transcript is read afresh each time.
+		if tools.CallParty(c) != e164 || (c.Status != apiclient.CallCompleted && c.Status != apiclient.CallInProgress) {
 			continue
 		}
-		turns, err := r.callerTurns(ctx, c.ID)
+		turns, err := r.callerTurns(ctx, c.ID, c.Status == apiclient.CallCompleted)
 		if err != nil {
 			return nil, err
 		}
@@ -169,12 +171,12 @@ func (r *repliesReader) calls(ctx context.Context, e164 string) ([]policy.Reply,
 	return out, nil
 }
 
-// callerTurns reads a finished call's transcript once and keeps its caller turns.
-func (r *repliesReader) callerTurns(ctx context.Context, callID string) ([]string, error) {
+// callerTurns reads a call's caller turns; a finished call's (final) are read once and kept.
+func (r *repliesReader) callerTurns(ctx context.Context, callID string, final bool) ([]string, error) {
 	r.mu.Lock()
 	t, ok := r.turns[callID]
 	r.mu.Unlock()
-	if ok {
+	if ok && final {
 		return t, nil
 	}
 	tr, err := r.api.GetTranscript(ctx, callID)
@@ -185,6 +187,9 @@ func (r *repliesReader) callerTurns(ctx context.Context, callID string) ([]strin
 		return nil, fmt.Errorf("read the transcript of %s: %w", callID, err)
 	default:
 		t = tools.CallerTurns(tr.Turns)
+	}
+	if !final {
+		return t, nil
 	}
 	r.mu.Lock()
 	if len(r.turns) >= maxCached {
