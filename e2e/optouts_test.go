@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mark3labs/mcp-go/mcp"
+
 	"github.com/agentphone-mcp/agentphone-mcp/sandbox"
 )
 
@@ -89,6 +91,18 @@ func TestOperatorCodeHiddenWithTheBinary(t *testing.T) {
 		r := callTool(t, c, read.tool, read.args)
 		if strings.Contains(r.text, code) || strings.Contains(strings.Join(mapValues(r.data), " "), code) {
 			t.Fatalf("%s shows the operator's code %s: %s", read.tool, code, r.text)
+		}
+	}
+	// Without a webhook receiver the inbox resource reads the API: filtered the same way.
+	for _, uri := range []string{"agentphone://inbox", "agentphone://numbers"} {
+		rr, err := c.ReadResource(ctxFor(t), mcp.ReadResourceRequest{Params: mcp.ReadResourceParams{URI: uri}})
+		if err != nil {
+			t.Fatalf("read %s: %v", uri, err)
+		}
+		for _, content := range rr.Contents {
+			if tc, ok := content.(mcp.TextResourceContents); ok && strings.Contains(tc.Text, code) {
+				t.Fatalf("%s shows the operator's code: %s", uri, tc.Text)
+			}
 		}
 	}
 	r := callTool(t, c, "send_sms", with(map[string]any{"agent_id": agentID, "to_number": "+14155550142", "body": "Hi"}, "confirmation_token", first.str("confirmation_token")+":"+code))

@@ -339,11 +339,11 @@ func CallerTurns(in []apiclient.TranscriptTurn) []string {
 	return out
 }
 
-// observeCall checks a finished call's caller turns for a spoken do-not-call request (the
-// full transcript when the call object holds only part of it) and returns a note for the
-// model when the other party opted out, or "".
+// observeCall checks the caller turns of a call that ended (or is still going on when a wait
+// gives up) for a spoken do-not-call request, reading the full transcript when the call object
+// holds only part of it, and returns a note for the model when the other party opted out, or "".
 func (d *Deps) observeCall(ctx context.Context, c *apiclient.Call) string {
-	if c == nil || !c.Status.Terminal() {
+	if c == nil || (!c.Status.Terminal() && c.Status != apiclient.CallInProgress) {
 		return ""
 	}
 	turns := c.Transcripts
