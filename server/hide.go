@@ -331,7 +331,7 @@ func hiddenAnswer(req *http.Request) *http.Response {
 // mentionsOperator reports whether a raw webhook body names the operator's number anywhere
 // in an object's own fields (the same test the API filter applies).
 func (h *operatorHider) mentionsOperator(body []byte) bool {
-	if h.operatorDigits() == "" {
+	if h == nil || h.operatorDigits() == "" {
 		return false
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
