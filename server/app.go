@@ -70,6 +70,7 @@ type App struct {
 	live    *tools.LiveCalls // held voice turns; nil without --webhook-listen
 	recv    *receiver
 	hider   *operatorHider // hides the operator's phone from every API read
+	replies *repliesReader // what a recipient said lately, asked before every text or call
 	subs    *subscribers
 	deps    *tools.Deps
 	closers []func() error
@@ -175,7 +176,8 @@ func New(ctx context.Context, cfg Config, opts Options) (app *App, err error) {
 	}
 	keys := []string{opts.Secrets.APIKey.Reveal(), opts.Secrets.WebhookSecret.Reveal(), opts.Secrets.HTTPToken.Reveal()}
 	checker := &contactChecker{api: a.api, clock: a.clock}
-	replies := newRepliesReader(a.api, a.clock, logger.With("component", "optouts"))
+	replies := newRepliesReader(a.api, logger.With("component", "optouts"))
+	a.replies = replies
 	a.policy, err = policy.New(pcfg, policy.Deps{
 		Store: a.store, Clock: a.clock, Audit: a.audit, Contacts: checker, History: checker, OwnNumbers: checker,
 		Replies: replies, Keys: keys, Logger: logger.With("component", "policy"),

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/agentphone-mcp/agentphone-mcp/sandbox"
 )
 
 // TestSTOPHonouredWithoutAnyRead: the recipient replies STOP and the model reads nothing; the
@@ -51,6 +53,16 @@ func TestSTOPReadFailureRefuses(t *testing.T) {
 	if !r.isError || r.str("status") != "policy_error" || !strings.Contains(r.text, "opt-out") || !strings.Contains(r.text, "Nothing was sent") {
 		t.Fatalf("a failed replies read: want a policy_error naming the opt-out check, got %s", r.text)
 	}
+	h.sb.ClearFaults()
+	// An API that does not answer (the fault holds the answer for an hour of the fake clock):
+	// the check gives up at its bound (5 s; shortened here, it is real time) and refuses.
+	h.app.replies.bound = 200 * time.Millisecond
+	h.sb.SetFault("GET /v1/calls", sandbox.Fault{Latency: time.Hour})
+	r = h.call(c, "send_sms", sms(agentID, to, "Second"))
+	if !r.isError || r.str("status") != "policy_error" || !strings.Contains(r.text, "within 200ms") {
+		t.Fatalf("a hung replies read: want a policy_error at the bound, got %s", r.text)
+	}
+	h.app.replies.bound = repliesBound
 	h.sb.ClearFaults()
 	if h.sentMessages() != sent {
 		t.Fatal("the text went out although the opt-out check failed")

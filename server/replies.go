@@ -7,8 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jonboulle/clockwork"
-
 	"github.com/agentphone-mcp/agentphone-mcp/apiclient"
 	"github.com/agentphone-mcp/agentphone-mcp/policy"
 	"github.com/agentphone-mcp/agentphone-mcp/store"
@@ -41,8 +39,10 @@ const (
 // have changed: a conversation's messages while its last-message time and count stay the same,
 // and the caller turns of a finished call.
 type repliesReader struct {
-	api   *apiclient.Client
-	clock clockwork.Clock
+	api *apiclient.Client
+	// bound is repliesBound; a field so a test can shorten it. It is real time, not the
+	// injected clock: it bounds network latency, which a fake clock does not measure.
+	bound time.Duration
 	log   interface {
 		Warn(msg string, args ...any)
 	}
@@ -52,13 +52,13 @@ type repliesReader struct {
 	turns map[string][]string       // finished call id -> caller turns (final)
 }
 
-func newRepliesReader(api *apiclient.Client, clock clockwork.Clock, log interface{ Warn(string, ...any) }) *repliesReader {
-	return &repliesReader{api: api, clock: clock, log: log, convs: map[string][]policy.Reply{}, turns: map[string][]string{}}
+func newRepliesReader(api *apiclient.Client, log interface{ Warn(string, ...any) }) *repliesReader {
+	return &repliesReader{api: api, bound: repliesBound, log: log, convs: map[string][]policy.Reply{}, turns: map[string][]string{}}
 }
 
 // LatestReplies implements policy.RepliesReader.
 func (r *repliesReader) LatestReplies(ctx context.Context, e164 string) ([]policy.Reply, error) {
-	ctx, cancel := clockTimeout(ctx, r.clock, repliesBound)
+	ctx, cancel := context.WithTimeoutCause(ctx, r.bound, errRepliesTimeout)
 	defer cancel()
 	texts, err := r.texts(ctx, e164)
 	if err == nil {
@@ -67,8 +67,8 @@ func (r *repliesReader) LatestReplies(ctx context.Context, e164 string) ([]polic
 		texts = append(texts, calls...)
 	}
 	if err != nil {
-		if errors.Is(context.Cause(ctx), context.DeadlineExceeded) {
-			return nil, fmt.Errorf("no answer from the API within %s", repliesBound)
+		if errors.Is(context.Cause(ctx), errRepliesTimeout) {
+			return nil, fmt.Errorf("no answer from the API within %s", r.bound)
 		}
 		return nil, err
 	}
@@ -200,12 +200,5 @@ func (r *repliesReader) callerTurns(ctx context.Context, callID string, final bo
 	return t, nil
 }
 
-// clockTimeout is context.WithTimeout on clock, so a fake clock drives the bound in tests.
-func clockTimeout(ctx context.Context, clock clockwork.Clock, d time.Duration) (context.Context, context.CancelFunc) {
-	ctx, cancel := context.WithCancelCause(ctx)
-	timer := clock.AfterFunc(d, func() { cancel(context.DeadlineExceeded) })
-	return ctx, func() {
-		timer.Stop()
-		cancel(context.Canceled)
-	}
-}
+// errRepliesTimeout is the cause of a replies read cut off by the bound.
+var errRepliesTimeout = errors.New("the replies read took too long")
