@@ -50,6 +50,9 @@ type Deps struct {
 	History  HistoryChecker
 	// OwnNumbers, if set, denies SMS and calls to the account's own numbers [own_number].
 	OwnNumbers OwnNumberChecker
+	// Replies, if set, is asked for a recipient's latest replies before every text or call;
+	// an opt-out there is recorded before the decision reads the store (see checkReplies).
+	Replies RepliesReader
 	// Keys are secrets that must never leave in content (the API key, webhook secrets).
 	Keys   []string
 	Logger *slog.Logger
@@ -73,6 +76,7 @@ type Engine struct {
 	contacts ContactChecker
 	history  HistoryChecker
 	own      OwnNumberChecker
+	replies  RepliesReader
 	keys     []string
 	scrubber *keyguard.Scrubber // removes keys (any encoding) from logged and audited text
 	log      *slog.Logger
@@ -92,7 +96,7 @@ func New(cfg Config, deps Deps) (*Engine, error) {
 		}
 		cfg = cfg.WithFile(fc)
 	}
-	e := &Engine{store: deps.Store, clock: deps.Clock, audit: deps.Audit, contacts: deps.Contacts, history: deps.History, own: deps.OwnNumbers, log: deps.Logger}
+	e := &Engine{store: deps.Store, clock: deps.Clock, audit: deps.Audit, contacts: deps.Contacts, history: deps.History, own: deps.OwnNumbers, replies: deps.Replies, log: deps.Logger}
 	if e.clock == nil {
 		e.clock = clockwork.NewRealClock()
 	}

@@ -8,7 +8,16 @@ import (
 
 	"github.com/agentphone-mcp/agentphone-mcp/policy/phone"
 	"github.com/agentphone-mcp/agentphone-mcp/policy/text"
+	"github.com/agentphone-mcp/agentphone-mcp/store"
 )
+
+// channelOf is the opt-out channel an outbound kind uses.
+func channelOf(k Kind) string {
+	if k == KindSMS {
+		return store.ChannelSMS
+	}
+	return store.ChannelCall
+}
 
 // SMS segment thresholds.
 const (
@@ -101,6 +110,18 @@ func (e *Engine) evalOutbound(ctx context.Context, a Action) (Decision, error) {
 		transfer = e.normalize(&v, a.TransferNumber, "transfer number: ")
 	}
 
+	if n != nil && e.operator != "" && n.E164 == e.operator {
+		v.denyHit(RuleOperatorPhone, fmt.Sprintf("%s is the operator's phone (AGENTPHONE_OPERATOR_PHONE): it receives only the server's own confirmation texts, and its conversation is hidden from every tool, so the model may not text or call it", n.E164))
+		return v.decision(n, &Preview{Details: visibleDetails(a.Details)}), nil
+	}
+	// What the recipient said lately (texts, finished calls) may opt them out: record that
+	// before the store read below, so the decision sees it.
+	if n != nil {
+		if err := e.checkReplies(ctx, n.E164); err != nil {
+			return Decision{}, err
+		}
+	}
+
 	// One store transaction for everything the rules below need.
 	var (
 		caps    []*capCheck
@@ -113,12 +134,12 @@ func (e *Engine) evalOutbound(ctx context.Context, a Action) (Decision, error) {
 		dup = dupCheck(a, n.E164)
 		knownOf = n.E164
 	}
-	f, err := e.readFacts(ctx, now, []*phone.Number{n, transfer}, knownOf, append(caps, newCap, dup))
+	f, err := e.readFacts(ctx, now, []numberQuery{{n, channelOf(a.Kind)}, {transfer, store.ChannelCall}}, knownOf, append(caps, newCap, dup))
 	if err != nil {
 		return Decision{}, err
 	}
-	e.numberRules(&v, n, "", f)
-	e.numberRules(&v, transfer, "transfer number: ", f)
+	e.numberRules(&v, n, "", channelOf(a.Kind), f)
+	e.numberRules(&v, transfer, "transfer number: ", store.ChannelCall, f)
 
 	p := &Preview{Details: visibleDetails(a.Details)}
 	if a.Kind == KindSMS {
@@ -177,11 +198,11 @@ func (e *Engine) evalAdmin(ctx context.Context, a Action) (Decision, error) {
 	if raw != "" && (a.Kind == KindTransfer || a.Kind == KindAgentChange || a.Kind == KindAgentCreate) {
 		n := e.normalize(&v, raw, "transfer number: ")
 		if n != nil {
-			f, err := e.readFacts(ctx, e.clock.Now(), []*phone.Number{n}, "", nil)
+			f, err := e.readFacts(ctx, e.clock.Now(), []numberQuery{{n, store.ChannelCall}}, "", nil)
 			if err != nil {
 				return Decision{}, err
 			}
-			e.numberRules(&v, n, "transfer number: ", f)
+			e.numberRules(&v, n, "transfer number: ", store.ChannelCall, f)
 		}
 		target = n
 		p.Transfer = e.destination(n, nil)
@@ -259,7 +280,7 @@ func (e *Engine) normalize(v *verdict, raw, label string) *phone.Number {
 // numberRules applies the number rules to a normalised number (nil: nothing
 // to check): denylist, global network, type, country, opt-out. Deny hits go
 // to v; an allowed international destination adds a confirm hit.
-func (e *Engine) numberRules(v *verdict, n *phone.Number, label string, f facts) {
+func (e *Engine) numberRules(v *verdict, n *phone.Number, label, channel string, f facts) {
 	if n == nil {
 		return
 	}
@@ -280,7 +301,11 @@ func (e *Engine) numberRules(v *verdict, n *phone.Number, label string, f facts)
 		}
 	}
 	if f.optedOut[n.E164] {
-		v.denyHit(RuleOptedOut, fmt.Sprintf("%s%s opted out (replied STOP or was added by the operator); it must not be called or texted", label, n.E164))
+		what := "texted"
+		if channel == store.ChannelCall {
+			what = "called"
+		}
+		v.denyHit(RuleOptedOut, fmt.Sprintf("%s%s opted out (they replied STOP, asked on a call not to be contacted, or the operator added them); it must not be %s", label, n.E164, what))
 	}
 }
 

@@ -18,16 +18,23 @@ type facts struct {
 	toolContact bool
 }
 
+// numberQuery is a number whose opt-out to read, for one channel (store.ChannelSMS or
+// store.ChannelCall); a nil number is skipped.
+type numberQuery struct {
+	n       *phone.Number
+	channel string
+}
+
 // readFacts reads, in one store transaction (one open of the state file,
 // shared with other processes): the opt-out status of every non-nil number,
 // whether knownOf ("" to skip) is a known recipient, and the window totals of
 // every non-nil count (filling in used). Nothing is read when there is
 // nothing to ask.
-func (e *Engine) readFacts(ctx context.Context, now time.Time, numbers []*phone.Number, knownOf string, counts []*capCheck) (facts, error) {
+func (e *Engine) readFacts(ctx context.Context, now time.Time, numbers []numberQuery, knownOf string, counts []*capCheck) (facts, error) {
 	f := facts{optedOut: map[string]bool{}}
 	ask := knownOf != ""
-	for _, n := range numbers {
-		ask = ask || n != nil
+	for _, q := range numbers {
+		ask = ask || q.n != nil
 	}
 	for _, c := range counts {
 		ask = ask || c != nil
@@ -36,15 +43,15 @@ func (e *Engine) readFacts(ctx context.Context, now time.Time, numbers []*phone.
 		return f, nil
 	}
 	err := e.store.View(ctx, func(tx *store.Tx) error {
-		for _, n := range numbers {
-			if n == nil {
+		for _, q := range numbers {
+			if q.n == nil {
 				continue
 			}
-			o, err := tx.IsOptedOut(n.E164)
+			o, err := tx.IsOptedOutOn(q.n.E164, q.channel)
 			if err != nil {
 				return err
 			}
-			f.optedOut[n.E164] = o
+			f.optedOut[q.n.E164] = f.optedOut[q.n.E164] || o
 		}
 		if knownOf != "" {
 			k, _, err := tx.IsKnown(knownOf)

@@ -2,7 +2,9 @@ package policy
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/agentphone-mcp/agentphone-mcp/policy/audit"
 	"github.com/agentphone-mcp/agentphone-mcp/policy/phone"
@@ -10,30 +12,158 @@ import (
 	"github.com/agentphone-mcp/agentphone-mcp/store"
 )
 
-// ObserveInbound checks an inbound message: when body is an opt-out (STOP,
-// UNSUBSCRIBE, "stop texting me"...), from is normalised and put on the
-// suppression list, and an audit line is written. It reports whether the
-// sender was opted out. Call it for every inbound SMS the server reads
-// (webhook, inbox, list tools).
-func (e *Engine) ObserveInbound(ctx context.Context, from, body string) (bool, error) {
-	if !text.IsOptOut(body) {
-		return false, nil
+// Opt-out channels, as the store keeps them: a STOP text opts out of everything, a spoken
+// "do not call me" of calls.
+const (
+	OptOutAll  = store.ChannelAll
+	OptOutSMS  = store.ChannelSMS
+	OptOutCall = store.ChannelCall
+)
+
+// Reply is something a person said to the account: an inbound text, or what they said on a
+// call (one caller turn). It is third-party text, read only for opt-outs here.
+type Reply struct {
+	// Channel is store.ChannelSMS for a text or store.ChannelCall for a caller turn.
+	Channel string
+	Text    string
+	// At is when it was said (zero: now). An opt-out the operator lifted later is not
+	// re-added by words said before the lift.
+	At time.Time
+	// Ref names the message or call, for the audit line.
+	Ref string
+}
+
+// RepliesReader reads what a recipient said to the account lately: their latest inbound
+// texts and the caller turns of their latest finished calls. The server answers it from the
+// account (a bounded, cached read); the engine asks it before every text or call, so an
+// opt-out counts whether or not the model read it.
+type RepliesReader interface {
+	LatestReplies(ctx context.Context, e164 string) ([]Reply, error)
+}
+
+// recogniseOptOut is the one place the engine asks whether words revoke consent, and for
+// which channel (store.ChannelAll, ChannelSMS or ChannelCall). Texts use the carrier-keyword
+// recogniser (a text opt-out covers calls and texts, per the FCC's revocation rule); caller
+// turns use the spoken do-not-call phrases.
+func recogniseOptOut(r Reply) (channel string, ok bool) {
+	if r.Channel == store.ChannelCall {
+		scope, ok := text.SpokenOptOut(r.Text)
+		if !ok {
+			return "", false
+		}
+		return scope, true // text.Scope* equal the store.Channel* names
+	}
+	if text.IsOptOut(r.Text) {
+		return store.ChannelAll, true
+	}
+	return "", false
+}
+
+// ObserveInbound checks an inbound text received at at (zero: now): when body is an opt-out
+// (STOP, UNSUBSCRIBE, "stop texting me"...), from is normalised and put on the suppression
+// list, and an audit line is written. It reports whether the sender was opted out. Call it
+// for every inbound SMS the server reads (webhook, inbox, list tools).
+func (e *Engine) ObserveInbound(ctx context.Context, from, body string, at time.Time) (bool, error) {
+	ch, err := e.ObserveReplies(ctx, from, []Reply{{Channel: store.ChannelSMS, Text: body, At: at}})
+	return ch != "", err
+}
+
+// ObserveCall checks the caller turns of a call with party (the other side's number) for a
+// spoken do-not-call request, and records it with its scope. It returns the channel opted out
+// of ("" for none).
+func (e *Engine) ObserveCall(ctx context.Context, party, callID string, callerTurns []string, at time.Time) (string, error) {
+	rs := make([]Reply, 0, len(callerTurns))
+	for _, t := range callerTurns {
+		rs = append(rs, Reply{Channel: store.ChannelCall, Text: t, At: at, Ref: callID})
+	}
+	return e.ObserveReplies(ctx, party, rs)
+}
+
+// ObserveReplies checks what from said and records any opt-out found, with the widest scope
+// any of the replies asked for. It returns that scope ("" when none was found). Replies from
+// the operator's phone are not read.
+func (e *Engine) ObserveReplies(ctx context.Context, from string, replies []Reply) (string, error) {
+	var (
+		scope string
+		hit   Reply
+	)
+	for _, r := range replies {
+		ch, ok := recogniseOptOut(r)
+		if !ok {
+			continue
+		}
+		switch {
+		case scope == "":
+			scope, hit = ch, r
+		case scope != ch:
+			scope, hit = store.ChannelAll, r
+		}
+		if r.At.After(hit.At) {
+			hit.At = r.At
+		}
+	}
+	if scope == "" {
+		return "", nil
 	}
 	n, err := phone.Normalize(from, e.region)
 	if err != nil {
-		return false, fmt.Errorf("policy: opt-out from unusable sender number: %w", err)
+		return "", fmt.Errorf("policy: opt-out from unusable sender number: %w", err)
 	}
-	if err := e.store.AddOptOut(ctx, n.E164, "inbound opt-out keyword", e.clock.Now()); err != nil {
-		return false, fmt.Errorf("policy: record opt-out: %w", err)
+	if e.operator != "" && n.E164 == e.operator {
+		return "", nil
 	}
-	e.log.InfoContext(ctx, "policy: recipient opted out", "e164", n.E164)
+	at := hit.At
+	if at.IsZero() {
+		at = e.clock.Now()
+	}
+	reason := "inbound opt-out keyword"
+	tool := "inbound_sms"
+	if hit.Channel == store.ChannelCall {
+		reason, tool = "spoken do-not-call request on a call", "call_transcript"
+	}
+	if hit.Ref != "" {
+		reason += " (" + hit.Ref + ")"
+	}
+	changed, err := e.store.AddOptOutOn(ctx, store.OptOut{E164: n.E164, Channel: scope, Reason: reason, At: at}, true)
+	if err != nil {
+		return "", fmt.Errorf("policy: record opt-out: %w", err)
+	}
+	if !changed {
+		return scope, nil
+	}
+	e.log.InfoContext(ctx, "policy: recipient opted out", "e164", n.E164, "channel", scope)
 	if e.audit != nil {
-		if _, _, err := e.audit.Append(audit.Entry{Tool: "inbound_sms", Decision: "opt_out", Rules: []string{RuleOptedOut}, Target: n.E164}); err != nil {
-			return true, fmt.Errorf("policy: audit opt-out: %w", err)
+		details := map[string]string{"channel": scope}
+		if hit.Ref != "" {
+			details["ref"] = hit.Ref
+		}
+		if _, _, err := e.audit.Append(audit.Entry{Tool: tool, Decision: "opt_out", Rules: []string{RuleOptedOut}, Target: n.E164, Details: details}); err != nil {
+			return scope, fmt.Errorf("policy: audit opt-out: %w", err)
 		}
 	}
-	return true, nil
+	return scope, nil
 }
+
+// checkReplies asks the RepliesReader what e164 said lately and records any opt-out, before
+// the decision reads the store. A failed read refuses the decision (fail closed): a recipient
+// who said STOP where we could have seen it must not get the text because the read failed.
+func (e *Engine) checkReplies(ctx context.Context, e164 string) error {
+	if e.replies == nil {
+		return nil
+	}
+	rs, err := e.replies.LatestReplies(ctx, e164)
+	if err != nil {
+		return fmt.Errorf("%w: the latest replies of %s could not be read to check for an opt-out (%v). Nothing was sent; try again in a moment", ErrRepliesUnavailable, e164, err)
+	}
+	if _, err := e.ObserveReplies(ctx, e164, rs); err != nil {
+		return fmt.Errorf("%w: %v", ErrRepliesUnavailable, err)
+	}
+	return nil
+}
+
+// ErrRepliesUnavailable is returned (wrapped) by Evaluate when a recipient's latest replies
+// could not be read or their opt-out not recorded: the text or call is refused, not sent blind.
+var ErrRepliesUnavailable = errors.New("opt-out check unavailable")
 
 // OptOuts edits the suppression list. It is for the operator CLI
 // (agentphone-mcp optout list|add|remove); no MCP tool may use it.

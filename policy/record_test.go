@@ -1,6 +1,8 @@
 package policy
 
 import (
+	"time"
+
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -101,12 +103,12 @@ func TestObserveInboundAndOptOuts(t *testing.T) {
 		{numNY, "please stop texting me", true},
 	}
 	for _, tt := range tests {
-		got, err := e.eng.ObserveInbound(ctx, tt.from, tt.body)
+		got, err := e.eng.ObserveInbound(ctx, tt.from, tt.body, time.Time{})
 		if err != nil || got != tt.opted {
 			t.Errorf("ObserveInbound(%q) = %v, %v; want %v", tt.body, got, err, tt.opted)
 		}
 	}
-	if _, err := e.eng.ObserveInbound(ctx, "not a number", "STOP"); err == nil {
+	if _, err := e.eng.ObserveInbound(ctx, "not a number", "STOP", time.Time{}); err == nil {
 		t.Error("opt-out from an unusable number reported no error")
 	}
 	wantDecision(t, e.eval(t, sms(numLA, "hi")), Deny, RuleOptedOut)

@@ -16,7 +16,8 @@ const (
 	RuleQuietHours      = "quiet_hours" // deny; confirm when the local time cannot be known (unknown zone, toll-free, non-geographic)
 	RuleRateLimit       = "rate_limit"
 	RuleDenylist        = "denylist"
-	RuleOwnNumber       = "own_number" // SMS or call to one of the account's own numbers
+	RuleOwnNumber       = "own_number"     // SMS or call to one of the account's own numbers
+	RuleOperatorPhone   = "operator_phone" // SMS or call to AGENTPHONE_OPERATOR_PHONE (the confirmation channel)
 
 	// Confirm rules.
 	RuleSpend         = "spend"

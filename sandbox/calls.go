@@ -283,7 +283,8 @@ func (s *Sandbox) createCall(r *http.Request) (int, any, *apiError) {
 		return fail(badRequest("Agent " + a.cfg.ID + " has no phone number; attach one with POST /v1/agents/{agent_id}/numbers"))
 	}
 	c := s.newCall(a, n, "outbound", n.phone, req.toNumber, req.toNumber, setup{
-		prompt: substitute(req.prompt, req.vars), greeting: substitute(req.greeting, req.vars)})
+		prompt: substitute(req.prompt, req.vars), greeting: substitute(req.greeting, req.vars),
+		callerLines: s.st.calleeLines[req.toNumber]})
 	c.forced = s.outcomeFor(req.toNumber)
 	id := c.id
 	s.mu.Unlock()

@@ -436,3 +436,28 @@ func TestRecording(t *testing.T) {
 		t.Error("recording on a missing call accepted")
 	}
 }
+
+// TestCalleeLines: SetCalleeLines scripts what the callee says on outbound calls to one number
+// (other numbers keep the generated dialogue); no lines restores it.
+func TestCalleeLines(t *testing.T) {
+	eachMode(t, Options{}, func(t *testing.T, h *harness) {
+		agentID := callSetup(h, map[string]any{"voiceMode": "hosted", "systemPrompt": "Say hello."})
+		h.sb.SetCalleeLines("+14155550145", "Who is this?", "Stop calling me.")
+		scripted := h.must(200, "POST", "/v1/calls", map[string]any{"agentId": agentID, "toNumber": "+14155550145"})["id"].(string)
+		other := h.must(200, "POST", "/v1/calls", map[string]any{"agentId": agentID, "toNumber": "+14155550146"})["id"].(string)
+		h.steps(8, time.Second)
+		caller, _ := transcriptText(t, h.must(200, "GET", "/v1/calls/"+scripted, nil))
+		if strings.Join(caller, "|") != "Who is this?|Stop calling me." {
+			t.Fatalf("scripted callee said %q", caller)
+		}
+		if caller, _ := transcriptText(t, h.must(200, "GET", "/v1/calls/"+other, nil)); len(caller) == 0 || strings.Contains(strings.Join(caller, " "), "Stop calling") {
+			t.Fatalf("another callee said %q", caller)
+		}
+		h.sb.SetCalleeLines("+14155550145")
+		again := h.must(200, "POST", "/v1/calls", map[string]any{"agentId": agentID, "toNumber": "+14155550145"})["id"].(string)
+		h.steps(8, time.Second)
+		if caller, _ := transcriptText(t, h.must(200, "GET", "/v1/calls/"+again, nil)); strings.Contains(strings.Join(caller, " "), "Stop calling") {
+			t.Fatalf("cleared lines still spoken: %q", caller)
+		}
+	})
+}

@@ -99,6 +99,19 @@ func (s *Sandbox) SetCallOutcome(toE164, status string) error {
 	return nil
 }
 
+// SetCalleeLines scripts what the person at toE164 says on the next outbound calls to them,
+// one line per turn (for example "Stop calling me. Do not call me again."). No lines restores
+// the generated dialogue.
+func (s *Sandbox) SetCalleeLines(toE164 string, lines ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(lines) == 0 {
+		delete(s.st.calleeLines, toE164)
+		return
+	}
+	s.st.calleeLines[toE164] = append([]string{}, lines...)
+}
+
 // Spoken returns everything the agent said on the call, in order (greeting included).
 func (s *Sandbox) Spoken(callID string) []string {
 	s.mu.Lock()

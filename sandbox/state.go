@@ -19,7 +19,8 @@ type state struct {
 	subs       map[string]*subAccount
 
 	projectHook *webhook
-	outcomes    map[string]string // destination E.164 -> forced call status
+	outcomes    map[string]string   // destination E.164 -> forced call status
+	calleeLines map[string][]string // destination E.164 -> what the callee says on outbound calls
 
 	balanceEnforced bool
 	balanceCents    int64
@@ -30,15 +31,16 @@ type state struct {
 
 func newState() *state {
 	return &state{
-		agents:     map[string]*agent{},
-		numbers:    map[string]*number{},
-		calls:      map[string]*call{},
-		convs:      map[string]*conversation{},
-		messages:   map[string]*message{},
-		contacts:   map[string]*contact{},
-		deliveries: map[string]*delivery{},
-		subs:       map[string]*subAccount{},
-		outcomes:   map[string]string{},
+		agents:      map[string]*agent{},
+		numbers:     map[string]*number{},
+		calls:       map[string]*call{},
+		convs:       map[string]*conversation{},
+		messages:    map[string]*message{},
+		contacts:    map[string]*contact{},
+		deliveries:  map[string]*delivery{},
+		subs:        map[string]*subAccount{},
+		outcomes:    map[string]string{},
+		calleeLines: map[string][]string{},
 		registration: registration{CampaignStatus: "none",
 			Message: "No A2P 10DLC registration found. Submit one with POST /v1/register before sending SMS at volume."},
 	}

@@ -70,6 +70,8 @@ type App struct {
 	events  *tools.EventHub
 	live    *tools.LiveCalls // held voice turns; nil without --webhook-listen
 	recv    *receiver
+	hider   *operatorHider // hides the operator's phone from every API read
+	replies *repliesReader // what a recipient said lately, asked before every text or call
 	subs    *subscribers
 	deps    *tools.Deps
 	closers []func() error
@@ -142,6 +144,10 @@ func New(ctx context.Context, cfg Config, opts Options) (app *App, err error) {
 		logger.Warn("the API base URL is a loopback address: for local testing only", "base_url", endpoint.BaseURL)
 	}
 	hc := keyguard.NewHTTPClient(endpoint, key, base)
+	// Every API answer passes the operator filter (hide.go): the strict-mode code texted to
+	// the operator's phone is readable by no tool, resource, wait or inbox.
+	a.hider = newOperatorHider(hc.Transport)
+	hc.Transport = a.hider
 	a.api, err = apiclient.New(apiclient.Options{
 		BaseURL: endpoint.BaseURL, HTTPClient: hc, Clock: a.clock,
 		Timeout: 30 * time.Second, LongPollTimeout: 11 * time.Minute,
@@ -171,13 +177,16 @@ func New(ctx context.Context, cfg Config, opts Options) (app *App, err error) {
 	}
 	keys := []string{opts.Secrets.APIKey.Reveal(), opts.Secrets.WebhookSecret.Reveal(), opts.Secrets.HTTPToken.Reveal()}
 	checker := &contactChecker{api: a.api, clock: a.clock}
+	replies := newRepliesReader(a.api, logger.With("component", "optouts"))
+	a.replies = replies
 	a.policy, err = policy.New(pcfg, policy.Deps{
 		Store: a.store, Clock: a.clock, Audit: a.audit, Contacts: checker, History: checker, OwnNumbers: checker,
-		Keys: keys, Logger: logger.With("component", "policy"),
+		Replies: replies, Keys: keys, Logger: logger.With("component", "policy"),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start the policy engine: %w", err)
 	}
+	a.hider.setOperator(a.policy.OperatorPhone())
 
 	a.events = tools.NewEventHub()
 	deps := &tools.Deps{
@@ -188,7 +197,7 @@ func New(ctx context.Context, cfg Config, opts Options) (app *App, err error) {
 	a.subs, a.deps = newSubscribers(), deps
 	if cfg.WebhookListen != "" {
 		a.live = tools.NewLiveCalls()
-		deps.Live, deps.Received = a.live, receivedEvents{st: a.store}
+		deps.Live, deps.Received = a.live, receivedEvents{st: a.store, hide: a.hider}
 	}
 	a.toolbox, err = tools.NewToolbox(deps, tools.All(deps), tools.Selection{
 		Toolsets: cfg.Toolsets, Tools: cfg.Tools, Exclude: cfg.ExcludeTools, ReadOnly: cfg.ReadOnly,

@@ -15,6 +15,8 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	mcpserver "github.com/mark3labs/mcp-go/server"
 
+	"github.com/agentphone-mcp/agentphone-mcp/apiclient"
+	"github.com/agentphone-mcp/agentphone-mcp/policy/keyguard"
 	"github.com/agentphone-mcp/agentphone-mcp/sandbox"
 )
 
@@ -166,3 +168,20 @@ func (h *harness) setupAgentWithNumber(c *client.Client) (agentID, numberID, num
 	n := h.confirm(c, "buy_number", map[string]any{"agent_id": agentID, "area_code": "415"})
 	return agentID, n.str("id"), n.str("phone_number")
 }
+
+// rawAPI is an API client straight to the sandbox, without the server's operator filter: the
+// test's view of what really happened (the codes texted to the operator).
+func (h *harness) rawAPI() *apiclient.Client {
+	h.t.Helper()
+	ep, err := keyguard.ParseBaseURL("")
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	c, err := apiclient.New(apiclient.Options{BaseURL: ep.BaseURL, HTTPClient: keyguard.NewHTTPClient(ep, keyguard.NewSecret(SandboxKey), h.sb.Transport()), Clock: h.clk})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return c
+}
+
+func apiGetCall() apiclient.GetCallParams { return apiclient.GetCallParams{} }

@@ -171,7 +171,7 @@ var otpCode = regexp.MustCompile(`Code (\d{6})`)
 // operatorCodes returns the codes texted to the operator's phone from number numberID, oldest first.
 func (h *harness) operatorCodes(numberID, operator string) []string {
 	h.t.Helper()
-	page, err := h.app.api.ListNumberMessages(h.ctx, numberID, apiclient.CursorParams{Limit: 100})
+	page, err := h.rawAPI().ListNumberMessages(h.ctx, numberID, apiclient.CursorParams{Limit: 100})
 	if err != nil {
 		h.t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/agentphone-mcp/agentphone-mcp/apiclient"
+	"github.com/agentphone-mcp/agentphone-mcp/policy"
 	"github.com/agentphone-mcp/agentphone-mcp/tools"
 )
 
@@ -138,8 +139,22 @@ func (rv *receiver) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	// The operator's phone is the confirmation channel: nothing about it is stored, published
+	// or held for the model (a call from it is ended politely).
+	if rv.app.hider.mentionsOperator(body) {
+		log.Info("webhook event about the operator's phone dropped", "event", ev.Event)
+		if ev.Voice != nil {
+			writeJSON(w, apiclient.VoiceResponse{Text: LiveGoodbye, Hangup: true})
+			return
+		}
+		writeJSON(w, map[string]any{"ok": true})
+		return
+	}
 	switch {
 	case ev.Voice != nil:
+		if rv.spokenOptOut(r.Context(), w, ev) {
+			return
+		}
 		rv.holdTurn(w, r, ev)
 		return
 	case ev.Message != nil:
@@ -164,7 +179,7 @@ func (rv *receiver) message(ctx context.Context, ev *apiclient.WebhookEvent) {
 	}
 	e := tools.Event{Kind: tools.EventMessage, ID: m.MessageID, ConversationID: m.ConversationID, AgentID: ev.AgentID,
 		NumberID: m.NumberID, From: m.From, To: m.To, Body: m.Message, At: at}
-	if _, err := rv.app.policy.ObserveInbound(ctx, m.From, m.Message); err != nil {
+	if _, err := rv.app.policy.ObserveInbound(ctx, m.From, m.Message, at); err != nil {
 		rv.app.logger.Warn("checking an inbound message for an opt-out failed", "err", err)
 	}
 	rv.record(ctx, e)
@@ -183,7 +198,44 @@ func (rv *receiver) callEnded(ctx context.Context, ev *apiclient.WebhookEvent) {
 	if rv.app.live != nil {
 		rv.app.live.Ended(c.CallID, string(c.Status))
 	}
+	party := c.To
+	if c.Direction == apiclient.DirectionInbound {
+		party = c.From
+	}
+	var said []string
+	for _, t := range c.Transcript {
+		if t.Role != apiclient.RoleAgent && t.Content != "" {
+			said = append(said, t.Content)
+		}
+	}
+	if _, err := rv.app.policy.ObserveCall(ctx, party, c.CallID, said, at); err != nil {
+		rv.app.logger.Warn("checking a call for a spoken opt-out failed", "call", c.CallID, "err", err)
+	}
 	rv.record(ctx, e)
+}
+
+// OptOutGoodbye ends a webhook-mode call at once when the caller asks not to be called again.
+const OptOutGoodbye = "Understood. You will not be called again. Goodbye."
+
+// spokenOptOut checks one caller utterance of a webhook-mode call: a do-not-call request is
+// recorded at the time it is made and the call ends with a confirmation, without waiting for
+// the model. It reports whether it answered the turn.
+func (rv *receiver) spokenOptOut(ctx context.Context, w http.ResponseWriter, ev *apiclient.WebhookEvent) bool {
+	v := ev.Voice
+	party := v.To
+	if v.Direction == apiclient.DirectionInbound {
+		party = v.From
+	}
+	ch, err := rv.app.policy.ObserveCall(ctx, party, v.CallID, []string{v.Transcript}, rv.app.clock.Now())
+	if err != nil {
+		rv.app.logger.Warn("checking a caller turn for a spoken opt-out failed", "call", v.CallID, "err", err)
+		return false
+	}
+	if ch == "" || ch == policy.OptOutSMS {
+		return false
+	}
+	writeJSON(w, apiclient.VoiceResponse{Text: OptOutGoodbye, Hangup: true})
+	return true
 }
 
 func (rv *receiver) record(ctx context.Context, e tools.Event) {

@@ -76,7 +76,12 @@ func (a *App) notifyUpdated(uri string) {
 }
 
 // receivedEvents serves the inbox from the events the receiver stored.
-type receivedEvents struct{ st *store.Store }
+type receivedEvents struct {
+	st *store.Store
+	// hide drops stored events about the operator's phone: another process sharing the state
+	// dir without the operator phone set (or an older version) may have stored some.
+	hide *operatorHider
+}
 
 // RecentEvents returns up to limit stored events, oldest first.
 func (r receivedEvents) RecentEvents(ctx context.Context, limit int) ([]tools.Event, error) {
@@ -86,6 +91,9 @@ func (r receivedEvents) RecentEvents(ctx context.Context, limit int) ([]tools.Ev
 	}
 	out := make([]tools.Event, 0, len(ins))
 	for _, in := range ins {
+		if r.hide != nil && r.hide.mentionsOperator(in.Payload) {
+			continue
+		}
 		var e storedEvent
 		if err := json.Unmarshal(in.Payload, &e); err != nil {
 			return nil, fmt.Errorf("decode stored inbound event %d: %w", in.Seq, err)

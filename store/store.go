@@ -48,6 +48,7 @@ var (
 	bucketInbound      = []byte("inbound")
 	bucketDeliveries   = []byte("deliveries")
 	bucketToolContacts = []byte("tool_contacts")
+	bucketOptOutsGone  = []byte("optouts_removed") // e164 -> time the operator lifted its opt-out
 )
 
 // Defaults for Options fields left at their zero value.
@@ -130,7 +131,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	}
 	s := &Store{path: filepath.Join(dir, FileName), opts: opts, lock: lock}
 	err = s.run(context.Background(), "initialise", true, func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketEvents, bucketKnown, bucketOptOuts, bucketNonces, bucketInbound, bucketDeliveries, bucketToolContacts} {
+		for _, b := range [][]byte{bucketEvents, bucketKnown, bucketOptOuts, bucketNonces, bucketInbound, bucketDeliveries, bucketToolContacts, bucketOptOutsGone} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return fmt.Errorf("create bucket %s: %w", b, err)
 			}

@@ -128,7 +128,7 @@ func makeCallTool(d *Deps) Tool {
 				// The call is recorded (and counted) now; the wait happens after.
 				out.after = func(ctx context.Context) *mcp.CallToolResult {
 					final, werr := d.waitForCall(ctx, c, created.ID, wait)
-					return waitedCallResult(created, final, werr)
+					return withOptOutNote(waitedCallResult(created, final, werr), d.observeCall(ctx, final))
 				}
 			}
 			return out
@@ -311,6 +311,76 @@ func getTranscriptTool(d *Deps) Tool {
 			callObj.Transcripts = tr.Turns
 		}
 		view, text := d.callDetails(callObj)
-		return okResult(text, view)
+		return withOptOutNote(okResult(text, view), d.observeCall(ctx, callObj))
 	})
+}
+
+// CallParty is the other side of a call: the callee of an outbound call, the caller of an
+// inbound one.
+func CallParty(c *apiclient.Call) string {
+	if c.Direction == apiclient.DirectionInbound {
+		return c.FromNumber
+	}
+	return c.ToNumber
+}
+
+// CallerTurns returns what the other party said on a call, turn by turn (raw, for the
+// policy's opt-out check; never shown without sanitising).
+func CallerTurns(in []apiclient.TranscriptTurn) []string {
+	var out []string
+	for _, t := range in {
+		switch {
+		case t.Content != "":
+			if t.Role != apiclient.RoleAgent {
+				out = append(out, t.Content)
+			}
+		case strings.TrimSpace(t.Transcript) != "":
+			out = append(out, t.Transcript)
+		}
+	}
+	return out
+}
+
+// observeCall checks the caller turns of a call that ended (or is still going on when a wait
+// gives up) for a spoken do-not-call request, reading the full transcript when the call object
+// holds only part of it, and returns a note for the model when the other party opted out, or "".
+func (d *Deps) observeCall(ctx context.Context, c *apiclient.Call) string {
+	if c == nil || (!c.Status.Terminal() && c.Status != apiclient.CallInProgress) {
+		return ""
+	}
+	turns := c.Transcripts
+	if tr, err := d.API.GetTranscript(ctx, c.ID); err == nil && len(tr.Turns) > 0 {
+		turns = tr.Turns
+	}
+	ch, err := d.Policy.ObserveCall(ctx, CallParty(c), c.ID, CallerTurns(turns), c.EndedAt.Time)
+	if err != nil {
+		d.logger().Warn("checking a call for a spoken opt-out failed", "call", c.ID, "err", err)
+		return ""
+	}
+	return optOutNote(CallParty(c), ch)
+}
+
+// optOutNote tells the model what a recorded opt-out means.
+func optOutNote(party, channel string) string {
+	switch channel {
+	case "":
+		return ""
+	case policy.OptOutCall:
+		return fmt.Sprintf("%s asked not to be called again: calls to them are now refused [opted_out].", party)
+	case policy.OptOutSMS:
+		return fmt.Sprintf("%s asked not to be texted again: texts to them are now refused [opted_out].", party)
+	}
+	return fmt.Sprintf("%s asked not to be contacted again: calls and texts to them are now refused [opted_out].", party)
+}
+
+// withOptOutNote adds an opt-out note to a call result.
+func withOptOutNote(res *mcp.CallToolResult, note string) *mcp.CallToolResult {
+	if note == "" || res == nil {
+		return res
+	}
+	if m, ok := res.StructuredContent.(map[string]any); ok {
+		m["opted_out"] = note
+	}
+	res.Content = append(res.Content, mcp.NewTextContent(note))
+	return res
 }

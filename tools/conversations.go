@@ -154,7 +154,7 @@ func (d *Deps) conversationPage(ctx context.Context, c *call, id string, p curso
 	var oldest time.Time
 	for i := range page.Data {
 		m := &page.Data[i]
-		d.observeInbound(ctx, m.Direction, m.FromNumber, m.Body)
+		d.observeInbound(ctx, m.Direction, m.FromNumber, m.Body, m.ReceivedAt.Time)
 		l.lines = append(l.lines, messageLine(m))
 		l.items = append(l.items, messageView(m))
 		if oldest.IsZero() || (!m.ReceivedAt.Time.IsZero() && m.ReceivedAt.Time.Before(oldest)) {
@@ -186,7 +186,7 @@ func (d *Deps) conversation(ctx context.Context, id string, limit int) (map[stri
 	}
 	for i := range cv.Messages {
 		m := &cv.Messages[i]
-		d.observeInbound(ctx, m.Direction, m.FromNumber, m.Body)
+		d.observeInbound(ctx, m.Direction, m.FromNumber, m.Body, m.ReceivedAt.Time)
 		msgs = append(msgs, messageView(m))
 		fmt.Fprintf(&b, "  %s\n", messageLine(m))
 	}

@@ -91,6 +91,7 @@ func sendSMSTool(d *Deps) Tool {
 // first active number. It bypasses the policy on purpose: the recipient is fixed by the
 // operator's configuration, and the body is server-rendered.
 func (d *Deps) textOperator(ctx context.Context, body string) error {
+	ctx = WithOperatorText(ctx) // the operator filter must see the operator's number here
 	page, err := d.API.ListNumbers(ctx, apiclient.ListParams{Limit: 100})
 	if err != nil {
 		return fmt.Errorf("find a number to text from: %w", err)
@@ -118,4 +119,19 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return string(r[:n]) + "…"
+}
+
+// operatorTextKey marks the context of the server's own code text to the operator.
+type operatorTextKey struct{}
+
+// WithOperatorText marks ctx as the server's own text to the operator's phone: the one API
+// answer the operator filter (server) lets through, because it is not shown to the model.
+func WithOperatorText(ctx context.Context) context.Context {
+	return context.WithValue(ctx, operatorTextKey{}, true)
+}
+
+// IsOperatorText reports whether ctx was marked by WithOperatorText.
+func IsOperatorText(ctx context.Context) bool {
+	v, _ := ctx.Value(operatorTextKey{}).(bool)
+	return v
 }

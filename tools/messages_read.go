@@ -13,11 +13,11 @@ import (
 
 // observeInbound hands every inbound message read to the policy engine, so a STOP-style
 // reply puts its sender on the suppression list even when no webhook delivered it.
-func (d *Deps) observeInbound(ctx context.Context, dir apiclient.Direction, from, body string) {
+func (d *Deps) observeInbound(ctx context.Context, dir apiclient.Direction, from, body string, at time.Time) {
 	if dir != apiclient.DirectionInbound || from == "" {
 		return
 	}
-	if _, err := d.Policy.ObserveInbound(ctx, from, body); err != nil {
+	if _, err := d.Policy.ObserveInbound(ctx, from, body, at); err != nil {
 		d.logger().Warn("checking an inbound message for an opt-out failed", "err", err)
 	}
 }
@@ -46,7 +46,7 @@ func listMessagesTool(d *Deps) Tool {
 		l := list{noun: "messages", hasMore: page.HasMore, untrusted: true}
 		var oldest time.Time
 		for _, m := range page.Data {
-			d.observeInbound(ctx, m.Direction, m.From, m.Body)
+			d.observeInbound(ctx, m.Direction, m.From, m.Body, m.ReceivedAt.Time)
 			body := untrusted(m.Body, maxBody)
 			l.lines = append(l.lines, fmt.Sprintf("%s [%s] %s %s → %s: %q", m.ID, when(m.ReceivedAt), m.Direction, m.From, m.To, body))
 			l.items = append(l.items, map[string]any{"id": m.ID, "from": m.From, "to": m.To, "body": body, "direction": m.Direction,

@@ -77,7 +77,7 @@ func waitForCallTool(d *Deps) Tool {
 		if werr != nil && !errors.Is(werr, errWaitTimeout) && !errors.Is(werr, errWaitCancelled) {
 			return apiFailure(c.tool, werr, "list_calls")
 		}
-		res := waitedCallResult(final, final, werr)
+		res := withOptOutNote(waitedCallResult(final, final, werr), d.observeCall(ctx, final))
 		if final.Summary != "" {
 			summary = final.Summary // the API's own summary wins over the webhook's
 		}
@@ -310,7 +310,7 @@ func (d *Deps) replyResult(ctx context.Context, found []reply, via string) *mcp.
 	optedOut := false
 	for i := range found {
 		r := &found[i]
-		if out, err := d.Policy.ObserveInbound(ctx, r.From, r.Body); err != nil {
+		if out, err := d.Policy.ObserveInbound(ctx, r.From, r.Body, r.ReceivedAt); err != nil {
 			d.logger().Warn("checking a reply for an opt-out failed", "err", err)
 		} else if out {
 			r.OptedOut, optedOut = true, true

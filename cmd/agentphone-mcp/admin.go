@@ -88,9 +88,9 @@ func cmdOptout(ctx context.Context, e env, args []string) error {
 			return nil
 		}
 		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "NUMBER\tSINCE\tREASON")
+		fmt.Fprintln(tw, "NUMBER\tCHANNEL\tSINCE\tREASON")
 		for _, o := range list {
-			fmt.Fprintf(tw, "%s\t%s\t%s\n", o.E164, o.At.Format(time.RFC3339), o.Reason)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", o.E164, o.Channel, o.At.Format(time.RFC3339), o.Reason)
 		}
 		return tw.Flush()
 	case "add", "remove":
