@@ -299,8 +299,8 @@ func TestFollowTranscriptReconnects(t *testing.T) {
 		return sseEvent("turn", `{"role":"`+role+`","content":"`+text+`","createdAt":"2025-01-15T14:00:01Z"}`)
 	}
 	script := &sseScript{conns: [][]string{
-		{conn, turn("agent", "Hello"), turn("user", "Hi")},                                  // dropped before "ended"
-		{conn, turn("agent", "Hello"), turn("user", "Hi"), ": heartbeat\n\n"},              // replay only, dropped again
+		{conn, turn("agent", "Hello"), turn("user", "Hi")},                    // dropped before "ended"
+		{conn, turn("agent", "Hello"), turn("user", "Hi"), ": heartbeat\n\n"}, // replay only, dropped again
 		{conn, turn("agent", "Hello"), turn("user", "Hi"), turn("agent", "Bye"), sseEvent("ended", `{"callId":"call_1","status":"completed"}`)},
 	}}
 	c, fc := streamClient(t, script)
