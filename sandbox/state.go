@@ -19,7 +19,6 @@ type state struct {
 	subs       map[string]*subAccount
 
 	projectHook *webhook
-	outcomes    map[string]string // destination E.164 -> forced call status
 
 	balanceEnforced bool
 	balanceCents    int64
@@ -38,7 +37,6 @@ func newState() *state {
 		contacts:   map[string]*contact{},
 		deliveries: map[string]*delivery{},
 		subs:       map[string]*subAccount{},
-		outcomes:   map[string]string{},
 		registration: registration{CampaignStatus: "none",
 			Message: "No A2P 10DLC registration found. Submit one with POST /v1/register before sending SMS at volume."},
 	}
