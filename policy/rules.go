@@ -17,6 +17,7 @@ const (
 	RuleRateLimit       = "rate_limit"
 	RuleDenylist        = "denylist"
 	RuleOwnNumber       = "own_number" // SMS or call to one of the account's own numbers
+	RuleUnsafeURL       = "unsafe_url" // a URL a third party would call is not a public https URL
 
 	// Confirm rules.
 	RuleSpend         = "spend"
