@@ -132,7 +132,7 @@ func (e *Error) kind() Kind {
 func (e *Error) What() string {
 	switch e.kind() {
 	case KindStatus:
-		s := fmt.Sprintf("AgentPhone answered %d %s", e.Status, http.StatusText(e.Status))
+		s := fmt.Sprintf("AgentPhone answered HTTP %d %s", e.Status, http.StatusText(e.Status))
 		if e.Code != "" {
 			s += " [" + e.Code + "]"
 		}
@@ -163,7 +163,7 @@ func (e *Error) What() string {
 	case KindTooLarge:
 		return "AgentPhone's answer is larger than " + humanBytes(e.Limit) + ", so it was not read"
 	case KindUnreadable:
-		s := fmt.Sprintf("AgentPhone answered %d but the body is unusable", e.Status)
+		s := fmt.Sprintf("AgentPhone answered HTTP %d but the body is unusable", e.Status)
 		if e.Message != "" {
 			s += ": " + e.Message
 		}
@@ -219,6 +219,8 @@ func statusHint(e *Error) string {
 		return "the API key may not do this (or the sub-account in AGENTPHONE_SUB_ACCOUNT_ID is not yours)"
 	case http.StatusNotFound:
 		return "check the id (list the resource to find valid ids)"
+	case http.StatusConflict:
+		return "it conflicts with what exists (a duplicate, a limit, or a busy line): check the current state before trying again"
 	case http.StatusPaymentRequired:
 		return "the account balance is too low: the operator adds credit in the AgentPhone dashboard"
 	case http.StatusTooManyRequests:

@@ -9,14 +9,15 @@ import (
 
 // Token budget of tools/list (issue 4): the compact JSON of the tools array, as mcp-go sends
 // it. The issue's targets are 16 KB with every toolset and 9 KB for the default set. The
-// first holds. The default set (every toolset but webhooks) is 29 tools, and a tool costs
+// first holds. The default set (every toolset but webhooks) is 30 tools, and a tool costs
 // about 200 bytes before its first argument (name, description, two annotation hints, the
 // schema frame), so 9 KB would leave under 100 bytes a tool for what it does: budgetDefault
 // is therefore the measured size plus a little headroom, a guard against regressions, and
-// targetDefault is the issue's number, logged while it is missed.
+// targetDefault is the issue's number, logged while it is missed. Issue 11 (get_capabilities,
+// send_style and reply_to_message_id, call variables, custom_tools) added about 820 bytes.
 const (
 	budgetAll     = 16 * 1024
-	budgetDefault = 11 * 1024
+	budgetDefault = 12 * 1024
 	targetDefault = 9 * 1024
 )
 

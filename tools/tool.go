@@ -265,8 +265,8 @@ var schemaRewrites = []struct{ from, to string }{
 }
 
 // compactSchema applies schemaRewrites to a reflected input schema, and describes each nested
-// object argument that carries a description by that description alone: its keys are listed
-// there, and bindArgs still refuses unknown or mistyped keys by name.
+// object argument (or list of objects) that carries a description by that description alone:
+// its keys are listed there, and bindArgs still refuses unknown or mistyped keys by name.
 func compactSchema(raw json.RawMessage) json.RawMessage {
 	out := []byte(raw)
 	for _, r := range schemaRewrites {
@@ -286,6 +286,13 @@ func compactSchema(raw json.RawMessage) json.RawMessage {
 		if _, nested := p["properties"]; nested && hasDesc {
 			props[name] = map[string]any{"type": "object", "description": desc}
 			changed = true
+		}
+		// A described list of objects likewise: its description lists the objects' keys.
+		if items, ok := p["items"].(map[string]any); ok && hasDesc {
+			if _, nested := items["properties"]; nested {
+				props[name] = map[string]any{"type": "array", "description": desc}
+				changed = true
+			}
 		}
 	}
 	if !changed {

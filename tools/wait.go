@@ -76,17 +76,10 @@ func waitForCallTool(d *Deps) Tool {
 		if werr != nil && !errors.Is(werr, errWaitTimeout) && !errors.Is(werr, errWaitCancelled) {
 			return apiFailure(c.tool, werr, "list_calls")
 		}
-		res := waitedCallResult(final, final, werr)
-		if final.Summary != "" {
-			summary = final.Summary // the API's own summary wins over the webhook's
+		if final.Summary == "" {
+			final.Summary = summary // the API's own summary wins over the webhook's
 		}
-		if summary != "" {
-			if m, ok := res.StructuredContent.(map[string]any); ok {
-				m["summary"] = untrusted(summary, maxNotes)
-			}
-			res.Content = append(res.Content, mcp.NewTextContent("Summary (third-party data): "+untrusted(summary, maxNotes)))
-		}
-		return res
+		return waitedCallResult(final, final, werr) // outcome, summary and sentiment: writeOutcome
 	})
 }
 
