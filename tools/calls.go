@@ -73,12 +73,12 @@ func greetingWithDisclosure(greeting string) string {
 }
 
 type makeCallArgs struct {
-	AgentID           string `json:"agent_id"`
-	ToNumber          string `json:"to_number"`
-	Topic             string `json:"topic,omitempty" jsonschema:"Objective"`
-	InitialGreeting   string `json:"initial_greeting,omitempty"`
-	FromNumberID      string `json:"from_number_id,omitempty"`
-	Voice             string `json:"voice,omitempty"`
+	AgentID           string            `json:"agent_id"`
+	ToNumber          string            `json:"to_number"`
+	Topic             string            `json:"topic,omitempty" jsonschema:"Objective"`
+	InitialGreeting   string            `json:"initial_greeting,omitempty"`
+	FromNumberID      string            `json:"from_number_id,omitempty"`
+	Voice             string            `json:"voice,omitempty"`
 	Wait              bool              `json:"wait,omitempty" jsonschema:"Until it ends"`
 	MaxWaitSeconds    int               `json:"max_wait_seconds,omitempty" jsonschema:"10-600"`
 	Variables         map[string]string `json:"variables,omitempty" jsonschema:"{{name}} values"`
