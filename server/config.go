@@ -58,6 +58,12 @@ type Config struct {
 	WebhookListen string `env:"AGENTPHONE_WEBHOOK_LISTEN"`
 	// SandboxNow pins the sandbox clock's start (RFC 3339); for demos and tests only.
 	SandboxNow string `env:"AGENTPHONE_SANDBOX_NOW"`
+	// SandboxDeliverExternal lets the sandbox POST webhook events and test events to hosts
+	// other than this machine (by default it delivers to loopback addresses only).
+	SandboxDeliverExternal bool `env:"AGENTPHONE_SANDBOX_DELIVER_EXTERNAL"`
+	// SubAccountID scopes every AgentPhone request to this sub-account (X-Sub-Account-Id);
+	// empty means the master account of the key.
+	SubAccountID string `env:"AGENTPHONE_SUB_ACCOUNT_ID"`
 	// AllowRemote lets the HTTP transports listen on a non-loopback address (requires
 	// AGENTPHONE_HTTP_TOKEN).
 	AllowRemote bool `env:"AGENTPHONE_HTTP_ALLOW_REMOTE"`
@@ -104,6 +110,10 @@ func (c *Config) Validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("log level %q is not one of debug, info, warn, error", c.LogLevel))
 	}
+	if c.SandboxDeliverExternal && !c.Sandbox {
+		errs = append(errs, errors.New("AGENTPHONE_SANDBOX_DELIVER_EXTERNAL (--sandbox-deliver-external) is honoured only in sandbox mode"))
+	}
+	c.SubAccountID = strings.TrimSpace(c.SubAccountID)
 	c.DefaultRegion = strings.ToUpper(strings.TrimSpace(c.DefaultRegion))
 	if len(c.DefaultRegion) != 2 {
 		errs = append(errs, fmt.Errorf("AGENTPHONE_DEFAULT_REGION %q is not a two-letter region code such as US", c.DefaultRegion))
