@@ -130,21 +130,22 @@ func TestTransportFailuresSayWhatHappened(t *testing.T) {
 	ln.Close()
 
 	cases := []struct {
-		name  string
-		base  string
-		kind  Kind
-		words []string
+		name    string
+		base    string
+		timeout time.Duration
+		kind    Kind
+		words   []string
 	}{
-		{"reset", reset.URL, KindReset, []string{"connection to AgentPhone was reset", "try again in a minute"}},
-		{"timeout", slow.URL, KindTimeout, []string{"no answer from AgentPhone within 300 ms", "try again in a minute"}},
-		{"too large", huge.URL, KindTooLarge, []string{"larger than 8 MB", "ask for less"}},
-		{"refused", refused, KindUnreachable, []string{"could not be reached (connection refused)", "check the network"}},
+		{"reset", reset.URL, time.Minute, KindReset, []string{"connection to AgentPhone was reset", "try again in a minute"}},
+		{"timeout", slow.URL, 300 * time.Millisecond, KindTimeout, []string{"no answer from AgentPhone within 300 ms", "try again in a minute"}},
+		{"too large", huge.URL, time.Minute, KindTooLarge, []string{"larger than 8 MB", "ask for less"}},
+		{"refused", refused, time.Minute, KindUnreachable, []string{"could not be reached (connection refused)", "check the network"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			fc := clockwork.NewFakeClockAt(testEpoch)
-			c, err := New(Options{BaseURL: tc.base, Timeout: 300 * time.Millisecond, Clock: fc})
+			c, err := New(Options{BaseURL: tc.base, Timeout: tc.timeout, Clock: fc})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -109,11 +109,7 @@ const (
 
 // Money renders dollars as "$3.00", keeping a third decimal only when it matters ("$0.005").
 func Money(d float64) string {
-	s := strconv.FormatFloat(d, 'f', 3, 64)
-	if strings.HasSuffix(s, "0") {
-		s = s[:len(s)-1]
-	}
-	return "$" + s
+	return "$" + strings.TrimSuffix(strconv.FormatFloat(d, 'f', 3, 64), "0")
 }
 
 // NumberCost is the monthly price of a phone number, as previews quote it.

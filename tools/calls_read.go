@@ -49,7 +49,7 @@ func callLine(c *apiclient.Call) string {
 		dur = fmt.Sprintf(", %d s", *c.DurationSeconds)
 	}
 	out := ""
-	if o := callOutcome(c); o != OutcomeInProgress {
+	if o, ok := knownOutcome(c); ok && o != OutcomeInProgress {
 		out = ", outcome " + o
 	}
 	return fmt.Sprintf("%s %s %s %s → %s %s%s%s", c.ID, when(c.StartedAt), c.Direction, c.FromNumber, c.ToNumber, c.Status, dur, out)
@@ -99,6 +99,9 @@ func listCallsTool(d *Deps) Tool {
 			}
 			l.lines = append(l.lines, callLine(cl))
 			v := callView(cl)
+			if _, ok := knownOutcome(cl); !ok {
+				delete(v, "outcome") // get_transcript tells a person from a voicemail greeting
+			}
 			if cl.LastTranscriptSnippet != "" {
 				v["last_snippet"] = untrusted(cl.LastTranscriptSnippet, maxSnippet)
 			}

@@ -49,6 +49,16 @@ func callOutcome(c *apiclient.Call) string {
 	return OutcomeNoAnswer
 }
 
+// knownOutcome is callOutcome where the call says enough: a call summary in a list has no
+// disconnection reason or analysis, so a completed one there may be a person or a voicemail
+// greeting, and ok is false (get_transcript reads the call itself).
+func knownOutcome(c *apiclient.Call) (outcome string, ok bool) {
+	if c.Status == apiclient.CallCompleted && c.DisconnectionReason == "" && c.Analysis == nil {
+		return "", false
+	}
+	return callOutcome(c), true
+}
+
 // failedReason reports disconnection reasons meaning the call never connected or broke down.
 func failedReason(r string) bool {
 	switch r {
