@@ -8,9 +8,7 @@ import (
 
 // ListVoices lists the available voices (GET /v1/agents/voices).
 func (c *Client) ListVoices(ctx context.Context) ([]Voice, error) {
-	out, err := getJSON[struct {
-		Data []Voice `json:"data"`
-	}](ctx, c, "/v1/agents/voices", nil)
+	out, err := getJSON[dataList[Voice]](ctx, c, "/v1/agents/voices", nil)
 	if err != nil {
 		return nil, err
 	}

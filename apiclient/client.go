@@ -51,7 +51,16 @@ type Options struct {
 	UserAgent string
 	// Logger receives debug lines about retries (nil = discard).
 	Logger *slog.Logger
+	// StreamIdleTimeout abandons a transcript stream that sends nothing, not
+	// even a heartbeat, for this long on Clock (default 45 s).
+	StreamIdleTimeout time.Duration
+	// SubAccountID, when set, scopes every request to that sub-account (the
+	// X-Sub-Account-Id header); empty means the master account.
+	SubAccountID string
 }
+
+// SubAccountHeader is the header that scopes a request to a sub-account.
+const SubAccountHeader = "X-Sub-Account-Id"
 
 // Client is a typed AgentPhone REST client. It is safe for concurrent use.
 type Client struct {
@@ -62,6 +71,9 @@ type Client struct {
 	longPoll  time.Duration
 	userAgent string
 	log       *slog.Logger
+	sub       string
+	// streamIdle is the transcript stream's silence limit.
+	streamIdle time.Duration
 }
 
 // New returns a Client, or an error when BaseURL is not scheme://host[:port].
@@ -69,6 +81,10 @@ func New(o Options) (*Client, error) {
 	base, err := normalizeBaseURL(o.BaseURL)
 	if err != nil {
 		return nil, err
+	}
+	sub := strings.TrimSpace(o.SubAccountID)
+	if o.SubAccountID != "" && !validSubAccountID(sub) {
+		return nil, fmt.Errorf("apiclient: sub-account id %q is not an id (letters, digits, '_' and '-', at most 128)", bound(o.SubAccountID, 40))
 	}
 	c := &Client{
 		base:      base,
@@ -78,6 +94,7 @@ func New(o Options) (*Client, error) {
 		longPoll:  o.LongPollTimeout,
 		userAgent: o.UserAgent,
 		log:       o.Logger,
+		sub:       sub,
 	}
 	// Never follow a redirect (a 3xx becomes an *Error naming the target
 	// host): a shallow copy keeps the caller's transport and timeout.
@@ -96,6 +113,10 @@ func New(o Options) (*Client, error) {
 	if c.longPoll <= 0 {
 		c.longPoll = DefaultLongPollTimeout
 	}
+	c.streamIdle = o.StreamIdleTimeout
+	if c.streamIdle <= 0 {
+		c.streamIdle = DefaultStreamIdleTimeout
+	}
 	if c.userAgent == "" {
 		c.userAgent = DefaultUserAgent
 	}
@@ -103,6 +124,23 @@ func New(o Options) (*Client, error) {
 		c.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	return c, nil
+}
+
+// SubAccountID returns the sub-account every request is scoped to ("" = the
+// master account).
+func (c *Client) SubAccountID() string { return c.sub }
+
+// validSubAccountID accepts the characters ids are made of.
+func validSubAccountID(s string) bool {
+	if s == "" || len(s) > 128 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // BaseURL returns the normalised base URL (scheme://host[:port]).

@@ -2,6 +2,7 @@ package apiclient_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -430,7 +431,8 @@ func TestContractSandbox(t *testing.T) {
 
 	// Usage and registration.
 	u := must[*apiclient.Usage](t, "GetUsage")(c.GetUsage(ctx))
-	if u.Numbers.Used != 2 || u.Stats.TotalMessages < 2 || u.Stats.TotalCalls != 3 || u.Plan.Name == "" {
+	if u.Numbers.Used != 2 || u.Stats.TotalMessages < 2 || u.Stats.TotalCalls != 3 || u.Plan != nil ||
+		u.Stats.SMSSegmentsLast30d == nil || *u.Stats.SMSSegmentsLast30d < 1 {
 		t.Errorf("usage = %+v", u)
 	}
 	if d := must[*apiclient.DailyUsage](t, "GetDailyUsage")(c.GetDailyUsage(ctx, 7)); d.Days != 7 || len(d.Data) != 7 {
@@ -479,6 +481,124 @@ func TestContractSandbox(t *testing.T) {
 	}
 }
 
+// TestContractTodaysAPI drives the newer fields end to end against the sandbox: iMessage
+// sends, groups, capabilities, call variables and outcomes, the live transcript stream and
+// sub-accounts.
+func TestContractTodaysAPI(t *testing.T) {
+	e := newEnv(t)
+	c, ctx := e.c, t.Context()
+	ag := must[*apiclient.Agent](t, "CreateAgent")(c.CreateAgent(ctx, apiclient.CreateAgentRequest{Name: "Host",
+		AgentSettings: apiclient.AgentSettings{VoiceMode: ptr(apiclient.VoiceModeHosted), SystemPrompt: ptr("Call {{name}}."),
+			VoicemailMessage: ptr("Hi {{name}}, call us back.")}}))
+	n := must[*apiclient.Number](t, "BuyNumber")(c.BuyNumber(ctx, apiclient.BuyNumberRequest{AgentID: ag.ID}))
+
+	// Capabilities decide the channel.
+	cp := must[*apiclient.Capabilities](t, "capabilities")(c.ContactCapabilities(ctx, "+14155550135"))
+	if !cp.Capabilities.IMessage || !cp.Capabilities.SMS || cp.CheckedAt.IsZero() {
+		t.Errorf("capabilities = %+v", cp)
+	}
+	first := must[*apiclient.SentMessage](t, "iMessage")(c.SendMessage(ctx, apiclient.SendMessageRequest{AgentID: ag.ID,
+		ToNumber: "+14155550135", Body: "Hi", SendStyle: apiclient.StyleFireworks}))
+	if first.Channel != apiclient.ChannelIMessage {
+		t.Errorf("iMessage send = %+v", first)
+	}
+	reply := must[*apiclient.SentMessage](t, "reply")(c.SendMessage(ctx, apiclient.SendMessageRequest{NumberID: n.ID,
+		ToNumber: "+14155550135", Body: "More", ReplyToMessageID: first.ID}))
+	if reply.ReplyToMessageID != first.ID || reply.ReplyParentUnresolved {
+		t.Errorf("threaded reply = %+v", reply)
+	}
+	plain := must[*apiclient.SentMessage](t, "SMS reply")(c.SendMessage(ctx, apiclient.SendMessageRequest{NumberID: n.ID,
+		ToNumber: "+14155550199", Body: "More", ReplyToMessageID: first.ID}))
+	if plain.Channel != apiclient.ChannelSMS || !plain.ReplyParentUnresolved {
+		t.Errorf("unresolved reply = %+v", plain)
+	}
+	grp := must[*apiclient.SentMessage](t, "group")(c.SendMessage(ctx, apiclient.SendMessageRequest{AgentID: ag.ID,
+		Recipients: []string{"+14155550131", "+14155550132"}, Body: "All of you"}))
+	if !strings.HasPrefix(grp.ToNumber, "grp_") {
+		t.Fatalf("group start = %+v", grp)
+	}
+	conv := must[*apiclient.Conversation](t, "group conversation")(c.GetConversation(ctx, grp.ConversationID, apiclient.GetConversationParams{}))
+	if !conv.IsGroup || conv.GroupID != grp.ToNumber || len(conv.Participants) != 2 {
+		t.Errorf("group conversation = %+v", conv)
+	}
+	if again := must[*apiclient.SentMessage](t, "to group")(c.SendMessage(ctx, apiclient.SendMessageRequest{AgentID: ag.ID,
+		ToNumber: grp.ToNumber, Body: "Again"})); again.ConversationID != grp.ConversationID {
+		t.Errorf("message to the group id = %+v", again)
+	}
+
+	// A voicemail call: variables fill the agent's voicemail message, the analysis says so.
+	var vm *apiclient.Call
+	var err error
+	e.run(t, func() {
+		vm, err = c.CreateCall(ctx, apiclient.CreateCallRequest{AgentID: ag.ID, ToNumber: "+1212" + sandbox.VoicemailSuffix,
+			Variables: map[string]string{"name": "Kim"}, WaitForCompletion: true, MaxWaitSeconds: 60})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if vm.DisconnectionReason != "voicemail_reached" || vm.Analysis == nil || vm.Analysis.InVoicemail == nil || !*vm.Analysis.InVoicemail ||
+		vm.CallSuccessful == nil || *vm.CallSuccessful || len(vm.Transcripts) == 0 || vm.Transcripts[len(vm.Transcripts)-1].Response != "Hi Kim, call us back." {
+		t.Errorf("voicemail call = %+v (analysis %+v)", vm, vm.Analysis)
+	}
+	ringing := must[*apiclient.Call](t, "call")(c.CreateCall(ctx, apiclient.CreateCallRequest{AgentID: ag.ID, ToNumber: "+14155550160"}))
+	if ended := must[*apiclient.Call](t, "EndCall")(c.EndCall(ctx, ringing.ID)); ended.Status != apiclient.CallCanceled || !ended.Status.Terminal() {
+		t.Errorf("ended while ringing = %+v", ended)
+	}
+
+	// The live transcript: turns arrive as the call runs on the clock, each once.
+	live := must[*apiclient.Call](t, "live call")(c.CreateCall(ctx, apiclient.CreateCallRequest{AgentID: ag.ID, ToNumber: "+14155550161",
+		Variables: map[string]string{"name": "Lee"}}))
+	var turns []string
+	var ended *apiclient.StreamEndedData
+	e.run(t, func() {
+		err = c.FollowTranscript(ctx, live.ID, func(ev apiclient.StreamEvent) error {
+			if ev.Turn != nil {
+				turns = append(turns, string(ev.Turn.Role)+": "+ev.Turn.Content)
+			}
+			if ev.Ended != nil {
+				ended = ev.Ended
+			}
+			return nil
+		})
+	})
+	final := must[*apiclient.Call](t, "GetCall")(c.GetCall(ctx, live.ID, apiclient.GetCallParams{}))
+	if err != nil || ended == nil || ended.Status != apiclient.CallCompleted || len(turns) < 3 {
+		t.Fatalf("followed %v, ended %+v, err %v", turns, ended, err)
+	}
+	if want := len(final.Transcripts); len(turns) < want {
+		t.Errorf("stream gave %d turns, the call has %d stored turns", len(turns), want)
+	}
+
+	// Sub-accounts: a client scoped to one sees only its resources.
+	subRaw, err := (&http.Client{Transport: bearer{key: "test", base: e.sb.Transport()}}).Post("https://api.agentphone.ai/v1/sub-accounts",
+		"application/json", strings.NewReader(`{"name":"Client A"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sub struct{ ID string }
+	if err := json.NewDecoder(subRaw.Body).Decode(&sub); err != nil || sub.ID == "" {
+		t.Fatalf("create sub-account: %v %+v", err, sub)
+	}
+	subRaw.Body.Close()
+	sc, err := apiclient.New(apiclient.Options{BaseURL: "https://api.agentphone.ai", SubAccountID: sub.ID,
+		HTTPClient: &http.Client{Transport: bearer{key: "test", base: e.sb.Transport()}}, Clock: e.fc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := must[*apiclient.Page[apiclient.Agent]](t, "sub agents")(sc.ListAgents(ctx, apiclient.ListParams{})); len(l.Data) != 0 {
+		t.Errorf("the sub-account sees the master's agents: %+v", l.Data)
+	}
+	must[*apiclient.Agent](t, "sub CreateAgent")(sc.CreateAgent(ctx, apiclient.CreateAgentRequest{Name: "Sub"}))
+	if l := must[*apiclient.Page[apiclient.Agent]](t, "master agents")(c.ListAgents(ctx, apiclient.ListParams{})); len(l.Data) != 1 {
+		t.Errorf("the master sees %d agents, want its own 1", len(l.Data))
+	}
+	bad, _ := apiclient.New(apiclient.Options{BaseURL: "https://api.agentphone.ai", SubAccountID: "sub_nope",
+		HTTPClient: &http.Client{Transport: bearer{key: "test", base: e.sb.Transport()}}, Clock: e.fc})
+	if _, err := bad.ListAgents(ctx, apiclient.ListParams{}); !apiclient.IsNotFound(err) || !strings.Contains(err.Error(), "SUB_ACCOUNT_NOT_FOUND") {
+		t.Errorf("unknown sub-account: %v", err)
+	}
+}
+
 func TestContractFaultsAndAuth(t *testing.T) {
 	e := newEnv(t)
 	c, ctx := e.c, t.Context()
@@ -517,6 +637,28 @@ func TestContractFaultsAndAuth(t *testing.T) {
 	e.sb.SetFault("GET /v1/usage", sandbox.Fault{Malformed: true, Times: 1})
 	if _, err := c.GetUsage(ctx); err == nil || !strings.Contains(err.Error(), "not the expected JSON") {
 		t.Errorf("malformed body: %v", err)
+	}
+
+	// Unusable answers and dropped connections, each named.
+	for _, tc := range []struct {
+		fault sandbox.Fault
+		kind  apiclient.Kind
+	}{
+		{sandbox.Fault{Body: sandbox.RawBody("null"), Times: 1}, apiclient.KindUnreadable},
+		{sandbox.Fault{Body: sandbox.RawBody(""), Times: 1}, apiclient.KindUnreadable},
+		{sandbox.Fault{Oversize: true, Times: 1}, apiclient.KindTooLarge},
+		{sandbox.Fault{Reset: true, Times: 1}, apiclient.KindReset},
+	} {
+		e.sb.SetFault("GET /v1/usage", tc.fault)
+		_, err := c.GetUsage(ctx)
+		if !errors.As(err, &ae) || ae.Kind != tc.kind {
+			t.Errorf("fault %+v: %v, want kind %s", tc.fault, err, tc.kind)
+		}
+	}
+	e.sb.SetFault("POST /v1/messages", sandbox.Fault{Status: 429, Code: "OUTBOUND_LIMIT_REACHED", Times: 1})
+	if _, err := c.SendMessage(ctx, apiclient.SendMessageRequest{AgentID: ag.ID, ToNumber: "+14155550150", Body: "x"}); !apiclient.IsOutreachLimit(err) ||
+		!strings.Contains(err.Error(), "the account's outbound limit is reached; do not retry now") {
+		t.Errorf("outbound limit: %v", err)
 	}
 
 	// Validation error from the sandbox (422 detail list).

@@ -35,6 +35,8 @@ type call struct {
 	wait   time.Duration // >0: a long poll; the deadline becomes LongPollTimeout
 	accept string        // default application/json
 	stream bool          // the deadline covers only the response headers
+	// nullable: a read whose JSON null answer means "none" (GET webhook).
+	nullable bool
 }
 
 // NotSent is implemented by transport errors that are known to have
@@ -60,8 +62,9 @@ func (c *Client) deadline(r call) time.Duration {
 	return c.timeout
 }
 
-// do sends r and decodes a 2xx JSON answer into out (when out is non-nil
-// and the body is not empty).
+// do sends r and decodes a 2xx JSON answer into out (when out is non-nil).
+// A read (GET) whose 2xx answer is empty, JSON null (unless r.nullable) or not
+// the expected JSON is an *Error of KindUnreadable, never an empty success.
 func (c *Client) do(ctx context.Context, r call, out any) error {
 	resp, cancel, err := c.send(ctx, r)
 	if err != nil {
@@ -72,15 +75,59 @@ func (c *Client) do(ctx context.Context, r call, out any) error {
 	data, err := readLimited(resp.Body, maxBody)
 	if err != nil {
 		// The server answered 2xx: the request took effect.
-		return &Error{Method: r.method, Path: r.path, Err: fmt.Errorf("reading the answer: %w", err), MaybeSent: !r.idempotent()}
+		return c.bodyError(ctx, r, resp, err)
 	}
-	if out == nil || resp.StatusCode == http.StatusNoContent || len(bytes.TrimSpace(data)) == 0 {
+	if out == nil || resp.StatusCode == http.StatusNoContent && !r.read() {
+		return nil
+	}
+	if r.read() {
+		return decodeRead(r, resp.StatusCode, data, out)
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
 		return nil
 	}
 	if err := json.Unmarshal(data, out); err != nil {
 		return fmt.Errorf("agentphone %s %s: the answer is not the expected JSON (%v): %q", r.method, r.path, err, bound(string(data), maxRawError))
 	}
 	return nil
+}
+
+// read reports a request that only reads (GET).
+func (r call) read() bool { return r.method == http.MethodGet }
+
+// decodeRead decodes a read's 2xx answer, refusing a body that is empty, null
+// (unless the endpoint answers null for "none") or not the expected JSON.
+func decodeRead(r call, status int, data []byte, out any) error {
+	unreadable := func(msg string) error {
+		return &Error{Kind: KindUnreadable, Status: status, Method: r.method, Path: r.path, Message: msg}
+	}
+	trimmed := bytes.TrimSpace(data)
+	switch {
+	case len(trimmed) == 0:
+		return unreadable("the body is empty")
+	case string(trimmed) == "null" && !r.nullable:
+		return unreadable("the body is JSON null")
+	}
+	if err := json.Unmarshal(trimmed, out); err != nil {
+		return unreadable(fmt.Sprintf("not the expected JSON (%v): %q", err, bound(string(trimmed), maxRawError)))
+	}
+	return nil
+}
+
+// bodyError reports a failure while reading a 2xx answer's body.
+func (c *Client) bodyError(ctx context.Context, r call, resp *http.Response, err error) *Error {
+	e := &Error{Kind: classifyTransport(err), Method: r.method, Path: r.path, Err: fmt.Errorf("reading the answer: %w", err),
+		MaybeSent: !r.idempotent()}
+	if ctx.Err() != nil {
+		e.Kind = KindCancelled
+	}
+	switch e.Kind {
+	case KindTimeout:
+		e.Deadline = c.deadline(r)
+	case KindTooLarge:
+		e.Limit = maxBody
+	}
+	return e
 }
 
 // send performs r with retries and returns a 2xx response whose body the
@@ -195,6 +242,9 @@ func (c *Client) attempt(ctx context.Context, r call, payload []byte) (resp *htt
 		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("User-Agent", c.userAgent)
+	if c.sub != "" {
+		req.Header.Set(SubAccountHeader, c.sub)
+	}
 	resp, err = c.hc.Do(req)
 	if stop != nil {
 		if !stop() && err == nil {
@@ -231,19 +281,27 @@ func (c *Client) transportError(ctx context.Context, r call, resp *http.Response
 	e := &Error{Method: r.method, Path: r.path}
 	if resp != nil && resp.StatusCode >= 300 && resp.StatusCode < 400 {
 		// A CheckRedirect refusal still returns the 3xx answer.
+		e.Kind = KindRedirect
 		e.Status = resp.StatusCode
 		e.Location = locationHost(resp.Header.Get("Location"))
 		e.Err = unwrapURLError(err)
 		return e
 	}
 	inner := unwrapURLError(err)
+	e.Kind = classifyTransport(inner)
 	switch {
 	case ctx.Err() != nil:
+		e.Kind = KindCancelled
 		e.Err = fmt.Errorf("cancelled: %w", ctx.Err())
-	case errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
-		e.Err = fmt.Errorf("no answer within %s: %w", c.deadline(r), inner)
+	case e.Kind == KindTimeout:
+		e.Deadline = c.deadline(r)
+		e.Err = fmt.Errorf("no answer within %s: %w", humanDuration(e.Deadline), inner)
 	default:
 		e.Err = inner
+	}
+	if !sent && e.Kind != KindCancelled && e.Kind != KindTimeout {
+		// Nothing left this process (a dial or DNS failure, or a guard refusal).
+		e.Kind = KindUnreachable
 	}
 	e.MaybeSent = sent && !r.idempotent()
 	return e
@@ -263,8 +321,9 @@ func unwrapURLError(err error) error {
 }
 
 func (c *Client) statusError(r call, resp *http.Response, body []byte) *Error {
-	e := &Error{Method: r.method, Path: r.path, Status: resp.StatusCode}
+	e := &Error{Kind: KindStatus, Method: r.method, Path: r.path, Status: resp.StatusCode}
 	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		e.Kind = KindRedirect
 		e.Location = locationHost(resp.Header.Get("Location"))
 		return e
 	}
@@ -319,7 +378,7 @@ func readLimited(r io.Reader, n int64) ([]byte, error) {
 		return nil, err
 	}
 	if int64(len(data)) > n {
-		return nil, fmt.Errorf("answer larger than %d bytes", n)
+		return nil, &tooLargeError{limit: n}
 	}
 	return data, nil
 }

@@ -246,6 +246,24 @@ func TestEndpoints(t *testing.T) {
 				return c.GetCall(ctx, "call_ghi012", GetCallParams{Wait: true, Timeout: 120*time.Second + time.Millisecond})
 			},
 			check: check(func(t *testing.T, c *Call) { eq(t, "status", c.Status, CallCompleted) })},
+		{name: "GetCall voicemail analysis", method: "GET", path: "/v1/calls/call_vm0001", fixture: "call_voicemail.json",
+			do: func(ctx context.Context, c *Client) (any, error) {
+				return c.GetCall(ctx, "call_vm0001", GetCallParams{})
+			},
+			check: check(func(t *testing.T, c *Call) {
+				eq(t, "disconnectionReason", c.DisconnectionReason, "voicemail_reached")
+				eq(t, "userSentiment", c.UserSentiment, "Neutral")
+				if c.CallSuccessful == nil || *c.CallSuccessful {
+					t.Errorf("callSuccessful = %v, want false", c.CallSuccessful)
+				}
+				if c.Analysis == nil || c.Analysis.InVoicemail == nil || !*c.Analysis.InVoicemail {
+					t.Fatalf("analysis = %+v, want inVoicemail true", c.Analysis)
+				}
+				eq(t, "analysis summary (callSummary)", c.Analysis.Summary, "Reached voicemail and left a message.")
+				eq(t, "custom (customAnalysisData)", c.Analysis.Custom["callback_requested"], any(false))
+				eq(t, "summary", c.Summary, "Reached voicemail and left a message.")
+				eq(t, "transcripts", len(c.Transcripts), 2)
+			})},
 		{name: "GetCall plain", method: "GET", path: "/v1/calls/call_ghi012", fixture: "call.json",
 			do: func(ctx context.Context, c *Client) (any, error) {
 				return c.GetCall(ctx, "call_ghi012", GetCallParams{})
@@ -283,12 +301,18 @@ func TestEndpoints(t *testing.T) {
 				eq(t, "reply_to", m.ReplyToMessageID, "msg_001")
 				eq(t, "unresolved", m.ReplyParentUnresolved, true)
 			})},
-		{name: "SendMessage group", method: "POST", path: "/v1/messages", fixture: "send_message.json",
-			body: `{"body":"hi all","from_number":"+15551234567","recipients":["+15550000001","a@b.c"]}`,
+		{name: "SendMessage group", method: "POST", path: "/v1/messages", fixture: "send_message_group.json",
+			body: `{"body":"hi all","from_number":"+15551234567","recipients":["+15550000001","a@b.c"],"send_style":"confetti"}`,
 			do: func(ctx context.Context, c *Client) (any, error) {
-				return c.SendMessage(ctx, SendMessageRequest{Body: "hi all", FromNumber: "+15551234567", Recipients: []string{"+15550000001", "a@b.c"}})
+				return c.SendMessage(ctx, SendMessageRequest{Body: "hi all", FromNumber: "+15551234567", Recipients: []string{"+15550000001", "a@b.c"}, SendStyle: StyleConfetti})
 			},
-			check: check(func(t *testing.T, m *SentMessage) { eq(t, "status", m.Status, "sent") })},
+			check: check(func(t *testing.T, m *SentMessage) {
+				eq(t, "status", m.Status, "sent")
+				eq(t, "to_number is the new group", m.ToNumber, "grp_7c1d2e3f4a5b6c7d8e9f")
+				eq(t, "channel", m.Channel, ChannelIMessage)
+				eq(t, "null reply_to", m.ReplyToMessageID, "")
+				eq(t, "null unresolved", m.ReplyParentUnresolved, false)
+			})},
 		{name: "React", method: "POST", path: "/v1/messages/msg_98765zyxwv/reactions", fixture: "reaction.json",
 			body: `{"reaction":"love"}`,
 			do:   func(ctx context.Context, c *Client) (any, error) { return c.React(ctx, "msg_98765zyxwv", ReactionLove) },
@@ -445,12 +469,31 @@ func TestEndpoints(t *testing.T) {
 		{name: "TestAgentWebhook", method: "POST", path: "/v1/agents/agt_1/webhook/test", fixture: "webhook_test.json",
 			do:    func(ctx context.Context, c *Client) (any, error) { return c.TestAgentWebhook(ctx, "agt_1") },
 			check: check(func(t *testing.T, r *WebhookTestResult) { eq(t, "ms", *r.ResponseMs, 1234) })},
-		{name: "GetUsage", method: "GET", path: "/v1/usage", fixture: "usage.json",
+		{name: "GetUsage today's shape", method: "GET", path: "/v1/usage", fixture: "usage.json",
 			do: func(ctx context.Context, c *Client) (any, error) { return c.GetUsage(ctx) },
 			check: check(func(t *testing.T, u *Usage) {
+				if u.Plan != nil {
+					t.Errorf("plan = %+v, want nil (the API no longer sends it)", u.Plan)
+				}
+				if u.Stats.SMSSegmentsLast30d == nil || *u.Stats.SMSSegmentsLast30d != 131 {
+					t.Errorf("smsSegmentsLast30d = %v, want 131", u.Stats.SMSSegmentsLast30d)
+				}
+				eq(t, "remaining", u.Numbers.Remaining, 9)
+				eq(t, "messages30d", u.Stats.MessagesLast30d, 90)
+				eq(t, "periodEnd", u.PeriodEnd.Time, time.Date(2025, 1, 31, 23, 59, 59, 0, time.UTC))
+			})},
+		{name: "GetUsage legacy plan tolerated", method: "GET", path: "/v1/usage", fixture: "usage_legacy_plan.json",
+			do: func(ctx context.Context, c *Client) (any, error) { return c.GetUsage(ctx) },
+			check: check(func(t *testing.T, u *Usage) {
+				if u.Plan == nil {
+					t.Fatal("legacy plan not read")
+				}
 				eq(t, "plan", u.Plan.Name, "payg")
 				eq(t, "limits.numbers", u.Plan.Limits.Numbers, 10)
 				eq(t, "concurrent", u.Plan.Limits.ConcurrentCalls, 2)
+				if u.Stats.SMSSegmentsLast30d != nil {
+					t.Errorf("absent smsSegmentsLast30d read as %v", *u.Stats.SMSSegmentsLast30d)
+				}
 				eq(t, "remaining", u.Numbers.Remaining, 9)
 				eq(t, "messages30d", u.Stats.MessagesLast30d, 90)
 				eq(t, "failedWebhooks", u.Stats.FailedWebhookDeliveries, 10)

@@ -14,14 +14,44 @@ import (
 // maxRawError bounds how much of a non-JSON error body is kept.
 const maxRawError = 200
 
-// Error is every failure of an API call: a non-2xx answer (Status > 0) or
-// a transport failure (Status 0, Err set). Message and Details are
-// third-party text: bounded here, to be sanitised before display.
+// Kind says in one word what went wrong with an API call.
+type Kind string
+
+// Failure kinds. Every *Error has one; Error() and What() put it in words.
+const (
+	// KindStatus: AgentPhone answered with a non-2xx status (Status, Code, Message say which).
+	KindStatus Kind = "status"
+	// KindRedirect: AgentPhone answered 3xx; redirects are never followed (Location names the host).
+	KindRedirect Kind = "redirect"
+	// KindTimeout: no complete answer arrived within the deadline (Deadline).
+	KindTimeout Kind = "timeout"
+	// KindReset: the connection was reset or closed before the answer was complete.
+	KindReset Kind = "reset"
+	// KindUnreachable: the host could not be reached (DNS failure, connection refused), or the
+	// request was refused before it left this process.
+	KindUnreachable Kind = "unreachable"
+	// KindTLS: the TLS handshake failed (certificate or protocol).
+	KindTLS Kind = "tls"
+	// KindTooLarge: the answer was larger than the client reads (Limit bytes).
+	KindTooLarge Kind = "too_large"
+	// KindUnreadable: a 2xx answer whose body is empty, JSON null, or not the expected JSON.
+	KindUnreadable Kind = "unreadable"
+	// KindCancelled: the caller cancelled the request.
+	KindCancelled Kind = "cancelled"
+	// KindTransport: any other failure of the connection.
+	KindTransport Kind = "transport"
+)
+
+// Error is every failure of an API call: a non-2xx answer (Status > 0), a
+// transport failure (Status 0, Err set) or a 2xx answer that cannot be read
+// (Kind KindUnreadable, Status 2xx). Message and Details are third-party
+// text: bounded here, to be sanitised before display.
 type Error struct {
+	Kind       Kind          // what went wrong; see the Kind constants
 	Status     int           // HTTP status; 0 when no answer was received
 	Code       string        // e.g. "RATE_LIMIT_EXCEEDED" (envelope shape only)
 	Type       string        // e.g. "rate_limit_error"
-	Message    string        // the API's message, or a bounded raw body
+	Message    string        // the API's message or a bounded raw body; for KindUnreadable and KindTimeout, what was wrong
 	Details    []FieldError  // per-field validation problems
 	RetryAfter time.Duration // from the Retry-After header, when present
 	Method     string        // e.g. "POST"
@@ -32,6 +62,10 @@ type Error struct {
 	MaybeSent bool
 	// Location is the redirect target of a 3xx answer.
 	Location string
+	// Deadline is the time waited, for KindTimeout.
+	Deadline time.Duration
+	// Limit is the size limit in bytes, for KindTooLarge.
+	Limit int64
 	// Err is the underlying transport or context error, if any.
 	Err error
 }
@@ -47,19 +81,8 @@ type FieldError struct {
 // Error is one clear sentence plus what to do.
 func (e *Error) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "agentphone %s %s", e.Method, e.Path)
-	switch {
-	case e.Status >= 300 && e.Status < 400:
-		fmt.Fprintf(&b, ": redirect (%d) refused", e.Status)
-		if e.Location != "" {
-			fmt.Fprintf(&b, " (to host %q)", e.Location)
-		}
-		b.WriteString("; check the base URL")
-	case e.Status > 0:
-		fmt.Fprintf(&b, ": %d %s", e.Status, http.StatusText(e.Status))
-		if e.Code != "" {
-			fmt.Fprintf(&b, " [%s]", e.Code)
-		}
+	fmt.Fprintf(&b, "agentphone %s %s: %s", e.Method, e.Path, e.What())
+	if e.kind() == KindStatus {
 		if e.Message != "" {
 			b.WriteString(": ")
 			b.WriteString(e.Message)
@@ -79,16 +102,10 @@ func (e *Error) Error() string {
 				b.WriteString(")")
 			}
 		}
-		if hint := statusHint(e); hint != "" {
-			b.WriteString("; ")
-			b.WriteString(hint)
-		}
-	default:
-		b.WriteString(": request failed")
-		if e.Err != nil {
-			b.WriteString(": ")
-			b.WriteString(e.Err.Error())
-		}
+	}
+	if advice := e.Advice(); advice != "" {
+		b.WriteString("; ")
+		b.WriteString(advice)
 	}
 	if e.MaybeSent {
 		b.WriteString("; the request may have reached AgentPhone and was NOT retried, to avoid doing it twice: ")
@@ -97,27 +114,170 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
+// kind returns e.Kind, inferring it for an Error built without one.
+func (e *Error) kind() Kind {
+	switch {
+	case e.Kind != "":
+		return e.Kind
+	case e.Status >= 300 && e.Status < 400:
+		return KindRedirect
+	case e.Status > 0:
+		return KindStatus
+	}
+	return classifyTransport(e.Err)
+}
+
+// What says in one phrase what happened, without the API's own message (which is
+// third-party text: show it separately, sanitised). It never reads "HTTP 0".
+func (e *Error) What() string {
+	switch e.kind() {
+	case KindStatus:
+		s := fmt.Sprintf("AgentPhone answered HTTP %d %s", e.Status, http.StatusText(e.Status))
+		if e.Code != "" {
+			s += " [" + e.Code + "]"
+		}
+		return s
+	case KindRedirect:
+		s := fmt.Sprintf("AgentPhone answered with a redirect (%d), which is refused", e.Status)
+		if e.Location != "" {
+			s += fmt.Sprintf(" (to host %q)", e.Location)
+		}
+		return s
+	case KindTimeout:
+		if e.Message != "" {
+			return e.Message
+		}
+		if e.Deadline > 0 {
+			return "no answer from AgentPhone within " + humanDuration(e.Deadline)
+		}
+		return "no answer from AgentPhone in time"
+	case KindReset:
+		return "the connection to AgentPhone was reset before the answer was complete"
+	case KindUnreachable:
+		if cause := errorCause(e.Err); cause != "" {
+			return "AgentPhone could not be reached (" + cause + ")"
+		}
+		return "AgentPhone could not be reached"
+	case KindTLS:
+		return "the secure (TLS) connection to AgentPhone failed (" + errorCause(e.Err) + ")"
+	case KindTooLarge:
+		return "AgentPhone's answer is larger than " + humanBytes(e.Limit) + ", so it was not read"
+	case KindUnreadable:
+		s := fmt.Sprintf("AgentPhone answered HTTP %d but the body is unusable", e.Status)
+		if e.Message != "" {
+			s += ": " + e.Message
+		}
+		return s
+	case KindCancelled:
+		return "the request was cancelled before AgentPhone answered"
+	}
+	if cause := errorCause(e.Err); cause != "" {
+		return "the request to AgentPhone failed (" + cause + ")"
+	}
+	return "the request to AgentPhone failed"
+}
+
+// Advice says what to do next ("" when there is nothing useful to add).
+func (e *Error) Advice() string {
+	switch e.kind() {
+	case KindStatus:
+		return statusHint(e)
+	case KindRedirect:
+		return "check the base URL (AGENTPHONE_BASE_URL)"
+	case KindTimeout:
+		if strings.Contains(e.Path, "/transcript/stream") {
+			return "the live stream stopped: follow the call by polling instead, or try again"
+		}
+		return "AgentPhone may be slow or unreachable: try again in a minute"
+	case KindReset:
+		return "a network or proxy problem, usually brief: try again in a minute"
+	case KindUnreachable:
+		return "check the network connection and the base URL (AGENTPHONE_BASE_URL), then try again"
+	case KindTLS:
+		return "check the base URL and the system's certificates; do not disable certificate checks"
+	case KindTooLarge:
+		return "ask for less (a smaller limit or a shorter time range)"
+	case KindUnreadable:
+		return "this is not a valid answer: try again, and if it persists report it to AgentPhone support"
+	case KindCancelled:
+		return ""
+	}
+	return "try again in a minute"
+}
+
 // Unwrap returns the underlying transport or context error.
 func (e *Error) Unwrap() error { return e.Err }
 
 func statusHint(e *Error) string {
+	if hint, ok := codeHints[e.Code]; ok {
+		return hint
+	}
 	switch e.Status {
 	case http.StatusUnauthorized:
 		return "check the API key (AGENTPHONE_API_KEY)"
+	case http.StatusForbidden:
+		return "the API key may not do this (or the sub-account in AGENTPHONE_SUB_ACCOUNT_ID is not yours)"
 	case http.StatusNotFound:
 		return "check the id (list the resource to find valid ids)"
+	case http.StatusConflict:
+		return "it conflicts with what exists (a duplicate, a limit, or a busy line): check the current state before trying again"
+	case http.StatusPaymentRequired:
+		return "the account balance is too low: the operator adds credit in the AgentPhone dashboard"
 	case http.StatusTooManyRequests:
 		if e.RetryAfter > 0 {
-			return fmt.Sprintf("rate limited: retry after %s", e.RetryAfter.Round(time.Second))
+			return "rate limited: retry after " + humanDuration(e.RetryAfter)
 		}
-		if nonRetriable429[e.Code] {
-			return "an outreach limit was reached: do not retry now"
-		}
-		return "rate limited: wait before retrying"
+		return "rate limited: wait a minute before retrying"
 	case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
 		return "AgentPhone is temporarily unavailable: try again later"
 	}
+	if e.Status >= 500 {
+		return "AgentPhone had a server error: try again in a minute"
+	}
 	return ""
+}
+
+// codeHints are what to do for the API's error codes whose meaning is known. The 429 codes
+// among them are the non-retriable outreach limits (see nonRetriable429).
+var codeHints = map[string]string{
+	"OUTBOUND_LIMIT_REACHED":         "the account's outbound limit is reached; do not retry now (the limit resets later; the AgentPhone dashboard shows it)",
+	"NEW_CONVERSATION_LIMIT_REACHED": "the line's daily limit of new conversations is reached; do not retry now: write only to people who already wrote, or wait until tomorrow",
+	"CONVERSATION_STREAK_LIMIT":      "too many messages were sent in this conversation without a reply; do not retry now: wait for the recipient to answer",
+	"CONVERSATION_AWAITING_REPLY":    "this conversation is waiting for the recipient's reply; do not retry now: send again only after they answer",
+	"CONVERSATION_INACTIVE":          "this conversation is inactive and takes no more outreach; do not retry now: wait for the recipient to write first",
+	"INBOUND_ONLY":                   "this line can only answer people who wrote to it first; it cannot start a conversation: do not retry",
+	"INSUFFICIENT_BALANCE":           "the account balance is too low: the operator adds credit in the AgentPhone dashboard",
+	"VALIDATION_ERROR_NUMBER_LIMIT":  "the account holds as many numbers as it may: release one first, or ask AgentPhone to raise the limit",
+	"RATE_LIMIT_EXCEEDED":            "rate limited: wait before retrying",
+}
+
+// humanDuration renders d as "30 s", "2 min" or "1 h 5 min" (whole units).
+func humanDuration(d time.Duration) string {
+	switch {
+	case d < time.Second:
+		return fmt.Sprintf("%d ms", d.Milliseconds())
+	case d < 2*time.Minute:
+		return fmt.Sprintf("%d s", int(d.Round(time.Second)/time.Second))
+	case d < time.Hour:
+		return fmt.Sprintf("%d min", int(d.Round(time.Minute)/time.Minute))
+	}
+	h := int(d / time.Hour)
+	m := int((d % time.Hour).Round(time.Minute) / time.Minute)
+	if m == 0 {
+		return fmt.Sprintf("%d h", h)
+	}
+	return fmt.Sprintf("%d h %d min", h, m)
+}
+
+// humanBytes renders n as "8 MB", "64 KB" or "512 bytes" (binary units).
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
 }
 
 // checkHint says how to find out whether a maybe-sent request took effect.
@@ -328,7 +488,15 @@ func IsTemporary(err error) bool {
 	case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
 		return !e.MaybeSent
 	case 0:
-		return !e.MaybeSent && e.Err != nil
+		return !e.MaybeSent && e.Err != nil && e.kind() != KindCancelled
 	}
 	return false
+}
+
+// IsOutreachLimit reports a 429 whose code says an outreach limit is reached
+// (OUTBOUND_LIMIT_REACHED and the iMessage conversation limits): retrying
+// soon cannot succeed.
+func IsOutreachLimit(err error) bool {
+	e, ok := asError(err)
+	return ok && e.Status == http.StatusTooManyRequests && nonRetriable429[e.Code]
 }

@@ -47,7 +47,7 @@ func TestErrorResponses(t *testing.T) {
 		{name: "message key only", status: 409, body: `{"message":"Contact exists"}`, wantMsg: "Contact exists", helper: IsConflict},
 		{name: "error string", status: 403, body: `{"error":"WHATSAPP_NOT_ENABLED"}`, wantMsg: "WHATSAPP_NOT_ENABLED", helper: IsForbidden},
 		{name: "429 retry-after", status: 429, body: `{"detail":"slow down"}`, header: map[string]string{"Retry-After": "120"},
-			wantMsg: "slow down", wantRetry: 120 * time.Second, helper: IsRateLimited, inError: []string{"retry after 2m0s"}},
+			wantMsg: "slow down", wantRetry: 120 * time.Second, helper: IsRateLimited, inError: []string{"retry after 2 min"}},
 		{name: "429 non-retriable", status: 429, body: `{"error":{"code":"CONVERSATION_AWAITING_REPLY","message":"wait for reply"}}`,
 			wantCode: "CONVERSATION_AWAITING_REPLY", wantMsg: "wait for reply", inError: []string{"do not retry"}},
 	}

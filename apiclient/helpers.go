@@ -65,6 +65,16 @@ func getJSON[T any](ctx context.Context, c *Client, path string, q url.Values) (
 	return out, nil
 }
 
+// getNullableJSON is getJSON for an endpoint that answers JSON null for "none"
+// (GET webhook): *T is then the zero value of T.
+func getNullableJSON[T any](ctx context.Context, c *Client, path string, q url.Values) (*T, error) {
+	out := new(T)
+	if err := c.do(ctx, call{method: http.MethodGet, path: path, query: q, nullable: true}, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func sendJSON[T any](ctx context.Context, c *Client, method, path string, q url.Values, body any) (*T, error) {
 	out := new(T)
 	if err := c.do(ctx, call{method: method, path: path, query: q, body: body}, out); err != nil {

@@ -233,7 +233,7 @@ func TestRequestsCarryDeadline(t *testing.T) {
 	if d := <-rt.deadline; d < 4*time.Second || d > 5*time.Second {
 		t.Errorf("plain deadline %v, want ~5s", d)
 	}
-	if err == nil || !strings.Contains(err.Error(), "no answer within 5s") {
+	if err == nil || !strings.Contains(err.Error(), "no answer from AgentPhone within 5 s") {
 		t.Errorf("timeout error %v does not say so", err)
 	}
 }

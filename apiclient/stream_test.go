@@ -4,8 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
+	"time"
+
+	"github.com/jonboulle/clockwork"
 )
 
 func TestStreamTranscript(t *testing.T) {
@@ -32,7 +38,7 @@ func TestStreamTranscript(t *testing.T) {
 
 func TestStreamTranscriptFunc(t *testing.T) {
 	t.Parallel()
-	c, _ := newTestClient(t, nil, reply{body: fixture(t, "transcript_stream.sse")})
+	c, _ := newTestClient(t, nil, reply{body: fixture(t, "transcript_stream.sse"), header: sseHeader})
 	var turns []string
 	err := c.StreamTranscriptFunc(t.Context(), "call_1", func(ev StreamEvent) error {
 		if ev.Turn != nil {
@@ -50,6 +56,8 @@ func TestStreamTranscriptFunc(t *testing.T) {
 		t.Errorf("callback error not returned: %v", err)
 	}
 }
+
+var sseHeader = map[string]string{"Content-Type": "text/event-stream"}
 
 func TestStreamTranscriptHTTPError(t *testing.T) {
 	t.Parallel()
@@ -169,4 +177,178 @@ func TestPaginateAgainstServer(t *testing.T) {
 	reqs := srv.requests()
 	eq(t, "q1", reqs[0].Query, "limit=2")
 	eq(t, "q2", reqs[1].Query, "limit=2&offset=2")
+}
+
+func TestParseSSELineEndings(t *testing.T) {
+	t.Parallel()
+	in := "\ufeffevent: turn\rdata: {\"role\":\"user\",\"content\":\"cr\"}\r\revent: turn\r\ndata: {\"role\":\"agent\",\"content\":\"crlf\"}\r\n\r\nevent: ended\ndata: {\"callId\":\"c\"}\n\n"
+	var got []string
+	for ev, err := range ParseSSE(strings.NewReader(in)) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.Turn != nil {
+			got = append(got, ev.Turn.Content)
+		} else {
+			got = append(got, string(ev.Type))
+		}
+	}
+	eq(t, "events", strings.Join(got, ","), "cr,crlf,ended")
+}
+
+// sseScript serves one scripted body per connection to the stream route; after the body it
+// either closes the connection or, with hang, waits for the client to go away.
+type sseScript struct {
+	mu    sync.Mutex
+	conns [][]string // per connection: the events to send
+	hang  bool
+	n     int
+}
+
+func (s *sseScript) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	i := min(s.n, len(s.conns)-1)
+	s.n++
+	body := s.conns[i]
+	s.mu.Unlock()
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.WriteHeader(http.StatusOK)
+	for _, ev := range body {
+		fmt.Fprint(w, ev)
+		w.(http.Flusher).Flush()
+	}
+	if s.hang {
+		<-r.Context().Done()
+	}
+}
+
+func (s *sseScript) count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.n
+}
+
+func sseEvent(name, data string) string { return "event: " + name + "\ndata: " + data + "\n\n" }
+
+func streamClient(t *testing.T, h http.Handler) (*Client, *clockwork.FakeClock) {
+	t.Helper()
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	fc := clockwork.NewFakeClockAt(testEpoch)
+	c, err := New(Options{BaseURL: srv.URL, Clock: fc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, fc
+}
+
+func TestStreamIdleTimeoutOnClock(t *testing.T) {
+	t.Parallel()
+	script := &sseScript{conns: [][]string{{sseEvent("connected", `{"callId":"call_1","status":"in-progress"}`)}}, hang: true}
+	c, fc := streamClient(t, script)
+	first := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		var last error
+		for ev, err := range c.StreamTranscript(t.Context(), "call_1") {
+			if err != nil {
+				last = err
+				break
+			}
+			if ev.Type == StreamConnected {
+				close(first)
+			}
+		}
+		done <- last
+	}()
+	<-first
+	if err := fc.BlockUntilContext(t.Context(), 1); err != nil { // the idle watchdog
+		t.Fatal(err)
+	}
+	fc.Advance(DefaultStreamIdleTimeout - time.Second)
+	select {
+	case err := <-done:
+		t.Fatalf("stream ended before the idle limit: %v", err)
+	default:
+	}
+	fc.Advance(2 * time.Second)
+	err := <-done
+	var e *Error
+	if !errors.As(err, &e) || e.Kind != KindTimeout {
+		t.Fatalf("err = %v, want a KindTimeout *Error", err)
+	}
+	if !strings.Contains(err.Error(), "sent nothing, not even a heartbeat, for 45 s") {
+		t.Errorf("error %q does not say the stream went silent", err)
+	}
+}
+
+func TestStreamRefusesNonEventStream(t *testing.T) {
+	t.Parallel()
+	c, _ := newTestClient(t, nil, reply{body: []byte(`{"data":[]}`), header: map[string]string{"Content-Type": "application/json"}})
+	err := c.StreamTranscriptFunc(t.Context(), "call_1", func(StreamEvent) error { return nil })
+	var e *Error
+	if !errors.As(err, &e) || e.Kind != KindUnreadable || !strings.Contains(err.Error(), "not an event stream") {
+		t.Errorf("err = %v, want KindUnreadable naming the content type", err)
+	}
+}
+
+func TestFollowTranscriptReconnects(t *testing.T) {
+	t.Parallel()
+	conn := sseEvent("connected", `{"callId":"call_1","status":"in-progress"}`)
+	turn := func(role, text string) string {
+		return sseEvent("turn", `{"role":"`+role+`","content":"`+text+`","createdAt":"2025-01-15T14:00:01Z"}`)
+	}
+	script := &sseScript{conns: [][]string{
+		{conn, turn("agent", "Hello"), turn("user", "Hi")},                    // dropped before "ended"
+		{conn, turn("agent", "Hello"), turn("user", "Hi"), ": heartbeat\n\n"}, // replay only, dropped again
+		{conn, turn("agent", "Hello"), turn("user", "Hi"), turn("agent", "Bye"), sseEvent("ended", `{"callId":"call_1","status":"completed"}`)},
+	}}
+	c, fc := streamClient(t, script)
+	var got []string
+	done := make(chan error, 1)
+	go func() {
+		done <- c.FollowTranscript(t.Context(), "call_1", func(ev StreamEvent) error {
+			if ev.Turn != nil {
+				got = append(got, ev.Turn.Content)
+			} else {
+				got = append(got, string(ev.Type))
+			}
+			return nil
+		})
+	}()
+	finished := make(chan struct{})
+	var err error
+	go func() { err = <-done; close(finished) }()
+	drive(t, fc, finished)
+	<-finished
+	if err != nil {
+		t.Fatal(err)
+	}
+	eq(t, "events, each once", strings.Join(got, ","), "connected,Hello,Hi,Bye,ended")
+	eq(t, "connections", script.count(), 3)
+}
+
+func TestFollowTranscriptGivesUp(t *testing.T) {
+	t.Parallel()
+	script := &sseScript{conns: [][]string{{sseEvent("connected", `{"callId":"call_1"}`)}}}
+	c, fc := streamClient(t, script)
+	finished := make(chan struct{})
+	var err error
+	go func() {
+		defer close(finished)
+		err = c.FollowTranscript(t.Context(), "call_1", func(StreamEvent) error { return nil })
+	}()
+	drive(t, fc, finished)
+	<-finished
+	if err == nil || !strings.Contains(err.Error(), "gave up after 5 reconnections") {
+		t.Fatalf("err = %v, want giving up", err)
+	}
+	eq(t, "connections", script.count(), 6)
+
+	// A 404 is not retried.
+	c404, srv := newTestClient(t, nil, reply{status: 404, body: []byte(`{"detail":"Call not found"}`)})
+	if err := c404.FollowTranscript(t.Context(), "call_x", func(StreamEvent) error { return nil }); !IsNotFound(err) {
+		t.Errorf("404: err = %v", err)
+	}
+	eq(t, "404 requests", len(srv.requests()), 1)
 }

@@ -24,8 +24,76 @@ type Call struct {
 	RetellCallID          string     `json:"retellCallId,omitempty"`
 	LastTranscriptSnippet string     `json:"lastTranscriptSnippet,omitempty"`
 	// Summary is the provider's summary of an ended call, where the API gives one.
-	Summary     string           `json:"summary,omitempty"`
+	Summary string `json:"summary,omitempty"`
+	// DisconnectionReason is why an ended call ended (the voice provider's
+	// words: user_hangup, agent_hangup, voicemail_reached, dial_busy,
+	// dial_no_answer, dial_failed, ...), where the API gives it.
+	DisconnectionReason string `json:"disconnectionReason,omitempty"`
+	// UserSentiment is the analysed sentiment of the other party (e.g. "Positive").
+	UserSentiment string `json:"userSentiment,omitempty"`
+	// CallSuccessful is the analysis verdict on whether the call reached its goal.
+	CallSuccessful *bool `json:"callSuccessful,omitempty"`
+	// Analysis is the post-call analysis block, where the API gives one (read
+	// from "analysis" or "callAnalysis").
+	Analysis    *CallAnalysis    `json:"analysis,omitempty"`
 	Transcripts []TranscriptTurn `json:"transcripts,omitempty"`
+}
+
+// CallAnalysis is the post-call analysis of the voice provider.
+type CallAnalysis struct {
+	Summary        string         `json:"summary,omitempty"`
+	UserSentiment  string         `json:"userSentiment,omitempty"`
+	CallSuccessful *bool          `json:"callSuccessful,omitempty"`
+	InVoicemail    *bool          `json:"inVoicemail,omitempty"`
+	Custom         map[string]any `json:"custom,omitempty"`
+}
+
+// UnmarshalJSON reads a call, taking the analysis from "analysis" or
+// "callAnalysis" (summary also as callSummary, custom also as
+// customAnalysisData).
+func (c *Call) UnmarshalJSON(b []byte) error {
+	type plain Call
+	var v struct {
+		plain
+		Analysis     *analysisWire `json:"analysis"`
+		CallAnalysis *analysisWire `json:"callAnalysis"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*c = Call(v.plain)
+	w := v.Analysis
+	if w == nil {
+		w = v.CallAnalysis
+	}
+	c.Analysis = w.analysis()
+	return nil
+}
+
+// analysisWire accepts both spellings of the analysis fields.
+type analysisWire struct {
+	Summary            string         `json:"summary"`
+	CallSummary        string         `json:"callSummary"`
+	UserSentiment      string         `json:"userSentiment"`
+	CallSuccessful     *bool          `json:"callSuccessful"`
+	InVoicemail        *bool          `json:"inVoicemail"`
+	Custom             map[string]any `json:"custom"`
+	CustomAnalysisData map[string]any `json:"customAnalysisData"`
+}
+
+func (w *analysisWire) analysis() *CallAnalysis {
+	if w == nil {
+		return nil
+	}
+	a := &CallAnalysis{Summary: w.Summary, UserSentiment: w.UserSentiment, CallSuccessful: w.CallSuccessful,
+		InVoicemail: w.InVoicemail, Custom: w.Custom}
+	if a.Summary == "" {
+		a.Summary = w.CallSummary
+	}
+	if a.Custom == nil {
+		a.Custom = w.CustomAnalysisData
+	}
+	return a
 }
 
 // TranscriptTurn is one stored turn: Transcript is what the human said,

@@ -3,6 +3,7 @@ package apiclient
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"time"
 )
@@ -16,11 +17,76 @@ type Page[T any] struct {
 	Total   *int `json:"total,omitempty"`
 }
 
+// UnmarshalJSON requires the "data" array: a list answer without it (such as
+// {} or {"data":null}) is not an empty list but an unusable answer.
+func (p *Page[T]) UnmarshalJSON(b []byte) error {
+	type plain Page[T]
+	var v plain
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	if err := requireArray(b, "data"); err != nil {
+		return err
+	}
+	*p = Page[T](v)
+	return nil
+}
+
+// requireArray checks that the JSON object b has key holding an array.
+func requireArray(b []byte, key string) error {
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(b, &obj); err != nil {
+		return err
+	}
+	raw, ok := obj[key]
+	if !ok {
+		return fmt.Errorf("the list has no %q array", key)
+	}
+	if t := bytes.TrimSpace(raw); len(t) == 0 || t[0] != '[' {
+		return fmt.Errorf("%q is %s, not an array", key, bound(string(t), 40))
+	}
+	return nil
+}
+
+// dataList is a {"data":[...]} answer whose "data" array is required.
+type dataList[T any] struct {
+	Data []T `json:"data"`
+}
+
+// UnmarshalJSON requires the "data" array (see Page.UnmarshalJSON).
+func (d *dataList[T]) UnmarshalJSON(b []byte) error {
+	var v struct {
+		Data []T `json:"data"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	if err := requireArray(b, "data"); err != nil {
+		return err
+	}
+	d.Data = v.Data
+	return nil
+}
+
 // CursorPage is one page of a time-cursor list (messages): newest first;
 // ask for older items with Before set to the oldest ReceivedAt seen.
 type CursorPage[T any] struct {
 	Data    []T  `json:"data"`
 	HasMore bool `json:"hasMore"`
+}
+
+// UnmarshalJSON requires the "data" array (see Page.UnmarshalJSON).
+func (p *CursorPage[T]) UnmarshalJSON(b []byte) error {
+	type plain CursorPage[T]
+	var v plain
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	if err := requireArray(b, "data"); err != nil {
+		return err
+	}
+	*p = CursorPage[T](v)
+	return nil
 }
 
 // ListParams are the offset-pagination query parameters. Zero values are

@@ -51,7 +51,8 @@ const (
 // CallStatus is the state of a call.
 type CallStatus string
 
-// Call statuses. Completed, Failed, Busy and NoAnswer are terminal.
+// Call statuses. Every status but Ringing and InProgress is terminal
+// (Canceled: ended before it was answered, by the caller's side).
 const (
 	CallRinging    CallStatus = "ringing"
 	CallInProgress CallStatus = "in-progress"
@@ -59,15 +60,18 @@ const (
 	CallFailed     CallStatus = "failed"
 	CallBusy       CallStatus = "busy"
 	CallNoAnswer   CallStatus = "no-answer"
+	CallCanceled   CallStatus = "canceled"
 )
 
-// Terminal reports whether the call has ended.
+// Terminal reports whether the call has ended: any status other than ringing
+// and in-progress (also one this client does not know, such as "ended"), but
+// not an empty status.
 func (s CallStatus) Terminal() bool {
 	switch s {
-	case CallCompleted, CallFailed, CallBusy, CallNoAnswer:
-		return true
+	case "", CallRinging, CallInProgress, "in_progress", "queued", "initiated", "dialing", "registered", "ongoing":
+		return false
 	}
-	return false
+	return true
 }
 
 // Direction is the direction of a call or message.

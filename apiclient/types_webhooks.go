@@ -70,4 +70,14 @@ type WebhookTestResult struct {
 	StatusCode *int   `json:"statusCode,omitempty"`
 	ResponseMs *int   `json:"responseMs,omitempty"`
 	Error      string `json:"error,omitempty"`
+	// Sandbox is sent only by the built-in sandbox: where the test event went.
+	Sandbox *SandboxDelivery `json:"sandbox,omitempty"`
+}
+
+// SandboxDelivery says where the built-in sandbox sent a webhook test event: DeliveredTo is
+// the address it connected to ("" when none); Refused says why it sent nothing.
+type SandboxDelivery struct {
+	URL         string `json:"url"`
+	DeliveredTo string `json:"deliveredTo,omitempty"`
+	Refused     string `json:"refused,omitempty"`
 }

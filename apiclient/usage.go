@@ -7,8 +7,8 @@ import (
 	"strconv"
 )
 
-// GetUsage returns the plan, number quota and message/call counts
-// (GET /v1/usage).
+// GetUsage returns the number quota and the message, SMS segment, call and
+// webhook counts (GET /v1/usage; the legacy plan block only if sent).
 func (c *Client) GetUsage(ctx context.Context) (*Usage, error) {
 	return getJSON[Usage](ctx, c, "/v1/usage", nil)
 }
@@ -35,9 +35,7 @@ func (c *Client) GetMonthlyUsage(ctx context.Context, months int) (*MonthlyUsage
 
 // GetUsageByNumber returns counts per number (GET /v1/usage/by-number).
 func (c *Client) GetUsageByNumber(ctx context.Context) ([]NumberUsage, error) {
-	out, err := getJSON[struct {
-		Data []NumberUsage `json:"data"`
-	}](ctx, c, "/v1/usage/by-number", nil)
+	out, err := getJSON[dataList[NumberUsage]](ctx, c, "/v1/usage/by-number", nil)
 	if err != nil {
 		return nil, err
 	}

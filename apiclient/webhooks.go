@@ -14,7 +14,7 @@ import (
 // GetWebhook returns the project webhook, or nil (no error) when none is
 // configured (the API answers JSON null).
 func (c *Client) GetWebhook(ctx context.Context) (*Webhook, error) {
-	out, err := getJSON[*Webhook](ctx, c, "/v1/webhooks", nil)
+	out, err := getNullableJSON[*Webhook](ctx, c, "/v1/webhooks", nil)
 	if err != nil {
 		return nil, err
 	}
@@ -78,7 +78,7 @@ func (c *Client) GetAgentWebhook(ctx context.Context, agentID string) (*Webhook,
 	if err != nil {
 		return nil, err
 	}
-	out, err := getJSON[*Webhook](ctx, c, p, nil)
+	out, err := getNullableJSON[*Webhook](ctx, c, p, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -53,6 +53,12 @@ type Action struct {
 	// Details are preview extras (agent, from number, greeting...). The engine
 	// shows them with invisible characters made visible.
 	Details map[string]string
+	// CallMode is CallHosted or CallWebhook for a call ("" when unknown): it picks the
+	// price per minute the preview quotes.
+	CallMode string
+	// URLs are addresses a third party will be told to call (an agent's custom tools): each
+	// must be a public https URL [unsafe_url], and is checked for secrets like Texts.
+	URLs []string
 }
 
 // RuleHit is one rule that fired: a stable ID and a plain-language reason.

@@ -47,6 +47,8 @@ type Config struct {
 	OperatorPhone string
 	// PolicyFile, if set, is loaded by New with LoadPolicyFile and applied with WithFile.
 	PolicyFile string
+	// Prices override DefaultPrices (the policy file's "prices").
+	Prices PriceOverrides
 }
 
 // Limits are the sliding-window caps. Windows are fixed; counts are

@@ -18,6 +18,7 @@ import (
 	"github.com/agentphone-mcp/agentphone-mcp/policy/keyguard"
 	"io"
 	"log/slog"
+	"net"
 	"strings"
 	_ "time/tzdata" // quiet hours must load every zone, also in scratch images
 
@@ -25,6 +26,7 @@ import (
 
 	"github.com/agentphone-mcp/agentphone-mcp/policy/audit"
 	"github.com/agentphone-mcp/agentphone-mcp/policy/phone"
+	"github.com/agentphone-mcp/agentphone-mcp/policy/text"
 	"github.com/agentphone-mcp/agentphone-mcp/store"
 )
 
@@ -56,6 +58,9 @@ type Deps struct {
 	// Keys are secrets that must never leave in content (the API key, webhook secrets).
 	Keys   []string
 	Logger *slog.Logger
+	// Resolver looks up the host names of URLs a third party will be told to call (custom
+	// tools); nil means net.DefaultResolver.
+	Resolver Resolver
 }
 
 // Engine takes policy decisions. Create it with New; it is safe for concurrent use.
@@ -82,6 +87,8 @@ type Engine struct {
 	log      *slog.Logger
 	codes    *PendingCodes
 	zones    zoneCache
+	prices   Prices
+	resolver Resolver
 }
 
 // New checks cfg, applies Config.PolicyFile if set, and returns an engine.
@@ -96,7 +103,15 @@ func New(cfg Config, deps Deps) (*Engine, error) {
 		}
 		cfg = cfg.WithFile(fc)
 	}
-	e := &Engine{store: deps.Store, clock: deps.Clock, audit: deps.Audit, contacts: deps.Contacts, history: deps.History, own: deps.OwnNumbers, replies: deps.Replies, log: deps.Logger}
+	e := &Engine{store: deps.Store, clock: deps.Clock, audit: deps.Audit, contacts: deps.Contacts, history: deps.History, own: deps.OwnNumbers, replies: deps.Replies, log: deps.Logger,
+		resolver: deps.Resolver}
+	if e.resolver == nil {
+		e.resolver = net.DefaultResolver
+	}
+	if err := cfg.Prices.check(); err != nil {
+		return nil, fmt.Errorf("policy: %w", err)
+	}
+	e.prices = DefaultPrices().overlay(cfg.Prices)
 	if e.clock == nil {
 		e.clock = clockwork.NewRealClock()
 	}
@@ -125,7 +140,7 @@ func New(cfg Config, deps Deps) (*Engine, error) {
 	for _, c := range countries {
 		c = strings.ToUpper(strings.TrimSpace(c))
 		if !validRegion(c) {
-			return nil, fmt.Errorf("policy: allowed country %q is not a two-letter region code such as \"US\"", c)
+			return nil, fmt.Errorf("policy: allowed country %q is not a region code phone numbers use, such as \"US\" or \"GB\" (AGENTPHONE_ALLOWED_COUNTRIES or the policy file's allowed_countries)", c)
 		}
 		e.allowed[c] = true
 	}
@@ -178,6 +193,21 @@ func (e *Engine) Config() Config {
 		c.AllowedCountries = DefaultAllowedCountries()
 	}
 	return c
+}
+
+// Prices returns the price table the previews quote (DefaultPrices with the policy file's
+// overrides).
+func (e *Engine) Prices() Prices { return e.prices }
+
+// cost is what a text or a call costs, as the preview quotes it.
+func (e *Engine) cost(a Action, info text.SMSInfo) string {
+	switch a.Kind {
+	case KindSMS:
+		return e.prices.SMSCost(info.Segments)
+	case KindCall:
+		return e.prices.CallCost(a.CallMode)
+	}
+	return ""
 }
 
 // ConfirmMode returns auto, strict or off.

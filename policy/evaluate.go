@@ -141,7 +141,7 @@ func (e *Engine) evalOutbound(ctx context.Context, a Action) (Decision, error) {
 	e.numberRules(&v, n, "", channelOf(a.Kind), f)
 	e.numberRules(&v, transfer, "transfer number: ", store.ChannelCall, f)
 
-	p := &Preview{Details: visibleDetails(a.Details)}
+	p := &Preview{Details: visibleDetails(a.Details), Cost: e.cost(a, info)}
 	if a.Kind == KindSMS {
 		p.Body = bodyPreview(a.Body, info)
 	}
@@ -150,6 +150,9 @@ func (e *Engine) evalOutbound(ctx context.Context, a Action) (Decision, error) {
 	}
 	zones := e.checkQuietHours(&v, n, now)
 	p.To = e.destination(n, localTimes(zones))
+	if p.To.IsForeign && p.Cost != "" {
+		p.Cost += "; an international destination costs more than this domestic price"
+	}
 	p.Transfer = e.destination(transfer, nil)
 	if len(v.deny) > 0 {
 		return v.decision(n, p), nil
@@ -189,6 +192,7 @@ func (e *Engine) evalOutbound(ctx context.Context, a Action) (Decision, error) {
 func (e *Engine) evalAdmin(ctx context.Context, a Action) (Decision, error) {
 	var v verdict
 	e.checkContent(&v, a)
+	e.checkURLs(ctx, &v, a.URLs)
 	p := &Preview{Details: visibleDetails(a.Details)}
 	var target *phone.Number
 	raw := a.TransferNumber
@@ -209,8 +213,8 @@ func (e *Engine) evalAdmin(ctx context.Context, a Action) (Decision, error) {
 	}
 	switch a.Kind {
 	case KindBuyNumber:
-		p.Cost = NumberCost
-		v.confirmHit(RuleSpend, "buying a phone number costs "+NumberCost+" from the account balance")
+		p.Cost = e.prices.NumberCost()
+		v.confirmHit(RuleSpend, "buying a phone number costs "+p.Cost+" from the account balance")
 	case KindReleaseNumber:
 		v.confirmHit(RuleIrreversible, "releasing a phone number is permanent: the number may not be recoverable and its messages stop arriving")
 	case KindDeleteAgent:
@@ -220,7 +224,11 @@ func (e *Engine) evalAdmin(ctx context.Context, a Action) (Decision, error) {
 	case KindWebhookChange:
 		v.confirmHit(RuleWebhookChange, "a webhook receives every inbound message and call event; changing it redirects that data")
 	case KindAgentChange:
-		v.confirmHit(RuleAgentChange, "changing an agent's system prompt or transfer number changes what it says and where it sends callers")
+		if len(a.URLs) > 0 {
+			v.confirmHit(RuleAgentChange, "custom tools let the agent call these URLs during calls, sending them what it chooses from the conversation")
+		} else {
+			v.confirmHit(RuleAgentChange, "changing an agent's system prompt or transfer number changes what it says and where it sends callers")
+		}
 	case KindRouteNumber:
 		v.confirmHit(RuleAgentChange, "routing a number to an agent, or detaching it, changes who answers its calls and texts")
 	}

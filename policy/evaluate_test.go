@@ -79,6 +79,9 @@ func TestDenyIsNotConfirmable(t *testing.T) {
 func TestConfirmRules(t *testing.T) {
 	t.Parallel()
 	four := strings.Repeat("b", 153*3+1) // 4 segments
+	pr := DefaultPrices()
+	hostedCall := call(numNY)
+	hostedCall.CallMode = CallHosted
 	tests := []struct {
 		name   string
 		cfg    Config
@@ -87,24 +90,30 @@ func TestConfirmRules(t *testing.T) {
 		rule   string
 		cost   string
 	}{
-		{name: "buy number", action: Action{Tool: "buy_number", Kind: KindBuyNumber}, rule: RuleSpend, cost: NumberCost},
+		{name: "buy number", action: Action{Tool: "buy_number", Kind: KindBuyNumber}, rule: RuleSpend, cost: DefaultPrices().NumberCost()},
 		{name: "release number", action: Action{Tool: "release_number", Kind: KindReleaseNumber}, rule: RuleIrreversible},
 		{name: "delete agent", action: Action{Tool: "delete_agent", Kind: KindDeleteAgent}, rule: RuleIrreversible},
 		{name: "delete contact", action: Action{Tool: "delete_contact", Kind: KindDeleteContact}, rule: RuleIrreversible},
 		{name: "webhook", action: Action{Tool: "set_webhook", Kind: KindWebhookChange, Texts: []string{"https://example.com/hook"}}, rule: RuleWebhookChange},
 		{name: "agent change", action: Action{Tool: "update_agent", Kind: KindAgentChange, Texts: []string{"You are helpful."}, TransferNumber: numNY}, rule: RuleAgentChange},
-		{name: "first contact sms", action: sms(numLA, "hi"), rule: RuleFirstContact},
-		{name: "first contact call", action: call(numNY), rule: RuleFirstContact},
+		{name: "first contact sms", action: sms(numLA, "hi"), rule: RuleFirstContact,
+			cost: "1 SMS segment × $0.02 = $0.02 (if it goes as SMS; iMessage has no segment charge)"},
+		{name: "first contact call", action: call(numNY), rule: RuleFirstContact, cost: pr.CallCost("")},
+		{name: "hosted call", action: hostedCall, rule: RuleFirstContact,
+			cost: "$0.22/min (AgentPhone's AI runs the call), billed per second; up to $13.20 if it runs the maximum 60 min"},
 		{name: "international allowed", cfg: Config{AllowedCountries: []string{"US", "GB"}, Allowlist: []string{numLondon}},
 			setup:  func(t *testing.T, e *env) { e.clk.Advance(-3 * time.Hour) }, // 15:00 London
-			action: sms(numLondon, "hi"), rule: RuleInternational},
-		{name: "sms long", cfg: Config{Allowlist: []string{numLA}}, action: sms(numLA, four), rule: RuleSMSLong},
+			action: sms(numLondon, "hi"), rule: RuleInternational, cost: pr.SMSCost(1) + "; an international destination costs more than this domestic price"},
+		{name: "sms long", cfg: Config{Allowlist: []string{numLA}}, action: sms(numLA, four), rule: RuleSMSLong,
+			cost: "4 SMS segments × $0.02 = $0.08 (if it goes as SMS; iMessage has no segment charge)"},
+		{name: "prices from the policy file", cfg: Config{Allowlist: []string{numLA}, Prices: PriceOverrides{SMSPerSegment: ptrTo(0.035)}},
+			action: sms(numLA, four), rule: RuleSMSLong, cost: "4 SMS segments × $0.035 = $0.14 (if it goes as SMS; iMessage has no segment charge)"},
 		{name: "duplicate sms", cfg: Config{Allowlist: []string{numLA}},
 			setup:  func(t *testing.T, e *env) { e.send(t, sms(numLA, "same")); e.clk.Advance(9 * time.Minute) },
-			action: sms(numLA, "same"), rule: RuleDuplicate},
+			action: sms(numLA, "same"), rule: RuleDuplicate, cost: pr.SMSCost(1)},
 		{name: "duplicate call", cfg: Config{Allowlist: []string{numLA}, Limits: Limits{CallsPerRecipient10Min: 5}},
 			setup:  func(t *testing.T, e *env) { e.send(t, call(numLA)); e.clk.Advance(time.Minute) },
-			action: call(numLA), rule: RuleDuplicate},
+			action: call(numLA), rule: RuleDuplicate, cost: pr.CallCost("")},
 		{name: "international transfer", cfg: Config{AllowedCountries: []string{"US", "GB"}},
 			action: Action{Tool: "transfer_call", Kind: KindTransfer, TransferNumber: numLondon}, rule: RuleInternational},
 	}
@@ -166,8 +175,8 @@ func TestAllowPathAndPreview(t *testing.T) {
 	if p.Details["from"] != "+14155550000" || len(p.Details) != 2 {
 		t.Errorf("details = %v", p.Details)
 	}
-	if p.Cost != "" {
-		t.Errorf("sms cost = %q, want omitted", p.Cost)
+	if p.Cost != DefaultPrices().SMSCost(1) {
+		t.Errorf("sms cost = %q, want the price table's", p.Cost)
 	}
 }
 

@@ -131,3 +131,5 @@ func wantDecision(t testing.TB, d Decision, outcome Outcome, rule string) {
 		}
 	}
 }
+
+func ptrTo[T any](v T) *T { return &v }

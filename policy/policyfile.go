@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/agentphone-mcp/agentphone-mcp/policy/phone"
 )
 
 // maxPolicyFileSize bounds the operator policy file.
@@ -26,24 +28,30 @@ const maxPolicyFileSize = 1 << 20
 //	    "calls_per_recipient_10min": 1, "calls_per_recipient_day": 3,
 //	    "new_recipients_day": 10, "sms_segments_hour": 60, "calls_hour": 20
 //	  },
-//	  "operator_phone":    "+14155550123"             // the operator's own phone, for OTP confirmations
+//	  "operator_phone":    "+14155550123",            // the operator's own phone, for OTP confirmations
+//	  "prices": {                                     // US dollars; each set key replaces the published price
+//	    "number_monthly": 3.00, "voice_webhook_per_min": 0.13, "voice_hosted_per_min": 0.22,
+//	    "sms_per_segment": 0.02, "recording_monthly": 5.00, "max_call_minutes": 60
+//	  }
 //	}
 //
 // An example is in policy/testdata/policy.example.json. Applied with
 // Config.WithFile: lists are added to the configured ones, other set keys replace them.
 type FileConfig struct {
-	Allowlist        []string `json:"allowlist,omitempty"`
-	Denylist         []string `json:"denylist,omitempty"`
-	AllowedCountries []string `json:"allowed_countries,omitempty"`
-	QuietHours       string   `json:"quiet_hours,omitempty"`
-	Limits           *Limits  `json:"limits,omitempty"`
-	OperatorPhone    string   `json:"operator_phone,omitempty"`
+	Allowlist        []string        `json:"allowlist,omitempty"`
+	Denylist         []string        `json:"denylist,omitempty"`
+	AllowedCountries []string        `json:"allowed_countries,omitempty"`
+	QuietHours       string          `json:"quiet_hours,omitempty"`
+	Limits           *Limits         `json:"limits,omitempty"`
+	OperatorPhone    string          `json:"operator_phone,omitempty"`
+	Prices           *PriceOverrides `json:"prices,omitempty"`
 }
 
 // LoadPolicyFile reads and checks the operator policy file once. It refuses a
 // file that is not a regular file, is writable by group or others, is larger
-// than 1 MiB, is not one JSON object, or has unknown keys. Values are checked
-// (quiet hours syntax, country codes) so a typo fails at start, naming the file.
+// than 1 MiB, is not one JSON object, or has unknown or repeated keys. Values
+// are checked (quiet hours syntax, region codes phonenumbers knows, prices) so a
+// typo fails at start, naming the file.
 func LoadPolicyFile(path string) (FileConfig, error) {
 	var fc FileConfig
 	f, err := os.Open(path)
@@ -78,6 +86,9 @@ func LoadPolicyFile(path string) (FileConfig, error) {
 // parsePolicyFile decodes and checks the file's bytes.
 func parsePolicyFile(data []byte) (FileConfig, error) {
 	var fc FileConfig
+	if err := checkDuplicateKeys(data); err != nil {
+		return FileConfig{}, err
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&fc); err != nil {
@@ -93,10 +104,65 @@ func parsePolicyFile(data []byte) (FileConfig, error) {
 	}
 	for _, c := range fc.AllowedCountries {
 		if !validRegion(c) {
-			return FileConfig{}, fmt.Errorf("allowed_countries: %q is not a two-letter region code such as \"US\"", c)
+			return FileConfig{}, fmt.Errorf("allowed_countries: %q is not a region code phone numbers use, such as \"US\" or \"GB\"", c)
+		}
+	}
+	if fc.Prices != nil {
+		if err := fc.Prices.check(); err != nil {
+			return FileConfig{}, err
 		}
 	}
 	return fc, nil
+}
+
+// checkDuplicateKeys refuses a JSON text in which an object repeats a key (encoding/json
+// would silently keep the last one: a second "denylist" would drop the first).
+func checkDuplicateKeys(data []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	var walk func(path string) error
+	walk = func(path string) error {
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		switch tok {
+		case json.Delim('{'):
+			seen := map[string]bool{}
+			for dec.More() {
+				kt, err := dec.Token()
+				if err != nil {
+					return err
+				}
+				key, _ := kt.(string)
+				if seen[key] {
+					return fmt.Errorf("the key %q appears twice in %s; keep one (JSON would silently use the last)", key, path)
+				}
+				seen[key] = true
+				if err := walk(path + "." + key); err != nil {
+					return err
+				}
+			}
+			_, err := dec.Token() // '}'
+			return err
+		case json.Delim('['):
+			for i := 0; dec.More(); i++ {
+				if err := walk(fmt.Sprintf("%s[%d]", path, i)); err != nil {
+					return err
+				}
+			}
+			_, err := dec.Token() // ']'
+			return err
+		}
+		return nil
+	}
+	if err := walk("the file"); err != nil {
+		var syn *json.SyntaxError
+		if errors.As(err, &syn) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+			return nil // the decoder below reports malformed JSON with its own message
+		}
+		return err
+	}
+	return nil
 }
 
 // WithFile returns c with the policy file applied: allowlist and denylist
@@ -117,18 +183,12 @@ func (c Config) WithFile(f FileConfig) Config {
 	if f.Limits != nil {
 		c.Limits = c.Limits.overlay(*f.Limits)
 	}
+	if f.Prices != nil {
+		c.Prices = c.Prices.merge(*f.Prices)
+	}
 	return c
 }
 
-// validRegion reports whether s looks like an ISO 3166 alpha-2 region code.
-func validRegion(s string) bool {
-	if len(s) != 2 {
-		return false
-	}
-	for _, r := range s {
-		if (r < 'A' || r > 'Z') && (r < 'a' || r > 'z') {
-			return false
-		}
-	}
-	return true
-}
+// validRegion reports whether s (any case) is a region code phone numbers use:
+// an ISO 3166 alpha-2 code that phonenumbers knows ("XX" and "UK" are not).
+func validRegion(s string) bool { return phone.KnownRegion(s) }

@@ -58,6 +58,14 @@ func TestLoadPolicyFileErrors(t *testing.T) {
 		{"world writable", `{}`, 0o602, "chmod go-w"},
 		{"bad quiet hours", `{"quiet_hours":"8pm"}`, 0o600, "quiet hours"},
 		{"bad country", `{"allowed_countries":["USA"]}`, 0o600, "allowed_countries"},
+		{"unknown region XX", `{"allowed_countries":["US","XX"]}`, 0o600, `allowed_countries: "XX" is not a region code phone numbers use`},
+		{"UK is GB", `{"allowed_countries":["UK"]}`, 0o600, `"UK" is not a region code`},
+		{"duplicate key", `{"denylist":["+1900"],"allowlist":[],"denylist":["+14155550199"]}`, 0o600, `the key "denylist" appears twice in the file`},
+		{"duplicate nested key", `{"limits":{"calls_hour":5,"calls_hour":50}}`, 0o600, `the key "calls_hour" appears twice in the file.limits`},
+		{"negative price", `{"prices":{"sms_per_segment":-1}}`, 0o600, "prices.sms_per_segment"},
+		{"price in cents", `{"prices":{"number_monthly":3000}}`, 0o600, "between 0 and 1000"},
+		{"bad max call minutes", `{"prices":{"max_call_minutes":0}}`, 0o600, "prices.max_call_minutes"},
+		{"unknown price", `{"prices":{"mms_per_message":0.1}}`, 0o600, "unknown field"},
 		{"trailing data", `{} {}`, 0o600, "trailing data"},
 		{"not json", `allowlist = 1`, 0o600, "invalid JSON"},
 		{"wrong type", `{"allowlist":"+14155550100"}`, 0o600, "invalid JSON"},
@@ -84,6 +92,51 @@ func TestLoadPolicyFileErrors(t *testing.T) {
 	e := newEnv(t, Config{}, nil)
 	if _, err := New(Config{PolicyFile: p}, Deps{Store: e.st}); err == nil || !strings.Contains(err.Error(), "denylist") {
 		t.Errorf("New with bad denylist: %v", err)
+	}
+}
+
+func TestPolicyFilePrices(t *testing.T) {
+	t.Parallel()
+	p := writePolicy(t, `{"prices":{"voice_hosted_per_min":0.3,"max_call_minutes":10,"number_monthly":0}}`, 0o600)
+	e := newEnv(t, Config{PolicyFile: p}, nil)
+	pr := e.eng.Prices()
+	if pr.VoiceHostedPerMin != 0.3 || pr.MaxCallMinutes != 10 || pr.NumberMonthly != 0 || pr.SMSPerSegment != 0.02 || pr.VoiceWebhookPerMin != 0.13 {
+		t.Errorf("prices = %+v", pr)
+	}
+	if got := pr.CallCost(CallHosted); got != "$0.30/min (AgentPhone's AI runs the call), billed per second; up to $3.00 if it runs the maximum 10 min" {
+		t.Errorf("hosted call cost = %q", got)
+	}
+	d := e.eval(t, Action{Tool: "buy_number", Kind: KindBuyNumber})
+	if d.Preview.Cost != "$0.00/month" {
+		t.Errorf("number cost = %q", d.Preview.Cost)
+	}
+	// The environment's region list is checked the same way.
+	if _, err := New(Config{AllowedCountries: []string{"US", "ZZ"}}, Deps{Store: e.st}); err == nil || !strings.Contains(err.Error(), `"ZZ" is not a region code`) {
+		t.Errorf("ZZ: %v", err)
+	}
+	if _, err := New(Config{AllowedCountries: []string{"us", " gb "}}, Deps{Store: e.st}); err != nil {
+		t.Errorf("lower case regions: %v", err)
+	}
+}
+
+func TestMoney(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[float64]string{3: "$3.00", 0.13: "$0.13", 0.005: "$0.005", 13.2: "$13.20", 0.22 * 61: "$13.42", 0: "$0.00"} {
+		if got := Money(in); got != want {
+			t.Errorf("Money(%v) = %q, want %q", in, got, want)
+		}
+	}
+	pr := DefaultPrices()
+	for mode, want := range map[string]string{
+		CallWebhook: "$0.13/min (your webhook drives the call), billed per second; up to $7.80 if it runs the maximum 60 min",
+		"":          "$0.13/min with your webhook or $0.22/min with AgentPhone's AI, billed per second; up to $13.20 if it runs the maximum 60 min",
+	} {
+		if got := pr.CallCost(mode); got != want {
+			t.Errorf("CallCost(%q) = %q", mode, got)
+		}
+	}
+	if got := pr.SMSCost(3); got != "3 SMS segments × $0.02 = $0.06 (if it goes as SMS; iMessage has no segment charge)" {
+		t.Errorf("SMSCost(3) = %q", got)
 	}
 }
 

@@ -8,9 +8,6 @@ import (
 	"github.com/agentphone-mcp/agentphone-mcp/policy/text"
 )
 
-// NumberCost is the documented monthly price of a phone number.
-const NumberCost = "$3.00/month"
-
 // Preview is what the user is asked to approve. The engine renders it from
 // normalised values, never from model-written text; caller Details are shown
 // with invisible and bidi characters made visible.
@@ -19,7 +16,7 @@ type Preview struct {
 	Transfer     *Destination      `json:"transfer,omitempty"`
 	FirstContact bool              `json:"first_contact"`
 	Body         *BodyPreview      `json:"body,omitempty"`
-	Cost         string            `json:"cost,omitempty"` // only where known (numbers); SMS/call prices are not published
+	Cost         string            `json:"cost,omitempty"` // from the price table (Prices): numbers, SMS segments, call minutes
 	Rules        []RuleHit         `json:"rules"`
 	Details      map[string]string `json:"details,omitempty"`
 }

@@ -18,6 +18,7 @@ const (
 	RuleDenylist        = "denylist"
 	RuleOwnNumber       = "own_number"     // SMS or call to one of the account's own numbers
 	RuleOperatorPhone   = "operator_phone" // SMS or call to AGENTPHONE_OPERATOR_PHONE (the confirmation channel)
+	RuleUnsafeURL       = "unsafe_url"     // a URL a third party would call is not a public https URL
 
 	// Confirm rules.
 	RuleSpend         = "spend"

@@ -307,23 +307,23 @@ func TestUsageRegistrationAndExtras(t *testing.T) {
 		for i := 0; i < 3; i++ {
 			h.must(200, "POST", "/v1/messages", map[string]any{"agent_id": agentID, "to_number": "+14155550111", "body": "hello"})
 		}
+		// 161 GSM-7 characters: two segments. iMessage is not an SMS segment.
+		h.must(200, "POST", "/v1/messages", map[string]any{"agent_id": agentID, "to_number": "+14155550111", "body": strings.Repeat("x", 161)})
+		h.must(200, "POST", "/v1/messages", map[string]any{"agent_id": agentID, "to_number": "+14155550135", "body": "over iMessage"})
 		h.must(200, "POST", "/v1/calls", map[string]any{"agentId": agentID, "toNumber": "+14155550112"})
 		u := h.must(200, "GET", "/v1/usage", nil)
-		wantKeys(t, "usage", u, "plan", "numbers", "stats", "periodStart", "periodEnd")
+		wantKeys(t, "usage", u, "numbers", "stats", "periodStart", "periodEnd") // no legacy plan
 		stats := u["stats"].(map[string]any)
-		if stats["totalMessages"] != 3.0 || stats["messagesLast24h"] != 3.0 || stats["totalCalls"] != 1.0 {
+		if stats["totalMessages"] != 5.0 || stats["messagesLast24h"] != 5.0 || stats["totalCalls"] != 1.0 || stats["smsSegmentsLast30d"] != 5.0 {
 			t.Errorf("stats: %v", stats)
 		}
 		if n := u["numbers"].(map[string]any); n["used"] != 1.0 || n["limit"] != 10.0 || n["remaining"] != 9.0 {
 			t.Errorf("numbers: %v", n)
 		}
-		if u["plan"].(map[string]any)["name"] != "payg" {
-			t.Errorf("plan: %v", u["plan"])
-		}
 		daily := h.must(200, "GET", "/v1/usage/daily?days=7", nil)
 		pts := daily["data"].([]any)
 		last := pts[len(pts)-1].(map[string]any)
-		if len(pts) != 7 || last["date"] != "2026-03-02" || last["messages"] != 3.0 || last["calls"] != 1.0 {
+		if len(pts) != 7 || last["date"] != "2026-03-02" || last["messages"] != 5.0 || last["calls"] != 1.0 {
 			t.Errorf("daily: %v", daily)
 		}
 		monthly := h.must(200, "GET", "/v1/usage/monthly", nil)
@@ -331,7 +331,7 @@ func TestUsageRegistrationAndExtras(t *testing.T) {
 			t.Errorf("monthly: %v", monthly)
 		}
 		byNum := h.must(200, "GET", "/v1/usage/by-number", nil)["data"].([]any)[0].(map[string]any)
-		if byNum["messages"] != 3.0 || byNum["calls"] != 1.0 {
+		if byNum["messages"] != 5.0 || byNum["calls"] != 1.0 {
 			t.Errorf("by-number: %v", byNum)
 		}
 		if r := h.do("GET", "/v1/usage/by-agent", nil); r.status != 422 {
@@ -342,7 +342,7 @@ func TestUsageRegistrationAndExtras(t *testing.T) {
 		}
 		ba := h.must(200, "GET", "/v1/usage/by-agent?period=week&tz=America/New_York", nil)
 		row := ba["data"].([]any)[0].(map[string]any)
-		if row["agentId"] != agentID || row["messages"] != 3.0 || row["calls"] != 1.0 || row["isOrphan"] != false {
+		if row["agentId"] != agentID || row["messages"] != 5.0 || row["calls"] != 1.0 || row["isOrphan"] != false {
 			t.Errorf("by-agent: %v", ba)
 		}
 

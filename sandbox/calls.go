@@ -52,10 +52,16 @@ type call struct {
 	spoken     []string
 	summary    string
 	reason     string
-	done       chan struct{}
-	changed    chan struct{}
-	step       *task
-	recording  []byte
+	// Post-call analysis (set when the call ends).
+	sentiment        string
+	successful       bool
+	analysed         bool // the call was answered, so there is an analysis
+	voicemail        bool // a voicemail greeting answered
+	voicemailMessage string
+	done             chan struct{}
+	changed          chan struct{}
+	step             *task
+	recording        []byte
 }
 
 func (c *call) terminal() bool {
@@ -119,21 +125,33 @@ type callSummaryView struct {
 }
 
 type callDetailView struct {
-	ID                 string     `json:"id"`
-	AgentID            *string    `json:"agentId"`
-	PhoneNumberID      *string    `json:"phoneNumberId"`
-	PhoneNumber        *string    `json:"phoneNumber"`
-	FromNumber         string     `json:"fromNumber"`
-	ToNumber           string     `json:"toNumber"`
-	Direction          string     `json:"direction"`
-	Status             string     `json:"status"`
-	StartedAt          string     `json:"startedAt"`
-	EndedAt            *string    `json:"endedAt"`
-	DurationSeconds    *int       `json:"durationSeconds"`
-	RecordingURL       *string    `json:"recordingUrl"`
-	RecordingAvailable bool       `json:"recordingAvailable"`
-	Summary            *string    `json:"summary"`
-	Transcripts        []turnView `json:"transcripts"`
+	ID                  string        `json:"id"`
+	AgentID             *string       `json:"agentId"`
+	PhoneNumberID       *string       `json:"phoneNumberId"`
+	PhoneNumber         *string       `json:"phoneNumber"`
+	FromNumber          string        `json:"fromNumber"`
+	ToNumber            string        `json:"toNumber"`
+	Direction           string        `json:"direction"`
+	Status              string        `json:"status"`
+	StartedAt           string        `json:"startedAt"`
+	EndedAt             *string       `json:"endedAt"`
+	DurationSeconds     *int          `json:"durationSeconds"`
+	RecordingURL        *string       `json:"recordingUrl"`
+	RecordingAvailable  bool          `json:"recordingAvailable"`
+	Summary             *string       `json:"summary"`
+	DisconnectionReason *string       `json:"disconnectionReason"`
+	UserSentiment       *string       `json:"userSentiment"`
+	CallSuccessful      *bool         `json:"callSuccessful"`
+	CallAnalysis        *analysisView `json:"callAnalysis"`
+	Transcripts         []turnView    `json:"transcripts"`
+}
+
+// analysisView is the post-call analysis of an answered call.
+type analysisView struct {
+	CallSummary    *string `json:"callSummary"`
+	UserSentiment  *string `json:"userSentiment"`
+	CallSuccessful bool    `json:"callSuccessful"`
+	InVoicemail    bool    `json:"inVoicemail"`
 }
 
 func (c *call) summaryView() callSummaryView {
@@ -152,10 +170,21 @@ func (c *call) summaryView() callSummaryView {
 }
 
 func (c *call) detailView() callDetailView {
-	return callDetailView{ID: c.id, AgentID: strPtr(c.agentID), PhoneNumberID: strPtr(c.numberID),
+	v := callDetailView{ID: c.id, AgentID: strPtr(c.agentID), PhoneNumberID: strPtr(c.numberID),
 		PhoneNumber: strPtr(c.ourPhone), FromNumber: c.from, ToNumber: c.to, Direction: c.direction,
 		Status: c.status, StartedAt: ts(c.created), EndedAt: tsPtr(c.ended), DurationSeconds: c.duration(),
-		RecordingAvailable: c.recording != nil, Summary: strPtr(c.summary), Transcripts: c.turnViews()}
+		RecordingAvailable: c.recording != nil, Summary: strPtr(c.summary), DisconnectionReason: strPtr(c.reason),
+		Transcripts: c.turnViews()}
+	if c.terminal() {
+		v.UserSentiment = strPtr(c.sentiment)
+		ok := c.successful
+		v.CallSuccessful = &ok
+	}
+	if c.analysed {
+		v.CallAnalysis = &analysisView{CallSummary: strPtr(c.summary), UserSentiment: strPtr(c.sentiment),
+			CallSuccessful: c.successful, InVoicemail: c.voicemail}
+	}
+	return v
 }
 
 // callSummaries lists matching calls, newest first. Caller holds s.mu.
@@ -282,8 +311,12 @@ func (s *Sandbox) createCall(r *http.Request) (int, any, *apiError) {
 		s.mu.Unlock()
 		return fail(badRequest("Agent " + a.cfg.ID + " has no phone number; attach one with POST /v1/agents/{agent_id}/numbers"))
 	}
+	if len(req.vars) > 0 && req.prompt == "" && a.cfg.VoiceMode != "hosted" {
+		s.mu.Unlock()
+		return fail(badRequest("variables need a systemPrompt or a hosted agent: agent " + a.cfg.ID + " is in webhook mode and no systemPrompt was given"))
+	}
 	c := s.newCall(a, n, "outbound", n.phone, req.toNumber, req.toNumber, setup{
-		prompt: substitute(req.prompt, req.vars), greeting: substitute(req.greeting, req.vars),
+		prompt: req.prompt, greeting: req.greeting, vars: req.vars,
 		callerLines: s.st.calleeLines[req.toNumber]})
 	c.forced = s.outcomeFor(req.toNumber)
 	id := c.id
@@ -372,7 +405,10 @@ func (s *Sandbox) endCall(r *http.Request) (int, any, *apiError) {
 		return fail(e)
 	}
 	var ev *event
-	if !c.terminal() {
+	switch {
+	case c.status == "ringing":
+		ev = s.finishLocked(c, "canceled", "api_hangup") // hung up before anyone answered
+	case !c.terminal():
 		ev = s.finishLocked(c, "completed", "api_hangup")
 	}
 	view := c.detailView()
@@ -393,6 +429,10 @@ func (s *Sandbox) getTranscript(r *http.Request) (int, any, *apiError) {
 }
 
 func (s *Sandbox) getRecording(w http.ResponseWriter, r *http.Request) {
+	if box := s.accountWithCall(r.PathValue("call_id")); box != s {
+		box.getRecording(w, r) // the call id is the token, whichever account placed it
+		return
+	}
 	s.mu.Lock()
 	c, found := s.st.calls[r.PathValue("call_id")]
 	var wav []byte

@@ -44,7 +44,8 @@ func TestHostedCallLifecycle(t *testing.T) {
 			"systemPrompt": objectivePrompt, "initialGreeting": "Hi, quick heads up: I'm an AI assistant."})
 		id := c["id"].(string)
 		wantKeys(t, "call", c, "id", "agentId", "phoneNumberId", "phoneNumber", "fromNumber", "toNumber", "direction",
-			"status", "startedAt", "endedAt", "durationSeconds", "recordingUrl", "recordingAvailable", "summary", "transcripts")
+			"status", "startedAt", "endedAt", "durationSeconds", "recordingUrl", "recordingAvailable", "summary", "transcripts",
+			"disconnectionReason", "userSentiment", "callSuccessful", "callAnalysis")
 		if !strings.HasPrefix(id, "call_") || c["status"] != "ringing" || c["direction"] != "outbound" || c["toNumber"] != "+14155550142" {
 			t.Fatalf("created call: %v", c)
 		}
@@ -131,26 +132,51 @@ func TestCallOutcomes(t *testing.T) {
 		if err := h.sb.SetCallOutcome("+14155550143", "exploded"); err == nil {
 			t.Error("bad outcome accepted")
 		}
-		cases := []struct{ to, want string }{
-			{"+14155550143", "busy"},
-			{"+1212" + BusySuffix, "busy"},
-			{"+1212" + NoAnswerSuffix, "no-answer"},
-			{"+1212" + FailedSuffix, "failed"},
-			{"+14155550144", "completed"},
+		cases := []struct {
+			to, want, reason string
+			voicemail        bool
+		}{
+			{"+14155550143", "busy", "dial_busy", false},
+			{"+1212" + BusySuffix, "busy", "dial_busy", false},
+			{"+1212" + NoAnswerSuffix, "no-answer", "dial_no_answer", false},
+			{"+1212" + FailedSuffix, "failed", "dial_failed", false},
+			{"+1212" + VoicemailSuffix, "completed", "voicemail_reached", true},
+			{"+14155550144", "completed", "agent_hangup", false},
 		}
 		ids := make([]string, len(cases))
 		for i, c := range cases {
 			ids[i] = h.must(200, "POST", "/v1/calls", map[string]any{"agentId": agentID, "toNumber": c.to})["id"].(string)
 		}
-		h.steps(5, time.Second)
+		h.steps(8, time.Second)
 		for i, c := range cases {
 			got := h.must(200, "GET", "/v1/calls/"+ids[i], nil)
-			if got["status"] != c.want {
-				t.Errorf("%s: status %v, want %s", c.to, got["status"], c.want)
+			if got["status"] != c.want || got["disconnectionReason"] != c.reason {
+				t.Errorf("%s: status %v (%v), want %s (%s)", c.to, got["status"], got["disconnectionReason"], c.want, c.reason)
 			}
-			if c.want != "completed" && (got["durationSeconds"] != 0.0 || len(got["transcripts"].([]any)) != 0 || got["endedAt"] == nil) {
-				t.Errorf("%s: unanswered call has talk: %v", c.to, got)
+			answered := c.want == "completed"
+			if !answered && (got["durationSeconds"] != 0.0 || len(got["transcripts"].([]any)) != 0 || got["endedAt"] == nil ||
+				got["callAnalysis"] != nil || got["callSuccessful"] != false) {
+				t.Errorf("%s: unanswered call has talk or analysis: %v", c.to, got)
 			}
+			if !answered {
+				continue
+			}
+			an, _ := got["callAnalysis"].(map[string]any)
+			if an == nil || an["inVoicemail"] != c.voicemail || got["callSuccessful"] != !c.voicemail || an["callSuccessful"] != !c.voicemail {
+				t.Errorf("%s: analysis %v, callSuccessful %v", c.to, an, got["callSuccessful"])
+			}
+			if c.voicemail {
+				callerLines, agentLines := transcriptText(t, got)
+				if len(callerLines) != 1 || !strings.Contains(callerLines[0], "leave a message") || len(agentLines) != 1 ||
+					!strings.Contains(got["summary"].(string), "voicemail") {
+					t.Errorf("voicemail transcript: %v / %v, summary %v", callerLines, agentLines, got["summary"])
+				}
+			}
+		}
+		// A call hung up while still ringing is canceled.
+		ringing := h.must(200, "POST", "/v1/calls", map[string]any{"agentId": agentID, "toNumber": "+14155550146"})["id"].(string)
+		if got := h.must(200, "POST", "/v1/calls/"+ringing+"/end", nil); got["status"] != "canceled" || got["disconnectionReason"] != "api_hangup" {
+			t.Errorf("end while ringing: %v", got)
 		}
 		if err := h.sb.SetCallOutcome("+14155550143", "completed"); err != nil {
 			t.Fatal(err)
@@ -435,6 +461,43 @@ func TestRecording(t *testing.T) {
 	if err := h.sb.SetRecording("call_missing", nil); err == nil {
 		t.Error("recording on a missing call accepted")
 	}
+}
+
+func TestCallVariables(t *testing.T) {
+	eachMode(t, Options{}, func(t *testing.T, h *harness) {
+		hosted := callSetup(h, map[string]any{"voiceMode": "hosted", "systemPrompt": "Call {{name}} about order {{order}}.",
+			"beginMessage": "Hi {{name}}!", "voicemailMessage": "Hi {{name}}, please call us back."})
+		webhookAgent := callSetup(h, nil)
+		// Per-call prompt and greeting.
+		c := h.must(200, "POST", "/v1/calls", map[string]any{"agentId": webhookAgent, "toNumber": "+14155550147",
+			"systemPrompt":    "--- CALL OBJECTIVE ---\nConfirm {{what}} for {{name}}\n--- END OBJECTIVE ---",
+			"initialGreeting": "Hello {{name}}", "variables": map[string]string{"name": "Ann", "what": "the booking"}})
+		// The hosted agent's own prompt, greeting and voicemail message.
+		a := h.must(200, "POST", "/v1/calls", map[string]any{"agentId": hosted, "toNumber": "+14155550148",
+			"variables": map[string]string{"name": "Bo", "order": "A7"}})
+		vm := h.must(200, "POST", "/v1/calls", map[string]any{"agentId": hosted, "toNumber": "+1650" + VoicemailSuffix,
+			"variables": map[string]string{"name": "Cy"}})
+		h.steps(8, time.Second)
+		got := h.must(200, "GET", "/v1/calls/"+c["id"].(string), nil)
+		_, agentLines := transcriptText(t, got)
+		if len(agentLines) < 2 || agentLines[0] != "Hello Ann" || !strings.Contains(strings.Join(agentLines, " "), "Confirm the booking for Ann") {
+			t.Errorf("per-call variables: %v", agentLines)
+		}
+		got = h.must(200, "GET", "/v1/calls/"+a["id"].(string), nil)
+		if _, agentLines = transcriptText(t, got); len(agentLines) == 0 || agentLines[0] != "Hi Bo!" ||
+			!strings.Contains(strings.Join(agentLines, " "), "Call Bo about order A7") {
+			t.Errorf("agent prompt variables: %v", agentLines)
+		}
+		got = h.must(200, "GET", "/v1/calls/"+vm["id"].(string), nil)
+		if _, agentLines = transcriptText(t, got); len(agentLines) != 1 || agentLines[0] != "Hi Cy, please call us back." {
+			t.Errorf("voicemail message variables: %v", agentLines)
+		}
+		// Variables need a prompt: a webhook-mode agent without systemPrompt refuses them.
+		if r := h.do("POST", "/v1/calls", map[string]any{"agentId": webhookAgent, "toNumber": "+14155550149",
+			"variables": map[string]string{"name": "Di"}}); r.status != 400 || !strings.Contains(string(r.raw), "variables need a systemPrompt") {
+			t.Errorf("variables without a prompt: %d %s", r.status, r.raw)
+		}
+	})
 }
 
 // TestCalleeLines: SetCalleeLines scripts what the callee says on outbound calls to one number

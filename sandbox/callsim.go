@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 )
 
 // ErrNoAgent is returned when an injected call reaches a number with no agent attached.
@@ -17,6 +16,7 @@ var ErrUnknownCall = errors.New("no such call")
 type setup struct {
 	prompt          string // per-call system prompt (makes the call hosted)
 	greeting        string // initialGreeting
+	vars            map[string]string
 	inbound         bool
 	callerLines     []string
 	usesAgentPrompt bool
@@ -30,10 +30,11 @@ func (s *Sandbox) newCall(a *agent, n *number, direction, from, to, other string
 	if prompt == "" && a.cfg.SystemPrompt != nil {
 		prompt = *a.cfg.SystemPrompt
 	}
+	prompt = substitute(prompt, st.vars)
 	topic := extractTopic(prompt)
-	greeting := st.greeting
+	greeting := substitute(st.greeting, st.vars)
 	if greeting == "" && a.cfg.BeginMessage != nil {
-		greeting = *a.cfg.BeginMessage
+		greeting = substitute(*a.cfg.BeginMessage, st.vars)
 	}
 	if greeting == "" && hosted {
 		greeting = defaultGreeting(a.cfg.Name, st.inbound)
@@ -48,6 +49,9 @@ func (s *Sandbox) newCall(a *agent, n *number, direction, from, to, other string
 		from: from, to: to, other: other, direction: direction, kind: "pstn", status: "ringing",
 		created: s.clock.Now(), hosted: hosted, topic: topic, greeting: greeting, script: script,
 		done: make(chan struct{}), changed: make(chan struct{})}
+	if a.cfg.VoicemailMessage != nil {
+		c.voicemailMessage = substitute(*a.cfg.VoicemailMessage, st.vars)
+	}
 	if direction == "web" {
 		c.kind = "web"
 	}
@@ -62,42 +66,14 @@ func (s *Sandbox) newCall(a *agent, n *number, direction, from, to, other string
 
 // Well-known destinations that force a call outcome (last seven digits).
 const (
-	BusySuffix     = "5550197" // the callee is busy
-	NoAnswerSuffix = "5550198" // nobody answers
-	FailedSuffix   = "5550199" // the carrier fails the call
+	VoicemailSuffix = "5550196" // a voicemail greeting answers; the agent leaves a message
+	BusySuffix      = "5550197" // the callee is busy
+	NoAnswerSuffix  = "5550198" // nobody answers
+	FailedSuffix    = "5550199" // the carrier fails the call
 )
 
-// outcomeFor returns the forced final status for a destination, or "". Caller holds s.mu.
-func (s *Sandbox) outcomeFor(to string) string {
-	if o, found := s.st.outcomes[to]; found {
-		return o
-	}
-	switch {
-	case strings.HasSuffix(to, BusySuffix):
-		return "busy"
-	case strings.HasSuffix(to, NoAnswerSuffix):
-		return "no-answer"
-	case strings.HasSuffix(to, FailedSuffix):
-		return "failed"
-	}
-	return ""
-}
-
-// SetCallOutcome makes future calls to toE164 end with status ("busy", "no-answer" or
-// "failed") instead of being answered. "completed" or "" restores the default.
-func (s *Sandbox) SetCallOutcome(toE164, status string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	switch status {
-	case "busy", "no-answer", "failed":
-		s.st.outcomes[toE164] = status
-	case "", "completed":
-		delete(s.st.outcomes, toE164)
-	default:
-		return fmt.Errorf("set call outcome for %s: status %q: use busy, no-answer, failed or completed", toE164, status)
-	}
-	return nil
-}
+// outcomeVoicemail is the forced outcome "answered by voicemail" (the status stays completed).
+const outcomeVoicemail = "voicemail"
 
 // SetCalleeLines scripts what the person at toE164 says on the next outbound calls to them,
 // one line per turn (for example "Stop calling me. Do not call me again."). No lines restores
@@ -114,6 +90,9 @@ func (s *Sandbox) SetCalleeLines(toE164 string, lines ...string) {
 
 // Spoken returns everything the agent said on the call, in order (greeting included).
 func (s *Sandbox) Spoken(callID string) []string {
+	if box := s.accountWithCall(callID); box != s {
+		return box.Spoken(callID)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, found := s.st.calls[callID]
@@ -126,6 +105,9 @@ func (s *Sandbox) Spoken(callID string) []string {
 // SetRecording attaches a WAV recording to a call; GET /v1/calls/{id}/recording then serves it
 // and the call reports recordingAvailable true.
 func (s *Sandbox) SetRecording(callID string, wav []byte) error {
+	if box := s.accountWithCall(callID); box != s {
+		return box.SetRecording(callID, wav)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, found := s.st.calls[callID]
@@ -166,6 +148,18 @@ func (s *Sandbox) answer(id string) {
 	s.mu.Lock()
 	c, found := s.st.calls[id]
 	if !found || c.status != "ringing" {
+		s.mu.Unlock()
+		return
+	}
+	if c.forced == outcomeVoicemail {
+		// A voicemail greeting answers; the agent leaves its message after the tone.
+		c.status = "in-progress"
+		c.answered = s.clock.Now()
+		c.voicemail = true
+		c.script = voicemailScript(c)
+		c.hosted = true // the provider speaks the voicemail message itself
+		c.notify()
+		c.step = s.bg.after(s.opts.TurnTime, func() { s.advance(id) })
 		s.mu.Unlock()
 		return
 	}
@@ -220,7 +214,11 @@ func (s *Sandbox) advance(id string) {
 		s.addTurn(c, ln.caller, ln.agent)
 		var ev *event
 		if c.next >= len(c.script) {
-			ev = s.finishLocked(c, "completed", "agent_hangup")
+			reason := "agent_hangup"
+			if c.voicemail {
+				reason = "voicemail_reached"
+			}
+			ev = s.finishLocked(c, "completed", reason)
 		} else {
 			c.step = s.bg.after(s.opts.TurnTime, func() { s.advance(id) })
 		}
@@ -231,16 +229,28 @@ func (s *Sandbox) advance(id string) {
 	s.webhookTurn(c, ln.caller) // unlocks s.mu
 }
 
-// finishLocked ends a call and returns its agent.call_ended event. Caller holds s.mu.
+// finishLocked ends a call, fills its analysis, and returns its agent.call_ended event.
+// Caller holds s.mu.
 func (s *Sandbox) finishLocked(c *call, status, reason string) *event {
 	c.step.stop()
 	c.step = nil
 	c.status = status
 	c.reason = reason
 	c.ended = s.clock.Now()
-	if status == "completed" && !c.answered.IsZero() {
+	answered := !c.answered.IsZero()
+	switch {
+	case c.voicemail:
+		c.summary = "The call reached a voicemail greeting; the agent left a message about " + c.topic + "."
+		c.sentiment = "Neutral"
+	case status == "completed" && answered:
 		c.summary = summarize(c)
+		c.sentiment = "Neutral"
+		if c.hosted {
+			c.sentiment = "Positive"
+		}
 	}
+	c.successful = status == "completed" && answered && !c.voicemail
+	c.analysed = answered
 	close(c.done)
 	c.notify()
 
@@ -252,18 +262,31 @@ func (s *Sandbox) finishLocked(c *call, status, reason string) *event {
 	if ct := s.contactByPhone(c.other); ct != nil {
 		contactObj = map[string]any{"id": ct.id, "name": ct.name, "email": ct.email, "phoneNumber": ct.phone}
 	}
-	successful := status == "completed" && !c.answered.IsZero()
-	sentiment := "Neutral"
-	if successful && c.hosted {
-		sentiment = "Positive"
-	}
 	env := map[string]any{"data": map[string]any{
 		"callId": c.id, "numberId": strPtr(c.numberID), "from": c.from, "to": c.to, "contact": contactObj,
 		"direction": c.direction, "status": status, "startedAt": ts(c.created), "endedAt": ts(c.ended),
 		"durationSeconds": c.duration(), "disconnectionReason": reason, "transcript": transcript,
-		"summary": strPtr(c.summary), "userSentiment": sentiment, "callSuccessful": successful,
+		"summary": strPtr(c.summary), "userSentiment": strPtr(c.sentiment), "callSuccessful": c.successful,
 	}}
 	return s.newEvent(c.agentID, "agent.call_ended", "voice", "", env)
+}
+
+// voicemailScript is a voicemail greeting followed by the agent's message: the agent's
+// voicemailMessage when set, else a short callback request.
+func voicemailScript(c *call) []line {
+	msg := c.voicemailMessage
+	if msg == "" {
+		msg = "Hi, this is " + nonEmpty(c.agentName, "an assistant") + ", an AI assistant calling on behalf of an AgentPhone user about " +
+			c.topic + ". Please call back at your convenience. Thank you."
+	}
+	return []line{{caller: "Hi, you've reached " + c.to + ". I can't take your call right now. Please leave a message after the tone.", agent: msg}}
+}
+
+func nonEmpty(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }
 
 // CallOption configures an injected inbound call.
@@ -282,6 +305,9 @@ func (s *Sandbox) InjectInboundCall(from, to string, opts ...CallOption) (string
 	caller, valid := normalizePhone(from)
 	if !valid {
 		return "", fmt.Errorf("inject inbound call: caller %q: %w", from, ErrInvalidPhone)
+	}
+	if box := s.accountWithNumber(to); box != s {
+		return box.InjectInboundCall(from, to, opts...)
 	}
 	st := setup{inbound: true}
 	for _, o := range opts {

@@ -156,8 +156,9 @@ func (s *Sandbox) contactCapabilities(r *http.Request) (int, any, *apiError) {
 	if s.activeNumbers() == 0 {
 		return fail(badRequest("A capability check needs an active number on the account; buy one with POST /v1/numbers"))
 	}
+	// SMS reaches every valid phone number; iMessage only its users (see IMessagePrefix).
 	return ok(map[string]any{"phoneNumber": e164,
-		"capabilities": map[string]bool{"imessage": false, "sms": true}, "checkedAt": ts(s.clock.Now())})
+		"capabilities": map[string]bool{"imessage": s.usesIMessage(e164), "sms": true}, "checkedAt": ts(s.clock.Now())})
 }
 
 func (s *Sandbox) contactOr404(id string) (*contact, *apiError) {

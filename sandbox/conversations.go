@@ -21,6 +21,11 @@ type conversation struct {
 	msgs        []*message // oldest first
 	background  string
 	bgVersion   int
+	// iMessage groups: participant is the group id, members the other people.
+	isGroup   bool
+	groupID   string
+	groupName string
+	members   []string
 }
 
 type participantView struct {
@@ -70,12 +75,30 @@ func (s *Sandbox) conversationFor(n *number, participant string) *conversation {
 	return c
 }
 
+// participants lists a conversation's other people with their contact names. Caller holds s.mu.
+func (s *Sandbox) participants(c *conversation) []participantView {
+	ids := []string{c.participant}
+	if c.isGroup {
+		ids = c.members
+	}
+	out := make([]participantView, 0, len(ids))
+	for _, id := range ids {
+		p := participantView{Identifier: id}
+		if ct := s.contactByPhone(id); ct != nil {
+			name := ct.name
+			p.Name = &name
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
 func (s *Sandbox) summary(c *conversation) convSummary {
 	v := convSummary{ID: c.id, AgentID: strPtr(c.agentID), PhoneNumberID: c.numberID, PhoneNumber: c.phone,
-		Participant: c.participant, Participants: []participantView{{Identifier: c.participant}},
+		Participant: c.participant, Participants: s.participants(c), IsGroup: c.isGroup,
 		LastMessageAt: ts(c.lastAt), MessageCount: len(c.msgs), Metadata: c.metadata, CreatedAt: ts(c.created)}
-	if ct := s.contactByPhone(c.participant); ct != nil {
-		v.Participants[0].Name = &ct.name
+	if c.isGroup {
+		v.GroupID, v.GroupName = strPtr(c.groupID), strPtr(c.groupName)
 	}
 	preview := ""
 	if len(c.msgs) > 0 {
@@ -161,7 +184,7 @@ func (s *Sandbox) updateConversation(r *http.Request) (int, any, *apiError) {
 	}
 	meta, hasMeta := f.object("metadata")
 	clearMeta := f.isNull("metadata")
-	_, hasGroupName := f.str("group_name")
+	groupName, hasGroupName := f.str("group_name")
 	if e := f.err(); e != nil {
 		return fail(e)
 	}
@@ -172,7 +195,10 @@ func (s *Sandbox) updateConversation(r *http.Request) (int, any, *apiError) {
 		return fail(e)
 	}
 	if hasGroupName {
-		return fail(badRequest("group_name renames iMessage groups only; conversation " + c.id + " is not a group"))
+		if !c.isGroup {
+			return fail(badRequest("group_name renames iMessage groups only; conversation " + c.id + " is not a group"))
+		}
+		c.groupName = groupName
 	}
 	switch {
 	case clearMeta:

@@ -11,7 +11,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptrace"
 	"strconv"
+	"sync/atomic"
 	"time"
 )
 
@@ -34,6 +36,7 @@ type delivery struct {
 	lastAttempt  time.Time
 	nextRetry    time.Time
 	created      time.Time
+	target       string // the address the last attempt connected to ("" if none)
 }
 
 type deliveryView struct {
@@ -119,6 +122,7 @@ func (s *Sandbox) attempt(d *delivery) {
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	d.target = res.target
 	d.httpStatus = res.status
 	d.responseBody = truncate(string(res.body), 1024)
 	d.errorMessage = ""
@@ -132,7 +136,7 @@ func (s *Sandbox) attempt(d *delivery) {
 	if d.errorMessage == "" {
 		d.errorMessage = fmt.Sprintf("webhook answered HTTP %d", res.status)
 	}
-	if d.attempts >= maxDeliveryTries || s.ctx.Err() != nil {
+	if d.attempts >= maxDeliveryTries || s.ctx.Err() != nil || errors.Is(res.err, ErrDeliveryRefused) {
 		d.status = "failed"
 		s.log.Warn("sandbox: webhook delivery failed for good", "delivery", d.id, "event", d.eventType, "attempts", d.attempts, "err", d.errorMessage)
 		return
@@ -150,6 +154,7 @@ type postResult struct {
 	header  http.Header
 	elapsed time.Duration
 	err     error
+	target  string // remote address connected to, when known
 }
 
 func (p postResult) ok() bool { return p.err == nil && p.status >= 200 && p.status < 300 }
@@ -180,17 +185,30 @@ func (s *Sandbox) post(ctx context.Context, url, secret, deliveryID string, body
 	req.Header.Set("X-Webhook-Signature", sign(secret, stamp, body))
 	req.Header.Set("X-Webhook-Timestamp", stamp)
 	req.Header.Set("X-Webhook-ID", deliveryID)
+	var target atomic.Value
+	req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
+		GotConn: func(info httptrace.GotConnInfo) {
+			if info.Conn != nil && info.Conn.RemoteAddr() != nil {
+				target.Store(info.Conn.RemoteAddr().String())
+			}
+		},
+	}))
 	start := s.clock.Now()
 	resp, err := s.client.Do(req)
+	to, _ := target.Load().(string)
 	if err != nil {
-		if errors.Is(err, context.DeadlineExceeded) {
+		var refused *refusedDelivery
+		switch {
+		case errors.As(err, &refused):
+			err = refused
+		case errors.Is(err, context.DeadlineExceeded):
 			err = fmt.Errorf("webhook did not answer within %s", timeout)
 		}
-		return postResult{err: fmt.Errorf("deliver webhook: %w", err), elapsed: s.clock.Since(start)}
+		return postResult{err: fmt.Errorf("deliver webhook: %w", err), elapsed: s.clock.Since(start), target: to}
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	res := postResult{status: resp.StatusCode, body: data, header: resp.Header, elapsed: s.clock.Since(start)}
+	res := postResult{status: resp.StatusCode, body: data, header: resp.Header, elapsed: s.clock.Since(start), target: to}
 	if err != nil {
 		res.err = fmt.Errorf("read webhook response: %w", err)
 	}
@@ -223,10 +241,18 @@ func (s *Sandbox) testPayload(agentID string) []byte {
 	return body
 }
 
-// runTest sends the test payload to hook and answers {success,statusCode,responseMs,error}.
+// runTest sends the test payload to hook and answers {success,statusCode,responseMs,error},
+// plus a sandbox-only "sandbox" object that says where the event went: {url, deliveredTo (the
+// address connected to, or null), refused (why it was not sent, or null)}.
 func (s *Sandbox) runTest(hook webhook, payload []byte) map[string]any {
 	res := s.post(s.ctx, hook.url, hook.secret, s.ids.id("dlv_"), payload, time.Duration(hook.timeout)*time.Second)
 	out := map[string]any{"success": res.ok(), "statusCode": nil, "responseMs": res.elapsed.Milliseconds(), "error": nil}
+	where := map[string]any{"url": hook.url, "deliveredTo": strPtr(res.target), "refused": nil}
+	var refused *refusedDelivery
+	if errors.As(res.err, &refused) {
+		where["refused"] = refused.Error()
+	}
+	out["sandbox"] = where
 	if res.status != 0 {
 		out["statusCode"] = res.status
 	}

@@ -3,9 +3,20 @@
 // reactions, conversations, contacts, contact cards, webhooks, deliveries, usage, registration,
 // sub-accounts, location) with the reference's exact JSON casing, status codes and error shapes.
 //
-// Nothing leaves the process except webhook deliveries, which are POSTed with
-// Options.WebhookClient to the URLs configured through the API, signed as the real service does
-// (X-Webhook-Signature: sha256=hex(HMAC-SHA256(secret, timestamp + "." + body))).
+// Nothing leaves the process except webhook deliveries, which are POSTed to the URLs configured
+// through the API, signed as the real service does (X-Webhook-Signature:
+// sha256=hex(HMAC-SHA256(secret, timestamp + "." + body))). By default they reach loopback
+// addresses only (this machine; no other host name is even looked up); Options.DeliverExternal
+// lets them reach other hosts except unspecified, multicast and link-local ones. The /test
+// endpoints answer, besides the API's fields, a "sandbox" object saying where the event went
+// (the address connected to) or why it was not sent. Options.WebhookClient replaces all that.
+//
+// # Accounts
+//
+// A request carrying X-Sub-Account-Id acts on that sub-account (created with POST
+// /v1/sub-accounts; an unknown id is 404 SUB_ACCOUNT_NOT_FOUND): each sub-account has its own
+// agents, numbers, calls, messages, contacts, webhooks and usage, and numbers are unique
+// across all of them. Without the header a request acts on the master account.
 //
 // # Time
 //
@@ -24,15 +35,31 @@
 // webhook-driven: each caller utterance is POSTed as agent.message (channel voice) to the
 // agent's webhook (else the project webhook) and the reply object or NDJSON stream is spoken.
 //
-// Outcomes other than "completed" are chosen per destination with [Sandbox.SetCallOutcome], or
-// with the well-known sandbox numbers: any destination whose last seven digits are 5550197 is
-// busy, 5550198 does not answer, 5550199 fails (for example +14155550197). Numbers bought from
-// the sandbox are +1 <area code> 555-01xx with xx below 97, so they never collide with these.
+// Outcomes other than a person answering are chosen per destination with
+// [Sandbox.SetCallOutcome], or with the well-known sandbox numbers: any destination whose last
+// seven digits are 5550196 is answered by a voicemail greeting (the agent leaves its
+// voicemailMessage; status completed, disconnectionReason voicemail_reached, callAnalysis
+// inVoicemail true), 5550197 is busy, 5550198 does not answer, 5550199 fails (for example
+// +14155550197). A call ended while it still rings is "canceled". Ended calls carry
+// disconnectionReason, userSentiment, callSuccessful and, when answered, callAnalysis. Per-call
+// variables fill {{name}} in the prompt, greeting and voicemail message (they need a
+// systemPrompt or a hosted agent). GET /v1/calls/{id}/transcript/stream replays the stored
+// turns, then streams live ones as they happen on the clock, with a heartbeat every 15 s.
+// Numbers bought from the sandbox are +1 <area code> 555-01xx with xx below 96 and outside
+// 30-39, so they never collide with these or with the iMessage users.
 //
 // # Messages
 //
 // POST /v1/messages stores an outbound message in the conversation keyed by (our number,
-// participant). With Options.AutoReply the participant answers after Options.ReplyDelay.
+// participant). Every sandbox line can send iMessage: a recipient that uses it (a phone whose
+// last seven digits start with IMessagePrefix 555013, any email address, or one set with
+// [Sandbox.SetIMessage]) gets channel imessage, with send_style kept and reply_to_message_id
+// threaded under a message of the same conversation (else reply_parent_unresolved true);
+// others get SMS (MMS with media), where the style is dropped and replies are never threaded.
+// recipients (2 to 32 iMessage users) starts a group: the answer's to_number is the new grp_
+// id, and later messages to that id go to the group. GET /v1/contacts/capabilities answers
+// from the same rule. With Options.AutoReply the participant (a group's first member)
+// answers after Options.ReplyDelay.
 // Inbound traffic is injected with [Sandbox.InjectInboundSMS], [Sandbox.InjectInboundMessage],
 // [Sandbox.InjectInboundCall], or over HTTP with POST /sandbox/inbound/sms and
 // POST /sandbox/inbound/call (Bearer auth required like every /v1 route).

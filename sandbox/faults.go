@@ -22,9 +22,22 @@ type Fault struct {
 	Latency time.Duration
 	// Malformed answers a truncated JSON body (with Status, default 200).
 	Malformed bool
+	// Body, when non-nil, answers Status (default 200) with exactly this body: "" and "null"
+	// give an empty and a null answer.
+	Body *string
+	// Reset drops the connection without an answer (after Latency), as a reset would.
+	Reset bool
+	// Oversize answers 200 with more than 8 MiB of JSON whitespace, more than a client reads.
+	Oversize bool
 	// Times limits the fault to this many requests; 0 means until cleared.
 	Times int
 }
+
+// oversizeBytes is more than any AgentPhone client reads for one answer.
+const oversizeBytes = 8 << 20
+
+// RawBody is a helper for Fault.Body.
+func RawBody(s string) *string { return &s }
 
 // faultTable holds faults by route: a ServeMux pattern such as "POST /v1/messages" or
 // "GET /v1/calls/{call_id}", a concrete "GET /v1/calls/call_abc", or "*" for every route.
@@ -90,6 +103,28 @@ func (s *Sandbox) applyFault(w http.ResponseWriter, r *http.Request, pattern str
 		msg = "sandbox fault injected"
 	}
 	switch {
+	case f.Reset:
+		panic(http.ErrAbortHandler) // net/http and Transport() both drop the connection
+	case f.Oversize:
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusOK)
+		chunk := []byte(strings.Repeat(" ", 64<<10))
+		for n := 0; n <= oversizeBytes; n += len(chunk) {
+			if _, err := w.Write(chunk); err != nil {
+				return true
+			}
+		}
+		_, _ = w.Write([]byte("{}"))
+		return true
+	case f.Body != nil:
+		status := f.Status
+		if status == 0 {
+			status = http.StatusOK
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		_, _ = w.Write([]byte(*f.Body))
+		return true
 	case f.Malformed:
 		status := f.Status
 		if status == 0 {

@@ -137,3 +137,34 @@ func TestServe(t *testing.T) {
 		t.Error("bad address accepted")
 	}
 }
+
+// TestFaultAnswers: raw bodies, oversize answers and dropped connections, over both modes.
+func TestFaultAnswers(t *testing.T) {
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, m, Options{})
+			for _, body := range []string{"", "null"} {
+				h.sb.SetFault("GET /v1/usage", Fault{Body: RawBody(body), Times: 1})
+				if r := h.do("GET", "/v1/usage", nil); r.status != 200 || string(r.raw) != body {
+					t.Errorf("raw body %q: %d %q", body, r.status, r.raw)
+				}
+			}
+			h.sb.SetFault("GET /v1/usage", Fault{Oversize: true, Times: 1})
+			if r := h.do("GET", "/v1/usage", nil); r.status != 200 || len(r.raw) <= oversizeBytes {
+				t.Errorf("oversize: %d, %d bytes", r.status, len(r.raw))
+			}
+			// Until cleared: net/http retries an idempotent request once on a fresh connection.
+			h.sb.SetFault("GET /v1/usage", Fault{Reset: true})
+			req, _ := http.NewRequest("GET", h.base+"/v1/usage", nil)
+			req.Header.Set("Authorization", "Bearer "+testKey)
+			res, err := h.hc.Do(req)
+			if err == nil {
+				res.Body.Close()
+				t.Fatalf("reset fault answered %d", res.StatusCode)
+			}
+			h.sb.ClearFaults()
+			h.must(200, "GET", "/v1/usage", nil)
+		})
+	}
+}

@@ -36,6 +36,9 @@ func (s *Sandbox) InjectInboundMessage(in InboundMessage) (string, error) {
 }
 
 func (s *Sandbox) injectMessage(in InboundMessage) (msgID, convID string, err error) {
+	if box := s.accountWithNumber(in.To); box != s {
+		return box.injectMessage(in)
+	}
 	from, valid := normalizePhone(in.From)
 	if !valid {
 		return "", "", fmt.Errorf("inject inbound message: sender %q: %w", in.From, ErrInvalidPhone)
@@ -63,12 +66,21 @@ func (s *Sandbox) injectMessage(in InboundMessage) (msgID, convID string, err er
 	return m.id, m.convID, nil
 }
 
-// receiveLocked stores an inbound message and builds its agent.message event.
-// Caller holds s.mu.
+// receiveLocked stores an inbound message in the 1:1 conversation with from and builds its
+// agent.message event. Caller holds s.mu.
 func (s *Sandbox) receiveLocked(n *number, from, body, channel string, media []string) (*message, *event) {
-	conv := s.conversationFor(n, from)
+	return s.receiveInLocked(n, s.conversationFor(n, from), from, body, channel, media)
+}
+
+// receiveInLocked stores an inbound message from from in conv (a 1:1 conversation or an
+// iMessage group) and builds its agent.message event. Caller holds s.mu.
+func (s *Sandbox) receiveInLocked(n *number, conv *conversation, from, body, channel string, media []string) (*message, *event) {
 	history := append([]*message{}, conv.msgs...)
-	m := s.addMessage(conv, from, n.phone, body, "inbound", channel, media)
+	to := n.phone
+	if conv.isGroup {
+		to = conv.groupID
+	}
+	m := s.addMessage(conv, from, to, body, "inbound", channel, media)
 	agentID := n.agentID
 	hook := s.hookFor(agentID)
 	if hook == nil {
@@ -90,10 +102,18 @@ func (s *Sandbox) receiveLocked(n *number, from, body, channel string, media []s
 	if len(media) > 0 {
 		mediaURL = &media[0]
 	}
+	data := map[string]any{"messageId": m.id, "conversationId": conv.id, "numberId": n.id, "from": from,
+		"to": n.phone, "contact": contactObj, "message": body, "mediaUrl": mediaURL,
+		"mediaUrls": append([]string{}, media...), "direction": "inbound", "receivedAt": ts(m.created)}
+	if channel == "imessage" {
+		data["senderIdentifier"] = from
+	}
+	if conv.isGroup {
+		data["group"] = map[string]any{"isGroup": true, "groupId": conv.groupID, "groupName": strPtr(conv.groupName),
+			"groupIconUrl": nil, "participants": s.participants(conv)}
+	}
 	env := map[string]any{
-		"data": map[string]any{"messageId": m.id, "conversationId": conv.id, "numberId": n.id, "from": from,
-			"to": n.phone, "contact": contactObj, "message": body, "mediaUrl": mediaURL,
-			"mediaUrls": append([]string{}, media...), "direction": "inbound", "receivedAt": ts(m.created)},
+		"data":              data,
 		"conversationState": conv.metadata,
 		"recentHistory":     recent,
 	}

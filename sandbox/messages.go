@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"fmt"
 	"net/http"
 	"regexp"
 	"sort"
@@ -34,7 +35,8 @@ type message struct {
 	media     []string
 	created   time.Time
 	reactions []reaction
-	replyTo   string
+	replyTo   string // the message this one replies to, when the reply was threaded
+	style     string // iMessage send_style
 }
 
 // numberMessageView is an item of GET /v1/numbers/{id}/messages; it carries both from and from_.
@@ -127,8 +129,8 @@ type sendResponse struct {
 
 // sendRequest is the validated snake_case body of POST /v1/messages.
 type sendRequest struct {
-	body, agentID, toNumber, numberID, fromNumber, replyTo string
-	recipients, media                                      []string
+	body, agentID, toNumber, numberID, fromNumber, replyTo, style string
+	recipients, media                                             []string
 }
 
 func parseSend(r *http.Request) (sendRequest, *apiError) {
@@ -145,7 +147,7 @@ func parseSend(r *http.Request) (sendRequest, *apiError) {
 	req.fromNumber, _ = f.str("from_number")
 	req.replyTo, _ = f.str("reply_to_message_id")
 	req.recipients, _ = f.strings("recipients")
-	f.enum("send_style", sendStyles...) // validated, then dropped: SMS has no effects
+	req.style, _ = f.enum("send_style", sendStyles...) // kept on iMessage, dropped when delivered as SMS
 	if one, ok := f.str("media_url"); ok {
 		req.media = append(req.media, one)
 	}
@@ -202,33 +204,88 @@ func (s *Sandbox) senderNumber(req sendRequest) (*number, *apiError) {
 	}
 }
 
-// recipient normalises to_number. SMS lines reach phones and short codes only.
+// Group size bounds for recipients.
+const (
+	minGroup = 2
+	maxGroup = 32
+)
+
+// recipient normalises to_number: a phone number (E.164), a US short code, or an email
+// address (iMessage only). Group ids are resolved by the caller.
 func recipient(to string) (string, *apiError) {
 	switch {
-	case strings.HasPrefix(to, "grp_"):
-		return "", newError(http.StatusNotFound, "", "iMessage group "+to+" not found")
-	case strings.Contains(to, "@"):
-		return "", badRequest("Email recipients need an iMessage-capable line; this number is SMS only")
+	case isEmail(to):
+		return to, nil
 	case shortCodeRE.MatchString(to):
 		return to, nil
 	}
 	e164, ok := normalizePhone(to)
 	if !ok {
 		return "", validation(fieldError{Loc: []any{"body", "to_number"},
-			Msg: "Value error, to_number is not a valid phone number; use E.164 such as +14155550123", Type: "value_error"})
+			Msg: "Value error, to_number is not a valid phone number, email or group id; use E.164 such as +14155550123", Type: "value_error"})
 	}
 	return e164, nil
 }
 
+// channelFor picks how a 1:1 message travels: iMessage when the recipient uses it, else SMS
+// (MMS with media). Short codes are SMS only.
+func (s *Sandbox) channelFor(to string, media []string) string {
+	switch {
+	case shortCodeRE.MatchString(to):
+		return "sms"
+	case s.usesIMessage(to):
+		return "imessage"
+	case len(media) > 0:
+		return "mms"
+	}
+	return "sms"
+}
+
+// startGroup creates an iMessage group conversation with the recipients. Every recipient
+// must use iMessage. Caller holds s.mu.
+func (s *Sandbox) startGroup(n *number, raw []string) (*conversation, *apiError) {
+	if len(raw) < minGroup || len(raw) > maxGroup {
+		return nil, valueError([]any{"body", "recipients"}, fmt.Sprintf("recipients must list %d to %d phone numbers or emails", minGroup, maxGroup))
+	}
+	members := make([]string, 0, len(raw))
+	seen := map[string]bool{}
+	for i, r := range raw {
+		m, e := recipient(r)
+		if e != nil || shortCodeRE.MatchString(m) {
+			return nil, valueError([]any{"body", "recipients", i}, "not a phone number or email: "+r)
+		}
+		if seen[m] {
+			return nil, valueError([]any{"body", "recipients", i}, "listed twice: "+m)
+		}
+		if m == n.phone || s.numberByPhone(m) != nil {
+			return nil, valueError([]any{"body", "recipients", i}, "one of your own numbers: "+m)
+		}
+		if !s.usesIMessage(m) {
+			return nil, badRequest("iMessage groups need every recipient on iMessage; " + m + " can only get SMS (check with GET /v1/contacts/capabilities)")
+		}
+		seen[m] = true
+		members = append(members, m)
+	}
+	now := s.clock.Now()
+	c := &conversation{seq: s.st.next(), id: s.ids.id("conv_"), numberID: n.id, phone: n.phone, agentID: n.agentID,
+		channel: "imessage", created: now, lastAt: now, isGroup: true, groupID: s.ids.id("grp_"), members: members}
+	c.participant = c.groupID
+	s.st.convs[c.id] = c
+	return c, nil
+}
+
+// groupByID finds a group conversation of number n. Caller holds s.mu.
+func (s *Sandbox) groupByID(n *number, groupID string) *conversation {
+	for _, c := range s.st.convs {
+		if c.isGroup && c.groupID == groupID && c.numberID == n.id {
+			return c
+		}
+	}
+	return nil
+}
+
 func (s *Sandbox) sendMessage(r *http.Request) (int, any, *apiError) {
 	req, e := parseSend(r)
-	if e != nil {
-		return fail(e)
-	}
-	if len(req.recipients) > 0 {
-		return fail(badRequest("Starting an iMessage group with recipients needs an iMessage-capable line; this number is SMS only"))
-	}
-	to, e := recipient(req.toNumber)
 	if e != nil {
 		return fail(e)
 	}
@@ -241,22 +298,51 @@ func (s *Sandbox) sendMessage(r *http.Request) (int, any, *apiError) {
 	if a, found := s.st.agents[n.agentID]; found && !a.cfg.EnableMessaging {
 		return fail(badRequest("Messaging is disabled for agent " + a.cfg.ID + "; set enableMessaging to true"))
 	}
-	channel := "sms"
-	if len(req.media) > 0 {
-		channel = "mms"
+	var (
+		conv    *conversation
+		to      string
+		channel = "imessage"
+	)
+	switch {
+	case len(req.recipients) > 0:
+		if conv, e = s.startGroup(n, req.recipients); e != nil {
+			return fail(e)
+		}
+		to = conv.groupID
+	case strings.HasPrefix(req.toNumber, "grp_"):
+		if conv = s.groupByID(n, req.toNumber); conv == nil {
+			return fail(newError(http.StatusNotFound, "", "iMessage group "+req.toNumber+" not found on "+n.phone))
+		}
+		to = conv.groupID
+	default:
+		if to, e = recipient(req.toNumber); e != nil {
+			return fail(e)
+		}
+		channel = s.channelFor(to, req.media)
+		conv = s.conversationFor(n, to)
 	}
-	conv := s.conversationFor(n, to)
+	if channel == "imessage" && len(req.media) >= 2 && strings.TrimSpace(req.body) != "" {
+		return fail(valueError([]any{"body", "body"}, "an iMessage carousel (2 or more media_urls) takes no body; send the text separately"))
+	}
 	m := s.addMessage(conv, n.phone, to, req.body, "outbound", channel, req.media)
+	if channel == "imessage" {
+		m.style = req.style
+	}
 	resp := sendResponse{ID: m.id, Status: "sent", Channel: channel, FromNumber: n.phone, ToNumber: to,
 		ConversationID: &conv.id, MediaURLs: append([]string{}, req.media...)}
 	if req.replyTo != "" {
-		m.replyTo = req.replyTo
+		// A reply threads only on iMessage, under a message of the same conversation; otherwise
+		// it is sent as a plain message and says so.
+		parent, found := s.st.messages[req.replyTo]
+		unresolved := !(found && channel == "imessage" && parent.convID == conv.id)
+		if !unresolved {
+			m.replyTo = parent.id
+		}
 		resp.ReplyToMessageID = &req.replyTo
-		unresolved := true // SMS cannot thread replies: sent as a plain message
 		resp.ReplyParentUnresolved = &unresolved
 	}
 	if s.opts.AutoReply {
-		s.scheduleAutoReply(n.id, to, req.body)
+		s.scheduleAutoReply(n.id, conv.id, req.body)
 	}
 	return ok(resp)
 }
@@ -277,17 +363,23 @@ func (s *Sandbox) addMessage(conv *conversation, from, to, body, direction, chan
 	return m
 }
 
-// scheduleAutoReply makes the participant answer after ReplyDelay. Caller holds s.mu.
-func (s *Sandbox) scheduleAutoReply(numberID, participant, body string) {
+// scheduleAutoReply makes the other party (the first member of a group) answer after
+// ReplyDelay, on the conversation's channel. Caller holds s.mu.
+func (s *Sandbox) scheduleAutoReply(numberID, convID, body string) {
 	reply := autoReplyText(body)
 	s.bg.after(s.opts.ReplyDelay, func() {
 		s.mu.Lock()
 		n, found := s.st.numbers[numberID]
-		if !found || n.status != "active" {
+		conv := s.st.convs[convID]
+		if !found || n.status != "active" || conv == nil {
 			s.mu.Unlock()
 			return
 		}
-		_, ev := s.receiveLocked(n, participant, reply, "sms", nil)
+		from := conv.participant
+		if conv.isGroup {
+			from = conv.members[0]
+		}
+		_, ev := s.receiveInLocked(n, conv, from, reply, conv.channel, nil)
 		s.mu.Unlock()
 		s.emit(ev)
 	})

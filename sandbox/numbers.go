@@ -132,22 +132,29 @@ func (s *Sandbox) buyNumber(r *http.Request) (int, any, *apiError) {
 	return ok(n.view())
 }
 
-// pickNumber finds an unused, libphonenumber-valid +1 <area> 555-01xx number (xx < 97; 97-99
-// are the well-known outcome numbers) in the requested country. Caller holds s.mu.
+// pickNumber finds an unused, libphonenumber-valid +1 <area> 555-01xx number in the requested
+// country and allocates it. xx skips 30-39 (the simulated iMessage users, IMessagePrefix) and
+// 96-99 (the well-known call outcome numbers). Numbers are unique across the master account
+// and its sub-accounts, released ones included. Caller holds s.mu.
 func (s *Sandbox) pickNumber(country, areaCode string) (string, bool) {
-	used := map[string]bool{}
-	for _, n := range s.st.numbers {
-		used[n.phone] = true
+	s.world.mu.Lock()
+	defer s.world.mu.Unlock()
+	if s.world.phones == nil {
+		s.world.phones = map[string]bool{}
 	}
-	for i := 0; i < 97; i++ {
+	for i := 0; i < 96; i++ {
+		if i >= 30 && i <= 39 {
+			continue
+		}
 		cand := fmt.Sprintf("+1%s55501%02d", areaCode, i)
-		if used[cand] {
+		if s.world.phones[cand] {
 			continue
 		}
 		pn, err := phonenumbers.Parse(cand, country)
 		if err != nil || !phonenumbers.IsValidNumber(pn) || phonenumbers.GetRegionCodeForNumber(pn) != country {
 			return "", false
 		}
+		s.world.phones[cand] = true
 		return cand, true
 	}
 	return "", false

@@ -109,17 +109,17 @@ func (s *Sandbox) register(r *http.Request) (int, any, *apiError) {
 		return fail(e)
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	stage := "brand_review"
 	s.st.registration = registration{CampaignStatus: "pending", Stage: &stage,
 		Message: "Registration submitted; carrier review usually takes a few days (sandbox: stays pending)."}
+	msg := s.st.registration.Message
+	s.mu.Unlock()
 	var sub *string
 	if v, present := f.boolean("create_sub_account"); !present || v {
-		id := s.ids.id("sub_")
-		sub = &id
-		s.st.subs[id] = &subAccount{seq: s.st.next(), id: id, name: "A2P registration", created: s.clock.Now()}
+		a := s.master().addSubAccount("A2P registration")
+		sub = &a.id
 	}
-	return ok(map[string]any{"ok": true, "message": s.st.registration.Message, "campaign_status": "pending",
+	return ok(map[string]any{"ok": true, "message": msg, "campaign_status": "pending",
 		"sub_account_id": sub, "fee_cents": 2500})
 }
 
@@ -169,11 +169,16 @@ func (s *Sandbox) createSubAccount(r *http.Request) (int, any, *apiError) {
 	if e := f.err(); e != nil {
 		return fail(e)
 	}
+	return ok(s.addSubAccount(name).view())
+}
+
+// addSubAccount creates a sub-account of the master account s.
+func (s *Sandbox) addSubAccount(name string) *subAccount {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	a := &subAccount{seq: s.st.next(), id: s.ids.id("sub_"), name: name, created: s.clock.Now()}
 	s.st.subs[a.id] = a
-	return ok(a.view())
+	return a
 }
 
 func (s *Sandbox) updateSubAccount(r *http.Request) (int, any, *apiError) {
@@ -204,6 +209,9 @@ func (s *Sandbox) deleteSubAccount(r *http.Request) (int, any, *apiError) {
 		return fail(notFound("Sub-account", id))
 	}
 	delete(s.st.subs, id)
+	s.subMu.Lock()
+	delete(s.subBoxes, id) // its resources go with it
+	s.subMu.Unlock()
 	return ok(map[string]any{"success": true, "id": id})
 }
 

@@ -13,7 +13,7 @@ import (
 )
 
 // Options configures a Sandbox. The zero value is usable: real clock, no auto-reply,
-// 1 s ring time, 1 s per turn, a 10 s webhook client.
+// 1 s ring time, 1 s per turn, webhooks delivered to loopback addresses only.
 type Options struct {
 	// Clock drives every simulated delay. Default: the real clock.
 	Clock clockwork.Clock
@@ -35,8 +35,14 @@ type Options struct {
 	// ReplyDelay is the auto-reply delay. Default 3 s.
 	ReplyDelay time.Duration
 
-	// WebhookClient sends webhook deliveries. Default: an http.Client with a 10 s timeout.
+	// WebhookClient sends webhook deliveries and /test events. Default: a client that connects
+	// only to loopback addresses (see DeliverExternal), through no proxy, following no
+	// redirect. A client given here replaces that rule: the caller decides where it goes.
 	WebhookClient *http.Client
+	// DeliverExternal lets the default webhook client reach other hosts than this machine
+	// (still never unspecified, multicast or link-local addresses). Off by default: a
+	// simulated account never sends anything over the network by surprise.
+	DeliverExternal bool
 	// WebhookRetryBase is the first retry delay of a failed delivery; it doubles per attempt
 	// (6 attempts in all). Default 5 s.
 	WebhookRetryBase time.Duration
@@ -69,6 +75,7 @@ type Sandbox struct {
 	mux    *http.ServeMux
 	faults faultTable
 	client *http.Client
+	world  *world
 
 	// ctx ends when the sandbox is closed; background HTTP calls use it.
 	ctx    context.Context
@@ -76,6 +83,12 @@ type Sandbox struct {
 
 	mu sync.Mutex
 	st *state
+
+	// root is the master account of a sub-account's Sandbox (nil for the master).
+	root *Sandbox
+	// subBoxes are the sub-accounts in use, by id (master only; guarded by subMu).
+	subMu    sync.Mutex
+	subBoxes map[string]*Sandbox
 }
 
 // New returns a Sandbox with empty state.
@@ -103,7 +116,7 @@ func New(opts Options) *Sandbox {
 	}
 	client := opts.WebhookClient
 	if client == nil {
-		client = &http.Client{Timeout: 10 * time.Second}
+		client = newDeliveryClient(opts.DeliverExternal)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Sandbox{
@@ -113,9 +126,12 @@ func New(opts Options) *Sandbox {
 		ids:    newIDGen(opts.Seed),
 		bg:     newBackground(opts.Clock),
 		client: client,
+		world:  newWorld(),
 		ctx:    ctx,
 		cancel: cancel,
 		st:     newState(),
+
+		subBoxes: map[string]*Sandbox{},
 	}
 	s.faults.init()
 	if opts.BalanceCents > 0 {
@@ -163,6 +179,15 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if s.applyFault(w, r, pattern) {
+		return
+	}
+	if sub := strings.TrimSpace(r.Header.Get(SubAccountHeader)); sub != "" && scoped(pattern) {
+		box, e := s.subAccountBox(sub)
+		if e != nil {
+			writeError(w, e)
+			return
+		}
+		box.mux.ServeHTTP(w, r)
 		return
 	}
 	s.mux.ServeHTTP(w, r)

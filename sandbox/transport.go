@@ -4,8 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"os"
 	"sync"
+	"syscall"
 )
 
 // Transport returns an http.RoundTripper that serves requests with the sandbox handler inside
@@ -41,10 +44,16 @@ func (t *pipeTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		defer cancel()
 		defer func() {
 			if p := recover(); p != nil {
-				if !rw.wrote {
-					rw.WriteHeader(http.StatusInternalServerError)
+				if p == http.ErrAbortHandler { //nolint:errorlint // the sentinel is panicked as is
+					// The handler dropped the connection: the client sees a reset.
+					rw.abort(errConnReset)
+					_ = pw.CloseWithError(errConnReset)
+				} else {
+					if !rw.wrote {
+						rw.WriteHeader(http.StatusInternalServerError)
+					}
+					_ = pw.CloseWithError(fmt.Errorf("sandbox handler panicked: %v", p))
 				}
-				_ = pw.CloseWithError(fmt.Errorf("sandbox handler panicked: %v", p))
 			}
 			if req.Body != nil {
 				_ = req.Body.Close()
@@ -67,6 +76,10 @@ func (t *pipeTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		_ = pr.CloseWithError(err)
 		cancel()
 		return nil, fmt.Errorf("sandbox transport %s %s: %w", req.Method, req.URL.Path, err)
+	}
+	if rw.aborted != nil {
+		cancel()
+		return nil, rw.aborted
 	}
 	var body io.ReadCloser = &pipeBody{pr: pr, cancel: cancel}
 	if req.Method == http.MethodHead {
@@ -96,6 +109,23 @@ type pipeWriter struct {
 	wrote  bool
 	pw     *io.PipeWriter
 	ready  chan struct{}
+	// aborted is set when the handler dropped the connection before answering.
+	aborted error
+}
+
+// errConnReset is what a client sees when the sandbox drops a connection (Fault.Reset).
+var errConnReset = &net.OpError{Op: "read", Net: "tcp", Err: os.NewSyscallError("read", syscall.ECONNRESET)}
+
+// abort publishes a dropped connection, if no answer was started.
+func (w *pipeWriter) abort(err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.wrote {
+		return
+	}
+	w.wrote = true
+	w.aborted = err
+	close(w.ready)
 }
 
 func (w *pipeWriter) Header() http.Header { return w.header }

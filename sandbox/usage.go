@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"sort"
 	"time"
+
+	"github.com/agentphone-mcp/agentphone-mcp/policy/text"
 )
 
 func monthStart(t time.Time) time.Time {
@@ -43,6 +45,7 @@ func (s *Sandbox) getUsage(r *http.Request) (int, any, *apiError) {
 		"totalCalls", "callsLast24h", "callsLast7d", "callsLast30d"} {
 		out[k] = stats[k]
 	}
+	out["smsSegmentsLast30d"] = s.smsSegmentsSince(now.Add(-30 * day))
 	out["totalWebhookDeliveries"] = dc.Total
 	out["successfulWebhookDeliveries"] = dc.Success
 	out["failedWebhookDeliveries"] = dc.Failed
@@ -52,14 +55,25 @@ func (s *Sandbox) getUsage(r *http.Request) (int, any, *apiError) {
 		remaining = 0
 	}
 	start := monthStart(now)
+	// Today's shape: the legacy "plan" block is gone from the API.
 	return ok(map[string]any{
-		"plan": map[string]any{"name": "payg", "limits": map[string]int{"numbers": s.opts.NumberLimit,
-			"messagesPerMonth": 0, "voiceMinutesPerMonth": 0, "maxCallDurationMinutes": 0, "concurrentCalls": 0}},
 		"numbers":     map[string]int{"used": used, "limit": s.opts.NumberLimit, "remaining": remaining},
 		"stats":       out,
 		"periodStart": ts(start),
 		"periodEnd":   ts(start.AddDate(0, 1, 0)),
 	})
+}
+
+// smsSegmentsSince counts the billed segments of outbound SMS sent at or after since (MMS and
+// iMessage are not SMS segments). Caller holds s.mu.
+func (s *Sandbox) smsSegmentsSince(since time.Time) int {
+	n := 0
+	for _, m := range s.st.messages {
+		if m.direction == "outbound" && m.channel == "sms" && !m.created.Before(since) {
+			n += text.SMS(m.body).Segments
+		}
+	}
+	return n
 }
 
 // usagePoint is one bucket of daily or monthly usage.

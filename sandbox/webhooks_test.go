@@ -225,9 +225,14 @@ func TestWebhookTestEndpoint(t *testing.T) {
 		agentID := h.agent(nil)
 		secret := h.must(200, "POST", "/v1/webhooks", map[string]any{"url": good.srv.URL})["secret"].(string)
 		res := h.must(200, "POST", "/v1/webhooks/test?agentId="+agentID, nil)
-		wantKeys(t, "test result", res, "success", "statusCode", "responseMs", "error")
+		wantKeys(t, "test result", res, "success", "statusCode", "responseMs", "error", "sandbox")
 		if res["success"] != true || res["statusCode"] != 200.0 || res["error"] != nil {
 			t.Errorf("test: %v", res)
+		}
+		// The sandbox says where the event went: the address it connected to.
+		where := res["sandbox"].(map[string]any)
+		if to, _ := where["deliveredTo"].(string); where["url"] != good.srv.URL || to != strings.TrimPrefix(good.srv.URL, "http://") || where["refused"] != nil {
+			t.Errorf("where the test went: %v", where)
 		}
 		verifySignature(t, secret, good.received()[0], testStart)
 		var payload map[string]any
@@ -249,6 +254,65 @@ func TestWebhookTestEndpoint(t *testing.T) {
 			t.Errorf("tests are not deliveries: %v", l)
 		}
 	})
+}
+
+// TestWebhookDeliveryStaysLocal: by default the sandbox delivers only to loopback addresses,
+// looks up no other host, and says so; DeliverExternal lifts the loopback rule but never
+// reaches link-local (metadata) addresses.
+func TestWebhookDeliveryStaysLocal(t *testing.T) {
+	cases := []struct {
+		name, url string
+		external  bool
+		delivered bool
+		words     string
+	}{
+		{"loopback", "{local}", false, true, ""},
+		{"localhost name", "{localhost}", false, true, ""},
+		{"public host not looked up", "https://hooks.example.com/ap", false, false, "hooks.example.com is not a loopback address"},
+		{"public IP", "https://93.184.216.34/ap", false, false, "93.184.216.34 is not a loopback address"},
+		{"private IP", "http://10.1.2.3:8080/ap", false, false, "10.1.2.3 is not a loopback address"},
+		{"metadata even when external", "http://169.254.169.254/latest", true, false, "link-local"},
+		{"loopback when external", "{local}", true, true, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			local := newHook(t, nil)
+			url := strings.NewReplacer("{local}", local.srv.URL,
+				"{localhost}", strings.Replace(local.srv.URL, "127.0.0.1", "localhost", 1)).Replace(tc.url)
+			h := newHarness(t, modes[1], Options{DeliverExternal: tc.external})
+			agentID := h.agent(nil)
+			h.number(agentID)
+			h.must(200, "POST", "/v1/webhooks", map[string]any{"url": url})
+			before := len(local.received())
+			res := h.must(200, "POST", "/v1/webhooks/test", nil)
+			where := res["sandbox"].(map[string]any)
+			if tc.delivered {
+				if res["success"] != true || where["deliveredTo"] == nil || where["refused"] != nil {
+					t.Errorf("not delivered: %v", res)
+				}
+				if len(local.received()) != before+1 {
+					t.Errorf("the local receiver did not get the event")
+				}
+				return
+			}
+			refused, _ := where["refused"].(string)
+			if res["success"] != false || where["deliveredTo"] != nil || !strings.Contains(refused, tc.words) ||
+				!strings.Contains(res["error"].(string), tc.words) {
+				t.Errorf("refusal: %v", res)
+			}
+			// Event deliveries are refused the same way, once (a refusal is not retried).
+			if _, err := h.sb.InjectInboundSMS("+12125550101", "+14155550100", "hi"); err != nil {
+				t.Fatal(err)
+			}
+			h.steps(3, time.Minute)
+			items := h.must(200, "GET", "/v1/webhooks/deliveries", nil)["items"].([]any)
+			d := items[0].(map[string]any)
+			if d["status"] != "failed" || d["attemptCount"] != 1.0 || !strings.Contains(d["errorMessage"].(string), tc.words) {
+				t.Errorf("refused delivery: %v", d)
+			}
+		})
+	}
 }
 
 func TestVoiceWebhookTurns(t *testing.T) {

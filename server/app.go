@@ -11,11 +11,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"github.com/jonboulle/clockwork"
@@ -51,6 +49,11 @@ type Options struct {
 	Sandbox *sandbox.Sandbox
 	// Version is reported in the MCP handshake.
 	Version string
+	// Resolver looks up the hosts of URLs the policy checks (custom tools); nil means the
+	// system resolver. Tests pass a fake one: they never touch the network.
+	Resolver policy.Resolver
+	// APITimeout is the deadline of one AgentPhone request; zero means 30 s.
+	APITimeout time.Duration
 }
 
 // App is a configured agentphone-mcp server, ready to serve one transport.
@@ -125,9 +128,10 @@ func New(ctx context.Context, cfg Config, opts Options) (app *App, err error) {
 	if cfg.Sandbox {
 		a.sandbox = opts.Sandbox
 		if a.sandbox == nil {
+			// Webhook events go to loopback addresses only unless the operator opted in.
 			a.sandbox = sandbox.New(sandbox.Options{
 				Clock: a.clock, AutoReply: true, ReplyDelay: 4 * time.Second, Logger: logger.With("component", "sandbox"),
-				WebhookClient: loopbackOnlyClient(45 * time.Second),
+				DeliverExternal: cfg.SandboxDeliverExternal,
 			})
 		}
 		if opts.Sandbox == nil {
@@ -140,6 +144,9 @@ func New(ctx context.Context, cfg Config, opts Options) (app *App, err error) {
 			endpoint, _ = keyguard.ParseBaseURL("")
 		}
 		fmt.Fprintln(stderr, "agentphone-mcp: SANDBOX MODE: every tool runs against a simulated AgentPhone. No real call is placed, no text is sent, no money is spent.")
+		if cfg.SandboxDeliverExternal {
+			fmt.Fprintln(stderr, "agentphone-mcp: --sandbox-deliver-external: simulated webhook events are really POSTed to the configured URLs, also on other hosts.")
+		}
 	} else if endpoint.Loopback {
 		logger.Warn("the API base URL is a loopback address: for local testing only", "base_url", endpoint.BaseURL)
 	}
@@ -148,13 +155,17 @@ func New(ctx context.Context, cfg Config, opts Options) (app *App, err error) {
 	// the operator's phone is readable by no tool, resource, wait or inbox.
 	a.hider = newOperatorHider(hc.Transport)
 	hc.Transport = a.hider
+	apiTimeout := opts.APITimeout
+	if apiTimeout <= 0 {
+		apiTimeout = 30 * time.Second
+	}
 	a.api, err = apiclient.New(apiclient.Options{
 		BaseURL: endpoint.BaseURL, HTTPClient: hc, Clock: a.clock,
-		Timeout: 30 * time.Second, LongPollTimeout: 11 * time.Minute,
+		Timeout: apiTimeout, LongPollTimeout: 11 * time.Minute, SubAccountID: cfg.SubAccountID,
 		UserAgent: "agentphone-mcp/" + versionOr(opts.Version), Logger: logger.With("component", "apiclient"),
 	})
 	if err != nil {
-		return nil, fmt.Errorf("build the API client: %w", err)
+		return nil, fmt.Errorf("build the API client (AGENTPHONE_SUB_ACCOUNT_ID must be a sub-account id such as sub_123): %w", err)
 	}
 
 	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
@@ -181,7 +192,7 @@ func New(ctx context.Context, cfg Config, opts Options) (app *App, err error) {
 	a.replies = replies
 	a.policy, err = policy.New(pcfg, policy.Deps{
 		Store: a.store, Clock: a.clock, Audit: a.audit, Contacts: checker, History: checker, OwnNumbers: checker,
-		Replies: replies, Keys: keys, Logger: logger.With("component", "policy"),
+		Replies: replies, Keys: keys, Logger: logger.With("component", "policy"), Resolver: opts.Resolver,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start the policy engine: %w", err)
@@ -291,24 +302,4 @@ func sandboxClock(cfg Config) (clockwork.Clock, error) {
 		return nil, fmt.Errorf("AGENTPHONE_SANDBOX_NOW %q is not an RFC 3339 time: %w", cfg.SandboxNow, err)
 	}
 	return newOffsetClock(start), nil
-}
-
-// loopbackOnlyClient is the sandbox's webhook client in sandbox mode: simulated events may
-// reach the local webhook receiver, never another host.
-func loopbackOnlyClient(timeout time.Duration) *http.Client {
-	dialer := &net.Dialer{Timeout: 5 * time.Second, Control: func(_, address string, _ syscall.RawConn) error {
-		host, _, err := net.SplitHostPort(address)
-		if err != nil {
-			return err
-		}
-		if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
-			return fmt.Errorf("sandbox webhooks are delivered to loopback addresses only, not %s", host)
-		}
-		return nil
-	}}
-	return &http.Client{
-		Timeout:       timeout,
-		Transport:     &http.Transport{DialContext: dialer.DialContext, Proxy: nil},
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
 }

@@ -71,6 +71,12 @@ type Config struct {
 	// so demos and tests fall inside calling hours whenever they run.
 	// Default: (real time)
 	SandboxNow string `env:"AGENTPHONE_SANDBOX_NOW"`
+	// Sandbox mode only: let the simulated AgentPhone POST webhook and test events to hosts
+	// other than this machine (by default it delivers to loopback addresses only).
+	SandboxDeliverExternal bool `env:"AGENTPHONE_SANDBOX_DELIVER_EXTERNAL"`
+	// Scope every AgentPhone request to this sub-account (`X-Sub-Account-Id`).
+	// Default: (the key's master account)
+	SubAccountID string `env:"AGENTPHONE_SUB_ACCOUNT_ID"`
 	// Allow a non-loopback listen address (requires `AGENTPHONE_HTTP_TOKEN`).
 	AllowRemote bool `env:"AGENTPHONE_HTTP_ALLOW_REMOTE"`
 }
@@ -122,6 +128,10 @@ func (c *Config) Validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("log level %q is not one of debug, info, warn, error", c.LogLevel))
 	}
+	if c.SandboxDeliverExternal && !c.Sandbox {
+		errs = append(errs, errors.New("AGENTPHONE_SANDBOX_DELIVER_EXTERNAL (--sandbox-deliver-external) is honoured only in sandbox mode"))
+	}
+	c.SubAccountID = strings.TrimSpace(c.SubAccountID)
 	c.DefaultRegion = strings.ToUpper(strings.TrimSpace(c.DefaultRegion))
 	if len(c.DefaultRegion) != 2 {
 		errs = append(errs, fmt.Errorf("AGENTPHONE_DEFAULT_REGION %q is not a two-letter region code such as US", c.DefaultRegion))

@@ -28,6 +28,11 @@ const SandboxInstructions = "SANDBOX MODE: this server talks to a simulated Agen
 // SandboxNotice ends every tool result in sandbox mode.
 const SandboxNotice = "[sandbox] Simulated AgentPhone: nothing real happened (no call placed, no text sent, no money spent)."
 
+// SandboxNoticeExternal replaces SandboxNotice when the operator let the sandbox deliver
+// webhook events to other hosts (--sandbox-deliver-external): that part is real.
+const SandboxNoticeExternal = "[sandbox] Simulated AgentPhone: no call placed, no text sent, no money spent; " +
+	"but webhook events are really POSTed to the configured URLs, also on other hosts (--sandbox-deliver-external)."
+
 func (a *App) buildMCP(version string, scrubber *keyguard.Scrubber, deps *tools.Deps) *mcpserver.MCPServer {
 	instructions := Instructions
 	if a.cfg.Sandbox {
@@ -53,7 +58,11 @@ func (a *App) buildMCP(version string, scrubber *keyguard.Scrubber, deps *tools.
 		mcpserver.WithToolHandlerMiddleware(a.logMiddleware()),
 	}
 	if a.cfg.Sandbox {
-		opts = append(opts, mcpserver.WithToolHandlerMiddleware(sandboxMiddleware))
+		notice := SandboxNotice
+		if a.cfg.SandboxDeliverExternal {
+			notice = SandboxNoticeExternal
+		}
+		opts = append(opts, mcpserver.WithToolHandlerMiddleware(sandboxMiddleware(notice)))
 	}
 	s := mcpserver.NewMCPServer(Name, versionOr(version), opts...)
 	// Every tool a session may use is registered; the toolbox's filter hides, and refuses,
@@ -152,14 +161,20 @@ func scrubPrompts(s *keyguard.Scrubber) mcpserver.PromptHandlerMiddleware {
 	}
 }
 
-// sandboxMiddleware says plainly in every result that nothing real happened.
-func sandboxMiddleware(next mcpserver.ToolHandlerFunc) mcpserver.ToolHandlerFunc {
+// sandboxMiddleware says plainly in every result what was simulated (notice).
+func sandboxMiddleware(notice string) mcpserver.ToolHandlerMiddleware {
+	return func(next mcpserver.ToolHandlerFunc) mcpserver.ToolHandlerFunc {
+		return sandboxNoticeHandler(next, notice)
+	}
+}
+
+func sandboxNoticeHandler(next mcpserver.ToolHandlerFunc, notice string) mcpserver.ToolHandlerFunc {
 	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		res, err := next(ctx, req)
 		if err != nil || res == nil || res.ResultType == mcp.ResultTypeInputRequired {
 			return res, err
 		}
-		res.Content = append(res.Content, mcp.NewTextContent(SandboxNotice))
+		res.Content = append(res.Content, mcp.NewTextContent(notice))
 		if res.StructuredContent != nil {
 			raw, mErr := json.Marshal(res.StructuredContent)
 			var m map[string]any

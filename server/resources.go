@@ -30,7 +30,7 @@ func (a *App) addResources(s *mcpserver.MCPServer, d *tools.Deps) {
 		uri, name, desc string
 		read            snapshot
 	}{
-		{ResourceAccount, "Account overview", "Plan, number quota, usage, agents, numbers and webhook status.", func(ctx context.Context, _ string) (any, error) { return d.AccountOverview(ctx) }},
+		{ResourceAccount, "Account overview", "The account in use, number quota, usage, agents, numbers and webhook status.", func(ctx context.Context, _ string) (any, error) { return d.AccountOverview(ctx) }},
 		{ResourceAgents, "Agents", "Every agent with its voice mode and numbers.", func(ctx context.Context, _ string) (any, error) { return d.AgentsSnapshot(ctx) }},
 		{ResourceNumbers, "Numbers", "Every active phone number and the agent it belongs to.", func(ctx context.Context, _ string) (any, error) { return d.NumbersSnapshot(ctx) }},
 		{ResourceInbox, "Inbox", "Recent inbound messages and ended calls received by the webhook receiver.", func(ctx context.Context, _ string) (any, error) {

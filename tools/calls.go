@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"sort"
 	"strings"
 	"time"
 
@@ -72,15 +73,16 @@ func greetingWithDisclosure(greeting string) string {
 }
 
 type makeCallArgs struct {
-	AgentID           string `json:"agent_id"`
-	ToNumber          string `json:"to_number"`
-	Topic             string `json:"topic,omitempty" jsonschema:"Objective"`
-	InitialGreeting   string `json:"initial_greeting,omitempty"`
-	FromNumberID      string `json:"from_number_id,omitempty"`
-	Voice             string `json:"voice,omitempty"`
-	Wait              bool   `json:"wait,omitempty" jsonschema:"Until it ends"`
-	MaxWaitSeconds    int    `json:"max_wait_seconds,omitempty" jsonschema:"10-600"`
-	ConfirmationToken string `json:"confirmation_token,omitempty"`
+	AgentID           string            `json:"agent_id"`
+	ToNumber          string            `json:"to_number"`
+	Topic             string            `json:"topic,omitempty" jsonschema:"Objective"`
+	InitialGreeting   string            `json:"initial_greeting,omitempty"`
+	FromNumberID      string            `json:"from_number_id,omitempty"`
+	Voice             string            `json:"voice,omitempty"`
+	Wait              bool              `json:"wait,omitempty" jsonschema:"Until it ends"`
+	MaxWaitSeconds    int               `json:"max_wait_seconds,omitempty" jsonschema:"10-600"`
+	Variables         map[string]string `json:"variables,omitempty" jsonschema:"{{name}} values"`
+	ConfirmationToken string            `json:"confirmation_token,omitempty"`
 }
 
 func makeCallTool(d *Deps) Tool {
@@ -98,31 +100,53 @@ func makeCallTool(d *Deps) Tool {
 		if msg != "" {
 			return invalidArgs(c.tool, msg)
 		}
+		if msg := checkVariables(args.Variables, args.Topic, args.InitialGreeting); msg != "" {
+			return invalidArgs(c.tool, msg)
+		}
 		greeting := greetingWithDisclosure(args.InitialGreeting)
 		texts := []string{greeting}
 		var prompt string
+		mode := policy.CallHosted
 		if strings.TrimSpace(args.Topic) != "" {
 			prompt = hostedPrompt(args.Topic)
 			texts = append(texts, args.Topic)
+		} else {
+			// Without a topic the agent's own mode decides who talks, and so the price.
+			agent, err := d.API.GetAgent(ctx, args.AgentID)
+			if err != nil {
+				return apiFailure(c.tool, err, "list_agents")
+			}
+			if agent.VoiceMode != apiclient.VoiceModeHosted {
+				mode = policy.CallWebhook
+				if len(args.Variables) > 0 {
+					return invalidArgs(c.tool, fmt.Sprintf("variables need topic or a hosted agent; agent %s is in webhook mode, where your webhook writes what is said", args.AgentID))
+				}
+			}
 		}
-		details := map[string]string{"agent_id": args.AgentID, "greeting": greeting}
+		details := map[string]string{"agent_id": args.AgentID, "greeting": substitute(greeting, args.Variables)}
 		if args.Topic != "" {
-			details["objective"] = strings.TrimSpace(args.Topic)
+			details["objective"] = substitute(strings.TrimSpace(args.Topic), args.Variables)
 		}
 		if args.FromNumberID != "" {
 			details["from_number_id"] = args.FromNumberID
 		}
-		action := policy.Action{Kind: policy.KindCall, To: args.ToNumber, Texts: texts, Args: canonicalArgs(c), Details: details}
+		if len(args.Variables) > 0 {
+			details["variables"] = variablesLine(args.Variables)
+			for k, v := range args.Variables {
+				texts = append(texts, k, v)
+			}
+		}
+		action := policy.Action{Kind: policy.KindCall, To: args.ToNumber, Texts: texts, Args: canonicalArgs(c), Details: details, CallMode: mode}
 		return d.gate(ctx, c, action, args.ConfirmationToken, func(ctx context.Context) outcome {
 			created, err := d.API.CreateCall(ctx, apiclient.CreateCallRequest{
 				AgentID: args.AgentID, ToNumber: d.e164(args.ToNumber), FromNumberID: args.FromNumberID,
-				InitialGreeting: greeting, Voice: args.Voice, SystemPrompt: prompt,
+				InitialGreeting: greeting, Voice: args.Voice, SystemPrompt: prompt, Variables: args.Variables,
 			})
 			if err != nil {
 				return outcome{result: apiFailure("make_call", err, "list_agents"), err: err}
 			}
 			out := outcome{apiID: created.ID, apiStatus: string(created.Status)}
-			out.result = okNext(fmt.Sprintf("Call %s to %s is %s.", created.ID, created.ToNumber, created.Status),
+			out.result = okNext(fmt.Sprintf("Call %s to %s is %s (outcome %s).", created.ID, created.ToNumber, created.Status, callOutcome(created)),
 				fmt.Sprintf("Use wait_for_call or get_transcript with call_id %s to follow it.", created.ID), callView(created))
 			if args.Wait {
 				// The call is recorded (and counted) now; the wait happens after.
@@ -134,6 +158,77 @@ func makeCallTool(d *Deps) Tool {
 			return out
 		})
 	})
+}
+
+// Bounds on per-call variables.
+const (
+	maxVariables     = 20
+	maxVariableValue = 500
+)
+
+var (
+	variableName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
+	placeholder  = regexp.MustCompile(`\{\{([A-Za-z_][A-Za-z0-9_]*)\}\}`)
+)
+
+// checkVariables returns "" or what is wrong with make_call's variables. AgentPhone
+// substitutes them into the prompt after this server built it, so a value must be one line of
+// plain text that cannot end the JSON-quoted objective or pose as its markers; and every
+// {{name}} in the topic or greeting must have a value, or it would be spoken literally.
+func checkVariables(vars map[string]string, topic, greeting string) string {
+	if len(vars) > maxVariables {
+		return fmt.Sprintf("variables: at most %d", maxVariables)
+	}
+	for k, v := range vars {
+		switch {
+		case !variableName.MatchString(k):
+			return fmt.Sprintf("variables: name %q must be letters, digits and _ (not starting with a digit)", truncate(text.Visible(k), 40))
+		case len([]rune(v)) > maxVariableValue:
+			return fmt.Sprintf("variables.%s is longer than %d characters", k, maxVariableValue)
+		case text.Visible(v) != v || strings.ContainsAny(v, "\n\r\t"):
+			return fmt.Sprintf("variables.%s contains line breaks, control or invisible characters; values are one line of plain text", k)
+		case strings.ContainsAny(v, `"\{}`):
+			return fmt.Sprintf("variables.%s contains a double quote, backslash or brace; use plain text", k)
+		case dashRuns.MatchString(v) || markerWords.MatchString(v):
+			return fmt.Sprintf("variables.%s looks like a prompt marker (dash runs or \"objective\" markers); use plain text", k)
+		}
+	}
+	for _, src := range []string{topic, greeting} {
+		for _, m := range placeholder.FindAllStringSubmatch(src, -1) {
+			if _, ok := vars[m[1]]; !ok {
+				return fmt.Sprintf("{{%s}} is used but variables has no %s; give it a value or remove the placeholder", m[1], m[1])
+			}
+		}
+	}
+	return ""
+}
+
+// substitute fills {{name}} placeholders as AgentPhone will, for the preview.
+func substitute(s string, vars map[string]string) string {
+	if len(vars) == 0 {
+		return s
+	}
+	return placeholder.ReplaceAllStringFunc(s, func(m string) string {
+		name := placeholder.FindStringSubmatch(m)[1]
+		if v, ok := vars[name]; ok {
+			return v
+		}
+		return m
+	})
+}
+
+// variablesLine renders variables sorted by name: name=value, ...
+func variablesLine(vars map[string]string) string {
+	keys := make([]string, 0, len(vars))
+	for k := range vars {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s=%q", k, vars[k]))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // boundWait turns max_wait_seconds into a duration within [10 s, 600 s] (0 means 300 s).
@@ -219,6 +314,7 @@ func waitedCallResult(created, final *apiclient.Call, werr error) *mcp.CallToolR
 		fmt.Fprintf(&b, ", %d s", *final.DurationSeconds)
 	}
 	b.WriteString(".\n")
+	writeOutcome(view, &b, final)
 	next := ""
 	if werr != nil {
 		view["wait"] = werr.Error()
@@ -271,7 +367,7 @@ func writeTranscript(b *strings.Builder, turns []turn) {
 
 func callView(c *apiclient.Call) map[string]any {
 	v := map[string]any{
-		"id": c.ID, "status": c.Status, "direction": c.Direction, "from_number": c.FromNumber,
+		"id": c.ID, "status": c.Status, "outcome": callOutcome(c), "direction": c.Direction, "from_number": c.FromNumber,
 		"to_number": c.ToNumber, "agent_id": c.AgentID, "started_at": c.StartedAt,
 	}
 	if !c.EndedAt.IsZero() {

@@ -48,7 +48,11 @@ func callLine(c *apiclient.Call) string {
 	if c.DurationSeconds != nil {
 		dur = fmt.Sprintf(", %d s", *c.DurationSeconds)
 	}
-	return fmt.Sprintf("%s %s %s %s → %s %s%s", c.ID, when(c.StartedAt), c.Direction, c.FromNumber, c.ToNumber, c.Status, dur)
+	out := ""
+	if o, ok := knownOutcome(c); ok && o != OutcomeInProgress {
+		out = ", outcome " + o
+	}
+	return fmt.Sprintf("%s %s %s %s → %s %s%s%s", c.ID, when(c.StartedAt), c.Direction, c.FromNumber, c.ToNumber, c.Status, dur, out)
 }
 
 func listCallsTool(d *Deps) Tool {
@@ -95,6 +99,9 @@ func listCallsTool(d *Deps) Tool {
 			}
 			l.lines = append(l.lines, callLine(cl))
 			v := callView(cl)
+			if _, ok := knownOutcome(cl); !ok {
+				delete(v, "outcome") // get_transcript tells a person from a voicemail greeting
+			}
 			if cl.LastTranscriptSnippet != "" {
 				v["last_snippet"] = untrusted(cl.LastTranscriptSnippet, maxSnippet)
 			}
@@ -129,10 +136,7 @@ func (d *Deps) callDetails(cl *apiclient.Call) (map[string]any, string) {
 		fmt.Fprintf(&b, "Recording: %s\n", rec)
 	}
 	view["recording_available"] = cl.RecordingAvailable
-	if cl.Summary != "" {
-		view["summary"] = untrusted(cl.Summary, maxNotes)
-		fmt.Fprintf(&b, "Summary: %s\n", view["summary"])
-	}
+	writeOutcome(view, &b, cl)
 	writeTranscript(&b, turns)
 	if len(turns) > 0 {
 		b.WriteString(UntrustedNotice)
@@ -158,9 +162,9 @@ func endCallTool(d *Deps) Tool {
 			if err != nil {
 				return outcome{result: apiFailure(c.tool, err, "list_calls"), err: err}
 			}
-			text := fmt.Sprintf("Hang-up requested for call %s (status now %s; it turns final within seconds).", cl.ID, cl.Status)
+			text := fmt.Sprintf("Hang-up requested for call %s (status now %s, outcome %s until it turns final within seconds).", cl.ID, cl.Status, callOutcome(cl))
 			if cl.Status.Terminal() {
-				text = fmt.Sprintf("Call %s has ended (%s).", cl.ID, cl.Status)
+				text = fmt.Sprintf("Call %s has ended (%s, outcome %s).", cl.ID, cl.Status, callOutcome(cl))
 			}
 			return outcome{result: okResult(text, callView(cl)), apiID: cl.ID, apiStatus: string(cl.Status)}
 		})

@@ -36,7 +36,8 @@ func conversationTools(d *Deps) []Tool {
 }
 
 func contactTools(d *Deps) []Tool {
-	return []Tool{listContactsTool(d), getContactTool(d), createContactTool(d), updateContactTool(d), deleteContactTool(d)}
+	return []Tool{listContactsTool(d), getContactTool(d), getCapabilitiesTool(d), createContactTool(d), updateContactTool(d),
+		deleteContactTool(d)}
 }
 
 func webhookTools(d *Deps) []Tool {

@@ -47,6 +47,7 @@ var wantHints = map[string]wantHint{
 	"get_conversation":        {readOnly: true, idempotent: true, openWorld: true},
 	"list_contacts":           {readOnly: true, idempotent: true, openWorld: true},
 	"get_contact":             {readOnly: true, idempotent: true, openWorld: true},
+	"get_capabilities":        {readOnly: true, idempotent: true, openWorld: true},
 	"get_webhook":             {readOnly: true, idempotent: true, openWorld: true},
 	"list_webhook_deliveries": {readOnly: true, idempotent: true, openWorld: true},
 	// listen_call hands out the next caller turn: a repeat returns the one after.

@@ -20,13 +20,19 @@ type sendSMSArgs struct {
 	NumberID          string   `json:"number_id,omitempty"`
 	FromNumber        string   `json:"from_number,omitempty"`
 	MediaURLs         []string `json:"media_urls,omitempty" jsonschema:"https (MMS)"`
+	SendStyle         string   `json:"send_style,omitempty" jsonschema:"iMessage,enum=celebration,enum=fireworks,enum=lasers,enum=love,enum=confetti,enum=balloons,enum=spotlight,enum=echo,enum=invisible,enum=gentle,enum=loud,enum=slam"`
+	ReplyToMessageID  string   `json:"reply_to_message_id,omitempty"`
 	ConfirmationToken string   `json:"confirmation_token,omitempty"`
 }
+
+// sendStyles are the iMessage effects of send_style (dropped when a message goes as SMS).
+var sendStyles = []string{"celebration", "fireworks", "lasers", "love", "confetti", "balloons", "spotlight", "echo",
+	"invisible", "gentle", "loud", "slam"}
 
 func sendSMSTool(d *Deps) Tool {
 	return define(d, spec{
 		name: "send_sms", title: "Send text message", toolset: ToolsetMessages, effect: reachesOut,
-		desc: "Send a real text message; billed per segment.",
+		desc: "Send a real text: iMessage if they have it, else SMS billed per segment.",
 	}, func(ctx context.Context, c *call, args sendSMSArgs) *mcp.CallToolResult {
 		if strings.TrimSpace(args.ToNumber) == "" {
 			return invalidArgs(c.tool, "to_number is required")
@@ -36,6 +42,12 @@ func sendSMSTool(d *Deps) Tool {
 		}
 		if args.AgentID == "" && args.NumberID == "" && args.FromNumber == "" {
 			return invalidArgs(c.tool, "name the sender with agent_id, number_id or from_number (list_numbers shows yours)")
+		}
+		if args.SendStyle != "" && !contains(sendStyles, args.SendStyle) {
+			return invalidArgs(c.tool, "send_style must be one of "+strings.Join(sendStyles, ", "))
+		}
+		if id := strings.TrimSpace(args.ReplyToMessageID); args.ReplyToMessageID != "" && (id == "" || strings.ContainsAny(id, " /?#")) {
+			return invalidArgs(c.tool, "reply_to_message_id must be a message id such as msg_… (list_messages shows them)")
 		}
 		for _, u := range args.MediaURLs {
 			if p, err := url.Parse(u); err != nil || p.Scheme != "https" || p.Host == "" {
@@ -58,6 +70,12 @@ func sendSMSTool(d *Deps) Tool {
 		if len(args.MediaURLs) > 0 {
 			details["media"] = strings.Join(args.MediaURLs, " ")
 		}
+		if args.SendStyle != "" {
+			details["imessage_effect"] = args.SendStyle + " (dropped if it goes as SMS)"
+		}
+		if args.ReplyToMessageID != "" {
+			details["reply_to"] = args.ReplyToMessageID
+		}
 		// Media URLs leave with the message (AgentPhone fetches them), so the secret check reads
 		// them too, decoded: a key hidden in a query string is still a key.
 		var texts []string
@@ -72,19 +90,46 @@ func sendSMSTool(d *Deps) Tool {
 			sent, err := d.API.SendMessage(ctx, apiclient.SendMessageRequest{
 				Body: args.Body, ToNumber: d.e164(args.ToNumber), AgentID: args.AgentID,
 				NumberID: args.NumberID, FromNumber: from, MediaURLs: args.MediaURLs,
+				SendStyle: apiclient.SendStyle(args.SendStyle), ReplyToMessageID: args.ReplyToMessageID,
 			})
 			if err != nil {
 				return outcome{result: apiFailure("send_sms", err, "list_numbers"), err: err}
 			}
-			view := map[string]any{
-				"id": sent.ID, "status": sent.Status, "channel": sent.Channel, "from_number": sent.FromNumber,
-				"to_number": sent.ToNumber, "conversation_id": sent.ConversationID,
-			}
-			return outcome{result: okResult(
-				fmt.Sprintf("Sent %s from %s to %s (%s, %s, conversation %s).", sent.ID, sent.FromNumber, sent.ToNumber, sent.Channel, sent.Status, sent.ConversationID),
-				view), apiID: sent.ID, apiStatus: sent.Status}
+			text, view := sentResult(sent, args.SendStyle)
+			return outcome{result: okResult(text, view), apiID: sent.ID, apiStatus: sent.Status}
 		})
 	})
+}
+
+// sentResult renders a sent message: the channel it went on, what happened to the iMessage
+// effect, and whether a reply could be threaded (reply_parent_unresolved).
+func sentResult(sent *apiclient.SentMessage, style string) (string, map[string]any) {
+	view := map[string]any{
+		"id": sent.ID, "status": sent.Status, "channel": sent.Channel, "from_number": sent.FromNumber,
+		"to_number": sent.ToNumber, "conversation_id": sent.ConversationID,
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Sent %s from %s to %s (%s, %s, conversation %s).", sent.ID, sent.FromNumber, sent.ToNumber, sent.Channel, sent.Status, sent.ConversationID)
+	if style != "" {
+		applied := sent.Channel == apiclient.ChannelIMessage
+		view["send_style"] = style
+		view["send_style_applied"] = applied
+		if applied {
+			fmt.Fprintf(&b, " iMessage effect: %s.", style)
+		} else {
+			fmt.Fprintf(&b, " The %s effect was dropped: the message went as %s.", style, sent.Channel)
+		}
+	}
+	if sent.ReplyToMessageID != "" {
+		view["reply_to_message_id"] = sent.ReplyToMessageID
+		view["reply_parent_unresolved"] = sent.ReplyParentUnresolved
+		if sent.ReplyParentUnresolved {
+			fmt.Fprintf(&b, " The reply could not be threaded under %s, so it was sent as a plain message.", sent.ReplyToMessageID)
+		} else {
+			fmt.Fprintf(&b, " Threaded as a reply to %s.", sent.ReplyToMessageID)
+		}
+	}
+	return b.String(), view
 }
 
 // textOperator sends a confirmation code to the operator's own phone from the account's

@@ -14,12 +14,13 @@ const (
 	inboxItems       = 20
 )
 
-// AccountOverview is the account resource: plan, quota, 30-day usage, agents, numbers and the
+// AccountOverview is the account resource: the account in use, quota, 30-day usage, agents, numbers and the
 // webhook's URL and status (never its secret). A failed section is reported inside the view
 // under "errors"; the read fails only when every section failed.
 func (d *Deps) AccountOverview(ctx context.Context) (any, error) {
-	view, _ := d.overview(ctx)
-	if errs, ok := view["errors"].(map[string]string); ok && len(errs) == overviewSections {
+	view, _, allFailed := d.overview(ctx)
+	if allFailed {
+		errs, _ := view["errors"].(map[string]string)
 		return nil, fmt.Errorf("account overview: every request failed (usage: %s)", errs["usage"])
 	}
 	return view, nil

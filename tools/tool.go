@@ -61,7 +61,7 @@ func ToolsetInfos() []ToolsetInfo {
 	return []ToolsetInfo{
 		{Name: ToolsetAccount, Default: true,
 			Description: "Plan, quota and usage, with an overview of agents, numbers and the webhook."},
-		{Name: ToolsetAgents, OnRequest: true, Brief: "voice agents, voices",
+		{Name: ToolsetAgents, OnRequest: true, Brief: "agents, voices",
 			Description: "Create, change and delete AI voice agents; list voices."},
 		{Name: ToolsetNumbers, OnRequest: true, Brief: "buy, route, release",
 			Description: "List, buy, route and release phone numbers."},
@@ -71,11 +71,11 @@ func ToolsetInfos() []ToolsetInfo {
 			Description: "Send texts, wait for replies, list texts, react to iMessages."},
 		{Name: ToolsetConversations, Default: true,
 			Description: "Read SMS conversations and set their metadata."},
-		{Name: ToolsetContacts, OnRequest: true, Brief: "look up, manage",
+		{Name: ToolsetContacts, OnRequest: true, Brief: "look up, edit",
 			Description: "Look up, add, change and delete contacts."},
 		{Name: ToolsetWebhooks,
 			Description: "Read and change where inbound events go. Only the operator can enable it: it can redirect a user's inbound traffic."},
-		{Name: ToolsetLive, OnRequest: true, NeedsReceiver: true, Brief: "answer webhook-mode calls",
+		{Name: ToolsetLive, OnRequest: true, NeedsReceiver: true, Brief: "webhook-mode calls",
 			Description: "Answer webhook-mode calls turn by turn. Offered only when the webhook receiver runs."},
 	}
 }
@@ -346,8 +346,8 @@ var (
 )
 
 // compactSchema applies schemaRewrites to a reflected input schema, and describes each nested
-// object argument that carries a description by that description alone: its keys are listed
-// there, and bindArgs still refuses unknown or mistyped keys by name.
+// object argument (or list of objects) that carries a description by that description alone:
+// its keys are listed there, and bindArgs still refuses unknown or mistyped keys by name.
 func compactSchema(raw json.RawMessage) json.RawMessage {
 	out := nullableType.ReplaceAll(raw, []byte(`"type":"$1$2"`))
 	for _, r := range schemaRewrites {
@@ -367,6 +367,13 @@ func compactSchema(raw json.RawMessage) json.RawMessage {
 		if _, nested := p["properties"]; nested && hasDesc {
 			props[name] = map[string]any{"type": "object", "description": desc}
 			changed = true
+		}
+		// A described list of objects likewise: its description lists the objects' keys.
+		if items, ok := p["items"].(map[string]any); ok && hasDesc {
+			if _, nested := items["properties"]; nested {
+				props[name] = map[string]any{"type": "array", "description": desc}
+				changed = true
+			}
 		}
 	}
 	if !changed {

@@ -171,7 +171,7 @@ func (b *Toolbox) enableToolsetTool(d *Deps) Tool {
 	}
 	t := define(d, spec{
 		name: "enable_toolset", title: "Enable toolset", effect: sessionOnly,
-		desc: "List more tools in this session: " + strings.Join(briefs, ", ") + ".",
+		desc: "Add tools to this session: " + strings.Join(briefs, ", ") + ".",
 	}, func(ctx context.Context, c *call, args enableToolsetArgs) *mcp.CallToolResult {
 		return b.enable(ctx, c, strings.ToLower(strings.TrimSpace(args.Toolset)))
 	})

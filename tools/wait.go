@@ -77,17 +77,11 @@ func waitForCallTool(d *Deps) Tool {
 		if werr != nil && !errors.Is(werr, errWaitTimeout) && !errors.Is(werr, errWaitCancelled) {
 			return apiFailure(c.tool, werr, "list_calls")
 		}
-		res := withOptOutNote(waitedCallResult(final, final, werr), d.observeCall(ctx, final))
-		if final.Summary != "" {
-			summary = final.Summary // the API's own summary wins over the webhook's
+		if final.Summary == "" {
+			final.Summary = summary // the API's own summary wins over the webhook's
 		}
-		if summary != "" {
-			if m, ok := res.StructuredContent.(map[string]any); ok {
-				m["summary"] = untrusted(summary, maxNotes)
-			}
-			res.Content = append(res.Content, mcp.NewTextContent("Summary (third-party data): "+untrusted(summary, maxNotes)))
-		}
-		return res
+		// outcome, summary and sentiment: writeOutcome; a spoken opt-out: observeCall.
+		return withOptOutNote(waitedCallResult(final, final, werr), d.observeCall(ctx, final))
 	})
 }
 

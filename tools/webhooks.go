@@ -189,7 +189,25 @@ func testWebhookTool(d *Deps) Tool {
 				view["error"] = untrusted(r.Error, maxAPIMessage)
 				text += fmt.Sprintf(", error %q", view["error"])
 			}
-			return outcome{result: okResult(text+".", view), apiStatus: fmt.Sprint(r.Success)}
+			text += "."
+			if w := r.Sandbox; w != nil {
+				// The sandbox says where its test event really went.
+				where := map[string]any{"url": untrusted(w.URL, maxSnippet)}
+				switch {
+				case w.Refused != "":
+					where["sent"] = false
+					where["refused"] = untrusted(w.Refused, maxAPIMessage)
+					text += fmt.Sprintf(" Sandbox: nothing left this machine; the event was not sent to %s (%s).", where["url"], where["refused"])
+				case w.DeliveredTo != "":
+					where["sent"] = true
+					where["delivered_to"] = untrusted(w.DeliveredTo, maxSnippet)
+					text += fmt.Sprintf(" Sandbox: the test event was really POSTed to %s (connected to %s).", where["url"], where["delivered_to"])
+				default:
+					where["sent"] = r.StatusCode != nil
+				}
+				view["sandbox_delivery"] = where
+			}
+			return outcome{result: okResult(text, view), apiStatus: fmt.Sprint(r.Success)}
 		})
 	})
 }

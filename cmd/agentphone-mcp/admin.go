@@ -26,13 +26,18 @@ func cmdSandbox(ctx context.Context, e env, args []string) error {
 	fs.SetOutput(e.stderr)
 	listen := fs.String("listen", "127.0.0.1:8787", "address to serve the simulated API on")
 	replies := fs.Bool("auto-reply", true, "the simulated recipient answers each outbound SMS")
+	external := fs.Bool("deliver-external", false, "POST webhook events to hosts other than this machine too (default: loopback only)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	logger := slog.New(slog.NewJSONHandler(e.stderr, nil))
-	sb := sandbox.New(sandbox.Options{AutoReply: *replies, ReplyDelay: 4 * time.Second, Logger: logger})
+	sb := sandbox.New(sandbox.Options{AutoReply: *replies, ReplyDelay: 4 * time.Second, Logger: logger, DeliverExternal: *external})
 	defer sb.Close()
-	fmt.Fprintf(e.stderr, "agentphone-mcp: simulated AgentPhone API at http://%s/v1 (any non-empty bearer key works; nothing real happens)\n", *listen)
+	where := "webhook events go to loopback addresses only"
+	if *external {
+		where = "webhook events are POSTed to any host but link-local ones"
+	}
+	fmt.Fprintf(e.stderr, "agentphone-mcp: simulated AgentPhone API at http://%s/v1 (any non-empty bearer key works; no call or text is real; %s)\n", *listen, where)
 	return sandbox.ListenAndServe(ctx, *listen, sb, logger)
 }
 

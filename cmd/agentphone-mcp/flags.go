@@ -38,6 +38,8 @@ func serveFlags(name string, cfg *server.Config, stderr io.Writer) *flag.FlagSet
 	fs.SetOutput(stderr)
 	fs.StringVar(&cfg.Transport, "transport", cfg.Transport, "stdio, http (Streamable HTTP at /mcp) or sse (legacy SSE) [AGENTPHONE_TRANSPORT]")
 	fs.BoolVar(&cfg.Sandbox, "sandbox", cfg.Sandbox, "serve against the built-in simulated AgentPhone: nothing real happens [AGENTPHONE_SANDBOX]")
+	fs.BoolVar(&cfg.SandboxDeliverExternal, "sandbox-deliver-external", cfg.SandboxDeliverExternal,
+		"let the sandbox POST webhook events to hosts other than this machine [AGENTPHONE_SANDBOX_DELIVER_EXTERNAL]")
 	fs.StringVar(&cfg.Listen, "listen", cfg.Listen, "HTTP listen address for http and sse [AGENTPHONE_HTTP_LISTEN]")
 	fs.StringVar(&cfg.BaseURL, "base-url", cfg.BaseURL, "AgentPhone API base URL [AGENTPHONE_BASE_URL]")
 	fs.StringVar(&cfg.DefaultRegion, "default-region", cfg.DefaultRegion, "region for numbers without a country code [AGENTPHONE_DEFAULT_REGION]")

@@ -149,7 +149,7 @@ func (l *Log) resume() error {
 	if len(last) > 0 {
 		e, hash, err := parseLine(last)
 		if err != nil {
-			return fmt.Errorf("audit: %s: last line is damaged (%v); run verify-audit and move the file aside to start a new chain", l.path, err)
+			return fmt.Errorf("audit: %s: last line is damaged (%v); run `agentphone-mcp audit verify %s` to see where, then move the file aside to start a new chain", l.path, err, l.path)
 		}
 		seq, prev = e.Seq, hash
 	}

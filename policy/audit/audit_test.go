@@ -154,8 +154,8 @@ func TestOpenRefusesDamagedTail(t *testing.T) {
 	ls := readLines(t, path)
 	ls[1] = []byte(`{"seq":2,"garbage":true}`)
 	writeLines(t, path, ls)
-	if _, err := Open(path, nil); err == nil || !strings.Contains(err.Error(), "damaged") {
-		t.Fatalf("Open = %v, want damaged-line error", err)
+	if _, err := Open(path, nil); err == nil || !strings.Contains(err.Error(), "damaged") || !strings.Contains(err.Error(), "agentphone-mcp audit verify "+path) {
+		t.Fatalf("Open = %v, want damaged-line error naming the verify command", err)
 	}
 }
 

@@ -14,6 +14,13 @@ const maxE164Digits = 15
 // DefaultRegion is used when Normalize is given an empty default region.
 const DefaultRegion = "US"
 
+// KnownRegion reports whether code (any case, surrounding spaces ignored) is a region that
+// phone numbers use: an ISO 3166 alpha-2 code in phonenumbers' metadata. "001" (non-geographic)
+// and unknown codes such as "XX" or "UK" (the code is GB) are not.
+func KnownRegion(code string) bool {
+	return phonenumbers.GetSupportedRegions()[strings.ToUpper(strings.TrimSpace(code))]
+}
+
 // Normalize validates raw (an untrusted phone-number string) and returns it as a Number, or a
 // *Error whose Rule is invalid_number, emergency, n11 or short_code. defaultRegion is the ISO
 // region assumed for numbers without a leading '+' ("" means "US").
