@@ -21,7 +21,7 @@ type Entry struct {
 	Name    string   `json:"name"`
 	Command string   `json:"command,omitempty"`
 	Args    []string `json:"args,omitempty"`
-	// Ours: the entry runs an agentphone-mcp binary.
+	// Ours: the entry runs a binary named agentphone-mcp (see also RunsAgentphone).
 	Ours bool `json:"ours"`
 	// KeyFile is the entry's AGENTPHONE_API_KEY_FILE.
 	KeyFile string `json:"key_file,omitempty"`
@@ -112,14 +112,22 @@ func findEntry(doc *document, c Client, path, name string) (*Entry, error) {
 	return e, nil
 }
 
-// isOurCommand reports whether a command runs an agentphone-mcp binary.
+// RunsAgentphone reports whether the entry runs agentphone-mcp: a binary of that name, or
+// exe itself whatever it is called.
+func (e *Entry) RunsAgentphone(exe string) bool {
+	return e.Ours || (exe != "" && e.Command != "" && SameBinary(e.Command, exe))
+}
+
+// isOurCommand reports whether a command is named like an agentphone-mcp binary
+// (agentphone-mcp, agentphone-mcp.exe, agentphone-mcp-darwin-arm64, ...).
 func isOurCommand(cmd string) bool {
 	base := cmd
 	if i := strings.LastIndexAny(base, `/\`); i >= 0 {
 		base = base[i+1:]
 	}
 	base = strings.TrimSuffix(strings.ToLower(base), ".exe")
-	return base == "agentphone-mcp"
+	rest, ok := strings.CutPrefix(base, "agentphone-mcp")
+	return ok && (rest == "" || strings.ContainsAny(rest[:1], "-_."))
 }
 
 // SameBinary reports whether command (an absolute path, or a name looked up in PATH) is the

@@ -129,7 +129,7 @@ func installOnce(r Request, k *keyState) (Result, error) {
 	if err != nil {
 		return res, err
 	}
-	if existing != nil && !existing.Ours {
+	if existing != nil && !existing.RunsAgentphone(r.Executable) {
 		if !r.Force {
 			return res, foreignEntryError(res.Path, existing, "replace")
 		}
@@ -356,7 +356,7 @@ func Uninstall(r Request) (Result, error) {
 		if len(users) == 0 || r.DryRun && len(users) == 1 && users[0] == r.Client.ID {
 			res.Notes = append(res.Notes, fmt.Sprintf("No client's entry names the key file %s any more; delete it if you no longer need it.", res.KeyFile))
 		} else {
-			res.Notes = append(res.Notes, fmt.Sprintf("The key file %s stays: %s still use it.", res.KeyFile, strings.Join(users, ", ")))
+			res.Notes = append(res.Notes, fmt.Sprintf("The key file %s stays: still used by %s.", res.KeyFile, strings.Join(users, ", ")))
 		}
 	}
 	return res, nil
@@ -385,7 +385,7 @@ func uninstallOnce(r Request) (Result, error) {
 		res.Notes = append(res.Notes, fmt.Sprintf("%s has no %q entry: there is nothing to remove.", res.Path, r.Name))
 		return res, nil
 	}
-	if !existing.Ours && !r.Force {
+	if !existing.RunsAgentphone(r.Executable) && !r.Force {
 		return res, foreignEntryError(res.Path, existing, "remove")
 	}
 	res.KeyFile = existing.KeyFile
