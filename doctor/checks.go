@@ -127,7 +127,9 @@ func apiErrorCode(resp *http.Response) string {
 		if code == "" {
 			code = body.Code
 		}
-		if code != "" && len(code) < 64 && strings.IndexFunc(code, func(r rune) bool { return !(r == '_' || r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9') }) < 0 {
+		if code != "" && len(code) < 64 && strings.IndexFunc(code, func(r rune) bool {
+			return !(r == '_' || r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9')
+		}) < 0 {
 			return code
 		}
 	}
