@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -158,7 +159,7 @@ func installOnce(r Request, k *keyState) (Result, error) {
 	after := doc.bytes()
 	res.Changed = !st.exists || string(after) != string(st.data)
 	if res.Changed {
-		res.Diff = keyguard.NewScrubber(scrub...).Scrub(unifiedDiff(res.Path, res.Path+" (after install)", st.data, after))
+		res.Diff = redactDiff(unifiedDiff(res.Path, res.Path+" (after install)", st.data, after), scrub...)
 	}
 	if !r.Sandbox {
 		res.KeyFileChanged = k.file == r.Platform.KeyFilePath() && keyFileNeedsWrite(k)
@@ -205,6 +206,16 @@ func installOnce(r Request, k *keyState) (Result, error) {
 	return res, nil
 }
 
+// plainKeyValue matches a literal AGENTPHONE_API_KEY value in a config line (not a ${...}
+// reference).
+var plainKeyValue = regexp.MustCompile(`("AGENTPHONE_API_KEY"\s*:\s*")([^"$\\][^"]*)(")`)
+
+// redactDiff removes the keys, and any literal AGENTPHONE_API_KEY value, from a diff.
+func redactDiff(diff string, keys ...string) string {
+	diff = keyguard.NewScrubber(keys...).Scrub(diff)
+	return plainKeyValue.ReplaceAllString(diff, "${1}[REDACTED]${3}")
+}
+
 func foreignEntryError(path string, e *Entry, verb string) error {
 	what := e.Command
 	if e.Remote {
@@ -247,6 +258,11 @@ func resolveKey(r Request, existing *Entry, k *keyState) error {
 	}
 	if existing != nil && existing.PlainKey {
 		k.key, k.file, k.source = existing.plainKey, def, "the previous entry (moved out of the config file)"
+		return nil
+	}
+	if r.DryRun {
+		// A dry run shows the change without asking for a key it would not store.
+		k.file, k.source = def, "the prompt (not asked in a dry run)"
 		return nil
 	}
 	if r.Prompt == nil {
@@ -397,7 +413,7 @@ func uninstallOnce(r Request) (Result, error) {
 	if existing.PlainKey {
 		scrub = append(scrub, existing.plainKey.Reveal())
 	}
-	res.Diff = keyguard.NewScrubber(scrub...).Scrub(unifiedDiff(res.Path, res.Path+" (after uninstall)", st.data, after))
+	res.Diff = redactDiff(unifiedDiff(res.Path, res.Path+" (after uninstall)", st.data, after), scrub...)
 	if r.DryRun {
 		return res, nil
 	}

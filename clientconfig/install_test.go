@@ -744,3 +744,77 @@ func TestLookup(t *testing.T) {
 		t.Errorf("Lookup(emacs) = %v", err)
 	}
 }
+
+// TestWriteRefusesAFileChangedSinceRead: when the client rewrites its file between our read
+// and our rename, the write is abandoned and the client's version stays.
+func TestWriteRefusesAFileChangedSinceRead(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "mcp.json")
+	if err := os.WriteFile(path, []byte(`{"a": 1}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	st, err := readConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(`{"a": 2}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.write([]byte(`{"a": 1, "b": 3}`)); !errors.Is(err, errChanged) {
+		t.Fatalf("write = %v, want errChanged", err)
+	}
+	if got := string(readFile(t, path)); got != `{"a": 2}` {
+		t.Fatalf("the client's change was overwritten: %s", got)
+	}
+	if m, _ := filepath.Glob(filepath.Join(filepath.Dir(path), ".mcp.json.agentphone-*")); len(m) != 0 {
+		t.Fatalf("temporary files left: %v", m)
+	}
+}
+
+func TestUnifiedDiff(t *testing.T) {
+	t.Parallel()
+	a := "1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n"
+	b := "1\n2\n3\n4\n5\nsix\n7\n8\n9\n10\n11\n"
+	want := "--- a\n+++ b\n@@ -3,8 +3,9 @@\n 3\n 4\n 5\n-6\n+six\n 7\n 8\n 9\n 10\n+11\n"
+	if got := unifiedDiff("a", "b", []byte(a), []byte(b)); got != want {
+		t.Fatalf("diff:\n%s\nwant:\n%s", got, want)
+	}
+	if got := unifiedDiff("a", "b", []byte(a), []byte(a)); got != "" {
+		t.Fatalf("equal inputs gave %q", got)
+	}
+	if got := unifiedDiff("a", "b", nil, []byte("x\n")); got != "--- a\n+++ b\n@@ -0,0 +1 @@\n+x\n" {
+		t.Fatalf("new file: %q", got)
+	}
+}
+
+// TestDryRunNeitherAsksNorLeaks: a dry run with no key anywhere does not prompt, and a short
+// plain-text key in an old entry is redacted from the diff too.
+func TestDryRunNeitherAsksNorLeaks(t *testing.T) {
+	t.Parallel()
+	c := mustClient(t, "claude-desktop")
+	p := newPlatform(t, "linux", nil)
+	path := c.ConfigPath(p)
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	orig := `{"mcpServers": {"agentphone": {"command": "agentphone-mcp", "env": {"AGENTPHONE_API_KEY": "ak_short"}}}}`
+	if err := os.WriteFile(path, []byte(orig), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := request(t, c, p)
+	r.EnvKey, r.DryRun = "", true
+	r.Prompt = func() (string, error) { t.Fatal("a dry run asked for the key"); return "", nil }
+	res, err := Install(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(res.Diff, "ak_short") || !strings.Contains(res.Diff, `"AGENTPHONE_API_KEY": "[REDACTED]"`) {
+		t.Fatalf("diff:\n%s", res.Diff)
+	}
+	r2 := request(t, c, newPlatform(t, "linux", nil))
+	r2.EnvKey, r2.DryRun = "", true
+	r2.Prompt = r.Prompt
+	if res, err := Install(r2); err != nil || !res.KeyFileChanged || res.Diff == "" {
+		t.Fatalf("fresh dry run: %+v %v", res, err)
+	}
+}

@@ -3,7 +3,6 @@ package clientconfig
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -383,5 +382,3 @@ func toPlain(val any) any {
 	}
 	return val
 }
-
-var errNotObject = errors.New("not a JSON object")

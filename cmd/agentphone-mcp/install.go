@@ -152,7 +152,10 @@ func printInstall(w io.Writer, res clientconfig.Result, f installFlags) {
 			fmt.Fprint(w, res.Diff)
 			fmt.Fprintf(w, "\nDry run: %s was not changed.\n", res.Path)
 		}
-		if res.KeyFileChanged {
+		switch {
+		case res.KeyFileChanged && strings.HasPrefix(res.KeySource, "the prompt"):
+			fmt.Fprintf(w, "install would ask for the API key and keep it in %s (mode 0600).\n", res.KeyFile)
+		case res.KeyFileChanged:
 			fmt.Fprintf(w, "The key (from %s) would be written to %s (mode 0600).\n", res.KeySource, res.KeyFile)
 		}
 		return

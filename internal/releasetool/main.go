@@ -27,7 +27,7 @@ func main() {
 
 func run(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("usage: releasetool manifest|server-json|check-server-json ...")
+		return fmt.Errorf("usage: releasetool manifest|server-json|check-server-json|archive|version [flags]")
 	}
 	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)

@@ -29,11 +29,6 @@ const (
 	releaseBase = repoURL + "/releases/download/"
 )
 
-// bundleName is the file name of a platform's bundle: agentphone-mcp_1.2.3_darwin_arm64.mcpb.
-func bundleName(version, goos, goarch string) string {
-	return fmt.Sprintf("agentphone-mcp_%s_%s_%s.mcpb", version, goos, goarch)
-}
-
 var (
 	serverNameRe = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9.-]*[a-zA-Z0-9]/[a-zA-Z0-9][a-zA-Z0-9._-]*[a-zA-Z0-9]$`)
 	rangeRe      = regexp.MustCompile(`^\s*(\^|~|>=|<=|>|<|=)|\|\||\s-\s|(^|\.)(x|X|\*)(\.|$)`)
