@@ -99,8 +99,10 @@ type keyState struct {
 	file    string
 	source  string
 	resolve bool
-	// repairOnly: the key file holds the key already but others could read it.
+	// exposed: the key file holds the key already but others could read it.
 	exposed bool
+	// replaced: the default key file held a different key, which EnvKey replaces.
+	replaced bool
 }
 
 func installOnce(r Request, k *keyState) (Result, error) {
@@ -166,6 +168,9 @@ func installOnce(r Request, k *keyState) (Result, error) {
 	}
 	if existing != nil && existing.PlainKey && !r.Sandbox {
 		res.Notes = append(res.Notes, "The previous entry held the API key in plain text; the entry now names the key file instead.")
+	}
+	if k.replaced && !r.Sandbox {
+		res.Notes = append(res.Notes, fmt.Sprintf("The key file %s held a different key; it now holds the one from %s, for every client whose entry names it.", k.file, envKey))
 	}
 	if k.exposed {
 		res.Notes = append(res.Notes, fmt.Sprintf("The key file %s could be read by other users; it is now private (0600). Consider creating a new key in the AgentPhone dashboard.", k.file))
@@ -239,6 +244,9 @@ func resolveKey(r Request, existing *Entry, k *keyState) error {
 			return err
 		}
 		k.key, k.file, k.source = s, def, envKey
+		if raw, err := os.ReadFile(def); err == nil && strings.TrimSpace(string(raw)) != "" && strings.TrimSpace(string(raw)) != s.Reveal() {
+			k.replaced = true
+		}
 		return nil
 	}
 	if existing != nil && existing.KeyFile != "" && existing.KeyFile != def {

@@ -542,6 +542,13 @@ func TestKeySources(t *testing.T) {
 		if strings.TrimSpace(string(readFile(t, p.KeyFilePath()))) != testKey {
 			t.Fatal("typed key not stored")
 		}
+		// A new key in the environment replaces the stored one, and says so.
+		r2 := r
+		r2.EnvKey, r2.Prompt = testKey+"NEW", nil
+		res2, err := Install(r2)
+		if err != nil || !strings.Contains(strings.Join(res2.Notes, " "), "held a different key") || strings.TrimSpace(string(readFile(t, p.KeyFilePath()))) != testKey+"NEW" {
+			t.Fatalf("replace: %+v %v", res2, err)
+		}
 		// The next install finds the key file and does not ask again.
 		r.Prompt = func() (string, error) { t.Fatal("asked again"); return "", nil }
 		if res, err := Install(r); err != nil || res.Changed || res.KeySource != "the existing key file" {

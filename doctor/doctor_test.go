@@ -3,6 +3,8 @@ package doctor
 import (
 	"context"
 	"net"
+	"os"
+	"path/filepath"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -116,5 +118,58 @@ func TestWebhookReceiverSettings(t *testing.T) {
 		if c.Status != tc.want || !strings.Contains(c.Detail, tc.detail) || (tc.want != OK && c.Fix == "") {
 			t.Errorf("%s: %+v", tc.addr, c)
 		}
+	}
+}
+
+// TestClientEntries: an entry that runs another agentphone-mcp binary or holds the key in
+// plain text warns with the install command that fixes it; one that names a key file others
+// can read fails.
+func TestClientEntries(t *testing.T) {
+	t.Parallel()
+	home := t.TempDir()
+	p := clientconfig.Platform{OS: "linux", Home: home}
+	other := filepath.Join(home, "bin", "agentphone-mcp")
+	this := filepath.Join(home, "this", "agentphone-mcp")
+	for _, f := range []string{other, this} {
+		if err := os.MkdirAll(filepath.Dir(f), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(f, []byte("#!/bin/sh\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write := func(c clientconfig.Client, content string) {
+		path := c.ConfigPath(p)
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	leaky := filepath.Join(home, "leaky-key")
+	if err := os.WriteFile(leaky, []byte("ak_live_leaky_123456\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cursor, _ := clientconfig.Lookup("cursor")
+	windsurf, _ := clientconfig.Lookup("windsurf")
+	desktop, _ := clientconfig.Lookup("claude-desktop")
+	write(cursor, `{"mcpServers": {"agentphone": {"command": "`+other+`", "args": ["stdio", "--sandbox"]}}}`)
+	write(windsurf, `{"mcpServers": {"agentphone": {"command": "`+this+`", "env": {"AGENTPHONE_API_KEY": "ak_live_plain_123456"}}}}`)
+	write(desktop, `{"mcpServers": {"agentphone": {"command": "`+this+`", "env": {"AGENTPHONE_API_KEY_FILE": "`+leaky+`"}}}}`)
+	rep := Run(context.Background(), Options{
+		Environ: []string{"AGENTPHONE_STATE_DIR=" + home}, Sandbox: true, Platform: p, Executable: this,
+	})
+	if c := check(t, rep, "client_cursor"); c.Status != Warn || !strings.Contains(c.Detail, "not this binary") || c.Fix != "if this binary is the one to use, run: agentphone-mcp install cursor" {
+		t.Errorf("other binary: %+v", c)
+	}
+	if c := check(t, rep, "client_windsurf"); c.Status != Warn || !strings.Contains(c.Detail, "plain text") || !strings.Contains(c.Fix, "install windsurf") || strings.Contains(c.Detail, "ak_live_plain") {
+		t.Errorf("plain key: %+v", c)
+	}
+	if c := check(t, rep, "client_claude_desktop"); c.Status != Fail || !strings.Contains(c.Fix, "chmod 600 "+leaky) {
+		t.Errorf("leaky key file: %+v", c)
+	}
+	if rep.OK {
+		t.Error("a client whose key file others can read must block")
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"text/tabwriter"
@@ -113,7 +114,11 @@ func cmdInstall(e env, args []string) error {
 		return usageError{"--key-stdin and --sandbox do not go together: a sandbox entry has no key"}
 	}
 	exe := f.command
-	if exe == "" {
+	if exe != "" {
+		if exe, err = filepath.Abs(exe); err != nil {
+			return err
+		}
+	} else {
 		if exe, err = clientconfig.Executable(); err != nil {
 			return err
 		}
