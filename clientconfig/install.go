@@ -155,7 +155,7 @@ func installOnce(r Request, k *keyState) (Result, error) {
 		scrub = append(scrub, k.key.Reveal())
 	}
 
-	if err := applyEntry(doc, servers, r, res.KeyFile, existing); err != nil {
+	if err := applyEntry(doc, servers, r, res.Path, res.KeyFile, existing); err != nil {
 		return res, err
 	}
 	after := doc.bytes()
@@ -300,7 +300,7 @@ func keyFileNeedsWrite(k *keyState) bool {
 
 // applyEntry writes the desired entry into servers, keeping what the person added to an
 // existing one of ours (other env variables, other keys).
-func applyEntry(doc *document, servers *object, r Request, keyFile string, existing *Entry) error {
+func applyEntry(doc *document, servers *object, r Request, path, keyFile string, existing *Entry) error {
 	c := r.Client
 	args := []string{"stdio"}
 	if r.Sandbox {
@@ -317,7 +317,7 @@ func applyEntry(doc *document, servers *object, r Request, keyFile string, exist
 		}
 		return doc.set(servers, r.Name, entry)
 	}
-	eo, _, err := doc.child(servers, r.Name, "")
+	eo, _, err := doc.child(servers, r.Name, path)
 	if err != nil {
 		return err
 	}
@@ -332,7 +332,7 @@ func applyEntry(doc *document, servers *object, r Request, keyFile string, exist
 	if err := doc.set(eo, "args", args); err != nil {
 		return err
 	}
-	env, hasEnv, err := doc.child(eo, "env", "")
+	env, hasEnv, err := doc.child(eo, "env", path)
 	if err != nil {
 		return err
 	}

@@ -825,3 +825,30 @@ func TestDryRunNeitherAsksNorLeaks(t *testing.T) {
 		t.Fatalf("fresh dry run: %+v %v", res, err)
 	}
 }
+
+// TestOddEntryShapeIsRefused: our entry with an "env" that is not an object is not guessed at;
+// uninstall may still remove the whole entry.
+func TestOddEntryShapeIsRefused(t *testing.T) {
+	t.Parallel()
+	c := mustClient(t, "cursor")
+	p := newPlatform(t, "linux", nil)
+	path := c.ConfigPath(p)
+	orig := `{"mcpServers": {"agentphone": {"command": "agentphone-mcp", "env": ["X=1"]}}}`
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(orig), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Install(request(t, c, p))
+	var pe *ParseError
+	if !errors.As(err, &pe) || !strings.Contains(err.Error(), `"env" is not a JSON object`) || !strings.Contains(err.Error(), path) {
+		t.Fatalf("err = %v", err)
+	}
+	if string(readFile(t, path)) != orig {
+		t.Fatal("file changed")
+	}
+	if res, err := Uninstall(Request{Client: c, Platform: p}); err != nil || !res.Changed {
+		t.Fatalf("uninstall: %+v %v", res, err)
+	}
+}
