@@ -61,14 +61,19 @@ func usage(w io.Writer) {
 	fmt.Fprint(w, `agentphone-mcp: an MCP server that gives an AI agent a phone through AgentPhone.
 
 Usage:
+  agentphone-mcp install CLIENT [--sandbox] [--dry-run]   add agentphone to claude-desktop,
+                                        claude-code, cursor, vscode or windsurf (--list shows them)
+  agentphone-mcp uninstall CLIENT       remove the agentphone entry from that client
+  agentphone-mcp doctor [--sandbox] [--json]   check the set-up and say what to fix
   agentphone-mcp [serve] [flags]        run the MCP server (stdio by default)
+  agentphone-mcp stdio [flags]          run the MCP server over stdio (what client entries run)
   agentphone-mcp demo                   see it work: drive the server on the sandbox
   agentphone-mcp sandbox --listen ADDR  serve the simulated AgentPhone API alone
   agentphone-mcp tools [--toolsets|--footprint]  the tools (or toolsets, or tools/list bytes) as Markdown
   agentphone-mcp optout list|add|remove NUMBER   manage the opt-out list
   agentphone-mcp audit verify [--sandbox] [PATH]  check the audit log's hash chain
   agentphone-mcp webhook-secret [--agent ID]     print the webhook signing secret
-  agentphone-mcp version
+  agentphone-mcp version [--json]
 
 Run "agentphone-mcp serve -h" for the server flags. Secrets come from the environment
 (AGENTPHONE_API_KEY or AGENTPHONE_API_KEY_FILE), never from flags.

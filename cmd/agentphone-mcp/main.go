@@ -9,6 +9,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -16,10 +17,17 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/agentphone-mcp/agentphone-mcp/buildinfo"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
+// Stamped by the release build (scripts/release) with -ldflags "-X main.version=... -X
+// main.commit=... -X main.date=..."; a plain build falls back to debug.ReadBuildInfo.
+var (
+	version = "dev"
+	commit  = ""
+	date    = ""
+)
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -48,8 +56,18 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	var err error
 	switch cmd {
-	case "serve", "stdio":
+	case "serve":
 		err = cmdServe(ctx, e, args)
+	case "stdio":
+		// The form client entries use: always the stdio transport, whatever
+		// AGENTPHONE_TRANSPORT says in the client's environment.
+		err = cmdServe(ctx, e, append([]string{"--transport=stdio"}, args...))
+	case "install":
+		err = cmdInstall(e, args)
+	case "uninstall":
+		err = cmdUninstall(e, args)
+	case "doctor":
+		err = cmdDoctor(ctx, e, args)
 	case "demo":
 		err = cmdDemo(ctx, e, args)
 	case "sandbox":
@@ -63,7 +81,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "webhook-secret":
 		err = cmdWebhookSecret(ctx, e, args)
 	case "version":
-		fmt.Fprintln(stdout, "agentphone-mcp", version)
+		err = cmdVersion(e, args)
 	case "help":
 		usage(stdout)
 	default:
@@ -71,9 +89,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		usage(stderr)
 		return 2
 	}
+	var code exitCode
 	switch {
 	case err == nil:
 		return 0
+	case errors.As(err, &code):
+		return int(code)
 	case errors.Is(err, flag.ErrHelp):
 		return 0
 	case errors.As(err, new(usageError)):
@@ -91,3 +112,21 @@ type usageError struct{ msg string }
 func (u usageError) Error() string { return u.msg }
 
 func isFlag(s string) bool { return len(s) > 0 && s[0] == '-' }
+
+// cmdVersion prints the build: the stamped release version, or what the Go toolchain recorded.
+func cmdVersion(e env, args []string) error {
+	fs := flag.NewFlagSet("version", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	asJSON := fs.Bool("json", false, "print version, commit, date, Go version and platform as JSON")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	info := buildinfo.Read(version, commit, date)
+	if *asJSON {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(info)
+	}
+	fmt.Fprintln(e.stdout, info.String())
+	return nil
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/agentphone-mcp/agentphone-mcp/buildinfo"
 	"github.com/agentphone-mcp/agentphone-mcp/server"
 )
 
@@ -33,7 +34,7 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	app, err := server.New(ctx, cfg, server.Options{Secrets: secrets, Stderr: e.stderr, Version: version})
+	app, err := server.New(ctx, cfg, server.Options{Secrets: secrets, Stderr: e.stderr, Version: buildinfo.Read(version, commit, date).Version})
 	if err != nil {
 		return err
 	}
