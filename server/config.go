@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/caarlos0/env/v11"
 )
@@ -58,6 +59,12 @@ type Config struct {
 	WebhookListen string `env:"AGENTPHONE_WEBHOOK_LISTEN"`
 	// SandboxNow pins the sandbox clock's start (RFC 3339); for demos and tests only.
 	SandboxNow string `env:"AGENTPHONE_SANDBOX_NOW"`
+	// ToolTimeout bounds every tool call, so clients that stop a call after 60 s never lose
+	// one; longer waits return "still in progress" and resume on the next call.
+	ToolTimeout time.Duration `env:"AGENTPHONE_TOOL_TIMEOUT" envDefault:"50s"`
+	// ElicitTimeout bounds the wait for the user's answer to a confirmation form; without an
+	// answer the confirmation falls back to the two-step token (auto) or is refused (strict).
+	ElicitTimeout time.Duration `env:"AGENTPHONE_ELICIT_TIMEOUT" envDefault:"2m"`
 	// AllowRemote lets the HTTP transports listen on a non-loopback address (requires
 	// AGENTPHONE_HTTP_TOKEN).
 	AllowRemote bool `env:"AGENTPHONE_HTTP_ALLOW_REMOTE"`
@@ -103,6 +110,12 @@ func (c *Config) Validate() error {
 	case "debug", "info", "warn", "error":
 	default:
 		errs = append(errs, fmt.Errorf("log level %q is not one of debug, info, warn, error", c.LogLevel))
+	}
+	if c.ToolTimeout < time.Second || c.ToolTimeout > 10*time.Minute {
+		errs = append(errs, fmt.Errorf("AGENTPHONE_TOOL_TIMEOUT %s is not between 1s and 10m (default 50s: under the 60 s many clients allow a call)", c.ToolTimeout))
+	}
+	if c.ElicitTimeout < time.Second || c.ElicitTimeout > 30*time.Minute {
+		errs = append(errs, fmt.Errorf("AGENTPHONE_ELICIT_TIMEOUT %s is not between 1s and 30m (default 2m)", c.ElicitTimeout))
 	}
 	c.DefaultRegion = strings.ToUpper(strings.TrimSpace(c.DefaultRegion))
 	if len(c.DefaultRegion) != 2 {
