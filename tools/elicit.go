@@ -116,6 +116,8 @@ func (d *Deps) elicitDirect(ctx context.Context, c *call, a policy.Action, dec p
 	resume()
 	if err != nil || answer == nil {
 		switch {
+		case c.budget.ranOut():
+			return d.elicitationFailed(ctx, c, a, dec, tok, "the tool time limit passed before the form could be sent")
 		case ctx.Err() != nil:
 			d.record(ctx, a, dec, "none", outcome{err: errors.New("the request was cancelled while the confirmation form was open")})
 			return okResult("Stopped: the request was cancelled before the user answered the confirmation form. Nothing was done.",

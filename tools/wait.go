@@ -666,6 +666,8 @@ func (d *Deps) pollReplies(ctx context.Context, t replyTarget) ([]reply, error) 
 			}
 		}
 	}
+	// The lists are newest first: reverse, so texts of the same instant keep their order.
+	slices.Reverse(out)
 	sort.SliceStable(out, func(i, j int) bool { return out[i].ReceivedAt.Before(out[j].ReceivedAt) })
 	return slices.CompactFunc(out, func(a, b reply) bool { return a.ID == b.ID }), nil
 }
