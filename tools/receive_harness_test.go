@@ -335,21 +335,3 @@ func (p *progressLog) all() []string {
 	defer p.mu.Unlock()
 	return append([]string{}, p.msgs...)
 }
-
-// until returns the notifications once the last one contains want. Notifications travel apart
-// from the tool's result, so the last may arrive just after it; this waits for its delivery
-// (bounded), not for any clock.
-func (p *progressLog) until(want string) []string {
-	deadline := time.After(5 * time.Second)
-	for {
-		msgs := p.all()
-		if len(msgs) > 0 && strings.Contains(msgs[len(msgs)-1], want) {
-			return msgs
-		}
-		select {
-		case <-p.got:
-		case <-deadline:
-			return p.all()
-		}
-	}
-}

@@ -180,6 +180,10 @@ func (d *Deps) waitForCall(ctx context.Context, c *call, callID string, want tim
 	}
 	// The call ended: read its final state (with the API's summary) within what is left of
 	// the call's bound; the stream's own account stands in when that read fails.
+	var reported apiclient.CallStatus
+	if cw.last != nil {
+		reported = cw.last.Status
+	}
 	if got, gerr := d.API.GetCall(ctx, callID, apiclient.GetCallParams{}); gerr == nil {
 		if cw.last != nil && len(got.Transcripts) == 0 {
 			got.Transcripts = cw.last.Transcripts
@@ -189,7 +193,9 @@ func (d *Deps) waitForCall(ctx context.Context, c *call, callID string, want tim
 		return callWait{err: gerr}
 	}
 	out.call = cw.last
-	c.prog.state(cw.stateLine())
+	if cw.last.Status != reported {
+		c.prog.state(cw.stateLine()) // e.g. the webhook said it ended: the result follows at once
+	}
 	return out
 }
 
