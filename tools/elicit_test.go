@@ -132,3 +132,53 @@ func (e *recvEnv) numbers() int {
 	}
 	return len(page.Data)
 }
+
+// TestOpenFormDoesNotHoldTheOutboundLock: texts and calls are decided one at a time, but a
+// person reading a confirmation form must not stop every other text: while the first form is
+// open, a second send_sms reaches its own form.
+func TestOpenFormDoesNotHoldTheOutboundLock(t *testing.T) {
+	e := newRecvEnv(t, sandbox.Options{}, func(c *server.Config) { c.ConfirmMode = tools.ConfirmAuto })
+	firstOpen, secondOpen, release := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	var n atomic.Int32
+	el := &elicitFunc{opened: make(chan struct{}, 4), answer: func(ctx context.Context) (*mcp.ElicitationResult, error) {
+		decline := &mcp.ElicitationResult{ElicitationResponse: mcp.ElicitationResponse{Action: mcp.ElicitationResponseActionDecline}}
+		if n.Add(1) == 1 {
+			close(firstOpen)
+			select {
+			case <-release:
+			case <-ctx.Done():
+			}
+			return decline, nil
+		}
+		close(secondOpen)
+		return decline, nil
+	}}
+	c := e.connectWith("stdio", mcp.LATEST_LEGACY_PROTOCOL_VERSION, formMode, client.WithElicitationHandler(el))
+	agentID, _, _ := e.agentWithNumber(apiclient.VoiceModeHosted)
+	results := make(chan res, 2)
+	send := func(to string) {
+		r, err := e.call(e.ctx, c, "send_sms", map[string]any{"agent_id": agentID, "to_number": to, "body": "Your table is ready."}, nil)
+		if err != nil {
+			t.Errorf("send_sms: %v", err)
+		}
+		results <- r
+	}
+	go send("+14155550161")
+	select {
+	case <-firstOpen:
+	case <-e.ctx.Done():
+		t.Fatal("the first form was never shown")
+	}
+	go send("+14155550162")
+	select {
+	case <-secondOpen:
+	case <-e.ctx.Done():
+		t.Fatal("the second text waited for the first form: the outbound lock is held while a form is open")
+	}
+	close(release)
+	for range 2 {
+		if r := <-results; r.str("status") != "not_approved" {
+			t.Fatalf("want both declined, got %s", r.text)
+		}
+	}
+}
