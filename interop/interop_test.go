@@ -382,6 +382,7 @@ func runLongWait(t *testing.T, ep *endpoint, version string) string {
 	}
 	rounds := 0
 	var last result
+	var longest time.Duration
 	for ; rounds < 40; rounds++ {
 		tok := fmt.Sprintf("wait-%d", rounds)
 		ctx, cancel := context.WithTimeout(context.Background(), clientTimeout)
@@ -396,6 +397,7 @@ func runLongWait(t *testing.T, ep *endpoint, version string) string {
 		if err != nil || r.isError {
 			t.Fatalf("wait_for_call round %d: %v %s", rounds, err, r.text)
 		}
+		longest = max(longest, took)
 		if took > toolTimeout+time.Second {
 			t.Fatalf("wait_for_call took %s; the server's bound is %s", took, toolTimeout)
 		}
@@ -416,6 +418,7 @@ func runLongWait(t *testing.T, ep *endpoint, version string) string {
 	if rounds < 1 {
 		t.Fatalf("the call ended within one %s wait; the case needs a longer call", toolTimeout)
 	}
+	t.Logf("%d waits, the longest %s (server bound %s)", rounds+1, longest.Round(time.Millisecond), toolTimeout)
 	if after > 0 {
 		t.Logf("%d progress notifications arrived after their result (transport ordering)", after)
 	}
