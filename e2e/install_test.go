@@ -85,7 +85,7 @@ func TestInstalledEntryStartsTheServer(t *testing.T) {
 	}
 	state := t.TempDir()
 	c := startFromEntry(t, e, "HOME="+home, "AGENTPHONE_BASE_URL="+srv.URL, "AGENTPHONE_STATE_DIR="+state, "AGENTPHONE_LOG_LEVEL=warn")
-	r := mustOK(t, callTool(t, c, "list_agents", map[string]any{}), "list_agents")
+	r := mustOK(t, callTool(t, c, "list_calls", map[string]any{}), "list_calls")
 	if strings.Contains(r.text, "[sandbox]") {
 		t.Fatalf("the real entry ran the sandbox: %s", r.text)
 	}
@@ -104,7 +104,7 @@ func TestInstalledEntryStartsTheServer(t *testing.T) {
 	}
 	se := readEntry(t, filepath.Join(home, ".config", "Code", "User", "mcp.json"), "servers")
 	sc := startFromEntry(t, se, "HOME="+home, "AGENTPHONE_STATE_DIR="+t.TempDir(), "AGENTPHONE_SANDBOX_NOW="+daytime, "AGENTPHONE_LOG_LEVEL=warn")
-	if r := mustOK(t, callTool(t, sc, "list_agents", map[string]any{}), "list_agents (sandbox)"); !strings.Contains(strings.ToLower(r.text), "sandbox") {
+	if r := mustOK(t, callTool(t, sc, "list_calls", map[string]any{}), "list_calls (sandbox)"); !strings.Contains(strings.ToLower(r.text), "sandbox") {
 		t.Fatalf("the sandbox entry does not say it is the sandbox: %s", r.text)
 	}
 

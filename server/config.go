@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/caarlos0/env/v11"
 )
@@ -77,6 +78,12 @@ type Config struct {
 	// Scope every AgentPhone request to this sub-account (`X-Sub-Account-Id`).
 	// Default: (the key's master account)
 	SubAccountID string `env:"AGENTPHONE_SUB_ACCOUNT_ID"`
+	// Bound every tool call, so clients that stop a call after 60 s never lose one; longer
+	// waits return "still in progress" and resume on the next call.
+	ToolTimeout time.Duration `env:"AGENTPHONE_TOOL_TIMEOUT" envDefault:"50s"`
+	// Bound the wait for the user's answer to a confirmation form; without an answer the
+	// confirmation falls back to the two-step token (auto) or is refused (strict).
+	ElicitTimeout time.Duration `env:"AGENTPHONE_ELICIT_TIMEOUT" envDefault:"2m"`
 	// Allow a non-loopback listen address (requires `AGENTPHONE_HTTP_TOKEN`).
 	AllowRemote bool `env:"AGENTPHONE_HTTP_ALLOW_REMOTE"`
 }
@@ -132,6 +139,12 @@ func (c *Config) Validate() error {
 		errs = append(errs, errors.New("AGENTPHONE_SANDBOX_DELIVER_EXTERNAL (--sandbox-deliver-external) is honoured only in sandbox mode"))
 	}
 	c.SubAccountID = strings.TrimSpace(c.SubAccountID)
+	if c.ToolTimeout < time.Second || c.ToolTimeout > 10*time.Minute {
+		errs = append(errs, fmt.Errorf("AGENTPHONE_TOOL_TIMEOUT %s is not between 1s and 10m (default 50s: under the 60 s many clients allow a call)", c.ToolTimeout))
+	}
+	if c.ElicitTimeout < time.Second || c.ElicitTimeout > 30*time.Minute {
+		errs = append(errs, fmt.Errorf("AGENTPHONE_ELICIT_TIMEOUT %s is not between 1s and 30m (default 2m)", c.ElicitTimeout))
+	}
 	c.DefaultRegion = strings.ToUpper(strings.TrimSpace(c.DefaultRegion))
 	if len(c.DefaultRegion) != 2 {
 		errs = append(errs, fmt.Errorf("AGENTPHONE_DEFAULT_REGION %q is not a two-letter region code such as US", c.DefaultRegion))

@@ -156,9 +156,9 @@ func TestOverviewConcurrentAndBounded(t *testing.T) {
 	start := env.clock.Now()
 	done := make(chan *mcp.CallToolResult, 1)
 	go func() { done <- env.call("get_account_overview", nil) }()
-	// Both slow requests and the overview's bound wait on the clock at once: the requests
-	// run concurrently, not one after the other.
-	if err := env.clock.BlockUntilContext(env.ctx, 3); err != nil {
+	// Both slow requests, the overview's bound and the tool call's bound wait on the clock at
+	// once: the requests run concurrently, not one after the other.
+	if err := env.clock.BlockUntilContext(env.ctx, 4); err != nil {
 		t.Fatal(err)
 	}
 	env.clock.Advance(5 * time.Second)

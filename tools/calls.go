@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
-	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/agentphone-mcp/agentphone-mcp/apiclient"
 	"github.com/agentphone-mcp/agentphone-mcp/policy"
@@ -22,12 +21,12 @@ import (
 // the voice is an AI before anything else.
 const AIDisclosure = "Hi, quick heads-up: I'm an AI assistant calling on behalf of an AgentPhone user."
 
-// Bounds on waiting for a call to end.
+// Bounds on waiting for a call to end (over as many tool calls as it takes: each one returns
+// within the tool time bound).
 const (
 	defaultCallWait = 300 * time.Second
 	maxCallWait     = 600 * time.Second
 	minCallWait     = 10 * time.Second
-	pollChunk       = 30 * time.Second
 )
 
 // objectiveText makes the model-supplied topic safe to place between the objective markers:
@@ -151,8 +150,8 @@ func makeCallTool(d *Deps) Tool {
 			if args.Wait {
 				// The call is recorded (and counted) now; the wait happens after.
 				out.after = func(ctx context.Context) *mcp.CallToolResult {
-					final, werr := d.waitForCall(ctx, c, created.ID, wait)
-					return withOptOutNote(waitedCallResult(created, final, werr), d.observeCall(ctx, final))
+					w := d.waitForCall(ctx, c, created.ID, wait)
+					return withOptOutNote(withSummary(waitedCallResult(created, w.call, w.err), w.call, w.summary), d.observeCall(ctx, w.call))
 				}
 			}
 			return out
@@ -243,63 +242,6 @@ func boundWait(seconds int) (time.Duration, string) {
 	return w, ""
 }
 
-// waitForCall long-polls the call until it ends or max passes, sending MCP progress
-// notifications (status and turns so far) when the client asked for them. Cancelling the
-// request stops the waiting; the call itself goes on.
-func (d *Deps) waitForCall(ctx context.Context, c *call, callID string, max time.Duration) (*apiclient.Call, error) {
-	deadline := d.Clock.Now().Add(max)
-	var last *apiclient.Call
-	step := 0
-	for {
-		remaining := deadline.Sub(d.Clock.Now())
-		if remaining <= 0 {
-			return last, errWaitTimeout
-		}
-		chunk := min(remaining, pollChunk)
-		if chunk < minCallWait {
-			chunk = minCallWait
-		}
-		got, err := d.API.GetCall(ctx, callID, apiclient.GetCallParams{Wait: true, Timeout: chunk})
-		if err != nil {
-			if ctx.Err() != nil {
-				return last, fmt.Errorf("%w: %w", errWaitCancelled, ctx.Err())
-			}
-			return last, err
-		}
-		last = got
-		step++
-		d.progress(ctx, c, step, fmt.Sprintf("call %s: %s, %d turns", callID, got.Status, len(turnsOf(got.Transcripts))))
-		if got.Status.Terminal() {
-			return got, nil
-		}
-		if ctx.Err() != nil {
-			return last, fmt.Errorf("%w: %w", errWaitCancelled, ctx.Err())
-		}
-	}
-}
-
-var (
-	errWaitTimeout   = errors.New("stopped waiting: the call had not ended within the wait limit")
-	errWaitCancelled = errors.New("stopped waiting: the request was cancelled")
-)
-
-// progress sends a notifications/progress message when the client sent a progress token.
-func (d *Deps) progress(ctx context.Context, c *call, step int, message string) {
-	if c.req.Params.Meta == nil || c.req.Params.Meta.ProgressToken == nil {
-		return
-	}
-	srv := server.ServerFromContext(ctx)
-	if srv == nil {
-		return
-	}
-	err := srv.SendNotificationToClient(ctx, string(mcp.MethodNotificationProgress), map[string]any{
-		"progressToken": c.req.Params.Meta.ProgressToken, "progress": step, "message": message,
-	})
-	if err != nil {
-		d.logger().Debug("progress notification not sent", "err", err)
-	}
-}
-
 func waitedCallResult(created, final *apiclient.Call, werr error) *mcp.CallToolResult {
 	if final == nil {
 		final = created
@@ -317,9 +259,19 @@ func waitedCallResult(created, final *apiclient.Call, werr error) *mcp.CallToolR
 	writeOutcome(view, &b, final)
 	next := ""
 	if werr != nil {
-		view["wait"] = werr.Error()
-		fmt.Fprintf(&b, "%s. The call goes on.\n", werr)
-		next = fmt.Sprintf("Call wait_for_call with call_id %s to keep waiting, or end_call to hang up.", final.ID)
+		next = fmt.Sprintf("Call wait_for_call with call_id %s to keep waiting; end_call hangs up.", final.ID)
+		switch {
+		case errors.Is(werr, errWaitTimeout):
+			view["wait"] = "in_progress"
+			fmt.Fprintf(&b, "Still in progress: %s.\n", werr)
+		case errors.Is(werr, errWaitCancelled):
+			view["wait"] = "cancelled"
+			fmt.Fprintf(&b, "%s. The call goes on.\n", werr)
+		default:
+			view["wait"] = "interrupted"
+			view["wait_error"] = untrusted(werr.Error(), maxAPIMessage)
+			fmt.Fprintf(&b, "Could not follow the call (%s).\n", view["wait_error"])
+		}
 	}
 	writeTranscript(&b, turns)
 	return okNext(b.String(), next, view)

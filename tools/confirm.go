@@ -90,13 +90,13 @@ func (d *Deps) decide(ctx context.Context, c *call, a policy.Action, token strin
 	if token != "" {
 		return d.redeem(ctx, c, a, dec, token, exec)
 	}
-	if clientCanElicit(ctx) {
-		return d.elicit(ctx, c, a, dec)
+	if d.canElicit(ctx) {
+		return d.confirmByElicitation(ctx, c, a, dec, exec)
 	}
 	if d.ConfirmMode == ConfirmStrict {
 		if d.OperatorPhone == "" {
 			d.record(ctx, a, dec, "none", outcome{err: errors.New("strict mode without elicitation or operator phone")})
-			return errorNext(fmt.Sprintf("%s needs a human's confirmation (%s), and in strict mode this client can give it only by elicitation, which it did not declare. Nothing was done.", c.tool, ruleList(dec)),
+			return errorNext(fmt.Sprintf("%s needs a human's confirmation (%s), and in strict mode this client can give it only by an elicitation form, which this connection cannot show (not declared, URL mode only, or the SSE transport). Nothing was done.", c.tool, ruleList(dec)),
 				"Tell the user: the operator can set AGENTPHONE_OPERATOR_PHONE to confirm by texted code, or add the number to the policy file's allowlist.",
 				map[string]any{"status": "denied", "rule": "confirmation_unavailable", "reason": "strict confirmation needs elicitation or AGENTPHONE_OPERATOR_PHONE", "rules": ruleIDs(dec)})
 		}
@@ -259,19 +259,6 @@ func (d *Deps) sendOTP(ctx context.Context, c *call, a policy.Action, dec policy
 	}
 	d.record(ctx, a, dec, "none", outcome{apiStatus: "awaiting confirmation (code texted to the operator)"})
 	return confirmationRequired(c.tool, dec, tok, "A one-time code was texted to the operator's phone. Ask the user for it; only they can approve. Then call "+c.tool+" again with the same arguments and confirmation_token set to TOKEN:CODE.")
-}
-
-// clientCanElicit reports whether the client declared the elicitation capability, for this
-// request (2026-07-28 clients) or for the session (earlier clients). mcp-go would otherwise
-// send elicitation/create anyway and the call would fail.
-func clientCanElicit(ctx context.Context) bool {
-	if info := server.RequestProtocolInfoFromContext(ctx); info != nil && info.ClientCapabilities != nil {
-		return info.ClientCapabilities.Elicitation != nil
-	}
-	if s, ok := server.ClientSessionFromContext(ctx).(server.SessionWithClientInfo); ok {
-		return s.GetClientCapabilities().Elicitation != nil
-	}
-	return false
 }
 
 func denied(tool string, dec policy.Decision) *mcp.CallToolResult {

@@ -43,12 +43,24 @@ type Deps struct {
 	Logger *slog.Logger
 	// Events delivers inbound events from the webhook receiver to waiting tools; may be nil.
 	Events *EventHub
+	// ToolTimeout bounds every tool call (AGENTPHONE_TOOL_TIMEOUT); zero means
+	// DefaultToolTimeout. Longer waits return "still in progress" and resume on the next call.
+	ToolTimeout time.Duration
+	// ElicitTimeout bounds the wait for the user's answer to a confirmation form
+	// (AGENTPHONE_ELICIT_TIMEOUT); zero means DefaultElicitTimeout.
+	ElicitTimeout time.Duration
+	// SendProgress, when set, sends progress notifications in order with the result (the
+	// server's transport writer); nil uses mcp-go's notification channel.
+	SendProgress ProgressFunc
 
 	// outbound serialises the decide-send-count sequence of texts and calls (see gate).
 	outbound sync.Mutex
 	// otpMu guards otpSent, the times one-time codes were texted to the operator.
 	otpMu   sync.Mutex
 	otpSent []time.Time
+	// reported remembers which transcript turns waits reported, so a resumed wait goes on
+	// where the last one stopped.
+	reported reportedTurns
 	// Live holds webhook-mode caller turns open for listen_call and say; may be nil.
 	Live *LiveCalls
 	// Received lists what the webhook receiver stored, for the inbox resource; may be nil.

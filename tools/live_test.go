@@ -26,8 +26,8 @@ func liveSetup(t *testing.T, e *recvEnv, lines ...string) string {
 	return callID
 }
 
-// listen runs listen_call while driving the sandbox's ring and turn timers (the listen
-// timeout is one more timer on the clock).
+// listen runs listen_call while driving the sandbox's ring and turn timers (the call's time
+// bound and the listen timeout are two more timers on the clock).
 func (e *recvEnv) listen(args map[string]any) res {
 	e.t.Helper()
 	cl := e.connectOnce()
@@ -40,7 +40,7 @@ func (e *recvEnv) listen(args map[string]any) res {
 	}()
 	// Once a caller turn is held, its filler timer is on the clock: stop advancing, or the
 	// filler would play before listen_call's answer even reaches the test.
-	e.driveWhile(done, time.Second, 2, func() bool { return e.app.Deps().Live.OpenTurns() == 0 })
+	e.driveWhile(done, time.Second, 3, func() bool { return e.app.Deps().Live.OpenTurns() == 0 })
 	if err != nil || got.isError {
 		e.t.Fatalf("listen_call: %v %s", err, got.text)
 	}

@@ -49,19 +49,30 @@ func listenCallTool(d *Deps) Tool {
 			}
 		}
 		callID := strings.TrimSpace(args.CallID)
-		wctx, cancel := d.clockTimeout(ctx, wait)
+		limit := d.waitLimit(c, wait)
+		wctx, cancel := d.clockTimeout(ctx, limit)
 		defer cancel()
-		d.progress(ctx, c, 0, "listening for the caller")
+		if callID == "" {
+			c.prog.state("listen_call: listening for a caller on any call")
+		} else {
+			c.prog.state("listen_call: listening for the caller on " + callID)
+		}
 		t, status, err := d.Live.next(wctx, callID)
 		switch {
 		case errors.Is(err, errCallEnded):
 			return okResult(fmt.Sprintf("Call %s has ended (%s). Nothing more to answer.", callID, status),
 				map[string]any{"id": callID, "call_id": callID, "status": "ended", "call_status": status})
-		case err != nil && ctx.Err() != nil:
+		case err != nil && ctx.Err() != nil && !c.budget.ranOut():
 			return okResult("Stopped listening: the request was cancelled.", map[string]any{"status": "cancelled", "call_id": callID})
 		case err != nil:
-			return okNext(fmt.Sprintf("No caller spoke within %d s.", int(wait.Seconds())), "Call listen_call again to keep listening.",
-				map[string]any{"status": "timeout", "call_id": callID, "waited_seconds": int(wait.Seconds())})
+			// Turns wait in a queue until listen_call takes them: nothing is lost between calls.
+			next := "Call listen_call again to keep listening; no caller turn is lost meanwhile."
+			status := "timeout"
+			if limit < wait {
+				status = "in_progress"
+			}
+			return okNext(fmt.Sprintf("No caller spoke within %d s.", int(limit.Seconds())), next,
+				map[string]any{"status": status, "call_id": callID, "waited_seconds": int(limit.Seconds())})
 		}
 		said := untrusted(t.Text, maxBody)
 		view := map[string]any{

@@ -163,7 +163,7 @@ func TestNextStepInStructuredContent(t *testing.T) {
 		}
 	}
 	next, _ = waited[nextStepKey].(string)
-	mustContain(t, next, "wait_for_reply again")
+	mustContain(t, next, "wait_for_reply with cursor")
 
 	// An error with a remedy.
 	_, missing := env.fails("get_agent", map[string]any{"agent_id": "agt_missing"})

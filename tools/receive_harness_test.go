@@ -93,7 +93,7 @@ func (l *logTap) waitDone(ctx context.Context, tool string, n int) bool {
 	}
 }
 
-func newRecvEnv(t *testing.T, opts sandbox.Options) *recvEnv {
+func newRecvEnv(t *testing.T, opts sandbox.Options, mods ...func(*server.Config)) *recvEnv {
 	t.Helper()
 	clk := clockwork.NewFakeClockAt(start)
 	opts.Clock, opts.Seed = clk, 1
@@ -108,6 +108,9 @@ func newRecvEnv(t *testing.T, opts sandbox.Options) *recvEnv {
 	cfg.WebhookListen = "127.0.0.1:0"
 	// These tests are about receiving, so confirmation is off.
 	cfg.ConfirmMode = "off"
+	for _, m := range mods {
+		m(&cfg)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	t.Cleanup(cancel)
 	tap := &logTap{done: map[string]int{}, wake: make(chan struct{})}
@@ -129,11 +132,19 @@ func newRecvEnv(t *testing.T, opts sandbox.Options) *recvEnv {
 // connect starts an initialized MCP client over "inprocess" or "stdio".
 func (e *recvEnv) connect(kind string) *client.Client {
 	e.t.Helper()
+	return e.connectWith(kind, "", nil)
+}
+
+// connectWith starts an initialized MCP client over "inprocess", "stdio" or "sse" with
+// client options; version, when set, is the protocol version asked for (mcp-go's client
+// otherwise speaks 2026-07-28) and elicitation the capability declared at initialize.
+func (e *recvEnv) connectWith(kind, version string, elicitation *mcp.ElicitationCapability, opts ...client.ClientOption) *client.Client {
+	e.t.Helper()
 	var c *client.Client
 	switch kind {
 	case "inprocess":
 		var err error
-		if c, err = client.NewInProcessClient(e.app.MCP()); err != nil {
+		if c, err = client.NewInProcessClientWithOptions(e.app.MCP(), opts...); err != nil {
 			e.t.Fatal(err)
 		}
 	case "stdio":
@@ -142,7 +153,15 @@ func (e *recvEnv) connect(kind string) *client.Client {
 		ctx, cancel := context.WithCancel(e.ctx)
 		go func() { _ = mcpserver.NewStdioServer(e.app.MCP()).Listen(ctx, serverIn, serverOut) }()
 		e.t.Cleanup(func() { cancel(); _ = serverIn.Close(); _ = serverOut.Close() })
-		c = client.NewClient(transport.NewIO(clientIn, clientOut, io.NopCloser(strings.NewReader(""))))
+		c = client.NewClient(transport.NewIO(clientIn, clientOut, io.NopCloser(strings.NewReader(""))), opts...)
+	case "sse":
+		srv := httptest.NewServer(e.app.HTTPHandler("sse"))
+		e.t.Cleanup(srv.Close)
+		tr, err := transport.NewSSE(srv.URL + "/sse")
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		c = client.NewClient(tr, opts...)
 	default:
 		e.t.Fatalf("unknown transport %q", kind)
 	}
@@ -151,6 +170,8 @@ func (e *recvEnv) connect(kind string) *client.Client {
 	}
 	e.t.Cleanup(func() { _ = c.Close() })
 	init := mcp.InitializeRequest{}
+	init.Params.Capabilities.Elicitation = elicitation
+	init.Params.ProtocolVersion = version
 	init.Params.ClientInfo = mcp.Implementation{Name: "recv-test", Version: "1"}
 	if _, err := c.Initialize(e.ctx, init); err != nil {
 		e.t.Fatal(err)
@@ -315,22 +336,4 @@ func (p *progressLog) all() []string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return append([]string{}, p.msgs...)
-}
-
-// until returns the notifications once the last one contains want. Notifications travel apart
-// from the tool's result, so the last may arrive just after it; this waits for its delivery
-// (bounded), not for any clock.
-func (p *progressLog) until(want string) []string {
-	deadline := time.After(5 * time.Second)
-	for {
-		msgs := p.all()
-		if len(msgs) > 0 && strings.Contains(msgs[len(msgs)-1], want) {
-			return msgs
-		}
-		select {
-		case <-p.got:
-		case <-deadline:
-			return p.all()
-		}
-	}
 }

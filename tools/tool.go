@@ -214,6 +214,11 @@ type handlerFunc[A any] func(ctx context.Context, c *call, args A) *mcp.CallTool
 type call struct {
 	req  mcp.CallToolRequest
 	tool string
+	// budget is the time the call may still take (AGENTPHONE_TOOL_TIMEOUT); waits fit in it.
+	budget *budget
+	// prog reports progress when the request asked for it; nil otherwise (its methods accept
+	// a nil receiver).
+	prog *progress
 	// after is the continuation an executed action left for gate (see outcome.after).
 	after func(ctx context.Context) *mcp.CallToolResult
 }
@@ -242,7 +247,9 @@ func define[A any](d *Deps, s spec, h handlerFunc[A]) Tool {
 			if msg := bindArgs(req.GetArguments(), &args); msg != "" {
 				return invalidArgs(s.name, msg), nil
 			}
-			return h(ctx, &call{req: req, tool: s.name}, args), nil
+			return d.run(ctx, &call{req: req, tool: s.name}, func(ctx context.Context, c *call) *mcp.CallToolResult {
+				return h(ctx, c, args)
+			}), nil
 		},
 	}
 }

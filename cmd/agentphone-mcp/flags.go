@@ -52,6 +52,8 @@ func serveFlags(name string, cfg *server.Config, stderr io.Writer) *flag.FlagSet
 	fs.StringVar(&cfg.ConfirmMode, "confirm-mode", cfg.ConfirmMode, "auto, strict or off [AGENTPHONE_CONFIRM_MODE]")
 	fs.StringVar(&cfg.QuietHours, "quiet-hours", cfg.QuietHours, "local window for calls and texts, or off [AGENTPHONE_QUIET_HOURS]")
 	fs.StringVar(&cfg.PolicyFile, "policy-file", cfg.PolicyFile, "operator policy file [AGENTPHONE_POLICY_FILE]")
+	fs.DurationVar(&cfg.ToolTimeout, "tool-timeout", cfg.ToolTimeout, "bound of every tool call; longer waits resume on the next call [AGENTPHONE_TOOL_TIMEOUT]")
+	fs.DurationVar(&cfg.ElicitTimeout, "elicit-timeout", cfg.ElicitTimeout, "bound of the wait for a confirmation form's answer [AGENTPHONE_ELICIT_TIMEOUT]")
 	fs.StringVar(&cfg.WebhookListen, "webhook-listen", cfg.WebhookListen, "serve the signed-webhook receiver at this address [AGENTPHONE_WEBHOOK_LISTEN]")
 	return fs
 }
