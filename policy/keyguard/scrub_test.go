@@ -138,8 +138,8 @@ func TestScrubFragmentsAndDisguises(t *testing.T) {
 	t.Parallel()
 	s := NewScrubber(testKey)
 	for _, in := range []string{
-		testKey[:31],                 // a body cut at 200 bytes before scrubbing left 31 characters
-		testKey[len(testKey)-8:],     // a tail of 8
+		testKey[:31],                  // a body cut at 200 bytes before scrubbing left 31 characters
+		testKey[len(testKey)-8:],      // a tail of 8
 		"code " + testKey[5:13] + "!", // 8 from the middle
 		strings.Join(strings.Split(testKey, ""), "\u200b"),
 		strings.ToUpper(testKey),

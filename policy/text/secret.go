@@ -269,3 +269,26 @@ func shannon(s string) float64 {
 	}
 	return h
 }
+
+// RedactCredentials replaces every token that starts with a well-known credential prefix
+// (sk_live_, whsec_, AKIA, ASIA, ghp_, xoxb-... followed by 16 or more token characters; see
+// FindCredential) with with. Known secrets are SecretMatcher's job; this catches keys nobody
+// configured, such as one pasted into the wrong variable.
+func RedactCredentials(s, with string) string {
+	if !hasTokenPrefix(strings.ToLower(s)) {
+		return s
+	}
+	var b strings.Builder
+	pos := 0
+	for _, m := range prefixedToken.FindAllStringSubmatchIndex(s, -1) {
+		start := m[4] // the prefix, after the boundary character
+		b.WriteString(s[pos:start])
+		b.WriteString(with)
+		pos = m[1]
+	}
+	if pos == 0 {
+		return s
+	}
+	b.WriteString(s[pos:])
+	return b.String()
+}
