@@ -51,6 +51,10 @@ type Options struct {
 	UserAgent string
 	// Logger receives debug lines about retries (nil = discard).
 	Logger *slog.Logger
+	// Redact, when set, is applied to every error body before it is parsed or cut to size,
+	// so a secret the API echoes is removed whole, not left as a fragment by a cut (the
+	// server passes the key guard's scrubber).
+	Redact func(string) string
 }
 
 // Client is a typed AgentPhone REST client. It is safe for concurrent use.
@@ -62,6 +66,7 @@ type Client struct {
 	longPoll  time.Duration
 	userAgent string
 	log       *slog.Logger
+	redact    func(string) string
 }
 
 // New returns a Client, or an error when BaseURL is not scheme://host[:port].
@@ -78,6 +83,7 @@ func New(o Options) (*Client, error) {
 		longPoll:  o.LongPollTimeout,
 		userAgent: o.UserAgent,
 		log:       o.Logger,
+		redact:    o.Redact,
 	}
 	// Never follow a redirect (a 3xx becomes an *Error naming the target
 	// host): a shallow copy keeps the caller's transport and timeout.

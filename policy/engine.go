@@ -25,6 +25,7 @@ import (
 
 	"github.com/agentphone-mcp/agentphone-mcp/policy/audit"
 	"github.com/agentphone-mcp/agentphone-mcp/policy/phone"
+	"github.com/agentphone-mcp/agentphone-mcp/policy/text"
 	"github.com/agentphone-mcp/agentphone-mcp/store"
 )
 
@@ -74,7 +75,8 @@ type Engine struct {
 	history  HistoryChecker
 	own      OwnNumberChecker
 	keys     []string
-	scrubber *keyguard.Scrubber // removes keys (any encoding) from logged and audited text
+	scrubber *keyguard.Scrubber  // removes keys (any encoding) from logged and audited text
+	matcher  *text.SecretMatcher // finds the keys (any encoding, any 8-character fragment) in content
 	log      *slog.Logger
 	codes    *PendingCodes
 	zones    zoneCache
@@ -105,6 +107,7 @@ func New(cfg Config, deps Deps) (*Engine, error) {
 		}
 	}
 	e.scrubber = keyguard.NewScrubber(e.keys...)
+	e.matcher = text.NewSecretMatcher(e.keys...)
 	e.region = strings.ToUpper(strings.TrimSpace(cfg.DefaultRegion))
 	if e.region == "" {
 		e.region = phone.DefaultRegion

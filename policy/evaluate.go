@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/agentphone-mcp/agentphone-mcp/policy/phone"
@@ -120,7 +121,7 @@ func (e *Engine) evalOutbound(ctx context.Context, a Action) (Decision, error) {
 	e.numberRules(&v, n, "", f)
 	e.numberRules(&v, transfer, "transfer number: ", f)
 
-	p := &Preview{Details: visibleDetails(a.Details)}
+	p := newPreview(a)
 	if a.Kind == KindSMS {
 		p.Body = bodyPreview(a.Body, info)
 	}
@@ -168,7 +169,7 @@ func (e *Engine) evalOutbound(ctx context.Context, a Action) (Decision, error) {
 func (e *Engine) evalAdmin(ctx context.Context, a Action) (Decision, error) {
 	var v verdict
 	e.checkContent(&v, a)
-	p := &Preview{Details: visibleDetails(a.Details)}
+	p := newPreview(a)
 	var target *phone.Number
 	raw := a.TransferNumber
 	if raw == "" && a.Kind == KindTransfer {
@@ -199,7 +200,11 @@ func (e *Engine) evalAdmin(ctx context.Context, a Action) (Decision, error) {
 	case KindWebhookChange:
 		v.confirmHit(RuleWebhookChange, "a webhook receives every inbound message and call event; changing it redirects that data")
 	case KindAgentChange:
-		v.confirmHit(RuleAgentChange, "changing an agent's system prompt or transfer number changes what it says and where it sends callers")
+		v.confirmHit(RuleAgentChange, "changing an agent's system prompt, greeting, voicemail message or transfer number changes what it says and where it sends callers")
+	case KindAgentCreate:
+		if len(a.Spoken) > 0 {
+			v.confirmHit(RuleAgentChange, "a new agent's system prompt, greeting or voicemail message decides what it says on every call it makes or answers; a person must read it first")
+		}
 	case KindRouteNumber:
 		v.confirmHit(RuleAgentChange, "routing a number to an agent, or detaching it, changes who answers its calls and texts")
 	}
@@ -211,7 +216,7 @@ func (e *Engine) evalAdmin(ctx context.Context, a Action) (Decision, error) {
 func (e *Engine) evalContact(a Action) (Decision, error) {
 	var v verdict
 	e.checkContent(&v, a)
-	p := &Preview{Details: visibleDetails(a.Details)}
+	p := newPreview(a)
 	if a.To == "" {
 		return v.decision(nil, p), nil
 	}
@@ -224,24 +229,58 @@ func (e *Engine) evalContact(a Action) (Decision, error) {
 	return v.decision(&n, p), nil
 }
 
-// checkContent denies outbound text that carries a secret.
+// checkContent applies the content rules to every text of the action: a secret (the keys in
+// any disguise, whole or a fragment of 8+ characters, also split between two texts, or a
+// credential-shaped token) [secret_in_content]; a bidi control or invisible character, named
+// [hidden_characters]; and, on what an AI voice will speak or follow, an instruction to deny
+// being an AI [ai_disclosure]. One hit of each rule is reported, naming the text.
 func (e *Engine) checkContent(v *verdict, a Action) {
-	check := func(label, s string) bool {
-		if s == "" {
-			return false
+	fields := make([]LabeledText, 0, 1+len(a.Texts)+len(a.Spoken))
+	if a.Body != "" {
+		label := "message"
+		if a.Kind == KindDTMF {
+			label = "digits"
 		}
-		if found, what := text.FindSecret(s, e.keys...); found {
-			v.denyHit(RuleSecretInContent, fmt.Sprintf("the %s contains %s; secrets must never be sent. Remove it", label, what))
-			return true
-		}
-		return false
-	}
-	if check("message", a.Body) {
-		return
+		fields = append(fields, LabeledText{label, a.Body})
 	}
 	for _, t := range a.Texts {
-		if check("greeting or prompt", t) {
-			return
+		fields = append(fields, LabeledText{"text", t})
+	}
+	fields = append(fields, a.Spoken...)
+	var all []string
+	secret := false
+	for _, f := range fields {
+		if f.Text == "" {
+			continue
+		}
+		all = append(all, f.Text)
+		if secret {
+			continue
+		}
+		found, what := e.matcher.Find(f.Text)
+		if !found {
+			found, what = text.FindCredential(f.Text)
+		}
+		if found {
+			v.denyHit(RuleSecretInContent, fmt.Sprintf("the %s contains %s; secrets must never be sent. Remove it", f.Label, what))
+			secret = true
+		}
+	}
+	if !secret && len(all) > 1 {
+		if found, what := e.matcher.Find(strings.Join(all, "\n")); found {
+			v.denyHit(RuleSecretInContent, fmt.Sprintf("the texts of this action together contain %s, split between them; secrets must never be sent. Remove it", what))
+		}
+	}
+	for _, f := range fields {
+		if h, found := text.FindHidden(f.Text); found {
+			v.denyHit(RuleHiddenCharacters, fmt.Sprintf("the %s contains %s; a person approving it would not see what is sent. Remove it and send plain text", f.Label, h))
+			break
+		}
+	}
+	for _, f := range a.Spoken {
+		if found, what := text.DeniesAI(f.Text); found {
+			v.denyHit(RuleAIDisclosure, fmt.Sprintf("the %s tells the voice to hide that it is an AI or to pass as a human (%q); an AI voice must never deny being an AI. Remove that instruction", f.Label, what))
+			break
 		}
 	}
 }

@@ -2,6 +2,8 @@ package policy
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 
 	"github.com/agentphone-mcp/agentphone-mcp/policy/audit"
@@ -10,29 +12,86 @@ import (
 	"github.com/agentphone-mcp/agentphone-mcp/store"
 )
 
-// ObserveInbound checks an inbound message: when body is an opt-out (STOP,
-// UNSUBSCRIBE, "stop texting me"...), from is normalised and put on the
-// suppression list, and an audit line is written. It reports whether the
-// sender was opted out. Call it for every inbound SMS the server reads
-// (webhook, inbox, list tools).
-func (e *Engine) ObserveInbound(ctx context.Context, from, body string) (bool, error) {
-	if !text.IsOptOut(body) {
-		return false, nil
+// Inbound is one text a third party sent: an SMS reply, or a caller's words in a call.
+type Inbound struct {
+	From    string // the sender's number as received
+	Text    string // the message body, or the caller's turn
+	Channel string // ChannelSMS (default) or ChannelCall
+	ID      string // the message or call id, for the audit line; optional
+}
+
+// Inbound channels.
+const (
+	ChannelSMS  = "sms"
+	ChannelCall = "call"
+)
+
+// Observation is what ObserveInbound found in one inbound text.
+type Observation struct {
+	// OptOut is the recogniser's verdict (text.ClassifyOptOut).
+	OptOut text.OptOut `json:"opt_out"`
+	// OptedOut: the sender is on the suppression list now.
+	OptedOut bool `json:"opted_out"`
+	// Flagged: the text may revoke consent. It was logged and audited for the operator (once a
+	// day per sender and text); the caller shows the flag to the model with the text.
+	Flagged bool `json:"flagged"`
+}
+
+// ObserveInbound checks an inbound text with text.ClassifyOptOut. A revocation puts the
+// normalised sender on the suppression list and writes an audit line (decision "opt_out",
+// rule opted_out, with the wording and the channel it named). The suppression list is per
+// number: a revocation that names one channel ("stop calling me") stops calls and texts alike,
+// erring towards the person's wish. An ambiguous text ("wrong number", "stop" in a sentence) is
+// logged at warn level and audited (decision "flag", rule possible_opt_out) for the operator,
+// and reported as Flagged. Call it for every inbound text the server reads (webhook, inbox,
+// list tools, waits) and, for calls, for each caller turn.
+func (e *Engine) ObserveInbound(ctx context.Context, in Inbound) (Observation, error) {
+	o := Observation{OptOut: text.ClassifyOptOut(in.Text)}
+	if o.OptOut.Class == text.OptOutNone {
+		return o, nil
 	}
-	n, err := phone.Normalize(from, e.region)
+	channel := in.Channel
+	if channel == "" {
+		channel = ChannelSMS
+	}
+	n, err := phone.Normalize(in.From, e.region)
 	if err != nil {
-		return false, fmt.Errorf("policy: opt-out from unusable sender number: %w", err)
+		return o, fmt.Errorf("policy: opt-out from unusable sender number: %w", err)
 	}
-	if err := e.store.AddOptOut(ctx, n.E164, "inbound opt-out keyword", e.clock.Now()); err != nil {
-		return false, fmt.Errorf("policy: record opt-out: %w", err)
+	details := map[string]string{"match": e.scrub(o.OptOut.Match), "scope": string(o.OptOut.Scope), "channel": channel}
+	if in.ID != "" {
+		details["id"] = e.scrub(text.Sanitize(in.ID, 80))
 	}
-	e.log.InfoContext(ctx, "policy: recipient opted out", "e164", n.E164)
+	if o.OptOut.Class == text.OptOutAmbiguous {
+		sum := sha256.Sum256([]byte(text.Fold(in.Text)))
+		seen, err := e.store.SeenDelivery(ctx, "optout-flag:"+n.E164+":"+hex.EncodeToString(sum[:12]))
+		if err != nil {
+			return o, fmt.Errorf("policy: record a possible opt-out: %w", err)
+		}
+		o.Flagged = true
+		if seen {
+			return o, nil
+		}
+		e.log.WarnContext(ctx, "policy: a reply may be an opt-out; review it", "e164", n.E164, "match", e.scrub(o.OptOut.Match), "channel", channel)
+		if e.audit != nil {
+			if _, _, err := e.audit.Append(audit.Entry{Tool: "inbound_" + channel, Decision: "flag", Rules: []string{RulePossibleOptOut}, Target: n.E164, Details: details}); err != nil {
+				return o, fmt.Errorf("policy: audit a possible opt-out: %w", err)
+			}
+		}
+		return o, nil
+	}
+	reason := fmt.Sprintf("inbound opt-out (%s, %s): %q", channel, o.OptOut.Scope, e.scrub(o.OptOut.Match))
+	if err := e.store.AddOptOut(ctx, n.E164, text.Sanitize(reason, 200), e.clock.Now()); err != nil {
+		return o, fmt.Errorf("policy: record opt-out: %w", err)
+	}
+	o.OptedOut = true
+	e.log.InfoContext(ctx, "policy: recipient opted out", "e164", n.E164, "scope", string(o.OptOut.Scope), "channel", channel)
 	if e.audit != nil {
-		if _, _, err := e.audit.Append(audit.Entry{Tool: "inbound_sms", Decision: "opt_out", Rules: []string{RuleOptedOut}, Target: n.E164}); err != nil {
-			return true, fmt.Errorf("policy: audit opt-out: %w", err)
+		if _, _, err := e.audit.Append(audit.Entry{Tool: "inbound_" + channel, Decision: "opt_out", Rules: []string{RuleOptedOut}, Target: n.E164, Details: details}); err != nil {
+			return o, fmt.Errorf("policy: audit opt-out: %w", err)
 		}
 	}
-	return true, nil
+	return o, nil
 }
 
 // OptOuts edits the suppression list. It is for the operator CLI

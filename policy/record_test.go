@@ -101,12 +101,12 @@ func TestObserveInboundAndOptOuts(t *testing.T) {
 		{numNY, "please stop texting me", true},
 	}
 	for _, tt := range tests {
-		got, err := e.eng.ObserveInbound(ctx, tt.from, tt.body)
-		if err != nil || got != tt.opted {
-			t.Errorf("ObserveInbound(%q) = %v, %v; want %v", tt.body, got, err, tt.opted)
+		o, err := e.eng.ObserveInbound(ctx, Inbound{From: tt.from, Text: tt.body})
+		if got := o.OptedOut; err != nil || got != tt.opted {
+			t.Errorf("ObserveInbound(%q) = %+v, %v; want opted out %v", tt.body, o, err, tt.opted)
 		}
 	}
-	if _, err := e.eng.ObserveInbound(ctx, "not a number", "STOP"); err == nil {
+	if _, err := e.eng.ObserveInbound(ctx, Inbound{From: "not a number", Text: "STOP"}); err == nil {
 		t.Error("opt-out from an unusable number reported no error")
 	}
 	wantDecision(t, e.eval(t, sms(numLA, "hi")), Deny, RuleOptedOut)

@@ -57,6 +57,7 @@ type Options struct {
 type App struct {
 	cfg     Config
 	logger  *slog.Logger
+	stderr  io.Writer // the scrubbed stderr: notices for the operator
 	clock   clockwork.Clock
 	mcp     *mcpserver.MCPServer
 	tools   []tools.Tool
@@ -90,7 +91,7 @@ func New(ctx context.Context, cfg Config, opts Options) (app *App, err error) {
 	if logger == nil {
 		logger = NewLogger(stderr, cfg.LogLevel, scrubber)
 	}
-	a := &App{cfg: cfg, logger: logger, secrets: opts.Secrets}
+	a := &App{cfg: cfg, logger: logger, secrets: opts.Secrets, stderr: scrubbingWriter{w: stderr, s: scrubber}}
 	defer func() {
 		if err != nil {
 			_ = a.Close()
@@ -136,7 +137,7 @@ func New(ctx context.Context, cfg Config, opts Options) (app *App, err error) {
 		if cfg.BaseURL == "" {
 			endpoint, _ = keyguard.ParseBaseURL("")
 		}
-		fmt.Fprintln(stderr, "agentphone-mcp: SANDBOX MODE: every tool runs against a simulated AgentPhone. No real call is placed, no text is sent, no money is spent.")
+		fmt.Fprintln(a.stderr, "agentphone-mcp: SANDBOX MODE: every tool runs against a simulated AgentPhone. No real call is placed, no text is sent, no money is spent.")
 	} else if endpoint.Loopback {
 		logger.Warn("the API base URL is a loopback address: for local testing only", "base_url", endpoint.BaseURL)
 	}
@@ -145,6 +146,7 @@ func New(ctx context.Context, cfg Config, opts Options) (app *App, err error) {
 		BaseURL: endpoint.BaseURL, HTTPClient: hc, Clock: a.clock,
 		Timeout: 30 * time.Second, LongPollTimeout: 11 * time.Minute,
 		UserAgent: "agentphone-mcp/" + versionOr(opts.Version), Logger: logger.With("component", "apiclient"),
+		Redact: scrubber.Scrub,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("build the API client: %w", err)

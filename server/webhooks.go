@@ -10,10 +10,10 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"time"
 
 	"github.com/agentphone-mcp/agentphone-mcp/apiclient"
+	"github.com/agentphone-mcp/agentphone-mcp/policy"
 	"github.com/agentphone-mcp/agentphone-mcp/tools"
 )
 
@@ -74,7 +74,7 @@ func (a *App) startWebhookReceiver(ctx context.Context) (func(), error) {
 	}
 	srv := &http.Server{Handler: a.WebhookHandler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	a.logger.Info("receiving AgentPhone webhooks", "url", "http://"+ln.Addr().String()+WebhookPath)
-	fmt.Fprintf(os.Stderr, "agentphone-mcp: webhook receiver on http://%s%s (point a tunnel at it)\n", ln.Addr(), WebhookPath)
+	fmt.Fprintf(a.stderr, "agentphone-mcp: webhook receiver on http://%s%s (point a tunnel at it)\n", ln.Addr(), WebhookPath)
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			a.logger.Error("webhook receiver stopped", "err", err)
@@ -164,9 +164,11 @@ func (rv *receiver) message(ctx context.Context, ev *apiclient.WebhookEvent) {
 	}
 	e := tools.Event{Kind: tools.EventMessage, ID: m.MessageID, ConversationID: m.ConversationID, AgentID: ev.AgentID,
 		NumberID: m.NumberID, From: m.From, To: m.To, Body: m.Message, At: at}
-	if _, err := rv.app.policy.ObserveInbound(ctx, m.From, m.Message); err != nil {
+	o, err := rv.app.policy.ObserveInbound(ctx, policy.Inbound{From: m.From, Text: m.Message, ID: m.MessageID})
+	if err != nil {
 		rv.app.logger.Warn("checking an inbound message for an opt-out failed", "err", err)
 	}
+	e.OptedOut, e.PossibleOptOut = o.OptedOut, o.Flagged
 	rv.record(ctx, e)
 }
 

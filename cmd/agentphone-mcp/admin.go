@@ -167,6 +167,7 @@ func cmdWebhookSecret(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
+	e.learnSecrets(secrets.APIKey.Reveal(), secrets.WebhookSecret.Reveal(), secrets.HTTPToken.Reveal())
 	if secrets.APIKey.IsZero() {
 		return errors.New("set " + server.EnvAPIKey + " to read the webhook secret from AgentPhone")
 	}

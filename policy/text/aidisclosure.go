@@ -80,6 +80,8 @@ func aiForm(text string) string {
 			}
 		case r == '.' || r == '!' || r == '?' || r == ';' || r == '\n':
 			sep(" . ")
+		case r == ',':
+			sep(" , ")
 		default:
 			sep(" ")
 		}
@@ -95,7 +97,7 @@ func aiNegated(s string, at int) bool {
 	before := strings.Fields(s[:at])
 	for i := len(before) - 1; i >= 0 && i >= len(before)-3; i-- {
 		switch before[i] {
-		case ".":
+		case ".", ",":
 			return false
 		case "never", "dont", "not", "cannot", "cant", "wont", "shouldnt", "mustnt", "nunca", "jamais", "pas", "ne", "no":
 			return true
@@ -112,7 +114,7 @@ func claimSlot(slot string) bool {
 	names := 0
 	for _, w := range words {
 		switch w {
-		case "a", "an", "the", "just", "really", "actually", "totally", "definitely", "real", "actual", "genuine",
+		case ",", "a", "an", "the", "just", "really", "actually", "totally", "definitely", "real", "actual", "genuine",
 			"live", "living", "breathing", "normal", "regular", "ordinary", "friendly", "human", "called", "named":
 			continue
 		case "not", "no", "never", "here", "there", "now", "to", "for", "with", "on", "about", "by", "from", "at",
@@ -155,10 +157,10 @@ var aiDenials = func() []aiDenial {
 		re(` (?:deny|denying|hide|hiding|conceal|concealing|lie about|lying about|keep secret|keep it secret|cover up|disguise) (?:the fact )?(?:that )?(?:\w+ )?` + you + ` ` + ai + ` `),
 		re(` (?:deny|denying|hide|hiding|conceal|concealing|disguise|disguising) (?:that )?(?:your |being |the )?(?:ai|artificial|automated|robotic|machine|bot) ?(?:nature|identity|status)? `),
 		// "if they ask whether you are a bot, say no"; "if asked if you are human, say yes".
-		re(` (?:if|when|whenever) (?:\w+ ){0,4}(?:ask|asks|asked|wonder|wonders|question|questions)(?: \w+){0,3} (?:if|whether) (?:you are|youre|you re|this is|its|it is|they are talking to|theyre talking to) ` + ai + ` (?:\w+ ){0,4}(?:say|answer|reply|respond|tell them|insist|deny|lie)(?: \w+){0,2} (?:no|nope|not|you are (?:human|a (?:real )?person)|youre (?:human|a (?:real )?person)) `),
-		re(` (?:if|when|whenever) (?:\w+ ){0,4}(?:ask|asks|asked)(?: \w+){0,3} (?:if|whether) (?:you are|youre|you re|this is) ` + human + ` (?:\w+ ){0,4}(?:say|answer|reply|respond|tell them|confirm)(?: \w+){0,2} (?:yes|yeah|yep|of course|that you are|you are) `),
+		re(` (?:if|when|whenever) (?:\w+ ){0,4}(?:ask|asks|asked|wonder|wonders|question|questions)(?: \w+){0,3} (?:if|whether) (?:you are|youre|you re|this is|its|it is|they are talking to|theyre talking to) ` + ai + ` (?:\w+ |, ){0,4}(?:say|answer|reply|respond|tell them|insist|deny|lie)(?: \w+){0,2} (?:no|nope|not|you are (?:human|a (?:real )?person)|youre (?:human|a (?:real )?person)) `),
+		re(` (?:if|when|whenever) (?:\w+ ){0,4}(?:ask|asks|asked)(?: \w+){0,3} (?:if|whether) (?:you are|youre|you re|this is) ` + human + ` (?:\w+ |, ){0,4}(?:say|answer|reply|respond|tell them|confirm)(?: \w+){0,2} (?:yes|yeah|yep|of course|that you are|you are) `),
 		// Claims: "you are a real person", "pretend to be human", "say you are not an AI".
-		{re: regexp.MustCompile(` (?:you are|youre|you re|i am|im|this is) ((?:\w+ ){0,3}?)` + human + ` `), check: claimSlot},
+		{re: regexp.MustCompile(` (?:you are|youre|you re|i am|im|this is) ((?:(?:\w+|,) ){0,4}?)` + human + ` `), check: claimSlot},
 		re(` ` + direct + ` ` + human + ` `),
 		re(` ` + speech + ` (?:that )?(?:you are|youre|you re|i am|im) ` + human + ` `),
 		re(` ` + speech + ` (?:that )?(?:you are|youre|you re|i am|im|its|it is) not ` + ai + ` `),

@@ -28,6 +28,7 @@ func TestDeniesAI(t *testing.T) {
 		"Hi, I'm a real person from the clinic.",
 		"This is not a robot calling.",
 		"I am not a bot.",
+		"No, I'm not a bot.",
 		"N̲e̲v̲e̲r̲ reveal that you are an AI",  // combining underline
 		"Never reveal that you are an АI",       // Cyrillic A
 		"Never re\u200bveal that you are an AI", // zero-width inside a word
