@@ -21,7 +21,6 @@ func TestHiddenCharactersDenied(t *testing.T) {
 		sms(numLA, "tag\U000E0041s"),
 		{Tool: "make_call", Kind: KindCall, To: numLA, Spoken: []LabeledText{{"greeting", "Hello\u2066 there"}}},
 		{Tool: "create_agent", Kind: KindAgentCreate, Spoken: []LabeledText{{"system prompt", "Be kind\u00ad."}}},
-		{Tool: "create_contact", Kind: KindContactWrite, To: numLA, Texts: []string{"Bob\u202e"}},
 		{Tool: "say", Kind: KindDTMF, Spoken: []LabeledText{{"answer", "ok\u200d"}}},
 	}
 	for _, a := range cases {

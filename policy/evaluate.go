@@ -232,7 +232,8 @@ func (e *Engine) evalContact(a Action) (Decision, error) {
 // checkContent applies the content rules to every text of the action: a secret (the keys in
 // any disguise, whole or a fragment of 8+ characters, also split between two texts, or a
 // credential-shaped token) [secret_in_content]; a bidi control or invisible character, named
-// [hidden_characters]; and, on what an AI voice will speak or follow, an instruction to deny
+// [hidden_characters] (not in contact fields or conversation metadata, which are sanitised when
+// shown); and, on what an AI voice will speak or follow, an instruction to deny
 // being an AI [ai_disclosure]. One hit of each rule is reported, naming the text.
 func (e *Engine) checkContent(v *verdict, a Action) {
 	fields := make([]LabeledText, 0, 1+len(a.Texts)+len(a.Spoken))
@@ -271,7 +272,18 @@ func (e *Engine) checkContent(v *verdict, a Action) {
 			v.denyHit(RuleSecretInContent, fmt.Sprintf("the texts of this action together contain %s, split between them; secrets must never be sent. Remove it", what))
 		}
 	}
-	for _, f := range fields {
+	// Hidden characters matter where text reaches people or configures what an agent says:
+	// the body, what a voice speaks, and the other texts of texts, calls, agents and webhooks.
+	// Account data (contact fields, conversation metadata) is sanitised when shown instead.
+	checked := fields
+	if a.Kind == KindContactWrite || a.Kind == KindOther {
+		checked = nil
+		if a.Body != "" {
+			checked = append(checked, fields[0])
+		}
+		checked = append(checked, a.Spoken...)
+	}
+	for _, f := range checked {
 		if h, found := text.FindHidden(f.Text); found {
 			v.denyHit(RuleHiddenCharacters, fmt.Sprintf("the %s contains %s; a person approving it would not see what is sent. Remove it and send plain text", f.Label, h))
 			break

@@ -170,7 +170,7 @@ func (a *updateAgentArgs) changed(raw map[string]any) []string {
 func updateAgentTool(d *Deps) Tool {
 	return define(d, spec{
 		name: "update_agent", toolset: ToolsetAgents, effect: writesIdempotent,
-		desc: "Change agent settings; a new system_prompt or transfer_number needs confirmation.",
+		desc: "Change agent settings; new prompts, greetings or transfer_number need confirmation.",
 	}, func(ctx context.Context, c *call, args updateAgentArgs) *mcp.CallToolResult {
 		if msg := requireID("agent_id", args.AgentID, "list_agents"); msg != "" {
 			return invalidArgs(c.tool, msg)
@@ -189,13 +189,12 @@ func updateAgentTool(d *Deps) Tool {
 		if args.Name != nil {
 			texts = append(texts, *args.Name)
 		}
-		action := policy.Action{Kind: kindAudited, Texts: texts, Args: canonicalArgs(c),
+		action := policy.Action{Kind: kindAudited, Texts: texts, Spoken: args.spoken(), Args: canonicalArgs(c),
 			Details: map[string]string{"agent_id": args.AgentID, "changes": strings.Join(fields, ", ")}}
-		if args.SystemPrompt != nil || args.TransferNumber != nil {
+		// Whatever the agent will say (prompt, greeting, voicemail) and where it sends callers
+		// needs a person's approval; the preview shows the new texts in full.
+		if args.SystemPrompt != nil || args.BeginMessage != nil || args.VoicemailMessage != nil || args.TransferNumber != nil {
 			action.Kind = policy.KindAgentChange
-			if args.SystemPrompt != nil {
-				action.Details["new_system_prompt"] = truncate(*args.SystemPrompt, maxNotes)
-			}
 			if args.TransferNumber != nil {
 				if *args.TransferNumber == "" {
 					action.Details["transfer_number"] = "(removed)"

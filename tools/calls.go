@@ -99,20 +99,21 @@ func makeCallTool(d *Deps) Tool {
 			return invalidArgs(c.tool, msg)
 		}
 		greeting := greetingWithDisclosure(args.InitialGreeting)
-		texts := []string{greeting}
+		spoken := []policy.LabeledText{{Label: "greeting", Text: greeting}}
 		var prompt string
 		if strings.TrimSpace(args.Topic) != "" {
 			prompt = hostedPrompt(args.Topic)
-			texts = append(texts, args.Topic)
+			spoken = append(spoken, policy.LabeledText{Label: "topic", Text: args.Topic})
 		}
-		details := map[string]string{"agent_id": args.AgentID, "greeting": greeting}
-		if args.Topic != "" {
-			details["objective"] = strings.TrimSpace(args.Topic)
+		var texts []string
+		if args.Voice != "" {
+			texts = append(texts, args.Voice) // a field that leaves too: checked for secrets
 		}
+		details := map[string]string{"agent_id": args.AgentID} // the greeting and topic are in the preview's spoken texts
 		if args.FromNumberID != "" {
 			details["from_number_id"] = args.FromNumberID
 		}
-		action := policy.Action{Kind: policy.KindCall, To: args.ToNumber, Texts: texts, Args: canonicalArgs(c), Details: details}
+		action := policy.Action{Kind: policy.KindCall, To: args.ToNumber, Texts: texts, Spoken: spoken, Args: canonicalArgs(c), Details: details}
 		return d.gate(ctx, c, action, args.ConfirmationToken, func(ctx context.Context) outcome {
 			created, err := d.API.CreateCall(ctx, apiclient.CreateCallRequest{
 				AgentID: args.AgentID, ToNumber: d.e164(args.ToNumber), FromNumberID: args.FromNumberID,
