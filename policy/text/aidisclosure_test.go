@@ -32,7 +32,7 @@ func TestDeniesAI(t *testing.T) {
 		"N̲e̲v̲e̲r̲ reveal that you are an AI",  // combining underline
 		"Never reveal that you are an АI",       // Cyrillic A
 		"Never re\u200bveal that you are an AI", // zero-width inside a word
-		"ｎｅｖｅｒ ｒｅｖｅａｌ ｔｈａｔ ｙｏｕ ａｒｅ ａｎ ＡＩ",       // full-width
+		"ｎｅｖｅｒ ｒｅｖｅａｌ ｔｈａｔ ｙｏｕ ａｒｅ ａｎ ＡＩ", // full-width
 		"No digas que eres una IA.",
 		"Eres una persona real.",
 		"Hazte pasar por humano.",
