@@ -22,6 +22,7 @@ import (
 	mcpserver "github.com/mark3labs/mcp-go/server"
 
 	"github.com/agentphone-mcp/agentphone-mcp/apiclient"
+	"github.com/agentphone-mcp/agentphone-mcp/fsguard"
 	"github.com/agentphone-mcp/agentphone-mcp/policy"
 	"github.com/agentphone-mcp/agentphone-mcp/policy/audit"
 	"github.com/agentphone-mcp/agentphone-mcp/policy/keyguard"
@@ -155,6 +156,9 @@ func New(ctx context.Context, cfg Config, opts Options) (app *App, err error) {
 	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create the state dir %s: %w; set AGENTPHONE_STATE_DIR to a writable folder", cfg.StateDir, err)
 	}
+	if err := checkStateFiles(cfg); err != nil {
+		return nil, err
+	}
 	a.store, err = store.Open(storeDir(cfg), store.Options{Clock: a.clock})
 	if err != nil {
 		return nil, err
@@ -235,6 +239,34 @@ func storeDir(cfg Config) string {
 		return filepath.Join(cfg.StateDir, "sandbox")
 	}
 	return cfg.StateDir
+}
+
+// checkStateFiles refuses a state dir (or audit log folder) that another user owns or can
+// write to, and state files that are symbolic links or belong to someone else: caps, opt-outs,
+// used tokens and the audit chain must be this user's alone (fsguard).
+func checkStateFiles(cfg Config) error {
+	dirs := []string{cfg.StateDir}
+	if sd := storeDir(cfg); sd != cfg.StateDir {
+		if err := os.MkdirAll(sd, 0o700); err != nil {
+			return fmt.Errorf("create the state dir %s: %w", sd, err)
+		}
+		dirs = append(dirs, sd)
+	}
+	for _, d := range dirs {
+		if err := fsguard.CheckStateDir(d, store.FileName, store.LockFileName); err != nil {
+			return fmt.Errorf("state dir: %w", err)
+		}
+	}
+	if cfg.AuditLog != "" {
+		dir := filepath.Dir(cfg.AuditLog)
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return fmt.Errorf("create the audit log folder %s: %w", dir, err)
+		}
+		if err := fsguard.CheckStateDir(dir, filepath.Base(cfg.AuditLog), filepath.Base(cfg.AuditLog)+".lock"); err != nil {
+			return fmt.Errorf("audit log: %w", err)
+		}
+	}
+	return nil
 }
 
 // policyConfig merges the environment's settings with the operator's policy file.
