@@ -62,7 +62,10 @@ func (a *App) startWebhookReceiver(ctx context.Context) (func(), error) {
 	a.recv.secrets.refresh(ctx, true)
 	if a.secrets.WebhookSecret.IsZero() {
 		a.recv.secrets.mu.Lock()
-		n := len(a.recv.secrets.cfg.secrets)
+		n := len(a.recv.secrets.cfg.agents)
+		if a.recv.secrets.cfg.project != "" {
+			n++
+		}
 		a.recv.secrets.mu.Unlock()
 		if n == 0 {
 			a.logger.Warn("no webhook is configured and AGENTPHONE_WEBHOOK_SECRET is unset: every delivery is refused until a webhook points here (set_webhook) or the secret is set")
@@ -114,6 +117,11 @@ func (rv *receiver) serve(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		log.Warn("signed webhook delivery is not an event", "err", err)
 		http.Error(w, "not a webhook event", http.StatusBadRequest)
+		return
+	}
+	if err := validateEvent(ev, rv.app.cfg.DefaultRegion); err != nil {
+		log.Warn("signed webhook delivery refused: a field is malformed", "reason", err.Error())
+		http.Error(w, "malformed event: "+err.Error(), http.StatusBadRequest)
 		return
 	}
 	// De-duplicate on the delivery id and on what was signed. The id is not signed, so a
