@@ -118,8 +118,10 @@ func stderrSecrets(environ []string) []string {
 			out = append(out, strings.TrimSpace(v))
 			continue
 		}
+		// Only credential shapes (sk_live_..., whsec_..., AKIA...): a random-looking path is no
+		// key, and scrubbing it would eat ordinary words of the logs.
 		if strings.HasPrefix(k, "AGENTPHONE_") || k == "XDG_STATE_HOME" {
-			if found, _ := text.FindCredential(v); found {
+			if text.RedactCredentials(v, "") != v {
 				out = append(out, strings.TrimSpace(v))
 			}
 		}
