@@ -44,8 +44,8 @@ func (e *Engine) Record(ctx context.Context, a Action, d Decision, r Result) err
 			Decision:      string(d.Outcome),
 			Rules:         d.RuleIDs(),
 			ConfirmMethod: method,
-			APIID:         r.APIID,
-			APIStatus:     r.APIStatus,
+			APIID:         e.scrub(r.APIID), // the API's words: scrubbed like every other field
+			APIStatus:     e.scrub(r.APIStatus),
 			Principal:     a.Principal,
 		}
 		if d.Target != nil {

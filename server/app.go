@@ -188,7 +188,7 @@ func New(ctx context.Context, cfg Config, opts Options) (app *App, err error) {
 	deps := &tools.Deps{
 		API: a.api, Policy: a.policy, ConfirmMode: a.policy.ConfirmMode(), OperatorPhone: a.policy.OperatorPhone(),
 		DefaultRegion: cfg.DefaultRegion, Sandbox: cfg.Sandbox, Principal: principal(),
-		Clock: a.clock, Logger: logger.With("component", "tools"), Events: a.events,
+		Clock: a.clock, Logger: logger.With("component", "tools"), Events: a.events, Scrub: scrubber.Scrub,
 	}
 	a.subs, a.deps = newSubscribers(), deps
 	if cfg.WebhookListen != "" {

@@ -198,6 +198,9 @@ func (d *Deps) progress(ctx context.Context, c *call, step int, message string) 
 	if srv == nil {
 		return
 	}
+	if d.Scrub != nil {
+		message = d.Scrub(message) // notifications bypass the result scrubber: they carry API text
+	}
 	err := srv.SendNotificationToClient(ctx, string(mcp.MethodNotificationProgress), map[string]any{
 		"progressToken": c.req.Params.Meta.ProgressToken, "progress": step, "message": message,
 	})

@@ -43,6 +43,9 @@ type Deps struct {
 	Logger *slog.Logger
 	// Events delivers inbound events from the webhook receiver to waiting tools; may be nil.
 	Events *EventHub
+	// Scrub removes secrets from what leaves outside tool results (progress notifications);
+	// nil leaves text as it is.
+	Scrub func(string) string
 
 	// outbound serialises the decide-send-count sequence of texts and calls (see gate).
 	outbound sync.Mutex
