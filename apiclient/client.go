@@ -57,6 +57,10 @@ type Options struct {
 	// SubAccountID, when set, scopes every request to that sub-account (the
 	// X-Sub-Account-Id header); empty means the master account.
 	SubAccountID string
+	// Redact, when set, is applied to every error body before it is parsed or cut to size,
+	// so a secret the API echoes is removed whole, not left as a fragment by a cut (the
+	// server passes the key guard's scrubber).
+	Redact func(string) string
 }
 
 // SubAccountHeader is the header that scopes a request to a sub-account.
@@ -74,6 +78,7 @@ type Client struct {
 	sub       string
 	// streamIdle is the transcript stream's silence limit.
 	streamIdle time.Duration
+	redact     func(string) string
 }
 
 // New returns a Client, or an error when BaseURL is not scheme://host[:port].
@@ -95,6 +100,7 @@ func New(o Options) (*Client, error) {
 		userAgent: o.UserAgent,
 		log:       o.Logger,
 		sub:       sub,
+		redact:    o.Redact,
 	}
 	// Never follow a redirect (a 3xx becomes an *Error naming the target
 	// host): a shallow copy keeps the caller's transport and timeout.

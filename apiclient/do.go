@@ -327,6 +327,9 @@ func (c *Client) statusError(r call, resp *http.Response, body []byte) *Error {
 		e.Location = locationHost(resp.Header.Get("Location"))
 		return e
 	}
+	if c.redact != nil {
+		body = []byte(c.redact(string(body))) // before any cut: see Options.Redact
+	}
 	e.Code, e.Type, e.Message, e.Details = ParseErrorBody(resp.StatusCode, body)
 	if e.Message == "" {
 		e.Message = strings.ToLower(http.StatusText(resp.StatusCode))

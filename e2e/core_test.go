@@ -17,9 +17,9 @@ import (
 
 // coreFlow exercises the five core tools and their bad-input paths on one client.
 func coreFlow(t *testing.T, c *client.Client) {
-	agent := mustOK(t, callTool(t, c, "create_agent", map[string]any{
+	agent := confirmed(t, c, "create_agent", map[string]any{
 		"name": "Front Desk", "voice_mode": "hosted", "system_prompt": "You are a friendly front desk.",
-	}), "create_agent")
+	})
 	agentID := agent.str("id")
 	if !strings.HasPrefix(agentID, "agt_") {
 		t.Fatalf("create_agent: id %q, structured %v", agentID, agent.data)

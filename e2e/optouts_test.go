@@ -33,7 +33,7 @@ func TestOptOutsWithTheBinary(t *testing.T) {
 		"AGENTPHONE_STATE_DIR=" + t.TempDir(), "AGENTPHONE_QUIET_HOURS=off", "AGENTPHONE_LOG_LEVEL=warn",
 		"AGENTPHONE_CONFIRM_MODE=auto", "AGENTPHONE_TOOLSETS=all",
 	})
-	agent := mustOK(t, callTool(t, c, "create_agent", map[string]any{"name": "Desk", "voice_mode": "hosted", "system_prompt": "Be brief."}), "create_agent")
+	agent := confirmed(t, c, "create_agent", map[string]any{"name": "Desk", "voice_mode": "hosted", "system_prompt": "Be brief."})
 	agentID := agent.str("id")
 	num := confirmed(t, c, "buy_number", map[string]any{"agent_id": agentID, "area_code": "415"})
 	ours := num.str("phone_number")

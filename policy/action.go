@@ -20,7 +20,7 @@ const (
 	KindTransfer      Kind = "transfer"       // live-call transfer: number rules on TransferNumber (or To)
 	KindDTMF          Kind = "dtmf"           // send DTMF digits on a live call: content rules only
 	KindContactWrite  Kind = "contact_write"  // create/update a contact: To must normalise, nothing more
-	KindAgentCreate   Kind = "agent_create"   // create an agent: content rules on Texts, number rules on TransferNumber; no confirm
+	KindAgentCreate   Kind = "agent_create"   // create an agent: content rules, number rules on TransferNumber; confirm [agent_change] when it has Spoken text
 	KindOther         Kind = "other"          // any other write (react, end call, test webhook...): content rules only; audited
 	KindRouteNumber   Kind = "route_number"   // attach a number to an agent or detach it: confirm [agent_change]
 )
@@ -44,7 +44,12 @@ type Action struct {
 	Kind      Kind
 	To        string   // raw destination number as given
 	Body      string   // SMS body or DTMF digits
-	Texts     []string // other outbound text checked for secrets: greeting, system prompt...
+	Texts     []string // other outbound text checked for secrets and hidden characters: names, notes, URLs...
+	// Spoken are the texts an AI voice will speak, or follow as its instructions: system
+	// prompts, greetings, voicemail messages, call topics, live answers. They get the content
+	// rules (secrets, hidden characters) and the AI-disclosure rule [ai_disclosure], and the
+	// preview shows them in full.
+	Spoken []LabeledText
 	// TransferNumber is a raw transfer destination (agent transferNumber or live transfer).
 	TransferNumber string
 	// Args holds the canonical tool arguments bound into a confirmation token
@@ -59,6 +64,13 @@ type Action struct {
 	// URLs are addresses a third party will be told to call (an agent's custom tools): each
 	// must be a public https URL [unsafe_url], and is checked for secrets like Texts.
 	URLs []string
+}
+
+// LabeledText is a text with what it is ("system prompt", "greeting"), for reasons and
+// previews.
+type LabeledText struct {
+	Label string `json:"label"`
+	Text  string `json:"text"`
 }
 
 // RuleHit is one rule that fired: a stable ID and a plain-language reason.

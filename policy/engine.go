@@ -83,7 +83,8 @@ type Engine struct {
 	own      OwnNumberChecker
 	replies  RepliesReader
 	keys     []string
-	scrubber *keyguard.Scrubber // removes keys (any encoding) from logged and audited text
+	scrubber *keyguard.Scrubber  // removes keys (any encoding) from logged and audited text
+	matcher  *text.SecretMatcher // finds the keys (any encoding, any 8-character fragment) in content
 	log      *slog.Logger
 	codes    *PendingCodes
 	zones    zoneCache
@@ -124,6 +125,7 @@ func New(cfg Config, deps Deps) (*Engine, error) {
 		}
 	}
 	e.scrubber = keyguard.NewScrubber(e.keys...)
+	e.matcher = text.NewSecretMatcher(e.keys...)
 	e.region = strings.ToUpper(strings.TrimSpace(cfg.DefaultRegion))
 	if e.region == "" {
 		e.region = phone.DefaultRegion

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/agentphone-mcp/agentphone-mcp/policy/phone"
@@ -141,7 +142,8 @@ func (e *Engine) evalOutbound(ctx context.Context, a Action) (Decision, error) {
 	e.numberRules(&v, n, "", channelOf(a.Kind), f)
 	e.numberRules(&v, transfer, "transfer number: ", store.ChannelCall, f)
 
-	p := &Preview{Details: visibleDetails(a.Details), Cost: e.cost(a, info)}
+	p := newPreview(a)
+	p.Cost = e.cost(a, info)
 	if a.Kind == KindSMS {
 		p.Body = bodyPreview(a.Body, info)
 	}
@@ -193,7 +195,7 @@ func (e *Engine) evalAdmin(ctx context.Context, a Action) (Decision, error) {
 	var v verdict
 	e.checkContent(&v, a)
 	e.checkURLs(ctx, &v, a.URLs)
-	p := &Preview{Details: visibleDetails(a.Details)}
+	p := newPreview(a)
 	var target *phone.Number
 	raw := a.TransferNumber
 	if raw == "" && a.Kind == KindTransfer {
@@ -227,7 +229,11 @@ func (e *Engine) evalAdmin(ctx context.Context, a Action) (Decision, error) {
 		if len(a.URLs) > 0 {
 			v.confirmHit(RuleAgentChange, "custom tools let the agent call these URLs during calls, sending them what it chooses from the conversation")
 		} else {
-			v.confirmHit(RuleAgentChange, "changing an agent's system prompt or transfer number changes what it says and where it sends callers")
+			v.confirmHit(RuleAgentChange, "changing an agent's system prompt, greeting, voicemail message or transfer number changes what it says and where it sends callers")
+		}
+	case KindAgentCreate:
+		if len(a.Spoken) > 0 {
+			v.confirmHit(RuleAgentChange, "a new agent's system prompt, greeting or voicemail message decides what it says on every call it makes or answers; a person must read it first")
 		}
 	case KindRouteNumber:
 		v.confirmHit(RuleAgentChange, "routing a number to an agent, or detaching it, changes who answers its calls and texts")
@@ -240,7 +246,7 @@ func (e *Engine) evalAdmin(ctx context.Context, a Action) (Decision, error) {
 func (e *Engine) evalContact(a Action) (Decision, error) {
 	var v verdict
 	e.checkContent(&v, a)
-	p := &Preview{Details: visibleDetails(a.Details)}
+	p := newPreview(a)
 	if a.To == "" {
 		return v.decision(nil, p), nil
 	}
@@ -253,24 +259,70 @@ func (e *Engine) evalContact(a Action) (Decision, error) {
 	return v.decision(&n, p), nil
 }
 
-// checkContent denies outbound text that carries a secret.
+// checkContent applies the content rules to every text of the action: a secret (the keys in
+// any disguise, whole or a fragment of 8+ characters, also split between two texts, or a
+// credential-shaped token) [secret_in_content]; a bidi control or invisible character, named
+// [hidden_characters] (not in contact fields or conversation metadata, which are sanitised when
+// shown); and, on what an AI voice will speak or follow, an instruction to deny
+// being an AI [ai_disclosure]. One hit of each rule is reported, naming the text.
 func (e *Engine) checkContent(v *verdict, a Action) {
-	check := func(label, s string) bool {
-		if s == "" {
-			return false
+	fields := make([]LabeledText, 0, 1+len(a.Texts)+len(a.Spoken))
+	if a.Body != "" {
+		label := "message"
+		if a.Kind == KindDTMF {
+			label = "digits"
 		}
-		if found, what := text.FindSecret(s, e.keys...); found {
-			v.denyHit(RuleSecretInContent, fmt.Sprintf("the %s contains %s; secrets must never be sent. Remove it", label, what))
-			return true
-		}
-		return false
-	}
-	if check("message", a.Body) {
-		return
+		fields = append(fields, LabeledText{label, a.Body})
 	}
 	for _, t := range a.Texts {
-		if check("greeting or prompt", t) {
-			return
+		fields = append(fields, LabeledText{"text", t})
+	}
+	fields = append(fields, a.Spoken...)
+	var all []string
+	secret := false
+	for _, f := range fields {
+		if f.Text == "" {
+			continue
+		}
+		all = append(all, f.Text)
+		if secret {
+			continue
+		}
+		found, what := e.matcher.Find(f.Text)
+		if !found {
+			found, what = text.FindCredential(f.Text)
+		}
+		if found {
+			v.denyHit(RuleSecretInContent, fmt.Sprintf("the %s contains %s; secrets must never be sent. Remove it", f.Label, what))
+			secret = true
+		}
+	}
+	if !secret && len(all) > 1 {
+		if found, what := e.matcher.Find(strings.Join(all, "\n")); found {
+			v.denyHit(RuleSecretInContent, fmt.Sprintf("the texts of this action together contain %s, split between them; secrets must never be sent. Remove it", what))
+		}
+	}
+	// Hidden characters matter where text reaches people or configures what an agent says:
+	// the body, what a voice speaks, and the other texts of texts, calls, agents and webhooks.
+	// Account data (contact fields, conversation metadata) is sanitised when shown instead.
+	checked := fields
+	if a.Kind == KindContactWrite || a.Kind == KindOther {
+		checked = nil
+		if a.Body != "" {
+			checked = append(checked, fields[0])
+		}
+		checked = append(checked, a.Spoken...)
+	}
+	for _, f := range checked {
+		if h, found := text.FindHidden(f.Text); found {
+			v.denyHit(RuleHiddenCharacters, fmt.Sprintf("the %s contains %s; a person approving it would not see what is sent. Remove it and send plain text", f.Label, h))
+			break
+		}
+	}
+	for _, f := range a.Spoken {
+		if found, what := text.DeniesAI(f.Text); found {
+			v.denyHit(RuleAIDisclosure, fmt.Sprintf("the %s tells the voice to hide that it is an AI or to pass as a human (%q); an AI voice must never deny being an AI. Remove that instruction", f.Label, what))
+			break
 		}
 	}
 }

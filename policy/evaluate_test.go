@@ -153,7 +153,7 @@ func TestAllowPathAndPreview(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, Config{}, nil)
 	e.send(t, sms(numLA, "first")) // now known
-	d := e.eval(t, Action{Tool: "send_sms", Kind: KindSMS, To: "(650) 253-0000", Body: "Hello\u202eBob",
+	d := e.eval(t, Action{Tool: "send_sms", Kind: KindSMS, To: "(650) 253-0000", Body: "Hello Bob ❤️",
 		Details: map[string]string{"from": "+14155550000", "agent\u200b": "x"}})
 	wantDecision(t, d, Allow, "")
 	if d.Target == nil || d.Target.E164 != numLA {

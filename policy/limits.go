@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"time"
+
+	"github.com/agentphone-mcp/agentphone-mcp/policy/text"
 )
 
 // Event keys in the store. Part of the on-disk format: do not rename.
@@ -98,9 +100,11 @@ func checkDuplicate(v *verdict, kind Kind, e164 string, dup *capCheck) {
 	}
 }
 
-// dupKey is the duplicate-detection event key for an SMS.
+// dupKey is the duplicate-detection event key for an SMS: the body is compared in text.Fold
+// form, so a copy that differs only by invisible characters, compatibility forms, look-alike
+// letters, case or spacing is the same message.
 func dupKey(e164, body string) string {
-	sum := sha256.Sum256([]byte(body))
+	sum := sha256.Sum256([]byte(text.Fold(body)))
 	return evSMSDup + e164 + ":" + hex.EncodeToString(sum[:16])
 }
 

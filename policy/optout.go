@@ -2,6 +2,8 @@ package policy
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
@@ -42,30 +44,100 @@ type RepliesReader interface {
 }
 
 // recogniseOptOut is the one place the engine asks whether words revoke consent, and for
-// which channel (store.ChannelAll, ChannelSMS or ChannelCall). Texts use the carrier-keyword
-// recogniser (a text opt-out covers calls and texts, per the FCC's revocation rule); caller
-// turns use the spoken do-not-call phrases.
+// which channel (store.ChannelAll, ChannelSMS or ChannelCall). Texts use text.ClassifyOptOut
+// (the FCC's 2024 revocation rule and the carriers' keywords in English, Spanish and French,
+// after folding look-alikes, spacing and compatibility forms) and always opt out of every
+// channel; caller turns use the spoken do-not-call phrases (text.SpokenOptOut), scoped to what
+// the caller asked (calls, or calls and texts). Ambiguous texts are not opt-outs here:
+// ObserveInbound flags them.
 func recogniseOptOut(r Reply) (channel string, ok bool) {
 	if r.Channel == store.ChannelCall {
 		scope, ok := text.SpokenOptOut(r.Text)
 		if !ok {
 			return "", false
 		}
-		return scope, true // text.Scope* equal the store.Channel* names
+		return scope, true // text.Scope* of SpokenOptOut equal the store.Channel* names
 	}
-	if text.IsOptOut(r.Text) {
-		return store.ChannelAll, true
+	// A text that revokes consent covers calls and texts alike, whatever channel it names
+	// ("stop texting me" from someone we also call): the FCC rule lets them revoke by any
+	// reasonable means, so err toward their wish. The channel named stays in the audit line.
+	if text.ClassifyOptOut(r.Text).Class != text.OptOutRevoked {
+		return "", false
 	}
-	return "", false
+	return store.ChannelAll, true
 }
 
-// ObserveInbound checks an inbound text received at at (zero: now): when body is an opt-out
-// (STOP, UNSUBSCRIBE, "stop texting me"...), from is normalised and put on the suppression
-// list, and an audit line is written. It reports whether the sender was opted out. Call it
-// for every inbound SMS the server reads (webhook, inbox, list tools).
-func (e *Engine) ObserveInbound(ctx context.Context, from, body string, at time.Time) (bool, error) {
-	ch, err := e.ObserveReplies(ctx, from, []Reply{{Channel: store.ChannelSMS, Text: body, At: at}})
-	return ch != "", err
+// Inbound is one text a third party sent: an SMS reply, or a caller's words in a call.
+type Inbound struct {
+	From    string    // the sender's number as received
+	Text    string    // the message body, or the caller's turn
+	Channel string    // store.ChannelSMS (default) or store.ChannelCall
+	ID      string    // the message or call id, for the audit line; optional
+	At      time.Time // when it was said (zero: now)
+}
+
+// Observation is what ObserveInbound found in one inbound text.
+type Observation struct {
+	// OptOut is the recogniser's verdict on the text (text.ClassifyOptOut).
+	OptOut text.OptOut `json:"opt_out"`
+	// OptedOut: the sender is on the suppression list now, for Channel.
+	OptedOut bool `json:"opted_out"`
+	// Channel is the scope recorded (store.ChannelAll, ChannelSMS, ChannelCall) when OptedOut.
+	Channel string `json:"channel,omitempty"`
+	// Flagged: the text may revoke consent. It was logged and audited for the operator (once a
+	// day per sender and text); the caller shows the flag to the model with the text.
+	Flagged bool `json:"flagged"`
+}
+
+// ObserveInbound checks one inbound text (or caller turn) and records a revocation with its
+// channel scope (ObserveReplies). An ambiguous text ("wrong number", "stop" in a sentence) is
+// logged at warn level and audited (decision "flag", rule possible_opt_out) for the operator,
+// and reported as Flagged. Call it for every inbound text the server reads (webhook, inbox,
+// list tools, waits).
+func (e *Engine) ObserveInbound(ctx context.Context, in Inbound) (Observation, error) {
+	channel := in.Channel
+	if channel == "" {
+		channel = store.ChannelSMS
+	}
+	o := Observation{OptOut: text.ClassifyOptOut(in.Text)}
+	scope, err := e.ObserveReplies(ctx, in.From, []Reply{{Channel: channel, Text: in.Text, At: in.At, Ref: in.ID}})
+	if err != nil {
+		return o, err
+	}
+	if scope != "" {
+		o.OptedOut, o.Channel = true, scope
+		return o, nil
+	}
+	if o.OptOut.Class != text.OptOutAmbiguous {
+		return o, nil
+	}
+	n, err := phone.Normalize(in.From, e.region)
+	if err != nil {
+		return o, fmt.Errorf("policy: possible opt-out from unusable sender number: %w", err)
+	}
+	if e.operator != "" && n.E164 == e.operator {
+		return o, nil
+	}
+	sum := sha256.Sum256([]byte(text.Fold(in.Text)))
+	seen, err := e.store.SeenDelivery(ctx, "optout-flag:"+n.E164+":"+hex.EncodeToString(sum[:12]))
+	if err != nil {
+		return o, fmt.Errorf("policy: record a possible opt-out: %w", err)
+	}
+	o.Flagged = true
+	if seen {
+		return o, nil
+	}
+	details := map[string]string{"match": e.scrub(o.OptOut.Match), "scope": string(o.OptOut.Scope), "channel": channel}
+	if in.ID != "" {
+		details["id"] = e.scrub(text.Sanitize(in.ID, 80))
+	}
+	e.log.WarnContext(ctx, "policy: a reply may be an opt-out; review it", "e164", n.E164, "match", e.scrub(o.OptOut.Match), "channel", channel)
+	if e.audit != nil {
+		if _, _, err := e.audit.Append(audit.Entry{Tool: "inbound_" + channel, Decision: "flag", Rules: []string{RulePossibleOptOut}, Target: n.E164, Details: details}); err != nil {
+			return o, fmt.Errorf("policy: audit a possible opt-out: %w", err)
+		}
+	}
+	return o, nil
 }
 
 // ObserveCall checks the caller turns of a call with party (the other side's number) for a

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/agentphone-mcp/agentphone-mcp/fsguard"
 	"github.com/agentphone-mcp/agentphone-mcp/policy/phone"
 )
 
@@ -48,27 +49,19 @@ type FileConfig struct {
 }
 
 // LoadPolicyFile reads and checks the operator policy file once. It refuses a
-// file that is not a regular file, is writable by group or others, is larger
-// than 1 MiB, is not one JSON object, or has unknown or repeated keys. Values
-// are checked (quiet hours syntax, region codes phonenumbers knows, prices) so a
+// symbolic link, a file that is not a regular file, is owned by another user, is writable by
+// group or others, is larger than 1 MiB, is not one JSON object, or has unknown or repeated
+// keys. Values are checked (quiet hours syntax, region codes phonenumbers knows, prices) so a
 // typo fails at start, naming the file.
 func LoadPolicyFile(path string) (FileConfig, error) {
 	var fc FileConfig
-	f, err := os.Open(path)
+	// Not through a symbolic link, a regular file, owned by this user, not writable by group or
+	// others: otherwise another user could rewrite the operator's rules.
+	f, err := fsguard.OpenFile(path, os.O_RDONLY, 0, 0o022)
 	if err != nil {
 		return fc, fmt.Errorf("policy file: %w", err)
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return fc, fmt.Errorf("policy file %s: %w", path, err)
-	}
-	if !fi.Mode().IsRegular() {
-		return fc, fmt.Errorf("policy file %s: not a regular file", path)
-	}
-	if perm := fi.Mode().Perm(); perm&0o022 != 0 {
-		return fc, fmt.Errorf("policy file %s: mode %04o is writable by group or others; run: chmod go-w %s", path, perm, path)
-	}
 	data, err := io.ReadAll(io.LimitReader(f, maxPolicyFileSize+1))
 	if err != nil {
 		return fc, fmt.Errorf("policy file %s: read: %w", path, err)

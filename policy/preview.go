@@ -12,13 +12,16 @@ import (
 // normalised values, never from model-written text; caller Details are shown
 // with invisible and bidi characters made visible.
 type Preview struct {
-	To           *Destination      `json:"to,omitempty"`
-	Transfer     *Destination      `json:"transfer,omitempty"`
-	FirstContact bool              `json:"first_contact"`
-	Body         *BodyPreview      `json:"body,omitempty"`
-	Cost         string            `json:"cost,omitempty"` // from the price table (Prices): numbers, SMS segments, call minutes
-	Rules        []RuleHit         `json:"rules"`
-	Details      map[string]string `json:"details,omitempty"`
+	To           *Destination `json:"to,omitempty"`
+	Transfer     *Destination `json:"transfer,omitempty"`
+	FirstContact bool         `json:"first_contact"`
+	Body         *BodyPreview `json:"body,omitempty"`
+	Cost         string       `json:"cost,omitempty"` // from the price table (Prices): numbers, SMS segments, call minutes
+	// Spoken are the texts the AI voice will speak or follow, in full, hidden characters made
+	// visible: a person approves exactly what the agent is told.
+	Spoken  []LabeledText     `json:"spoken,omitempty"`
+	Rules   []RuleHit         `json:"rules"`
+	Details map[string]string `json:"details,omitempty"`
 }
 
 // Destination describes a normalised number.
@@ -66,6 +69,15 @@ func (e *Engine) destination(n *phone.Number, times []LocalTime) *Destination {
 // bodyPreview renders an SMS body.
 func bodyPreview(body string, info text.SMSInfo) *BodyPreview {
 	return &BodyPreview{TextVisible: text.Visible(body), Encoding: info.Encoding, Segments: info.Segments, Characters: info.Characters}
+}
+
+// newPreview starts the preview of a: its details and spoken texts made visible.
+func newPreview(a Action) *Preview {
+	p := &Preview{Details: visibleDetails(a.Details)}
+	for _, t := range a.Spoken {
+		p.Spoken = append(p.Spoken, LabeledText{Label: text.Visible(t.Label), Text: text.Visible(t.Text)})
+	}
+	return p
 }
 
 // visibleDetails copies details with hidden characters made visible.

@@ -44,8 +44,8 @@ func (e *Engine) Record(ctx context.Context, a Action, d Decision, r Result) err
 			Decision:      string(d.Outcome),
 			Rules:         d.RuleIDs(),
 			ConfirmMethod: method,
-			APIID:         r.APIID,
-			APIStatus:     r.APIStatus,
+			APIID:         e.scrub(r.APIID), // the API's words: scrubbed like every other field
+			APIStatus:     e.scrub(r.APIStatus),
 			Principal:     a.Principal,
 		}
 		if d.Target != nil {
@@ -56,11 +56,21 @@ func (e *Engine) Record(ctx context.Context, a Action, d Decision, r Result) err
 		// two halves), and the rule ID already says why it was refused.
 		secret := slices.Contains(d.RuleIDs(), RuleSecretInContent)
 		if secret {
-			if len(a.Details) > 0 {
+			if len(a.Details) > 0 || len(a.Spoken) > 0 {
 				entry.Details = map[string]string{"withheld": "details withheld: the content carried a secret"}
 			}
 		} else {
-			entry.Details = e.auditDetails(a.Details)
+			details := a.Details
+			if len(a.Spoken) > 0 {
+				details = make(map[string]string, len(a.Details)+len(a.Spoken))
+				for k, v := range a.Details {
+					details[k] = v
+				}
+				for _, sp := range a.Spoken {
+					details["spoken: "+sp.Label] = sp.Text
+				}
+			}
+			entry.Details = e.auditDetails(details)
 		}
 		if a.Body != "" {
 			sum := sha256.Sum256([]byte(a.Body))

@@ -1,7 +1,6 @@
 package policy
 
 import (
-	"time"
 
 	"context"
 	"encoding/base64"
@@ -103,12 +102,12 @@ func TestObserveInboundAndOptOuts(t *testing.T) {
 		{numNY, "please stop texting me", true},
 	}
 	for _, tt := range tests {
-		got, err := e.eng.ObserveInbound(ctx, tt.from, tt.body, time.Time{})
-		if err != nil || got != tt.opted {
-			t.Errorf("ObserveInbound(%q) = %v, %v; want %v", tt.body, got, err, tt.opted)
+		o, err := e.eng.ObserveInbound(ctx, Inbound{From: tt.from, Text: tt.body})
+		if got := o.OptedOut; err != nil || got != tt.opted {
+			t.Errorf("ObserveInbound(%q) = %+v, %v; want opted out %v", tt.body, o, err, tt.opted)
 		}
 	}
-	if _, err := e.eng.ObserveInbound(ctx, "not a number", "STOP", time.Time{}); err == nil {
+	if _, err := e.eng.ObserveInbound(ctx, Inbound{From: "not a number", Text: "STOP"}); err == nil {
 		t.Error("opt-out from an unusable number reported no error")
 	}
 	wantDecision(t, e.eval(t, sms(numLA, "hi")), Deny, RuleOptedOut)

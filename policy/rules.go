@@ -19,6 +19,12 @@ const (
 	RuleOwnNumber       = "own_number"     // SMS or call to one of the account's own numbers
 	RuleOperatorPhone   = "operator_phone" // SMS or call to AGENTPHONE_OPERATOR_PHONE (the confirmation channel)
 	RuleUnsafeURL       = "unsafe_url"     // a URL a third party would call is not a public https URL
+	// RuleHiddenCharacters: outbound text carries a bidi control or an invisible character,
+	// so what a person approves would not be what is sent.
+	RuleHiddenCharacters = "hidden_characters"
+	// RuleAIDisclosure: a prompt, greeting or answer tells the AI voice to hide that it is an
+	// AI or to pass as a human.
+	RuleAIDisclosure = "ai_disclosure"
 
 	// Confirm rules.
 	RuleSpend         = "spend"
@@ -29,6 +35,10 @@ const (
 	RuleInternational = "international"
 	RuleSMSLong       = "sms_long"
 	RuleDuplicate     = "duplicate"
+
+	// RulePossibleOptOut marks an inbound text that may revoke consent, flagged to the model
+	// and the operator (audit and log); it denies nothing by itself.
+	RulePossibleOptOut = "possible_opt_out"
 )
 
 // isGlobalNetwork reports non-geographic calling codes that are always denied

@@ -137,7 +137,7 @@ func TestTodayIMessageFields(t *testing.T) {
 }
 
 func TestTodayCallVariablesAndPrices(t *testing.T) {
-	const key = "sk_live_variablesKEY0123456789abcdef"
+	const key = "sk_live_Vq7rKx2mZp9TwL4nB8cD3fG6hJ"
 	h := newTodayHarness(t, key, Options{})
 	c := h.connect("inprocess")
 	agentID, _, _ := h.setupAgentWithNumber(c)
@@ -233,7 +233,7 @@ func TestTodayCallOutcomes(t *testing.T) {
 }
 
 func TestTodayCustomTools(t *testing.T) {
-	const key = "sk_live_customTOOLSkey0123456789abc"
+	const key = "sk_live_Ct5pQw8eRt1yUi4oPa7sDf0gHj"
 	h := newTodayHarness(t, key, Options{})
 	c := h.connect("inprocess")
 	agentID, _, _ := h.setupAgentWithNumber(c)

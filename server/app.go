@@ -20,6 +20,7 @@ import (
 	mcpserver "github.com/mark3labs/mcp-go/server"
 
 	"github.com/agentphone-mcp/agentphone-mcp/apiclient"
+	"github.com/agentphone-mcp/agentphone-mcp/fsguard"
 	"github.com/agentphone-mcp/agentphone-mcp/policy"
 	"github.com/agentphone-mcp/agentphone-mcp/policy/audit"
 	"github.com/agentphone-mcp/agentphone-mcp/policy/keyguard"
@@ -60,6 +61,7 @@ type Options struct {
 type App struct {
 	cfg     Config
 	logger  *slog.Logger
+	stderr  io.Writer // the scrubbed stderr: notices for the operator
 	clock   clockwork.Clock
 	mcp     *mcpserver.MCPServer
 	tools   []tools.Tool
@@ -96,7 +98,7 @@ func New(ctx context.Context, cfg Config, opts Options) (app *App, err error) {
 	if logger == nil {
 		logger = NewLogger(stderr, cfg.LogLevel, scrubber)
 	}
-	a := &App{cfg: cfg, logger: logger, secrets: opts.Secrets}
+	a := &App{cfg: cfg, logger: logger, secrets: opts.Secrets, stderr: scrubbingWriter{w: stderr, s: scrubber}}
 	defer func() {
 		if err != nil {
 			_ = a.Close()
@@ -143,9 +145,9 @@ func New(ctx context.Context, cfg Config, opts Options) (app *App, err error) {
 		if cfg.BaseURL == "" {
 			endpoint, _ = keyguard.ParseBaseURL("")
 		}
-		fmt.Fprintln(stderr, "agentphone-mcp: SANDBOX MODE: every tool runs against a simulated AgentPhone. No real call is placed, no text is sent, no money is spent.")
+		fmt.Fprintln(a.stderr, "agentphone-mcp: SANDBOX MODE: every tool runs against a simulated AgentPhone. No real call is placed, no text is sent, no money is spent.")
 		if cfg.SandboxDeliverExternal {
-			fmt.Fprintln(stderr, "agentphone-mcp: --sandbox-deliver-external: simulated webhook events are really POSTed to the configured URLs, also on other hosts.")
+			fmt.Fprintln(a.stderr, "agentphone-mcp: --sandbox-deliver-external: simulated webhook events are really POSTed to the configured URLs, also on other hosts.")
 		}
 	} else if endpoint.Loopback {
 		logger.Warn("the API base URL is a loopback address: for local testing only", "base_url", endpoint.BaseURL)
@@ -163,6 +165,7 @@ func New(ctx context.Context, cfg Config, opts Options) (app *App, err error) {
 		BaseURL: endpoint.BaseURL, HTTPClient: hc, Clock: a.clock,
 		Timeout: apiTimeout, LongPollTimeout: 11 * time.Minute, SubAccountID: cfg.SubAccountID,
 		UserAgent: "agentphone-mcp/" + versionOr(opts.Version), Logger: logger.With("component", "apiclient"),
+		Redact: scrubber.Scrub,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("build the API client (AGENTPHONE_SUB_ACCOUNT_ID must be a sub-account id such as sub_123): %w", err)
@@ -170,6 +173,9 @@ func New(ctx context.Context, cfg Config, opts Options) (app *App, err error) {
 
 	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create the state dir %s: %w; set AGENTPHONE_STATE_DIR to a writable folder", cfg.StateDir, err)
+	}
+	if err := checkStateFiles(cfg); err != nil {
+		return nil, err
 	}
 	a.store, err = store.Open(storeDir(cfg), store.Options{Clock: a.clock})
 	if err != nil {
@@ -203,7 +209,7 @@ func New(ctx context.Context, cfg Config, opts Options) (app *App, err error) {
 	deps := &tools.Deps{
 		API: a.api, Policy: a.policy, ConfirmMode: a.policy.ConfirmMode(), OperatorPhone: a.policy.OperatorPhone(),
 		DefaultRegion: cfg.DefaultRegion, Sandbox: cfg.Sandbox, Principal: principal(),
-		Clock: a.clock, Logger: logger.With("component", "tools"), Events: a.events,
+		Clock: a.clock, Logger: logger.With("component", "tools"), Events: a.events, Scrub: scrubber.Scrub,
 		ToolTimeout: cfg.ToolTimeout, ElicitTimeout: cfg.ElicitTimeout,
 	}
 	a.subs, a.deps = newSubscribers(), deps
@@ -257,6 +263,34 @@ func storeDir(cfg Config) string {
 		return filepath.Join(cfg.StateDir, "sandbox")
 	}
 	return cfg.StateDir
+}
+
+// checkStateFiles refuses a state dir (or audit log folder) that another user owns or can
+// write to, and state files that are symbolic links or belong to someone else: caps, opt-outs,
+// used tokens and the audit chain must be this user's alone (fsguard).
+func checkStateFiles(cfg Config) error {
+	dirs := []string{cfg.StateDir}
+	if sd := storeDir(cfg); sd != cfg.StateDir {
+		if err := os.MkdirAll(sd, 0o700); err != nil {
+			return fmt.Errorf("create the state dir %s: %w", sd, err)
+		}
+		dirs = append(dirs, sd)
+	}
+	for _, d := range dirs {
+		if err := fsguard.CheckStateDir(d, store.FileName, store.LockFileName); err != nil {
+			return fmt.Errorf("state dir: %w", err)
+		}
+	}
+	if cfg.AuditLog != "" {
+		dir := filepath.Dir(cfg.AuditLog)
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return fmt.Errorf("create the audit log folder %s: %w", dir, err)
+		}
+		if err := fsguard.CheckStateDir(dir, filepath.Base(cfg.AuditLog), filepath.Base(cfg.AuditLog)+".lock"); err != nil {
+			return fmt.Errorf("audit log: %w", err)
+		}
+	}
+	return nil
 }
 
 // policyConfig merges the environment's settings with the operator's policy file.

@@ -163,7 +163,7 @@ func (h *harness) confirm(c *client.Client, name string, args map[string]any) re
 // setupAgentWithNumber creates a hosted agent with a bought number and returns their ids.
 func (h *harness) setupAgentWithNumber(c *client.Client) (agentID, numberID, number string) {
 	h.t.Helper()
-	a := h.mustOK(h.call(c, "create_agent", map[string]any{"name": "Desk", "voice_mode": "hosted", "system_prompt": "Be brief."}), "create_agent")
+	a := h.confirm(c, "create_agent", map[string]any{"name": "Desk", "voice_mode": "hosted", "system_prompt": "Be brief."})
 	agentID = a.str("id")
 	n := h.confirm(c, "buy_number", map[string]any{"agent_id": agentID, "area_code": "415"})
 	return agentID, n.str("id"), n.str("phone_number")

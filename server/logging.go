@@ -25,3 +25,17 @@ func NewLogger(w io.Writer, level string, scrubber *keyguard.Scrubber) *slog.Log
 	h := slog.NewJSONHandler(w, &slog.HandlerOptions{Level: lv})
 	return slog.New(keyguard.NewScrubbingHandler(h, scrubber))
 }
+
+// scrubbingWriter scrubs each write: the operator notices the server prints to stderr go
+// through the same scrubber as its logs (the process-wide stderr guard scrubs again).
+type scrubbingWriter struct {
+	w io.Writer
+	s *keyguard.Scrubber
+}
+
+func (sw scrubbingWriter) Write(p []byte) (int, error) {
+	if _, err := sw.w.Write(sw.s.ScrubBytes(p)); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -84,7 +83,10 @@ func (a *App) hooks() *mcpserver.Hooks {
 	return h
 }
 
-// scrubMiddleware removes every secret (raw or encoded) from tool results before they leave.
+// scrubMiddleware removes every secret (whole, in part, or disguised) from tool results before
+// they leave: every text item, and every string of structuredContent field by field (error
+// codes, ids, voices, nested values). A structuredContent whose secret is split across fields
+// is withheld.
 func scrubMiddleware(s *keyguard.Scrubber) mcpserver.ToolHandlerMiddleware {
 	return func(next mcpserver.ToolHandlerFunc) mcpserver.ToolHandlerFunc {
 		return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
@@ -102,20 +104,31 @@ func scrubMiddleware(s *keyguard.Scrubber) mcpserver.ToolHandlerMiddleware {
 				}
 			}
 			if res.StructuredContent != nil {
-				raw, mErr := json.Marshal(res.StructuredContent)
-				if mErr != nil {
-					res.StructuredContent = nil
-				} else if clean := s.ScrubBytes(raw); !bytes.Equal(clean, raw) {
-					if json.Valid(clean) {
-						res.StructuredContent = json.RawMessage(clean)
-					} else {
-						res.StructuredContent = nil
-					}
+				res.StructuredContent = scrubStructured(s, res.StructuredContent)
+				if res.StructuredContent == nil {
+					res.Content = append(res.Content, mcp.NewTextContent("(structured result withheld: it carried a secret)"))
 				}
 			}
 			return res, nil
 		}
 	}
+}
+
+// scrubStructured returns v scrubbed field by field, v itself when it carries no secret, or
+// nil when it cannot be made clean.
+func scrubStructured(s *keyguard.Scrubber, v any) any {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return nil
+	}
+	if !s.Finds(string(raw)) {
+		return v
+	}
+	clean, ok := s.ScrubJSON(raw)
+	if !ok {
+		return nil
+	}
+	return json.RawMessage(clean)
 }
 
 // scrubResources removes every secret from resource contents and errors: resources read

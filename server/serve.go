@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 
@@ -80,7 +79,7 @@ func (a *App) serveHTTP(ctx context.Context) error {
 		path = "/sse"
 	}
 	a.logger.Info("serving MCP over HTTP", "transport", a.cfg.Transport, "url", "http://"+ln.Addr().String()+path, "tools", len(a.tools), "sandbox", a.cfg.Sandbox)
-	fmt.Fprintf(os.Stderr, "agentphone-mcp: listening on http://%s%s\n", ln.Addr(), path)
+	fmt.Fprintf(a.stderr, "agentphone-mcp: listening on http://%s%s\n", ln.Addr(), path)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

@@ -10,7 +10,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"time"
 
 	"github.com/agentphone-mcp/agentphone-mcp/apiclient"
@@ -63,7 +62,10 @@ func (a *App) startWebhookReceiver(ctx context.Context) (func(), error) {
 	a.recv.secrets.refresh(ctx, true)
 	if a.secrets.WebhookSecret.IsZero() {
 		a.recv.secrets.mu.Lock()
-		n := len(a.recv.secrets.cfg.secrets)
+		n := len(a.recv.secrets.cfg.agents)
+		if a.recv.secrets.cfg.project != "" {
+			n++
+		}
 		a.recv.secrets.mu.Unlock()
 		if n == 0 {
 			a.logger.Warn("no webhook is configured and AGENTPHONE_WEBHOOK_SECRET is unset: every delivery is refused until a webhook points here (set_webhook) or the secret is set")
@@ -75,7 +77,7 @@ func (a *App) startWebhookReceiver(ctx context.Context) (func(), error) {
 	}
 	srv := &http.Server{Handler: a.WebhookHandler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	a.logger.Info("receiving AgentPhone webhooks", "url", "http://"+ln.Addr().String()+WebhookPath)
-	fmt.Fprintf(os.Stderr, "agentphone-mcp: webhook receiver on http://%s%s (point a tunnel at it)\n", ln.Addr(), WebhookPath)
+	fmt.Fprintf(a.stderr, "agentphone-mcp: webhook receiver on http://%s%s (point a tunnel at it)\n", ln.Addr(), WebhookPath)
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			a.logger.Error("webhook receiver stopped", "err", err)
@@ -115,6 +117,11 @@ func (rv *receiver) serve(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		log.Warn("signed webhook delivery is not an event", "err", err)
 		http.Error(w, "not a webhook event", http.StatusBadRequest)
+		return
+	}
+	if err := validateEvent(ev, rv.app.cfg.DefaultRegion); err != nil {
+		log.Warn("signed webhook delivery refused: a field is malformed", "reason", err.Error())
+		http.Error(w, "malformed event: "+err.Error(), http.StatusBadRequest)
 		return
 	}
 	// De-duplicate on the delivery id and on what was signed. The id is not signed, so a
@@ -179,9 +186,11 @@ func (rv *receiver) message(ctx context.Context, ev *apiclient.WebhookEvent) {
 	}
 	e := tools.Event{Kind: tools.EventMessage, ID: m.MessageID, ConversationID: m.ConversationID, AgentID: ev.AgentID,
 		NumberID: m.NumberID, From: m.From, To: m.To, Body: m.Message, At: at}
-	if _, err := rv.app.policy.ObserveInbound(ctx, m.From, m.Message, at); err != nil {
+	o, err := rv.app.policy.ObserveInbound(ctx, policy.Inbound{From: m.From, Text: m.Message, ID: m.MessageID, At: at})
+	if err != nil {
 		rv.app.logger.Warn("checking an inbound message for an opt-out failed", "err", err)
 	}
+	e.OptedOut, e.PossibleOptOut = o.OptedOut, o.Flagged
 	rv.record(ctx, e)
 }
 

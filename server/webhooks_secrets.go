@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -22,15 +23,19 @@ const maxHookAgents = 200
 
 // hookConfig is what the receiver learns from the API about the configured webhooks.
 type hookConfig struct {
-	secrets        []string
+	project        string            // the project webhook's secret ("" when none)
+	agents         map[string]string // agent id -> the secret of the agent's own webhook
 	projectTimeout time.Duration
 	agentTimeouts  map[string]time.Duration
 }
 
 // secretSet holds the signing secrets a delivery may be signed with. A pinned secret
-// (AGENTPHONE_WEBHOOK_SECRET) is the only one accepted; otherwise the project webhook's and
-// every agent webhook's secrets are, re-read from the API after a failed verification at most
-// once a minute (a webhook set after start gets a new secret).
+// (AGENTPHONE_WEBHOOK_SECRET) is the only one accepted; otherwise each delivery is verified
+// with the secret of the webhook that receives its events: the webhook of the agent it names
+// when that agent has its own, else the project webhook (AgentPhone routes an event to one or
+// the other, never both). An event for agent A signed with agent B's secret is refused. The
+// secrets are re-read from the API after a failed verification at most once a minute (a
+// webhook set after start gets a new secret).
 type secretSet struct {
 	pinned string
 	load   func(ctx context.Context) (hookConfig, error)
@@ -89,19 +94,29 @@ func (s *secretSet) try(h http.Header, body []byte) error {
 	if s.pinned != "" {
 		return apiclient.VerifyWebhook(s.pinned, h, body, now)
 	}
+	agentID := namedAgent(body)
 	s.mu.Lock()
-	secrets := s.cfg.secrets
+	secret, own := s.cfg.agents[agentID]
+	if !own || agentID == "" {
+		secret = s.cfg.project
+	}
 	s.mu.Unlock()
-	if len(secrets) == 0 {
+	if secret == "" {
 		return apiclient.ErrNoSecret
 	}
-	var err error
-	for _, sec := range secrets {
-		if err = apiclient.VerifyWebhook(sec, h, body, now); err == nil || !errors.Is(err, apiclient.ErrBadSignature) {
-			return err
-		}
+	return apiclient.VerifyWebhook(secret, h, body, now)
+}
+
+// namedAgent reads the agentId an (unverified) delivery names, only to choose the secret that
+// must have signed it.
+func namedAgent(body []byte) string {
+	var env struct {
+		AgentID string `json:"agentId"`
 	}
-	return err
+	if json.Unmarshal(body, &env) != nil {
+		return ""
+	}
+	return env.AgentID
 }
 
 // timeout is the voice webhook timeout for an agent (the API default is 30 s).
@@ -122,13 +137,13 @@ func loadHookConfig(api *apiclient.Client) func(ctx context.Context) (hookConfig
 	return func(ctx context.Context) (hookConfig, error) {
 		ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 		defer cancel()
-		cfg := hookConfig{agentTimeouts: map[string]time.Duration{}}
+		cfg := hookConfig{agents: map[string]string{}, agentTimeouts: map[string]time.Duration{}}
 		project, err := api.GetWebhook(ctx)
 		if err != nil {
 			return cfg, fmt.Errorf("read the project webhook: %w", err)
 		}
 		if project != nil {
-			cfg.secrets = append(cfg.secrets, project.Secret)
+			cfg.project = project.Secret
 			cfg.projectTimeout = time.Duration(project.Timeout) * time.Second
 		}
 		n := 0
@@ -144,7 +159,7 @@ func loadHookConfig(api *apiclient.Client) func(ctx context.Context) (hookConfig
 				return cfg, fmt.Errorf("read agent %s's webhook: %w", agent.ID, err)
 			}
 			if hook != nil {
-				cfg.secrets = append(cfg.secrets, hook.Secret)
+				cfg.agents[agent.ID] = hook.Secret
 				cfg.agentTimeouts[agent.ID] = time.Duration(hook.Timeout) * time.Second
 			}
 		}

@@ -115,14 +115,16 @@ type storedEvent struct {
 	To             string          `json:"to"`
 	Body           string          `json:"body,omitempty"`
 	At             time.Time       `json:"at"`
+	OptedOut       bool            `json:"opted_out,omitempty"`
+	PossibleOptOut bool            `json:"possible_opt_out,omitempty"`
 }
 
 func storeForm(e tools.Event) storedEvent {
 	return storedEvent{Kind: e.Kind, ID: e.ID, ConversationID: e.ConversationID, CallID: e.CallID, AgentID: e.AgentID,
-		NumberID: e.NumberID, From: e.From, To: e.To, Body: e.Body, At: e.At}
+		NumberID: e.NumberID, From: e.From, To: e.To, Body: e.Body, At: e.At, OptedOut: e.OptedOut, PossibleOptOut: e.PossibleOptOut}
 }
 
 func (s storedEvent) event() tools.Event {
 	return tools.Event{Kind: s.Kind, ID: s.ID, ConversationID: s.ConversationID, CallID: s.CallID, AgentID: s.AgentID,
-		NumberID: s.NumberID, From: s.From, To: s.To, Body: s.Body, At: s.At}
+		NumberID: s.NumberID, From: s.From, To: s.To, Body: s.Body, At: s.At, OptedOut: s.OptedOut, PossibleOptOut: s.PossibleOptOut}
 }

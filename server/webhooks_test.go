@@ -57,10 +57,15 @@ func newReceiverHarness(t *testing.T, secret string) (*harness, string) {
 	return &harness{t: t, ctx: ctx, app: app, sb: sb, clk: clk, cfg: app.cfg}, srv.URL + WebhookPath
 }
 
-// smsEvent is a signed-able agent.message body.
+// smsEvent is a signed-able agent.message body for agent agt_1.
 func smsEvent(msgID, from, body string, at time.Time) []byte {
+	return smsEventFor("agt_1", msgID, from, body, at)
+}
+
+// smsEventFor is smsEvent naming agentID.
+func smsEventFor(agentID, msgID, from, body string, at time.Time) []byte {
 	b, _ := json.Marshal(map[string]any{
-		"event": "agent.message", "channel": "sms", "timestamp": at.Format(time.RFC3339), "agentId": "agt_1",
+		"event": "agent.message", "channel": "sms", "timestamp": at.Format(time.RFC3339), "agentId": agentID,
 		"data": map[string]any{"messageId": msgID, "conversationId": "conv_1", "numberId": "num_1", "from": from,
 			"to": "+14155550100", "message": body, "direction": "inbound", "receivedAt": at.Format(time.RFC3339)},
 	})
@@ -231,8 +236,9 @@ func TestWebhookSecretRefresh(t *testing.T) {
 	}
 	h.clk.Advance(61 * time.Second)
 	now = h.clk.Now()
-	for _, sec := range []string{agentHook.Secret, hook.Secret} {
-		if status, out := deliver(t, url, sec, "dlv_"+sec[len(sec)-6:], now, smsEvent("msg_"+sec[len(sec)-6:], "+14155550123", "hi", now), ""); status != http.StatusOK {
+	for _, c := range []struct{ agent, sec string }{{agent.ID, agentHook.Secret}, {"agt_1", hook.Secret}} {
+		sec := c.sec
+		if status, out := deliver(t, url, sec, "dlv_"+sec[len(sec)-6:], now, smsEventFor(c.agent, "msg_"+sec[len(sec)-6:], "+14155550123", "hi", now), ""); status != http.StatusOK {
 			t.Fatalf("secret ...%s: status %d (%s)", sec[len(sec)-4:], status, out)
 		}
 	}

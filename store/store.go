@@ -29,6 +29,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
 
+	"github.com/agentphone-mcp/agentphone-mcp/fsguard"
 	"github.com/agentphone-mcp/agentphone-mcp/store/filelock"
 )
 
@@ -125,7 +126,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("store: create state dir %s: %w", dir, err)
 	}
 	lockPath := filepath.Join(dir, LockFileName)
-	lock, err := os.OpenFile(lockPath, os.O_RDWR|os.O_CREATE, 0o600)
+	lock, err := os.OpenFile(lockPath, os.O_RDWR|os.O_CREATE|fsguard.NoFollow, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("store: open lock file %s: %w", lockPath, err)
 	}

@@ -124,11 +124,26 @@ func (a *AgentSettingsArgs) settings() apiclient.AgentSettings {
 	return s
 }
 
-// outboundTexts are the agent settings that will be spoken to third parties: the policy scans
-// them for secrets.
+// spoken are the agent settings its voice will speak or follow: the policy applies the content
+// and AI-disclosure rules to them, asks for confirmation, and shows them in the preview.
+func (a *AgentSettingsArgs) spoken() []policy.LabeledText {
+	var out []policy.LabeledText
+	for _, f := range []struct {
+		label string
+		v     *string
+	}{{"system prompt", a.SystemPrompt}, {"begin message (greeting)", a.BeginMessage}, {"voicemail message", a.VoicemailMessage}} {
+		if f.v != nil && *f.v != "" {
+			out = append(out, policy.LabeledText{Label: f.label, Text: *f.v})
+		}
+	}
+	return out
+}
+
+// outboundTexts are the other agent settings that leave this server (description, voice,
+// language): the policy scans them for secrets and hidden characters.
 func (a *AgentSettingsArgs) outboundTexts() []string {
 	var out []string
-	for _, p := range []*string{a.SystemPrompt, a.BeginMessage, a.VoicemailMessage, a.Description} {
+	for _, p := range []*string{a.Description, a.Voice, a.Language} {
 		if p != nil && *p != "" {
 			out = append(out, *p)
 		}
@@ -139,7 +154,7 @@ func (a *AgentSettingsArgs) outboundTexts() []string {
 func createAgentTool(d *Deps) Tool {
 	return define(d, spec{
 		name: "create_agent", title: "Create agent", toolset: ToolsetAgents, effect: creates,
-		desc: "Create an AI phone agent; hosted mode needs system_prompt.",
+		desc: "Create an AI phone agent; hosted mode needs system_prompt. Prompts and greetings need confirmation.",
 	}, func(ctx context.Context, c *call, args createAgentArgs) *mcp.CallToolResult {
 		args.Name = strings.TrimSpace(args.Name)
 		if args.Name == "" {
@@ -151,7 +166,8 @@ func createAgentTool(d *Deps) Tool {
 		if args.VoiceMode != nil && *args.VoiceMode == "hosted" && (args.SystemPrompt == nil || strings.TrimSpace(*args.SystemPrompt) == "") {
 			return invalidArgs(c.tool, "voice_mode hosted needs system_prompt (what the agent should do on calls)")
 		}
-		action := policy.Action{Kind: policy.KindAgentCreate, Texts: append(args.outboundTexts(), args.Name), Args: canonicalArgs(c)}
+		action := policy.Action{Kind: policy.KindAgentCreate, Texts: append(args.outboundTexts(), args.Name), Spoken: args.spoken(),
+			Args: canonicalArgs(c), Details: map[string]string{"name": args.Name}}
 		if args.TransferNumber != nil {
 			action.TransferNumber = *args.TransferNumber
 		}

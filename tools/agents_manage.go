@@ -172,7 +172,7 @@ func (a *updateAgentArgs) changed(raw map[string]any) []string {
 func updateAgentTool(d *Deps) Tool {
 	return define(d, spec{
 		name: "update_agent", title: "Update agent", toolset: ToolsetAgents, effect: replaces,
-		desc: "Change agent settings; prompt, transfer or custom tool changes need confirmation.",
+		desc: "Change agent settings; prompt, greeting, transfer or custom tool changes need confirmation.",
 	}, func(ctx context.Context, c *call, args updateAgentArgs) *mcp.CallToolResult {
 		if msg := requireID("agent_id", args.AgentID, "list_agents"); msg != "" {
 			return invalidArgs(c.tool, msg)
@@ -196,7 +196,7 @@ func updateAgentTool(d *Deps) Tool {
 		if args.Name != nil {
 			texts = append(texts, *args.Name)
 		}
-		action := policy.Action{Kind: kindAudited, Texts: texts, Args: canonicalArgs(c),
+		action := policy.Action{Kind: kindAudited, Texts: texts, Spoken: args.spoken(), Args: canonicalArgs(c),
 			Details: map[string]string{"agent_id": args.AgentID, "changes": strings.Join(fields, ", ")}}
 		if args.CustomTools != nil {
 			// Custom tools make the voice platform call URLs with what callers say: always a
@@ -209,11 +209,10 @@ func updateAgentTool(d *Deps) Tool {
 				action.Details[k] = v
 			}
 		}
-		if args.SystemPrompt != nil || args.TransferNumber != nil {
+		// Whatever the agent will say (prompt, greeting, voicemail) and where it sends callers
+		// needs a person's approval; the preview shows the new texts in full.
+		if args.SystemPrompt != nil || args.BeginMessage != nil || args.VoicemailMessage != nil || args.TransferNumber != nil {
 			action.Kind = policy.KindAgentChange
-			if args.SystemPrompt != nil {
-				action.Details["new_system_prompt"] = truncate(*args.SystemPrompt, maxNotes)
-			}
 			if args.TransferNumber != nil {
 				if *args.TransferNumber == "" {
 					action.Details["transfer_number"] = "(removed)"

@@ -103,12 +103,12 @@ func makeCallTool(d *Deps) Tool {
 			return invalidArgs(c.tool, msg)
 		}
 		greeting := greetingWithDisclosure(args.InitialGreeting)
-		texts := []string{greeting}
+		spoken := []policy.LabeledText{{Label: "greeting", Text: substitute(greeting, args.Variables)}}
 		var prompt string
 		mode := policy.CallHosted
 		if strings.TrimSpace(args.Topic) != "" {
 			prompt = hostedPrompt(args.Topic)
-			texts = append(texts, args.Topic)
+			spoken = append(spoken, policy.LabeledText{Label: "topic", Text: substitute(args.Topic, args.Variables)})
 		} else {
 			// Without a topic the agent's own mode decides who talks, and so the price.
 			agent, err := d.API.GetAgent(ctx, args.AgentID)
@@ -122,10 +122,11 @@ func makeCallTool(d *Deps) Tool {
 				}
 			}
 		}
-		details := map[string]string{"agent_id": args.AgentID, "greeting": substitute(greeting, args.Variables)}
-		if args.Topic != "" {
-			details["objective"] = substitute(strings.TrimSpace(args.Topic), args.Variables)
+		var texts []string
+		if args.Voice != "" {
+			texts = append(texts, args.Voice) // a field that leaves too: checked for secrets
 		}
+		details := map[string]string{"agent_id": args.AgentID} // the greeting and topic are in the preview's spoken texts
 		if args.FromNumberID != "" {
 			details["from_number_id"] = args.FromNumberID
 		}
@@ -135,7 +136,7 @@ func makeCallTool(d *Deps) Tool {
 				texts = append(texts, k, v)
 			}
 		}
-		action := policy.Action{Kind: policy.KindCall, To: args.ToNumber, Texts: texts, Args: canonicalArgs(c), Details: details, CallMode: mode}
+		action := policy.Action{Kind: policy.KindCall, To: args.ToNumber, Texts: texts, Spoken: spoken, Args: canonicalArgs(c), Details: details, CallMode: mode}
 		return d.gate(ctx, c, action, args.ConfirmationToken, func(ctx context.Context) outcome {
 			created, err := d.API.CreateCall(ctx, apiclient.CreateCallRequest{
 				AgentID: args.AgentID, ToNumber: d.e164(args.ToNumber), FromNumberID: args.FromNumberID,

@@ -152,11 +152,18 @@ func (d *Deps) conversationPage(ctx context.Context, c *call, id string, p curso
 	}
 	l := list{noun: "messages", hasMore: page.HasMore, untrusted: true}
 	var oldest time.Time
+	var tally optOutTally
 	for i := range page.Data {
 		m := &page.Data[i]
-		d.observeInbound(ctx, m.Direction, m.FromNumber, m.Body, m.ReceivedAt.Time)
-		l.lines = append(l.lines, messageLine(m))
-		l.items = append(l.items, messageView(m))
+		o := d.observeInbound(ctx, m.Direction, m.FromNumber, m.Body, m.ID, m.ReceivedAt.Time)
+		tally.add(o)
+		flag, mark := optOutMark(o)
+		l.lines = append(l.lines, messageLine(m)+mark)
+		v := messageView(m)
+		if flag != nil {
+			v["opt_out"] = flag
+		}
+		l.items = append(l.items, v)
 		if oldest.IsZero() || (!m.ReceivedAt.Time.IsZero() && m.ReceivedAt.Time.Before(oldest)) {
 			oldest = m.ReceivedAt.Time
 		}
@@ -166,6 +173,9 @@ func (d *Deps) conversationPage(ctx context.Context, c *call, id string, p curso
 		l.extra = map[string]any{}
 	}
 	l.extra["id"] = id
+	if n := tally.notices(l.extra); n != "" {
+		l.nextHint = strings.TrimSpace(l.nextHint + " " + n)
+	}
 	return l.result()
 }
 
@@ -184,13 +194,23 @@ func (d *Deps) conversation(ctx context.Context, id string, limit int) (map[stri
 		meta, _ := json.Marshal(view["metadata"])
 		fmt.Fprintf(&b, "Metadata: %s\n", truncate(string(meta), maxNotes))
 	}
+	var tally optOutTally
 	for i := range cv.Messages {
 		m := &cv.Messages[i]
-		d.observeInbound(ctx, m.Direction, m.FromNumber, m.Body, m.ReceivedAt.Time)
-		msgs = append(msgs, messageView(m))
-		fmt.Fprintf(&b, "  %s\n", messageLine(m))
+		o := d.observeInbound(ctx, m.Direction, m.FromNumber, m.Body, m.ID, m.ReceivedAt.Time)
+		tally.add(o)
+		flag, mark := optOutMark(o)
+		mv := messageView(m)
+		if flag != nil {
+			mv["opt_out"] = flag
+		}
+		msgs = append(msgs, mv)
+		fmt.Fprintf(&b, "  %s%s\n", messageLine(m), mark)
 	}
 	view["messages"] = msgs
+	if n := tally.notices(view); n != "" {
+		fmt.Fprintf(&b, "%s\n", n)
+	}
 	if cv.MessageCount > len(cv.Messages) && len(cv.Messages) > 0 {
 		oldest := cv.Messages[len(cv.Messages)-1].ReceivedAt.Time
 		for _, m := range cv.Messages {

@@ -52,6 +52,9 @@ type Deps struct {
 	// SendProgress, when set, sends progress notifications in order with the result (the
 	// server's transport writer); nil uses mcp-go's notification channel.
 	SendProgress ProgressFunc
+	// Scrub removes secrets from what leaves outside tool results (progress notifications);
+	// nil leaves text as it is.
+	Scrub func(string) string
 
 	// outbound serialises the decide-send-count sequence of texts and calls (see gate).
 	outbound sync.Mutex

@@ -25,6 +25,8 @@ type Event struct {
 	From, To       string
 	Body           string
 	At             time.Time
+	// OptedOut and PossibleOptOut are what the opt-out check found in Body (messages).
+	OptedOut, PossibleOptOut bool
 }
 
 // EventHub fans verified webhook events out to the tools waiting for them. Publishing never

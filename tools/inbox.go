@@ -30,14 +30,24 @@ func (d *Deps) Inbox(ctx context.Context) (any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read the received events: %w", err)
 	}
+	var tally optOutTally
 	for i := len(events) - 1; i >= 0; i-- {
 		e := events[i]
 		switch e.Kind {
 		case EventMessage:
-			messages = append(messages, map[string]any{
+			m := map[string]any{
 				"id": e.ID, "conversation_id": e.ConversationID, "agent_id": e.AgentID, "number_id": e.NumberID,
 				"from": e.From, "to": e.To, "body": untrusted(e.Body, maxBody), "received_at": e.At.UTC().Format(time.RFC3339),
-			})
+			}
+			switch {
+			case e.OptedOut:
+				m["opt_out"] = map[string]any{"status": "opted_out"}
+				tally.optedOut = true
+			case e.PossibleOptOut:
+				m["opt_out"] = map[string]any{"status": "possible"}
+				tally.possible = true
+			}
+			messages = append(messages, m)
 		case EventCallEnded:
 			c := map[string]any{
 				"id": e.CallID, "agent_id": e.AgentID, "number_id": e.NumberID, "from": e.From, "to": e.To,
@@ -50,5 +60,6 @@ func (d *Deps) Inbox(ctx context.Context) (any, error) {
 		}
 	}
 	view["messages"], view["ended_calls"] = messages, calls
+	tally.notices(view)
 	return view, nil
 }

@@ -134,7 +134,7 @@ func sayTool(d *Deps) Tool {
 		action := policy.Action{Kind: policy.KindDTMF, Body: args.Digits, Args: canonicalArgs(c),
 			Details: map[string]string{"call_id": args.CallID}}
 		if text != "" {
-			action.Texts = []string{text}
+			action.Spoken = []policy.LabeledText{{Label: "answer", Text: text}}
 		}
 		if args.Transfer {
 			agent, err := d.API.GetAgent(ctx, turn.AgentID)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/agentphone-mcp/agentphone-mcp/apiclient"
 	"github.com/agentphone-mcp/agentphone-mcp/policy"
+	"github.com/agentphone-mcp/agentphone-mcp/policy/phone"
 )
 
 type sendSMSArgs struct {
@@ -56,10 +57,12 @@ func sendSMSTool(d *Deps) Tool {
 		}
 		from := ""
 		if args.FromNumber != "" {
-			from = d.e164(args.FromNumber)
-			if !strings.HasPrefix(from, "+") {
-				return invalidArgs(c.tool, fmt.Sprintf("from_number %q is not a valid phone number; use one of your numbers (list_numbers)", truncate(args.FromNumber, 40)))
+			// The sender is validated like every other number: a "+" is not enough.
+			n, err := phone.Normalize(args.FromNumber, d.DefaultRegion)
+			if err != nil {
+				return invalidArgs(c.tool, fmt.Sprintf("from_number: %s; use one of your numbers (list_numbers)", phoneReason(err)))
 			}
+			from = n.E164
 		}
 		details := map[string]string{}
 		for k, v := range map[string]string{"agent_id": args.AgentID, "number_id": args.NumberID, "from_number": from} {
@@ -179,4 +182,13 @@ func WithOperatorText(ctx context.Context) context.Context {
 func IsOperatorText(ctx context.Context) bool {
 	v, _ := ctx.Value(operatorTextKey{}).(bool)
 	return v
+}
+
+// phoneReason is the reason of a phone.Normalize error, without the echoed input.
+func phoneReason(err error) string {
+	var pe *phone.Error
+	if errors.As(err, &pe) {
+		return pe.Reason
+	}
+	return err.Error()
 }

@@ -9,17 +9,71 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/agentphone-mcp/agentphone-mcp/apiclient"
+	"github.com/agentphone-mcp/agentphone-mcp/policy"
 )
 
 // observeInbound hands every inbound message read to the policy engine, so a STOP-style
-// reply puts its sender on the suppression list even when no webhook delivered it.
-func (d *Deps) observeInbound(ctx context.Context, dir apiclient.Direction, from, body string, at time.Time) {
+// reply puts its sender on the suppression list, and a reply that may be one is flagged, even
+// when no webhook delivered it. It returns what was found (zero for outbound messages).
+func (d *Deps) observeInbound(ctx context.Context, dir apiclient.Direction, from, body, id string, at time.Time) policy.Observation {
 	if dir != apiclient.DirectionInbound || from == "" {
-		return
+		return policy.Observation{}
 	}
-	if _, err := d.Policy.ObserveInbound(ctx, from, body, at); err != nil {
+	o, err := d.Policy.ObserveInbound(ctx, policy.Inbound{From: from, Text: body, ID: id, At: at})
+	if err != nil {
 		d.logger().Warn("checking an inbound message for an opt-out failed", "err", err)
 	}
+	return o
+}
+
+// Opt-out marks on an inbound message in a read result.
+const (
+	optOutNotice      = "A sender opted out (STOP or similar): they are on the suppression list; do not text or call them again."
+	possibleOptOutMsg = "A reply may be an opt-out (flagged for the operator): do not contact that sender again until a person has read it."
+)
+
+// optOutMark is the structured flag and the line suffix for what ObserveInbound found in one
+// message; nil and "" when it found nothing.
+func optOutMark(o policy.Observation) (map[string]any, string) {
+	switch {
+	case o.OptedOut:
+		return map[string]any{"status": "opted_out", "scope": o.OptOut.Scope, "match": untrusted(o.OptOut.Match, maxSnippet)},
+			" [OPTED OUT: the sender is on the suppression list]"
+	case o.Flagged:
+		return map[string]any{"status": "possible", "scope": o.OptOut.Scope, "match": untrusted(o.OptOut.Match, maxSnippet)},
+			" [POSSIBLE OPT-OUT: flagged for the operator; do not contact this sender until a person has read it]"
+	}
+	return nil, ""
+}
+
+// optOutTally collects the marks of a read result, for its notices.
+type optOutTally struct{ optedOut, possible bool }
+
+func (t *optOutTally) add(o policy.Observation) {
+	t.optedOut = t.optedOut || o.OptedOut
+	t.possible = t.possible || o.Flagged
+}
+
+// notices returns the result-level notices, and sets them in data.
+func (t optOutTally) notices(data map[string]any) string {
+	var parts []string
+	if t.optedOut {
+		parts = append(parts, optOutNotice)
+	}
+	if t.possible {
+		parts = append(parts, possibleOptOutMsg)
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	n := strings.Join(parts, " ")
+	data["opt_out_notice"] = n
+	// The notice tells the model what not to do: it is the result's next step too.
+	if prev, _ := data[nextStepKey].(string); prev != "" {
+		n = prev + " " + n
+	}
+	data[nextStepKey] = n
+	return strings.Join(parts, " ")
 }
 
 type listMessagesArgs struct {
@@ -45,17 +99,30 @@ func listMessagesTool(d *Deps) Tool {
 		}
 		l := list{noun: "messages", hasMore: page.HasMore, untrusted: true}
 		var oldest time.Time
+		var tally optOutTally
 		for _, m := range page.Data {
-			d.observeInbound(ctx, m.Direction, m.From, m.Body, m.ReceivedAt.Time)
+			o := d.observeInbound(ctx, m.Direction, m.From, m.Body, m.ID, m.ReceivedAt.Time)
+			tally.add(o)
+			flag, mark := optOutMark(o)
 			body := untrusted(m.Body, maxBody)
-			l.lines = append(l.lines, fmt.Sprintf("%s [%s] %s %s → %s: %q", m.ID, when(m.ReceivedAt), m.Direction, m.From, m.To, body))
-			l.items = append(l.items, map[string]any{"id": m.ID, "from": m.From, "to": m.To, "body": body, "direction": m.Direction,
-				"channel": m.Channel, "received_at": m.ReceivedAt})
+			l.lines = append(l.lines, fmt.Sprintf("%s [%s] %s %s → %s: %q%s", m.ID, when(m.ReceivedAt), m.Direction, m.From, m.To, body, mark))
+			item := map[string]any{"id": m.ID, "from": m.From, "to": m.To, "body": body, "direction": m.Direction,
+				"channel": m.Channel, "received_at": m.ReceivedAt}
+			if flag != nil {
+				item["opt_out"] = flag
+			}
+			l.items = append(l.items, item)
 			if oldest.IsZero() || (!m.ReceivedAt.Time.IsZero() && m.ReceivedAt.Time.Before(oldest)) {
 				oldest = m.ReceivedAt.Time
 			}
 		}
 		cursorHint(&l, oldest)
+		if l.extra == nil {
+			l.extra = map[string]any{}
+		}
+		if n := tally.notices(l.extra); n != "" {
+			l.nextHint = strings.TrimSpace(l.nextHint + " " + n)
+		}
 		return l.result()
 	})
 }

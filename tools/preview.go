@@ -32,6 +32,9 @@ func renderPreview(tool string, dec policy.Decision) string {
 		fmt.Fprintf(&b, "Message (exactly as sent, %s, %d characters, %d segment(s)):\n  %s\n",
 			p.Body.Encoding, p.Body.Characters, p.Body.Segments, strings.ReplaceAll(p.Body.TextVisible, "\n", "\n  "))
 	}
+	for _, sp := range p.Spoken {
+		fmt.Fprintf(&b, "%s (exactly as the agent gets it):\n  %s\n", upperFirst(sp.Label), strings.ReplaceAll(sp.Text, "\n", "\n  "))
+	}
 	if len(p.Details) > 0 {
 		keys := make([]string, 0, len(p.Details))
 		for k := range p.Details {
@@ -91,4 +94,11 @@ func previewOneLine(dec policy.Decision) string {
 		parts = append(parts, p.Cost)
 	}
 	return strings.Join(parts, " ")
+}
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }

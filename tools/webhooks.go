@@ -98,7 +98,12 @@ func setWebhookTool(d *Deps) Tool {
 			return invalidArgs(c.tool, msg)
 		}
 		target := strings.TrimSpace(args.URL)
-		action := policy.Action{Kind: policy.KindWebhookChange, Args: canonicalArgs(c),
+		// The URL leaves with the request: a key hidden in it (query, path, encoded) is refused.
+		texts := []string{target}
+		if dec, err := url.PathUnescape(target); err == nil && dec != target {
+			texts = append(texts, dec)
+		}
+		action := policy.Action{Kind: policy.KindWebhookChange, Texts: texts, Args: canonicalArgs(c),
 			Details: map[string]string{"webhook": webhookScope(args.AgentID), "new_url": target}}
 		return d.gate(ctx, c, action, args.ConfirmationToken, func(ctx context.Context) outcome {
 			req := apiclient.SetWebhookRequest{URL: target, ContextLimit: args.ContextLimit, Timeout: args.Timeout}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/agentphone-mcp/agentphone-mcp/apiclient"
+	"github.com/agentphone-mcp/agentphone-mcp/fsguard"
 	"github.com/agentphone-mcp/agentphone-mcp/policy/audit"
 	"github.com/agentphone-mcp/agentphone-mcp/policy/keyguard"
 	"github.com/agentphone-mcp/agentphone-mcp/policy/phone"
@@ -76,6 +77,9 @@ func cmdOptout(ctx context.Context, e env, args []string) error {
 	}
 	if len(rest) == 0 {
 		return usageError{"usage: agentphone-mcp optout list | add NUMBER [REASON] | remove NUMBER"}
+	}
+	if err := fsguard.CheckStateDir(cfg.StateDir, store.FileName, store.LockFileName); err != nil {
+		return err
 	}
 	st, err := store.Open(cfg.StateDir, store.Options{})
 	if err != nil {
@@ -187,6 +191,7 @@ func cmdWebhookSecret(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
+	e.learnSecrets(secrets.APIKey.Reveal(), secrets.WebhookSecret.Reveal(), secrets.HTTPToken.Reveal())
 	if secrets.APIKey.IsZero() {
 		return errors.New("set " + server.EnvAPIKey + " to read the webhook secret from AgentPhone")
 	}

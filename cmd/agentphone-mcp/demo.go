@@ -127,7 +127,7 @@ func cmdDemo(ctx context.Context, e env, args []string) error {
 		p.step("enable_toolset "+ts, firstLine(text))
 	}
 
-	data, text, err := call("create_agent", map[string]any{
+	data, text, err := confirmAndCall("create_agent", map[string]any{
 		"name": "Front Desk", "voice_mode": "hosted",
 		"system_prompt": "You are the friendly front desk of Bright Smile Dental. Keep calls short.",
 	})

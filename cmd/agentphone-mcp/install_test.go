@@ -16,13 +16,13 @@ import (
 // against a temporary home, with the key on standard input.
 func TestInstallCommand(t *testing.T) {
 	home := t.TempDir()
-	env := []string{"HOME=" + home}
+	environ := []string{"HOME=" + home}
 	exe := thisBinary(t)
 	const key = "ak_live_cli_install_key_987654"
 	cfg := filepath.Join(home, ".cursor", "mcp.json")
 
 	var out, errOut bytes.Buffer
-	code := run(context.Background(), []string{"install", "cursor", "--dry-run", "--key-stdin", "--command", exe}, strings.NewReader(key+"\n"), &out, &errOut, env)
+	code := run(context.Background(), []string{"install", "cursor", "--dry-run", "--key-stdin", "--command", exe}, env{stdin: strings.NewReader(key+"\n"), stdout: &out, stderr: &errOut, environ: environ})
 	if code != 0 || !strings.Contains(out.String(), `+    "agentphone": {`) || !strings.Contains(out.String(), "Dry run") || strings.Contains(out.String(), key) {
 		t.Fatalf("dry run: exit %d\n%s\n%s", code, out.String(), errOut.String())
 	}
@@ -31,7 +31,7 @@ func TestInstallCommand(t *testing.T) {
 	}
 
 	out.Reset()
-	code = run(context.Background(), []string{"install", "--key-stdin", "cursor", "--command", exe}, strings.NewReader(key+"\n"), &out, &errOut, env)
+	code = run(context.Background(), []string{"install", "--key-stdin", "cursor", "--command", exe}, env{stdin: strings.NewReader(key+"\n"), stdout: &out, stderr: &errOut, environ: environ})
 	if code != 0 {
 		t.Fatalf("install: exit %d\n%s\n%s", code, out.String(), errOut.String())
 	}
@@ -46,18 +46,18 @@ func TestInstallCommand(t *testing.T) {
 	}
 
 	// Again, with the key now in the environment: nothing changes.
-	code, stdout, _ := runCmd(t, append(env, "AGENTPHONE_API_KEY="+key), "install", "cursor", "--command", exe)
+	code, stdout, _ := runCmd(t, append(environ, "AGENTPHONE_API_KEY="+key), "install", "cursor", "--command", exe)
 	if code != 0 || !strings.Contains(stdout, "nothing changed") {
 		t.Fatalf("reinstall: exit %d %s", code, stdout)
 	}
 
-	code, stdout, _ = runCmd(t, env, "install", "--list")
+	code, stdout, _ = runCmd(t, environ, "install", "--list")
 	if code != 0 || !strings.Contains(stdout, "cursor") || !strings.Contains(stdout, "installed (this binary)") || !strings.Contains(stdout, "no config file yet") {
 		t.Fatalf("--list: exit %d\n%s", code, stdout)
 	}
 
 	// A second client reuses the key file without asking.
-	code, stdout, _ = runCmd(t, env, "install", "windsurf", "--command", exe)
+	code, stdout, _ = runCmd(t, environ, "install", "windsurf", "--command", exe)
 	if code != 0 || !strings.Contains(stdout, "The API key stays in") {
 		t.Fatalf("second client: exit %d %s", code, stdout)
 	}
@@ -67,7 +67,7 @@ func TestInstallCommand(t *testing.T) {
 		t.Fatalf("no key: exit %d %s", code, stderr)
 	}
 
-	code, stdout, _ = runCmd(t, env, "uninstall", "cursor")
+	code, stdout, _ = runCmd(t, environ, "uninstall", "cursor")
 	if code != 0 || !strings.Contains(stdout, "Removed the agentphone entry") || !strings.Contains(stdout, "The key file") || !strings.Contains(stdout, "still used by windsurf") {
 		t.Fatalf("uninstall: exit %d %s", code, stdout)
 	}
@@ -77,7 +77,7 @@ func TestInstallCommand(t *testing.T) {
 }
 
 func TestInstallUsageErrors(t *testing.T) {
-	env := []string{"HOME=" + t.TempDir()}
+	environ := []string{"HOME=" + t.TempDir()}
 	for _, args := range [][]string{
 		{"install"},
 		{"install", "emacs"},
@@ -86,7 +86,7 @@ func TestInstallUsageErrors(t *testing.T) {
 		{"install", "cursor", "--sandbox", "--key-stdin"},
 		{"uninstall"},
 	} {
-		if code, _, stderr := runCmd(t, env, args...); code != 2 || stderr == "" {
+		if code, _, stderr := runCmd(t, environ, args...); code != 2 || stderr == "" {
 			t.Errorf("%v: exit %d, stderr %q", args, code, stderr)
 		}
 	}

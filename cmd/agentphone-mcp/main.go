@@ -19,6 +19,7 @@ import (
 	"syscall"
 
 	"github.com/agentphone-mcp/agentphone-mcp/buildinfo"
+	"github.com/agentphone-mcp/agentphone-mcp/policy/keyguard"
 )
 
 // Stamped by the release build (scripts/release) with -ldflags "-X main.version=... -X
@@ -30,9 +31,28 @@ var (
 )
 
 func main() {
+	// First, before anything can print: hand the secrets to a re-executed image so none stays
+	// in /proc/PID/environ, then route everything written to stderr through the scrubber.
+	environ, warning := handOffSecrets(os.Environ())
+	known := stderrSecrets(environ)
+	guard, err := keyguard.GuardStderr(stderrScrubber(known))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, stderrScrubber(known).Scrub("agentphone-mcp: cannot guard stderr, refusing to start: "+err.Error()))
+		os.Exit(1)
+	}
+	if warning != "" {
+		fmt.Fprintln(guard.Writer(), "agentphone-mcp: warning:", warning)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Environ())
+	code := run(ctx, os.Args[1:], env{
+		stdin: os.Stdin, stdout: os.Stdout, stderr: guard.Writer(), environ: environ,
+		addSecrets: func(secrets ...string) {
+			known = append(known, secrets...)
+			guard.SetScrubber(stderrScrubber(known))
+		},
+	})
 	stop()
+	guard.Close()
 	os.Exit(code)
 }
 
@@ -42,11 +62,21 @@ type env struct {
 	stdout  io.Writer
 	stderr  io.Writer
 	environ []string
+	// addSecrets tells the stderr guard about secrets learned after start (the key file);
+	// nil in tests.
+	addSecrets func(secrets ...string)
+}
+
+// learnSecrets passes secrets to e.addSecrets, if set.
+func (e env) learnSecrets(secrets ...string) {
+	if e.addSecrets != nil {
+		e.addSecrets(secrets...)
+	}
 }
 
 // run dispatches a subcommand and returns the exit code: 0 success, 1 failure, 2 usage.
-func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, environ []string) int {
-	e := env{stdin: stdin, stdout: stdout, stderr: stderr, environ: environ}
+func run(ctx context.Context, args []string, e env) int {
+	stdout, stderr := e.stdout, e.stderr
 	cmd := "serve"
 	switch {
 	case len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help"):

@@ -15,7 +15,7 @@ import (
 func runCmd(t *testing.T, environ []string, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	code := run(context.Background(), args, strings.NewReader(""), &out, &errOut, environ)
+	code := run(context.Background(), args, env{stdin: strings.NewReader(""), stdout: &out, stderr: &errOut, environ: environ})
 	return code, out.String(), errOut.String()
 }
 

@@ -34,6 +34,7 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
+	e.learnSecrets(secrets.APIKey.Reveal(), secrets.WebhookSecret.Reveal(), secrets.HTTPToken.Reveal())
 	app, err := server.New(ctx, cfg, server.Options{Secrets: secrets, Stderr: e.stderr, Version: buildinfo.Read(version, commit, date).Version})
 	if err != nil {
 		return err

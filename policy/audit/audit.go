@@ -15,6 +15,8 @@
 package audit
 
 import (
+	"github.com/agentphone-mcp/agentphone-mcp/fsguard"
+
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -95,7 +97,7 @@ func Open(path string, clk clockwork.Clock) (*Log, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("audit: create directory for %s: %w", path, err)
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE|fsguard.NoFollow, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("audit: open %s: %w", path, err)
 	}
@@ -103,7 +105,7 @@ func Open(path string, clk clockwork.Clock) (*Log, error) {
 		_ = f.Close()
 		return nil, fmt.Errorf("audit: chmod %s to 0600: %w", path, err)
 	}
-	lock, err := os.OpenFile(path+".lock", os.O_RDWR|os.O_CREATE, 0o600)
+	lock, err := os.OpenFile(path+".lock", os.O_RDWR|os.O_CREATE|fsguard.NoFollow, 0o600)
 	if err != nil {
 		_ = f.Close()
 		return nil, fmt.Errorf("audit: open lock file: %w", err)

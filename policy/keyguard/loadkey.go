@@ -5,9 +5,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime"
 	"strings"
 	"unicode"
+
+	"github.com/agentphone-mcp/agentphone-mcp/fsguard"
 )
 
 // maxKeyFileSize bounds how much of a key file is read.
@@ -15,8 +16,8 @@ const maxKeyFileSize = 64 << 10
 
 // LoadKey returns the API key from filePath (AGENTPHONE_API_KEY_FILE) when it is set, otherwise
 // from envValue (AGENTPHONE_API_KEY). Surrounding whitespace is trimmed. Both empty gives the
-// zero Secret and no error. A key file must be a regular file that neither group nor others can
-// access (chmod 600); a key may not contain spaces or control characters. Errors never contain
+// zero Secret and no error. A key file must be a regular file, not a symbolic link, owned by this
+// user, that neither group nor others can access (chmod 600); a key may not contain spaces or control characters. Errors never contain
 // the key.
 func LoadKey(envValue, filePath string) (Secret, error) {
 	if filePath != "" {
@@ -26,21 +27,16 @@ func LoadKey(envValue, filePath string) (Secret, error) {
 }
 
 func loadKeyFile(path string) (Secret, error) {
-	f, err := os.Open(path)
+	// Not through a symbolic link, a regular file owned by this user, no access for group or
+	// others.
+	f, err := fsguard.OpenFile(path, os.O_RDONLY, 0, 0o077)
 	if err != nil {
+		if errors.Is(err, fsguard.ErrUnsafe) {
+			return Secret{}, fmt.Errorf("API key file: %w", err)
+		}
 		return Secret{}, fmt.Errorf("read API key file: %w", err)
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return Secret{}, fmt.Errorf("read API key file: %w", err)
-	}
-	if !st.Mode().IsRegular() {
-		return Secret{}, fmt.Errorf("API key file %s is not a regular file", path)
-	}
-	if runtime.GOOS != "windows" && st.Mode().Perm()&0o077 != 0 {
-		return Secret{}, fmt.Errorf("API key file %s can be read by group or others (mode %04o); run: chmod 600 %s", path, st.Mode().Perm(), path)
-	}
 	b, err := io.ReadAll(io.LimitReader(f, maxKeyFileSize+1))
 	if err != nil {
 		return Secret{}, fmt.Errorf("read API key file %s: %w", path, err)

@@ -2,104 +2,111 @@ package keyguard
 
 import (
 	"bytes"
-	"encoding/base64"
-	"encoding/hex"
-	"net/url"
-	"sort"
-	"strings"
+	"encoding/json"
+
+	"github.com/agentphone-mcp/agentphone-mcp/policy/text"
 )
 
-// minScrubLen is the shortest secret a Scrubber will look for.
-const minScrubLen = 8
-
-// Scrubber replaces secrets, and their common encodings, with "[REDACTED]". It is safe for
-// concurrent use; a nil *Scrubber returns its input unchanged.
+// Scrubber replaces secrets with "[REDACTED]" wherever they appear, whole or in part, in any
+// disguise text.SecretMatcher reads: any run of 8 or more of a secret's characters, raw, with
+// separators or invisible characters between them, in another case, in full-width or
+// look-alike letters, reversed, percent-encoded (fully or in part), as JSON \u or HTML escapes,
+// hex-encoded (either case, with or without separators) or base64-encoded (either alphabet, at
+// any alignment, in groups). Scrub before truncating: a cut never makes a secret harder to
+// find, but it can leave a fragment the scrubber then reads without context.
+//
+// It is safe for concurrent use; a nil *Scrubber returns its input unchanged.
 type Scrubber struct {
-	r *strings.Replacer
+	m           *text.SecretMatcher
+	credentials bool
 }
 
 // NewScrubber returns a Scrubber for secrets. Empty secrets and secrets shorter than 8
-// characters are ignored (they would match ordinary text). For each secret it removes the raw
-// value; its base64 in the standard and URL alphabets, padded or not, including the characters
-// that encode it inside a longer base64 text at any byte alignment; its hex in lower and upper
-// case; and its URL encodings (QueryEscape and PathEscape).
+// characters are ignored (they would match ordinary text).
 func NewScrubber(secrets ...string) *Scrubber {
-	seen := map[string]bool{}
-	var forms []string
-	add := func(f string) {
-		if len(f) >= minScrubLen && !seen[f] {
-			seen[f] = true
-			forms = append(forms, f)
-		}
-	}
-	for _, s := range secrets {
-		if len(s) < minScrubLen {
-			continue
-		}
-		add(s)
-		b := []byte(s)
-		for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding, base64.RawStdEncoding, base64.RawURLEncoding} {
-			add(enc.EncodeToString(b))
-		}
-		for _, core := range base64Cores(b) {
-			add(core)
-			add(strings.NewReplacer("+", "-", "/", "_").Replace(core))
-		}
-		h := hex.EncodeToString(b)
-		add(h)
-		add(strings.ToUpper(h))
-		add(url.QueryEscape(s))
-		add(url.PathEscape(s))
-	}
-	if len(forms) == 0 {
-		return &Scrubber{}
-	}
-	// strings.Replacer tries patterns in argument order at each position: longest first, so a
-	// padded encoding wins over its unpadded prefix.
-	sort.SliceStable(forms, func(i, j int) bool { return len(forms[i]) > len(forms[j]) })
-	pairs := make([]string, 0, 2*len(forms))
-	for _, f := range forms {
-		pairs = append(pairs, f, Redacted)
-	}
-	return &Scrubber{r: strings.NewReplacer(pairs...)}
+	return &Scrubber{m: text.NewSecretMatcher(secrets...)}
 }
 
-// base64Cores returns, for each of the three byte alignments, the base64 characters that
-// depend only on b's bytes when b is embedded in a longer text.
-func base64Cores(b []byte) []string {
-	var out []string
-	for align := 0; align < 3; align++ {
-		buf := make([]byte, align+len(b))
-		copy(buf[align:], b)
-		enc := base64.RawStdEncoding.EncodeToString(buf)
-		skip := [...]int{0, 2, 3}[align]
-		end := len(enc)
-		if len(buf)%3 != 0 {
-			end--
-		}
-		if end-skip >= minScrubLen {
-			out = append(out, enc[skip:end])
-		}
+// WithCredentials returns a copy of s that also redacts tokens shaped like any service's
+// credential (sk_live_…, whsec_…, AKIA…/ASIA…, ghp_…, xoxb-…: see text.RedactCredentials). It is
+// for stderr, where a key pasted into the wrong variable must not be printed even though no
+// configured secret names it; tool results keep such tokens, which may be legitimate data.
+func (s *Scrubber) WithCredentials() *Scrubber {
+	if s == nil {
+		return &Scrubber{credentials: true}
 	}
-	return out
+	return &Scrubber{m: s.m, credentials: true}
 }
 
-// Scrub returns s with every known form of every secret replaced by "[REDACTED]".
-func (s *Scrubber) Scrub(text string) string {
-	if s == nil || s.r == nil {
-		return text
+// Scrub returns text with every secret, and every fragment of one, replaced by "[REDACTED]".
+func (s *Scrubber) Scrub(t string) string {
+	if s == nil {
+		return t
 	}
-	return s.r.Replace(text)
+	if s.credentials {
+		t = text.RedactCredentials(t, Redacted) // first: the matcher may eat a known prefix
+	}
+	return s.m.Redact(t, Redacted)
 }
 
 // ScrubBytes is Scrub for a byte slice. It returns b itself when nothing was replaced.
 func (s *Scrubber) ScrubBytes(b []byte) []byte {
-	if s == nil || s.r == nil {
+	if s == nil {
 		return b
 	}
-	out := s.r.Replace(string(b))
-	if len(out) == len(b) && out == string(b) {
+	out := s.Scrub(string(b))
+	if out == string(b) {
 		return b
 	}
-	return bytes.Clone([]byte(out))
+	return []byte(out)
+}
+
+// Finds reports whether t carries a secret the scrubber would remove.
+func (s *Scrubber) Finds(t string) bool {
+	return s != nil && s.Scrub(t) != t
+}
+
+// ScrubJSON scrubs a JSON document field by field: every string value and every object key is
+// scrubbed on its own (so redaction never breaks the JSON), then the whole document is checked
+// once more for a secret split across fields. ok is false when one was: the caller must drop
+// the document rather than send it.
+func (s *Scrubber) ScrubJSON(raw []byte) (out []byte, ok bool) {
+	if s == nil {
+		return raw, true
+	}
+	var v any
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(&v); err != nil {
+		clean := s.ScrubBytes(raw)
+		return clean, bytes.Equal(clean, raw)
+	}
+	v = s.scrubValue(v)
+	out, err := json.Marshal(v)
+	if err != nil {
+		return nil, false
+	}
+	if s.Finds(string(out)) {
+		return nil, false
+	}
+	return out, true
+}
+
+func (s *Scrubber) scrubValue(v any) any {
+	switch x := v.(type) {
+	case string:
+		return s.Scrub(x)
+	case []any:
+		for i := range x {
+			x[i] = s.scrubValue(x[i])
+		}
+		return x
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, val := range x {
+			out[s.Scrub(k)] = s.scrubValue(val)
+		}
+		return out
+	}
+	return v
 }

@@ -131,3 +131,67 @@ func BenchmarkScrub(b *testing.B) {
 		_ = s.Scrub(in)
 	}
 }
+
+// TestScrubFragmentsAndDisguises: any 8 characters of the key are the key, in every field a
+// result carries, however they are disguised.
+func TestScrubFragmentsAndDisguises(t *testing.T) {
+	t.Parallel()
+	s := NewScrubber(testKey)
+	for _, in := range []string{
+		testKey[:31],                  // a body cut at 200 bytes before scrubbing left 31 characters
+		testKey[len(testKey)-8:],      // a tail of 8
+		"code " + testKey[5:13] + "!", // 8 from the middle
+		strings.Join(strings.Split(testKey, ""), "\u200b"),
+		strings.ToUpper(testKey),
+		"%" + strings.Join(strings.Split(strings.ToUpper(hex.EncodeToString([]byte(testKey))), ""), ""),
+		strings.Join(strings.SplitAfter(hex.EncodeToString([]byte(testKey)), ""), ""),
+	} {
+		out := s.Scrub(in)
+		if !strings.Contains(out, Redacted) {
+			t.Errorf("Scrub(%q) = %q: nothing redacted", in, out)
+		}
+		for i := 0; i+8 <= len(testKey); i++ {
+			if strings.Contains(out, testKey[i:i+8]) {
+				t.Errorf("Scrub(%q) = %q keeps %q", in, out, testKey[i:i+8])
+			}
+		}
+	}
+	if got := s.Scrub(testKey[:7]); got != testKey[:7] {
+		t.Errorf("7 characters are not the key: %q", got)
+	}
+}
+
+func TestScrubJSON(t *testing.T) {
+	t.Parallel()
+	s := NewScrubber(testKey)
+	raw := []byte(`{"code":"E_` + testKey[3:20] + `","ids":["call_1","x` + testKey + `"],"n":12.50,"` + testKey + `":true,"nested":{"voice":"a\u200b` + testKey + `"}}`)
+	out, ok := s.ScrubJSON(raw)
+	if !ok || !json.Valid(out) {
+		t.Fatalf("ScrubJSON: ok=%v valid=%v %s", ok, json.Valid(out), out)
+	}
+	if s.Finds(string(out)) || strings.Contains(string(out), testKey[8:16]) {
+		t.Fatalf("a key is left: %s", out)
+	}
+	if !strings.Contains(string(out), `"n":12.50`) || !strings.Contains(string(out), `"call_1"`) {
+		t.Errorf("clean values changed: %s", out)
+	}
+	// A key split across two fields is found in the whole: the document must be dropped.
+	split := []byte(`["` + testKey[:5] + `","` + testKey[5:12] + `"]`)
+	if _, ok := s.ScrubJSON(split); ok {
+		t.Error("a key split across fields was not caught")
+	}
+}
+
+func TestScrubWithCredentials(t *testing.T) {
+	t.Parallel()
+	plain := NewScrubber(testKey)
+	strict := plain.WithCredentials()
+	in := "AGENTPHONE_BASE_URL \"whsec_Pasted0123456789abcdefXYZ\" is not allowed; AKIAIOSFODNN7EXAMPLE"
+	if got := plain.Scrub(in); got != in {
+		t.Errorf("the plain scrubber changed an unconfigured token: %q", got)
+	}
+	got := strict.Scrub(in)
+	if strings.Contains(got, "Pasted0123") || strings.Contains(got, "IOSFODNN7") || !strings.Contains(got, "is not allowed") {
+		t.Errorf("WithCredentials: %q", got)
+	}
+}

@@ -13,6 +13,10 @@ const (
 	maxInputRunes = 32
 )
 
+// lettersReason refuses letters (Normalize then checks a vanity spelling against the crisis
+// and emergency lines).
+const lettersReason = "letters are not allowed in a phone number (vanity numbers such as 1-800-FLOWERS are refused); type the digits"
+
 // cleaned is the result of the pre-filter: the input rewritten with ASCII digits only, ready for
 // phonenumbers.Parse, plus its bare digit string.
 type cleaned struct {
@@ -64,7 +68,7 @@ func prefilter(raw string) (cleaned, string) {
 			}
 			text.WriteRune(r)
 		case unicode.IsLetter(r):
-			return cleaned{}, "letters are not allowed in a phone number (vanity numbers such as 1-800-FLOWERS are refused); type the digits"
+			return cleaned{}, lettersReason
 		default:
 			return cleaned{}, fmt.Sprintf("the character %q is not allowed; use only digits, a leading +, spaces, parentheses, dots and dashes", r)
 		}

@@ -44,6 +44,15 @@ func Normalize(raw, defaultRegion string) (Number, error) {
 	}
 
 	c, reason := prefilter(raw)
+	if reason == lettersReason {
+		// A vanity spelling of a crisis or emergency line is that line: refuse it as one.
+		if digits, ok := keypadDigits(raw); ok {
+			var pe *Error
+			if _, err := Normalize(digits, region); errors.As(err, &pe) && pe.Rule == RuleEmergency {
+				return fail(RuleEmergency, pe.Reason)
+			}
+		}
+	}
 	if reason != "" {
 		return fail(RuleInvalidNumber, reason)
 	}
@@ -60,6 +69,9 @@ func Normalize(raw, defaultRegion string) (Number, error) {
 	}
 	if isEmergencyMetadata(cands) {
 		return fail(RuleEmergency, emergency)
+	}
+	if name, ok := crisisTextLines[c.digits]; ok && !c.plus {
+		return fail(RuleEmergency, crisisReason(name))
 	}
 	if n := len(c.digits); n < 3 {
 		return fail(RuleInvalidNumber, "the number is too short; give the full number in E.164 form such as +14155550123")
@@ -85,7 +97,11 @@ func Normalize(raw, defaultRegion string) (Number, error) {
 	if num.GetExtension() != "" {
 		return fail(RuleInvalidNumber, "extensions are not supported; give only the main number")
 	}
-	return toNumber(num), nil
+	n := toNumber(num)
+	if name, ok := crisisLines[n.E164]; ok {
+		return fail(RuleEmergency, crisisReason(name))
+	}
+	return n, nil
 }
 
 // toNumber builds the Number for a parsed, valid phone number.

@@ -2,6 +2,7 @@ package text
 
 import (
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -73,15 +74,34 @@ func collapseBlankLines(s string) string {
 	return strings.Join(kept, "\n")
 }
 
-// truncateRunes bounds s to max runes, marking a cut with TruncatedSuffix.
+// truncateRunes bounds s to max runes, marking a cut with TruncatedSuffix. A cut never splits a
+// word or token: when it falls inside a run of letters, digits or token characters (_ + / = -
+// %), the whole run is dropped, so no partial key, encoded blob or word is left at the end.
+// Secrets are scrubbed before any cut (keyguard), and this keeps a cut from producing a new,
+// shorter fragment of one.
 func truncateRunes(s string, max int) string {
 	if max <= 0 || utf8.RuneCountInString(s) <= max {
 		return s
 	}
+	rs := []rune(s)
 	suffix := []rune(TruncatedSuffix)
 	keep := max - len(suffix)
 	if keep <= 0 {
-		return string([]rune(s)[:max])
+		return string(backToTokenStart(rs, max))
 	}
-	return string([]rune(s)[:keep]) + TruncatedSuffix
+	return string(backToTokenStart(rs, keep)) + TruncatedSuffix
+}
+
+// backToTokenStart returns rs[:n], shortened to the start of the token rs[n] is inside.
+func backToTokenStart(rs []rune, n int) []rune {
+	if n < len(rs) && isTokenRune(rs[n]) {
+		for n > 0 && isTokenRune(rs[n-1]) {
+			n--
+		}
+	}
+	return rs[:n]
+}
+
+func isTokenRune(r rune) bool {
+	return unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune("_+/=-%", r)
 }

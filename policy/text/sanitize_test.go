@@ -38,10 +38,13 @@ func TestSanitize(t *testing.T) {
 		{"blank lines via CR", "a\r\n\r\n\r\n\r\n\r\nb", 0, "a\n\n\nb"},
 		{"blank lines hidden by ZWSP", "a\n\u200B\n\u200B\n\u200B\nb", 0, "a\n\n\nb"},
 		{"leading blanks", "\n\n\n\n\nb", 0, "\n\nb"},
-		{"truncate", strings.Repeat("x", 30), 20, strings.Repeat("x", 8) + TruncatedSuffix},
+		{"truncate between words", strings.Repeat("ab ", 10), 20, "ab ab ab" + TruncatedSuffix},
+		{"truncate drops a cut word", "abc defghijklmnop", 16, "abc " + TruncatedSuffix},
+		{"truncate drops a cut token", "key: sk_live_9fQ2xLr7TbW4mK8vZpN3", 20, "key: " + TruncatedSuffix},
+		{"truncate inside one long token", strings.Repeat("x", 30), 20, TruncatedSuffix},
 		{"exactly max is kept", strings.Repeat("x", 20), 20, strings.Repeat("x", 20)},
-		{"truncate counts runes", strings.Repeat("é", 30), 20, strings.Repeat("é", 8) + TruncatedSuffix},
-		{"max smaller than suffix", "abcdefghij", 3, "abc"},
+		{"truncate counts runes", strings.Repeat("é ", 15), 20, strings.Repeat("é ", 4) + TruncatedSuffix},
+		{"max smaller than suffix", "abc defghij", 5, "abc "},
 		{"truncate after stripping", strings.Repeat("\u200B", 100) + "short", 10, "short"},
 	}
 	for _, tc := range tests {

@@ -1,12 +1,16 @@
 package text
 
-import "strings"
+import (
+	"strings"
+	"unicode"
+)
 
-// Opt-out scopes: what a person asked not to receive.
+// Spoken opt-out scopes: what a person asked not to receive on a call. They equal the store's
+// channel names.
 const (
-	ScopeAll  = "all"  // no calls and no texts
-	ScopeCall = "call" // no calls
-	ScopeSMS  = "sms"  // no texts
+	SpokenAll  = "all"  // no calls and no texts
+	SpokenCall = "call" // no calls
+	SpokenSMS  = "sms"  // no texts
 )
 
 // spokenCallPhrases ask not to be called (matched on whole words, after normalisation).
@@ -53,8 +57,8 @@ var callQualifiers = map[string]bool{
 
 // SpokenOptOut reports whether something a person said on a call asks not to be contacted
 // again ("stop calling me", "do not call me again", "take me off your list"), and its scope:
-// ScopeCall, or ScopeAll when they also said not to text ("don't text me either") or not to
-// contact them at all, or ScopeSMS when they asked only not to be texted. "Don't stop
+// SpokenCall, or SpokenAll when they also said not to text ("don't text me either") or not to
+// contact them at all, or SpokenSMS when they asked only not to be texted. "Don't stop
 // calling me" and "don't call me back" / "before nine" are not opt-outs.
 func SpokenOptOut(utterance string) (scope string, ok bool) {
 	words := optOutWords(utterance)
@@ -66,11 +70,11 @@ func SpokenOptOut(utterance string) (scope string, ok bool) {
 	all := hasPhrase(words, spokenAllPhrases, false)
 	switch {
 	case all || (call && sms):
-		return ScopeAll, true
+		return SpokenAll, true
 	case call:
-		return ScopeCall, true
+		return SpokenCall, true
 	case sms:
-		return ScopeSMS, true
+		return SpokenSMS, true
 	}
 	return "", false
 }
@@ -121,4 +125,22 @@ func negated(words []string, i int) bool {
 		}
 	}
 	return false
+}
+
+// optOutWords folds what was said (look-alike and full-width letters, compatibility forms,
+// invisible characters: Fold) and splits it into lower-case words; apostrophes and hyphens
+// join ("don't" -> "dont", "opt-out" -> "optout").
+func optOutWords(body string) []string {
+	body = strings.ToLower(Fold(Sanitize(body, 2000)))
+	var b strings.Builder
+	for _, r := range body {
+		switch {
+		case r == '\'' || r == '’' || r == 'ʼ' || r == '‘' || r == '-' || r == '‐':
+		case unicode.IsLetter(r) || unicode.IsDigit(r):
+			b.WriteRune(r)
+		default:
+			b.WriteByte(' ')
+		}
+	}
+	return strings.Fields(b.String())
 }
