@@ -1,7 +1,6 @@
 package policy
 
 import (
-
 	"context"
 	"encoding/base64"
 	"encoding/json"

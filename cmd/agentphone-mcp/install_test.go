@@ -22,7 +22,7 @@ func TestInstallCommand(t *testing.T) {
 	cfg := filepath.Join(home, ".cursor", "mcp.json")
 
 	var out, errOut bytes.Buffer
-	code := run(context.Background(), []string{"install", "cursor", "--dry-run", "--key-stdin", "--command", exe}, env{stdin: strings.NewReader(key+"\n"), stdout: &out, stderr: &errOut, environ: environ})
+	code := run(context.Background(), []string{"install", "cursor", "--dry-run", "--key-stdin", "--command", exe}, env{stdin: strings.NewReader(key + "\n"), stdout: &out, stderr: &errOut, environ: environ})
 	if code != 0 || !strings.Contains(out.String(), `+    "agentphone": {`) || !strings.Contains(out.String(), "Dry run") || strings.Contains(out.String(), key) {
 		t.Fatalf("dry run: exit %d\n%s\n%s", code, out.String(), errOut.String())
 	}
@@ -31,7 +31,7 @@ func TestInstallCommand(t *testing.T) {
 	}
 
 	out.Reset()
-	code = run(context.Background(), []string{"install", "--key-stdin", "cursor", "--command", exe}, env{stdin: strings.NewReader(key+"\n"), stdout: &out, stderr: &errOut, environ: environ})
+	code = run(context.Background(), []string{"install", "--key-stdin", "cursor", "--command", exe}, env{stdin: strings.NewReader(key + "\n"), stdout: &out, stderr: &errOut, environ: environ})
 	if code != 0 {
 		t.Fatalf("install: exit %d\n%s\n%s", code, out.String(), errOut.String())
 	}
