@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/caarlos0/env/v11"
 )
@@ -61,6 +62,17 @@ type Config struct {
 	// AllowRemote lets the HTTP transports listen on a non-loopback address (requires
 	// AGENTPHONE_HTTP_TOKEN).
 	AllowRemote bool `env:"AGENTPHONE_HTTP_ALLOW_REMOTE"`
+	// SessionIdle ends a Streamable HTTP session after this long without a request or an
+	// open stream; its id then gets 404 and the client initializes again.
+	SessionIdle time.Duration `env:"AGENTPHONE_HTTP_SESSION_IDLE" envDefault:"30m"`
+	// MaxSessions caps the open Streamable HTTP sessions plus SSE connections; an initialize
+	// beyond it gets HTTP 503 with a message saying so.
+	MaxSessions int `env:"AGENTPHONE_HTTP_MAX_SESSIONS" envDefault:"100"`
+	// ReadTimeout bounds reading one HTTP request's headers and its body.
+	ReadTimeout time.Duration `env:"AGENTPHONE_HTTP_READ_TIMEOUT" envDefault:"10s"`
+	// ShutdownGrace is how long in-flight tool calls may run on after SIGTERM/SIGINT before
+	// they are cancelled; the process exits (code 0) within about a second more.
+	ShutdownGrace time.Duration `env:"AGENTPHONE_SHUTDOWN_GRACE" envDefault:"5s"`
 }
 
 // Environment variable names of the secrets, read by LoadSecrets and never by env.Parse.
@@ -103,6 +115,18 @@ func (c *Config) Validate() error {
 	case "debug", "info", "warn", "error":
 	default:
 		errs = append(errs, fmt.Errorf("log level %q is not one of debug, info, warn, error", c.LogLevel))
+	}
+	if c.SessionIdle < time.Second {
+		errs = append(errs, fmt.Errorf("AGENTPHONE_HTTP_SESSION_IDLE %s is too short; use a duration such as 30m", c.SessionIdle))
+	}
+	if c.MaxSessions < 1 {
+		errs = append(errs, fmt.Errorf("AGENTPHONE_HTTP_MAX_SESSIONS %d must be at least 1", c.MaxSessions))
+	}
+	if c.ReadTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("AGENTPHONE_HTTP_READ_TIMEOUT %s must be positive, such as 10s", c.ReadTimeout))
+	}
+	if c.ShutdownGrace < 0 {
+		errs = append(errs, fmt.Errorf("AGENTPHONE_SHUTDOWN_GRACE %s must not be negative", c.ShutdownGrace))
 	}
 	c.DefaultRegion = strings.ToUpper(strings.TrimSpace(c.DefaultRegion))
 	if len(c.DefaultRegion) != 2 {

@@ -13,7 +13,6 @@ import (
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
-	mcpserver "github.com/mark3labs/mcp-go/server"
 
 	"github.com/agentphone-mcp/agentphone-mcp/sandbox"
 )
@@ -52,7 +51,7 @@ func (h *harness) connect(kind string, opts ...client.ClientOption) *client.Clie
 		clientIn, serverOut := io.Pipe()
 		serverIn, clientOut := io.Pipe()
 		ctx, cancel := context.WithCancel(h.ctx)
-		go func() { _ = mcpserver.NewStdioServer(h.app.MCP()).Listen(ctx, serverIn, serverOut) }()
+		go func() { _ = h.app.serveStdio(ctx, serverIn, serverOut) }()
 		h.t.Cleanup(func() { cancel(); _ = serverIn.Close(); _ = serverOut.Close() })
 		c = client.NewClient(transport.NewIO(clientIn, clientOut, io.NopCloser(strings.NewReader(""))), opts...)
 	case "http", "sse":

@@ -40,10 +40,14 @@ func (a *App) buildMCP(version string, scrubber *keyguard.Scrubber, deps *tools.
 		mcpserver.WithPromptCapabilities(false),
 		mcpserver.WithLogging(),
 		mcpserver.WithCompletions(),
-		mcpserver.WithElicitation(),
+		// No WithElicitation: "elicitation" is a client capability; the spec defines no server
+		// capability of that name. Tools elicit when the client declared it.
 		mcpserver.WithPromptCompletionProvider(promptCompleter{}),
 		mcpserver.WithHooks(a.subs.hooks()),
-		// Outermost first: the scrubber sees everything, including what the sandbox notice adds.
+		// Outermost first: the request context (principal, progress route, shutdown
+		// cancellation) wraps everything; the scrubber sees everything, including what the
+		// sandbox notice adds.
+		mcpserver.WithToolHandlerMiddleware(a.requestMiddleware()),
 		mcpserver.WithToolHandlerMiddleware(scrubMiddleware(scrubber)),
 		mcpserver.WithResourceHandlerMiddleware(scrubResources(scrubber)),
 		mcpserver.WithPromptHandlerMiddleware(scrubPrompts(scrubber)),
@@ -53,12 +57,14 @@ func (a *App) buildMCP(version string, scrubber *keyguard.Scrubber, deps *tools.
 	if a.cfg.Sandbox {
 		opts = append(opts, mcpserver.WithToolHandlerMiddleware(sandboxMiddleware))
 	}
+	opts = append(opts, fixtureServerOptions()...)
 	s := mcpserver.NewMCPServer(Name, versionOr(version), opts...)
 	for _, t := range a.tools {
 		s.AddTool(t.Def, t.Handler)
 	}
 	a.addResources(s, deps)
 	addPrompts(s)
+	a.registerFixtures(s)
 	return s
 }
 

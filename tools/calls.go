@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
-	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/agentphone-mcp/agentphone-mcp/apiclient"
 	"github.com/agentphone-mcp/agentphone-mcp/policy"
@@ -188,19 +187,10 @@ var (
 	errWaitCancelled = errors.New("stopped waiting: the request was cancelled")
 )
 
-// progress sends a notifications/progress message when the client sent a progress token.
-func (d *Deps) progress(ctx context.Context, c *call, step int, message string) {
-	if c.req.Params.Meta == nil || c.req.Params.Meta.ProgressToken == nil {
-		return
-	}
-	srv := server.ServerFromContext(ctx)
-	if srv == nil {
-		return
-	}
-	err := srv.SendNotificationToClient(ctx, string(mcp.MethodNotificationProgress), map[string]any{
-		"progressToken": c.req.Params.Meta.ProgressToken, "progress": step, "message": message,
-	})
-	if err != nil {
+// progress sends a notifications/progress message when the client sent a progress token,
+// on the request's own stream and before the result (see SendProgress).
+func (d *Deps) progress(ctx context.Context, _ *call, step int, message string) {
+	if err := SendProgress(ctx, float64(step), 0, message); err != nil {
 		d.logger().Debug("progress notification not sent", "err", err)
 	}
 }
