@@ -367,6 +367,6 @@ func rawID(raw json.RawMessage) any {
 // discardResponse is a ResponseWriter that keeps nothing (internal requests to mcp-go).
 type discardResponse struct{ header http.Header }
 
-func (d discardResponse) Header() http.Header       { return d.header }
+func (d discardResponse) Header() http.Header         { return d.header }
 func (d discardResponse) Write(b []byte) (int, error) { return len(b), nil }
-func (d discardResponse) WriteHeader(int)           {}
+func (d discardResponse) WriteHeader(int)             {}
