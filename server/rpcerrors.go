@@ -3,10 +3,11 @@ package server
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"strconv"
+	"regexp"
 	"strings"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -21,16 +22,28 @@ import (
 // the marker, before a byte reaches the client. On Streamable HTTP the status of a
 // 2026-07-28 JSON response follows the rewritten code, as mcp-go maps codes to statuses.
 
-// rpcMarker starts the text of an rpcError: "[agentphone-rpc-code:-32602] message".
-const rpcMarker = "[agentphone-rpc-code:"
+// rpcMarker starts the text of an rpcError: "[agentphone-rpc:<base64url JSON {code,data}>]
+// message". Base64url keeps the marker free of the characters that end it or that JSON
+// escapes.
+const rpcMarker = "[agentphone-rpc:"
 
-// rpcError is a handler error that must reach the client with a specific JSON-RPC code.
+// rpcError is a handler error that must reach the client with a specific JSON-RPC code (and
+// optional data).
 type rpcError struct {
 	code int
 	msg  string
+	data any
 }
 
-func (e *rpcError) Error() string { return rpcMarker + strconv.Itoa(e.code) + "] " + e.msg }
+func (e *rpcError) Error() string {
+	head, _ := json.Marshal(rpcHead{Code: e.code, Data: e.data})
+	return rpcMarker + base64.RawURLEncoding.EncodeToString(head) + "] " + e.msg
+}
+
+type rpcHead struct {
+	Code int `json:"code"`
+	Data any `json:"data,omitempty"`
+}
 
 // invalidParams is a -32602 error (bad or missing arguments).
 func invalidParams(format string, args ...any) error {
@@ -39,20 +52,25 @@ func invalidParams(format string, args ...any) error {
 
 // resourceNotFound is the "resource not found" error of the request's protocol version:
 // -32002 up to 2025-11-25, -32602 from 2026-07-28 on (as mcp-go does for unknown URIs).
+// The error's data names the URI, as the spec's example does.
 func resourceNotFound(ctx context.Context, uri string) error {
 	code := mcp.RESOURCE_NOT_FOUND
 	if mcp.IsModernProtocol(mcpserver.RequestProtocolVersion(ctx)) {
 		code = mcp.INVALID_PARAMS
 	}
-	return &rpcError{code: code, msg: fmt.Sprintf("Resource not found: %s", uri)}
+	return &rpcError{code: code, msg: fmt.Sprintf("Resource not found: %s", uri), data: map[string]any{"uri": uri}}
 }
+
+// mcpgoNotFound matches the message mcp-go gives a URI no resource or template matches; the
+// writers add the URI as the error's data (the spec's SHOULD) to that answer too.
+var mcpgoNotFound = regexp.MustCompile(`^handler not found for resource URI '(.*)': resource not found$`)
 
 // rewriteRPCFrame applies rpcError markers in one outgoing unit: a JSON-RPC message (a stdio
 // line or a JSON response body) or an SSE event ("event: message\ndata: {...}\n\n"). It
 // returns p unchanged, without parsing, when no marker is present; code is the applied
 // JSON-RPC code (0 when nothing changed).
 func rewriteRPCFrame(p []byte) (out []byte, code int) {
-	if !bytes.Contains(p, []byte(rpcMarker)) {
+	if !bytes.Contains(p, []byte(rpcMarker)) && !bytes.Contains(p, []byte(": resource not found")) {
 		return p, 0
 	}
 	trimmed := bytes.TrimSpace(p)
@@ -103,19 +121,30 @@ func rewriteRPCMessage(msg []byte) ([]byte, int) {
 	}
 	i := strings.Index(e.Message, rpcMarker)
 	if i < 0 {
-		return msg, 0
+		return resourceNotFoundData(m, e.Code, e.Message, e.Data)
 	}
 	rest := e.Message[i+len(rpcMarker):]
 	end := strings.IndexByte(rest, ']')
 	if end < 0 {
 		return msg, 0
 	}
-	code, err := strconv.Atoi(rest[:end])
+	encoded, err := base64.RawURLEncoding.DecodeString(rest[:end])
 	if err != nil {
 		return msg, 0
 	}
+	var head struct {
+		Code int             `json:"code"`
+		Data json.RawMessage `json:"data,omitempty"`
+	}
+	if json.Unmarshal(encoded, &head) != nil || head.Code == 0 {
+		return msg, 0
+	}
 	// Drop the marker and whatever a wrapping error put before it ("read x: ").
-	e.Code, e.Message = code, strings.TrimSpace(rest[end+1:])
+	e.Code, e.Message = head.Code, strings.TrimSpace(rest[end+1:])
+	if len(head.Data) > 0 {
+		e.Data = head.Data
+	}
+	code := head.Code
 	raw, err := json.Marshal(e)
 	if err != nil {
 		return msg, 0
@@ -140,4 +169,22 @@ func httpStatusForCode(code int) int {
 	default:
 		return http.StatusOK
 	}
+}
+
+// resourceNotFoundData adds {"uri": ...} to mcp-go's own resource-not-found error.
+func resourceNotFoundData(m map[string]json.RawMessage, code int, message string, data json.RawMessage) ([]byte, int) {
+	match := mcpgoNotFound.FindStringSubmatch(message)
+	if match == nil || len(data) > 0 || (code != mcp.RESOURCE_NOT_FOUND && code != mcp.INVALID_PARAMS) {
+		return nil, 0
+	}
+	raw, err := json.Marshal(map[string]any{"code": code, "message": message, "data": map[string]any{"uri": match[1]}})
+	if err != nil {
+		return nil, 0
+	}
+	m["error"] = raw
+	out, err := json.Marshal(m)
+	if err != nil {
+		return nil, 0
+	}
+	return out, code
 }
