@@ -42,6 +42,12 @@ func newHarness(t *testing.T, mods ...func(*Config)) *harness {
 // connect starts an MCP client on the named transport and initializes it.
 func (h *harness) connect(kind string, opts ...client.ClientOption) *client.Client {
 	h.t.Helper()
+	return h.connectWith(kind, true, opts...)
+}
+
+// connectWith starts a client on the named transport, initialized or not.
+func (h *harness) connectWith(kind string, initialize bool, opts ...client.ClientOption) *client.Client {
+	h.t.Helper()
 	var c *client.Client
 	var err error
 	switch kind {
@@ -80,6 +86,9 @@ func (h *harness) connect(kind string, opts ...client.ClientOption) *client.Clie
 		h.t.Fatalf("start %s client: %v", kind, err)
 	}
 	h.t.Cleanup(func() { _ = c.Close() })
+	if !initialize {
+		return c
+	}
 	init := mcp.InitializeRequest{}
 	init.Params.ClientInfo = mcp.Implementation{Name: "harness", Version: "1"}
 	if _, err := c.Initialize(h.ctx, init); err != nil {

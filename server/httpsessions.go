@@ -174,13 +174,16 @@ func (t *sessionTable) begin(id, cred string, sse bool, cancel context.CancelFun
 // remove drops a session and cancels its streams.
 func (t *sessionTable) remove(id string) {
 	t.mu.Lock()
-	e := t.sessions[id]
+	var cancels []context.CancelFunc
+	if e := t.sessions[id]; e != nil {
+		for _, c := range e.streams {
+			cancels = append(cancels, c)
+		}
+	}
 	delete(t.sessions, id)
 	t.mu.Unlock()
-	if e != nil {
-		for _, cancel := range e.streams {
-			cancel()
-		}
+	for _, cancel := range cancels {
+		cancel()
 	}
 }
 

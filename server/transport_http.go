@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -274,13 +275,30 @@ func (t *httpTransport) serveSSEMessage(w http.ResponseWriter, r *http.Request) 
 }
 
 // sseRequestContext gives an SSE message's handler its notification route: the session's
-// event queue, which also carries the result, so progress queued first arrives first.
+// event queue, which also carries the result, so progress queued first arrives first. The
+// queue is bounded and mcp-go's enqueue does not wait, so a full queue is retried (with a
+// growing pause, for at most sseQueueWait) rather than the notification dropped.
 func (t *httpTransport) sseRequestContext(ctx context.Context, r *http.Request) context.Context {
 	sid := r.URL.Query().Get("sessionId")
 	return withNotifyRoute(ctx, func(method string, params map[string]any) error {
-		return t.sse.SendEventToSession(sid, map[string]any{"jsonrpc": "2.0", "method": method, "params": params})
+		event := map[string]any{"jsonrpc": "2.0", "method": method, "params": params}
+		deadline := time.Now().Add(sseQueueWait)
+		pause := time.Millisecond
+		for {
+			err := t.sse.SendEventToSession(sid, event)
+			if err == nil || !strings.Contains(err.Error(), "queue full") || time.Now().After(deadline) {
+				return err
+			}
+			// ctx here is the POST's, which ends with its 202; the call itself runs on. A
+			// closed session ends the wait with another error.
+			time.Sleep(pause)
+			pause = min(2*pause, 50*time.Millisecond)
+		}
 	})
 }
+
+// sseQueueWait bounds how long a notification waits for room in a full SSE event queue.
+const sseQueueWait = 10 * time.Second
 
 // serveHTTP serves the transport until ctx is cancelled, then shuts down gracefully: no new
 // requests or sessions, in-flight tool calls get AGENTPHONE_SHUTDOWN_GRACE to finish (their
