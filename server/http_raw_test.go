@@ -220,7 +220,6 @@ func mustStatus(t *testing.T, resp *http.Response, body string, want int, what s
 	}
 }
 
-
 // activeStreams counts the open streams of session id (tests).
 func (t *sessionTable) activeStreams(id string) int {
 	t.mu.Lock()

@@ -231,4 +231,3 @@ func statelessToolsList(c rawHTTP) (*http.Response, string) {
 		mcp.HeaderProtocolVersion: "2026-07-28", "Mcp-Method": "tools/list",
 	}, msg)
 }
-

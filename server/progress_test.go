@@ -187,5 +187,3 @@ func TestSendProgressAfterReturnIsRefused(t *testing.T) {
 func newHTTPTestServer(h *harness) string {
 	return h.serveRaw("http").base
 }
-
-
