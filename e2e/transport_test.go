@@ -31,7 +31,7 @@ type server struct {
 }
 
 // startServer runs the binary on kind (http or sse) at listen (127.0.0.1:0 for any port).
-func startServer(t *testing.T, kind, listen string, env []string, args ...string) *server {
+func startServer(t testing.TB, kind, listen string, env []string, args ...string) *server {
 	t.Helper()
 	cmd := exec.Command(binary, append([]string{"--transport", kind, "--listen", listen, "--sandbox"}, args...)...)
 	cmd.Env = append(os.Environ(), env...)
@@ -67,7 +67,7 @@ func startServer(t *testing.T, kind, listen string, env []string, args ...string
 }
 
 // stop sends sig and returns the exit code and how long the process took to exit (bounded).
-func (s *server) stop(t *testing.T, sig os.Signal, bound time.Duration) (int, time.Duration) {
+func (s *server) stop(t testing.TB, sig os.Signal, bound time.Duration) (int, time.Duration) {
 	t.Helper()
 	start := time.Now()
 	if err := s.cmd.Process.Signal(sig); err != nil {

@@ -34,6 +34,10 @@ type sessionTable struct {
 	logger *slog.Logger
 	// expire drops mcp-go's state of a Streamable HTTP session the table expired.
 	expire func(id string)
+	// reclaim runs after a sweep that expired sessions: it returns their memory to the OS
+	// (debug.FreeOSMemory). Without it the Go runtime keeps the pages until a later GC and
+	// the scavenger get to them, and RSS stays at its peak.
+	reclaim func()
 
 	mu       sync.Mutex
 	sessions map[string]*sessionEntry
@@ -213,6 +217,9 @@ func (t *sessionTable) sweep() []string {
 	}
 	if len(expired) > 0 {
 		t.logger.Info("expired idle HTTP sessions", "sessions", len(expired), "idle", t.idle.String())
+		if t.reclaim != nil {
+			t.reclaim()
+		}
 	}
 	return expired
 }

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -67,6 +68,7 @@ func (a *App) newHTTPTransport(kind string) *httpTransport {
 			mcpserver.WithSessionIdManager(t.sessions),
 		)
 		t.sessions.expire = t.dropSessionState
+		t.sessions.reclaim = debug.FreeOSMemory
 		mux.HandleFunc("/mcp", t.serveStreamable)
 		var ctx context.Context
 		ctx, t.stopSweep = context.WithCancel(context.Background())
