@@ -133,25 +133,32 @@ func TestSessionsDoNotSurviveARestart(t *testing.T) {
 
 func TestSIGTERMWithAnOpenGETStream(t *testing.T) {
 	t.Parallel()
-	// A long grace: with nothing in flight, shutdown must not wait for it.
-	s := startServer(t, "http", "127.0.0.1:0", sandboxEnv(t, "AGENTPHONE_SHUTDOWN_GRACE=60s"))
-	sid := openSession(t, s.base)
-	req, _ := http.NewRequest(http.MethodGet, s.base+"/mcp", nil)
-	req.Header.Set("Accept", "text/event-stream")
-	req.Header.Set("Mcp-Session-Id", sid)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET stream: %v %v", resp, err)
+	for _, kind := range []string{"http", "sse"} {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			// A long grace: with nothing in flight, shutdown must not wait for it.
+			s := startServer(t, kind, "127.0.0.1:0", sandboxEnv(t, "AGENTPHONE_SHUTDOWN_GRACE=60s"))
+			req, _ := http.NewRequest(http.MethodGet, s.base+"/sse", nil)
+			if kind == "http" {
+				req, _ = http.NewRequest(http.MethodGet, s.base+"/mcp", nil)
+				req.Header.Set("Mcp-Session-Id", openSession(t, s.base))
+			}
+			req.Header.Set("Accept", "text/event-stream")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil || resp.StatusCode != http.StatusOK {
+				t.Fatalf("GET stream: %v %v", resp, err)
+			}
+			defer resp.Body.Close()
+			streamEnded := make(chan struct{})
+			go func() { _, _ = io.Copy(io.Discard, resp.Body); close(streamEnded) }()
+			code, took := s.stop(t, syscall.SIGTERM, 10*time.Second)
+			if code != 0 {
+				t.Fatalf("exit code %d after SIGTERM with an open GET stream:\n%s", code, s.stderr.String())
+			}
+			<-streamEnded
+			t.Logf("%s: exited 0 in %s with a GET stream open", kind, took.Round(time.Millisecond))
+		})
 	}
-	defer resp.Body.Close()
-	streamEnded := make(chan struct{})
-	go func() { _, _ = io.Copy(io.Discard, resp.Body); close(streamEnded) }()
-	code, took := s.stop(t, syscall.SIGTERM, 10*time.Second)
-	if code != 0 {
-		t.Fatalf("exit code %d after SIGTERM with an open GET stream:\n%s", code, s.stderr.String())
-	}
-	<-streamEnded
-	t.Logf("exited 0 in %s with a GET stream open", took.Round(time.Millisecond))
 }
 
 // stdioProc drives the binary over stdio byte by byte.
