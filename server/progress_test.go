@@ -51,6 +51,7 @@ func TestProgressArrivesBeforeTheResult(t *testing.T) {
 			if kind == "http" {
 				// The session's standalone GET stream is open, as real clients keep it.
 				srv := newHTTPTestServer(h)
+				//lint:ignore SA1019 the legacy standalone GET stream is exactly what this test needs open
 				tr, err := transport.NewStreamableHTTP(srv+"/mcp", transport.WithContinuousListening())
 				if err != nil {
 					t.Fatal(err)
