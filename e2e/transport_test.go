@@ -472,3 +472,83 @@ func TestProductBinaryHasNoConformanceFixtures(t *testing.T) {
 		t.Fatal("the conformance build lacks the fixture resources or prompts")
 	}
 }
+
+func TestSSESIGTERMWithACallInFlight(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "sse", "127.0.0.1:0", sandboxEnv(t, "AGENTPHONE_CONFIRM_MODE=off", "AGENTPHONE_SHUTDOWN_GRACE=1s"))
+	req, _ := http.NewRequest(http.MethodGet, s.base+"/sse", nil)
+	req.Header.Set("Accept", "text/event-stream")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /sse: %v %v", resp, err)
+	}
+	defer resp.Body.Close()
+	events := make(chan string, 256)
+	go func() {
+		sc := bufio.NewScanner(resp.Body)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			if d, ok := strings.CutPrefix(sc.Text(), "data:"); ok {
+				events <- strings.TrimSpace(d)
+			}
+		}
+		close(events)
+	}()
+	next := func(match func(string) bool, what string) string {
+		t.Helper()
+		deadline := time.After(30 * time.Second)
+		for {
+			select {
+			case e, ok := <-events:
+				if !ok {
+					t.Fatalf("the stream ended while waiting for %s", what)
+				}
+				if match(e) {
+					return e
+				}
+			case <-deadline:
+				t.Fatalf("no %s on the SSE stream", what)
+			}
+		}
+	}
+	endpoint := next(func(e string) bool { return strings.HasPrefix(e, "/message") }, "endpoint")
+	post := func(id int, msg string) map[string]any {
+		t.Helper()
+		r, body := httpPost(t, s.base+endpoint, "", msg)
+		if r.StatusCode != http.StatusAccepted {
+			t.Fatalf("POST: %d %s", r.StatusCode, body)
+		}
+		if id == 0 {
+			return nil
+		}
+		line := next(func(e string) bool { return strings.Contains(e, fmt.Sprintf(`"id":%d,`, id)) }, fmt.Sprintf("answer %d", id))
+		var a struct {
+			Result struct {
+				StructuredContent map[string]any `json:"structuredContent"`
+			} `json:"result"`
+		}
+		_ = json.Unmarshal([]byte(line), &a)
+		return a.Result.StructuredContent
+	}
+	tool := func(id int, name string, args map[string]any, meta map[string]any) string {
+		params := map[string]any{"name": name, "arguments": args}
+		if meta != nil {
+			params["_meta"] = meta
+		}
+		b, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": params})
+		return string(b)
+	}
+	post(1, strings.Replace(initMsg, "2025-11-25", "2024-11-05", 1))
+	post(0, `{"jsonrpc":"2.0","method":"notifications/initialized"}`)
+	agent := post(2, tool(2, "create_agent", map[string]any{"name": "Desk", "voice_mode": "hosted", "system_prompt": "Be brief."}, nil))
+	post(3, tool(3, "buy_number", map[string]any{"agent_id": agent["id"], "area_code": "415"}, nil))
+	post(0, tool(9, "wait_for_reply", map[string]any{"agent_id": agent["id"], "participant": "+14155550177", "timeout_seconds": 120},
+		map[string]any{"progressToken": "waiting"}))
+	next(func(e string) bool { return strings.Contains(e, "notifications/progress") }, "progress from the running call")
+	code, took := s.stop(t, syscall.SIGTERM, 15*time.Second)
+	if code != 0 {
+		t.Fatalf("exit code %d after SIGTERM with an SSE call in flight:\n%s", code, s.stderr.String())
+	}
+	next(func(e string) bool { return strings.Contains(e, `"id":9,`) }, "the in-flight call's answer before the stream closed")
+	t.Logf("exited 0 in %s with an SSE call in flight (grace 1 s)", took.Round(time.Millisecond))
+}

@@ -342,21 +342,36 @@ func (a *App) serveHTTP(ctx context.Context) error {
 	a.logger.Info("http: shutting down", "in_flight", a.calls.count(), "sessions", t.sessions.count(), "grace", a.cfg.ShutdownGrace.String())
 	t.closing.Store(true)
 	t.sessions.shutdown()
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownGrace+time.Second)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownGrace+5*time.Second)
 	defer cancel()
 	shutdown := make(chan error, 1)
 	go func() { shutdown <- srv.Shutdown(shutdownCtx) }() // listener closed now; waits for in-flight requests
 	if !a.calls.drain(a.cfg.ShutdownGrace) {
 		a.logger.Warn("http: some calls ignored cancellation")
 	}
-	t.sessions.cancelStreams()
-	if t.sse != nil {
-		t.sse.CloseSessions()
+	// The answers of the calls that finished or were cancelled still go out: a Streamable
+	// HTTP answer on its own POST (Shutdown waits for those once the GET streams, which carry
+	// none, are closed); an SSE answer on the session's stream, which stays open a moment so
+	// the answer queued last is written.
+	wait := func(d time.Duration) bool {
+		select {
+		case <-shutdown:
+			return true
+		case <-time.After(d):
+			return false
+		}
 	}
-	cancelBase()
-	select {
-	case <-shutdown:
-	case <-shutdownCtx.Done():
+	done := false
+	if t.sse != nil {
+		done = wait(500 * time.Millisecond)
+		t.sessions.cancelStreams()
+		t.sse.CloseSessions()
+	} else {
+		t.sessions.cancelStreams()
+	}
+	if !done && !wait(time.Second) {
+		cancelBase()
+		wait(500 * time.Millisecond)
 	}
 	_ = srv.Close()
 	return nil

@@ -160,8 +160,11 @@ func (a *App) serveStdio(ctx context.Context, stdin io.Reader, stdout io.Writer)
 		if !a.calls.drain(a.cfg.ShutdownGrace) {
 			a.logger.Warn("stdio: some calls ignored cancellation")
 		}
-		out.close()
+		// stdin is still open: the answers of the calls that finished or were cancelled go
+		// out (mcp-go writes them once Listen winds down), then the output closes.
 		cancelListen()
-		return finish("signal")
+		err := finish("signal")
+		out.close()
+		return err
 	}
 }
