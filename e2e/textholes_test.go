@@ -86,15 +86,15 @@ func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
 	return http.DefaultTransport.RoundTrip(r)
 }
 
-// server is the binary running as a stdio server, started by the test itself so that its PID
+// stdioServer is the binary running as a stdio server, started by the test itself so that its PID
 // and stderr are known.
-type server struct {
+type stdioServer struct {
 	cmd    *exec.Cmd
 	c      *client.Client
 	stderr *lockedBuffer
 }
 
-func startServer(t *testing.T, env []string, args ...string) *server {
+func startStdioServer(t *testing.T, env []string, args ...string) *stdioServer {
 	t.Helper()
 	cmd := exec.Command(binary, args...)
 	cmd.Env = env
@@ -106,7 +106,7 @@ func startServer(t *testing.T, env []string, args ...string) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &server{cmd: cmd, stderr: &lockedBuffer{}}
+	s := &stdioServer{cmd: cmd, stderr: &lockedBuffer{}}
 	cmd.Stderr = s.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -135,7 +135,7 @@ func TestSecretsLeaveTheEnvironment(t *testing.T) {
 		t.Skip("/proc/PID/environ is Linux's")
 	}
 	api := newLoopbackAPI(t)
-	s := startServer(t, loopbackEnv(t, api, "AGENTPHONE_WEBHOOK_SECRET="+hookSecret, "AGENTPHONE_HTTP_TOKEN="+httpToken))
+	s := startStdioServer(t, loopbackEnv(t, api, "AGENTPHONE_WEBHOOK_SECRET="+hookSecret, "AGENTPHONE_HTTP_TOKEN="+httpToken))
 	// The key reaches the API: the sandbox accepts no other.
 	r := mustOK(t, callTool(t, s.c, "create_agent", map[string]any{"name": "Env"}), "create_agent")
 	if !strings.HasPrefix(r.str("id"), "agt_") {
@@ -232,7 +232,7 @@ func TestHostileAPIEchoesTheKey(t *testing.T) {
 	stateDir := t.TempDir()
 	env := loopbackEnv(t, api, "AGENTPHONE_AUDIT_BODIES=true")
 	env = append(env, "AGENTPHONE_STATE_DIR="+stateDir)
-	s := startServer(t, env)
+	s := startStdioServer(t, env)
 
 	var seen []string
 	r := callTool(t, s.c, "create_agent", map[string]any{"name": "Loop"})
@@ -272,7 +272,7 @@ func TestOptOutWordingThroughMCP(t *testing.T) {
 	t.Parallel()
 	api := newLoopbackAPI(t)
 	stateDir := t.TempDir()
-	s := startServer(t, append(loopbackEnv(t, api), "AGENTPHONE_STATE_DIR="+stateDir))
+	s := startStdioServer(t, append(loopbackEnv(t, api), "AGENTPHONE_STATE_DIR="+stateDir))
 	agent := mustOK(t, callTool(t, s.c, "create_agent", map[string]any{"name": "Desk", "voice_mode": "webhook"}), "create_agent")
 	num := mustOK(t, callTool(t, s.c, "buy_number", map[string]any{"agent_id": agent.str("id"), "area_code": "415"}), "buy_number")
 	ours := num.str("phone_number")
@@ -480,7 +480,7 @@ func TestWebhookScopeAndFieldsThroughMCP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := startServer(t, loopbackEnv(t, api), "--webhook-listen", "127.0.0.1:0")
+	s := startStdioServer(t, loopbackEnv(t, api), "--webhook-listen", "127.0.0.1:0")
 	var url string
 	for deadline := time.Now().Add(20 * time.Second); url == "" && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		if m := receiverAt.FindStringSubmatch(s.stderr.String()); m != nil {

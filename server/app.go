@@ -11,9 +11,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/jonboulle/clockwork"
@@ -55,6 +57,8 @@ type Options struct {
 	Resolver policy.Resolver
 	// APITimeout is the deadline of one AgentPhone request; zero means 30 s.
 	APITimeout time.Duration
+	// LookupHost resolves host names for the loopback checks; nil means the system resolver.
+	LookupHost func(ctx context.Context, host string) ([]string, error)
 }
 
 // App is a configured agentphone-mcp server, ready to serve one transport.
@@ -80,6 +84,15 @@ type App struct {
 	subs    *subscribers
 	deps    *tools.Deps
 	closers []func() error
+
+	// httpTokens are the bearer tokens of the HTTP transports (AGENTPHONE_HTTP_TOKEN).
+	httpTokens []string
+	// lookupHost resolves host names for the loopback checks (tests replace it).
+	lookupHost lookupHostFunc
+	// principalKey keys the hashes that name a session or credential as a principal.
+	principalKey []byte
+	// calls are the tool calls in flight (graceful shutdown).
+	calls *inflightCalls
 }
 
 // New builds the App. It refuses to start on any configuration mistake, with a message that
@@ -93,12 +106,28 @@ func New(ctx context.Context, cfg Config, opts Options) (app *App, err error) {
 	if stderr == nil {
 		stderr = os.Stderr
 	}
-	scrubber := keyguard.NewScrubber(opts.Secrets.APIKey.Reveal(), opts.Secrets.WebhookSecret.Reveal(), opts.Secrets.HTTPToken.Reveal())
+	secretValues := []string{opts.Secrets.APIKey.Reveal(), opts.Secrets.WebhookSecret.Reveal(), opts.Secrets.HTTPToken.Reveal()}
+	for _, t := range strings.Split(opts.Secrets.HTTPToken.Reveal(), ",") {
+		if t = strings.TrimSpace(t); t != "" {
+			secretValues = append(secretValues, t)
+		}
+	}
+	scrubber := keyguard.NewScrubber(secretValues...)
 	logger := opts.Logger
 	if logger == nil {
 		logger = NewLogger(stderr, cfg.LogLevel, scrubber)
 	}
-	a := &App{cfg: cfg, logger: logger, secrets: opts.Secrets, stderr: scrubbingWriter{w: stderr, s: scrubber}}
+	a := &App{cfg: cfg, logger: logger, secrets: opts.Secrets, stderr: scrubbingWriter{w: stderr, s: scrubber},
+		lookupHost: opts.LookupHost, calls: newInflightCalls(), principalKey: make([]byte, 32)}
+	_, _ = rand.Read(a.principalKey)
+	if a.lookupHost == nil {
+		a.lookupHost = net.DefaultResolver.LookupHost
+	}
+	if cfg.Transport == "http" || cfg.Transport == "sse" {
+		if a.httpTokens, err = ParseHTTPTokens(opts.Secrets.HTTPToken.Reveal()); err != nil {
+			return nil, err
+		}
+	}
 	defer func() {
 		if err != nil {
 			_ = a.Close()
@@ -192,7 +221,7 @@ func New(ctx context.Context, cfg Config, opts Options) (app *App, err error) {
 	if err != nil {
 		return nil, err
 	}
-	keys := []string{opts.Secrets.APIKey.Reveal(), opts.Secrets.WebhookSecret.Reveal(), opts.Secrets.HTTPToken.Reveal()}
+	keys := secretValues
 	checker := &contactChecker{api: a.api, clock: a.clock}
 	replies := newRepliesReader(a.api, logger.With("component", "optouts"))
 	a.replies = replies

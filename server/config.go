@@ -86,6 +86,15 @@ type Config struct {
 	ElicitTimeout time.Duration `env:"AGENTPHONE_ELICIT_TIMEOUT" envDefault:"2m"`
 	// Allow a non-loopback listen address (requires `AGENTPHONE_HTTP_TOKEN`).
 	AllowRemote bool `env:"AGENTPHONE_HTTP_ALLOW_REMOTE"`
+	// End a Streamable HTTP session after this long without a request or an open stream; its id then gets 404 and the client initializes again.
+	SessionIdle time.Duration `env:"AGENTPHONE_HTTP_SESSION_IDLE" envDefault:"30m"`
+	// The most open Streamable HTTP sessions plus SSE connections; an initialize beyond it
+	// gets HTTP 503 with a message saying so.
+	MaxSessions int `env:"AGENTPHONE_HTTP_MAX_SESSIONS" envDefault:"100"`
+	// The time one HTTP request's headers, and then its body, may take to arrive.
+	ReadTimeout time.Duration `env:"AGENTPHONE_HTTP_READ_TIMEOUT" envDefault:"10s"`
+	// On SIGTERM/SIGINT, how long tool calls in flight may run on before they are cancelled; the process exits (code 0) within about a second more.
+	ShutdownGrace time.Duration `env:"AGENTPHONE_SHUTDOWN_GRACE" envDefault:"5s"`
 }
 
 // Environment variable names of the secrets, read by LoadSecrets and never by env.Parse. Each
@@ -97,7 +106,9 @@ const (
 	// The webhook signing secret for the receiver.
 	// Default: read from the API
 	EnvWebhookSecret = "AGENTPHONE_WEBHOOK_SECRET"
-	// Bearer token HTTP clients must send. Required with `AGENTPHONE_HTTP_ALLOW_REMOTE`.
+	// Bearer token HTTP clients must send, at least 32 characters (`openssl rand -hex 32`);
+	// several, comma-separated, give each client its own. Required with
+	// `AGENTPHONE_HTTP_ALLOW_REMOTE`.
 	EnvHTTPToken = "AGENTPHONE_HTTP_TOKEN"
 )
 
@@ -144,6 +155,18 @@ func (c *Config) Validate() error {
 	}
 	if c.ElicitTimeout < time.Second || c.ElicitTimeout > 30*time.Minute {
 		errs = append(errs, fmt.Errorf("AGENTPHONE_ELICIT_TIMEOUT %s is not between 1s and 30m (default 2m)", c.ElicitTimeout))
+	}
+	if c.SessionIdle < time.Second {
+		errs = append(errs, fmt.Errorf("AGENTPHONE_HTTP_SESSION_IDLE %s is too short; use a duration such as 30m", c.SessionIdle))
+	}
+	if c.MaxSessions < 1 {
+		errs = append(errs, fmt.Errorf("AGENTPHONE_HTTP_MAX_SESSIONS %d must be at least 1", c.MaxSessions))
+	}
+	if c.ReadTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("AGENTPHONE_HTTP_READ_TIMEOUT %s must be positive, such as 10s", c.ReadTimeout))
+	}
+	if c.ShutdownGrace < 0 {
+		errs = append(errs, fmt.Errorf("AGENTPHONE_SHUTDOWN_GRACE %s must not be negative", c.ShutdownGrace))
 	}
 	c.DefaultRegion = strings.ToUpper(strings.TrimSpace(c.DefaultRegion))
 	if len(c.DefaultRegion) != 2 {

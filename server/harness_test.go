@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -13,7 +14,6 @@ import (
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
-	mcpserver "github.com/mark3labs/mcp-go/server"
 
 	"github.com/agentphone-mcp/agentphone-mcp/apiclient"
 	"github.com/agentphone-mcp/agentphone-mcp/policy/keyguard"
@@ -23,6 +23,36 @@ import (
 // testStart is a Tuesday, 15:00 in Chicago: inside calling hours in every US time zone from
 // New York (16:00) to Honolulu (10:00).
 var testStart = time.Date(2026, 6, 16, 20, 0, 0, 0, time.UTC)
+
+// inProcessStdio lets one test at a time run in-process stdio servers (see connectWith); a
+// test may open several, one after another.
+var inProcessStdio = &testLock{cond: sync.NewCond(&sync.Mutex{})}
+
+// testLock is a lock held by one test, re-entrant within that test.
+type testLock struct {
+	cond  *sync.Cond
+	owner *testing.T
+	count int
+}
+
+func (l *testLock) acquire(t *testing.T) {
+	l.cond.L.Lock()
+	defer l.cond.L.Unlock()
+	for l.owner != nil && l.owner != t {
+		l.cond.Wait()
+	}
+	l.owner = t
+	l.count++
+}
+
+func (l *testLock) release() {
+	l.cond.L.Lock()
+	defer l.cond.L.Unlock()
+	if l.count--; l.count == 0 {
+		l.owner = nil
+		l.cond.Broadcast()
+	}
+}
 
 // transports are the ways a test can reach the server: every policy test runs over each.
 var transports = []string{"inprocess", "stdio", "http", "sse"}
@@ -45,17 +75,34 @@ func newHarness(t *testing.T, mods ...func(*Config)) *harness {
 // connect starts an MCP client on the named transport and initializes it.
 func (h *harness) connect(kind string, opts ...client.ClientOption) *client.Client {
 	h.t.Helper()
+	return h.connectWith(kind, true, opts...)
+}
+
+// connectWith starts a client on the named transport, initialized or not.
+func (h *harness) connectWith(kind string, initialize bool, opts ...client.ClientOption) *client.Client {
+	h.t.Helper()
 	var c *client.Client
 	var err error
 	switch kind {
 	case "inprocess":
 		c, err = client.NewInProcessClientWithOptions(h.app.MCP(), opts...)
 	case "stdio":
+		// mcp-go's stdio session is one package-level value (a process has one stdin): two
+		// stdio servers in one test binary share its client capabilities and its writer, so a
+		// test's elicitation could go to another test's pipe. One at a time, then.
+		inProcessStdio.acquire(h.t)
 		clientIn, serverOut := io.Pipe()
 		serverIn, clientOut := io.Pipe()
 		ctx, cancel := context.WithCancel(h.ctx)
-		go func() { _ = mcpserver.NewStdioServer(h.app.MCP()).Listen(ctx, serverIn, serverOut) }()
-		h.t.Cleanup(func() { cancel(); _ = serverIn.Close(); _ = serverOut.Close() })
+		served := make(chan struct{})
+		go func() { _ = h.app.serveStdio(ctx, serverIn, serverOut); close(served) }()
+		h.t.Cleanup(func() {
+			cancel()
+			_ = serverIn.Close()
+			_ = serverOut.Close()
+			<-served
+			inProcessStdio.release()
+		})
 		c = client.NewClient(transport.NewIO(clientIn, clientOut, io.NopCloser(strings.NewReader(""))), opts...)
 	case "http", "sse":
 		srv := httptest.NewServer(h.app.HTTPHandler(kind))
@@ -83,6 +130,9 @@ func (h *harness) connect(kind string, opts ...client.ClientOption) *client.Clie
 		h.t.Fatalf("start %s client: %v", kind, err)
 	}
 	h.t.Cleanup(func() { _ = c.Close() })
+	if !initialize {
+		return c
+	}
 	init := mcp.InitializeRequest{}
 	init.Params.ClientInfo = mcp.Implementation{Name: "harness", Version: "1"}
 	if _, err := c.Initialize(h.ctx, init); err != nil {

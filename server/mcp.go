@@ -46,10 +46,14 @@ func (a *App) buildMCP(version string, scrubber *keyguard.Scrubber, deps *tools.
 		mcpserver.WithPromptCapabilities(false),
 		mcpserver.WithLogging(),
 		mcpserver.WithCompletions(),
-		mcpserver.WithElicitation(),
+		// No WithElicitation: "elicitation" is a client capability; the spec defines no server
+		// capability of that name. Tools elicit when the client declared it.
 		mcpserver.WithPromptCompletionProvider(promptCompleter{}),
 		mcpserver.WithHooks(a.hooks()),
-		// Outermost first: the scrubber sees everything, including what the sandbox notice adds.
+		// Outermost first: the request context (principal, progress route, shutdown
+		// cancellation) wraps everything; the scrubber sees everything, including what the
+		// sandbox notice adds.
+		mcpserver.WithToolHandlerMiddleware(a.requestMiddleware()),
 		mcpserver.WithToolHandlerMiddleware(scrubMiddleware(scrubber)),
 		mcpserver.WithResourceHandlerMiddleware(scrubResources(scrubber)),
 		mcpserver.WithPromptHandlerMiddleware(scrubPrompts(scrubber)),
@@ -63,6 +67,7 @@ func (a *App) buildMCP(version string, scrubber *keyguard.Scrubber, deps *tools.
 		}
 		opts = append(opts, mcpserver.WithToolHandlerMiddleware(sandboxMiddleware(notice)))
 	}
+	opts = append(opts, fixtureServerOptions()...)
 	s := mcpserver.NewMCPServer(Name, versionOr(version), opts...)
 	// Every tool a session may use is registered; the toolbox's filter hides, and refuses,
 	// those of toolsets the session has not added.
@@ -71,6 +76,7 @@ func (a *App) buildMCP(version string, scrubber *keyguard.Scrubber, deps *tools.
 	}
 	a.addResources(s, deps)
 	addPrompts(s)
+	a.registerFixtures(s)
 	return s
 }
 

@@ -36,6 +36,12 @@ const testAPIKey = "apk_Harness7Key2718Quartz"
 // scrubber know it.
 func newKeyedHarness(t *testing.T, key string, mods ...func(*Config)) *harness {
 	t.Helper()
+	return newSecretsHarness(t, Secrets{APIKey: keyguard.NewSecret(key)}, mods...)
+}
+
+// newSecretsHarness is newKeyedHarness with every secret given (the HTTP bearer token too).
+func newSecretsHarness(t *testing.T, secrets Secrets, mods ...func(*Config)) *harness {
+	t.Helper()
 	clk := clockwork.NewFakeClockAt(testStart)
 	sb := sandbox.New(sandbox.Options{Clock: clk, Seed: 1})
 	t.Cleanup(sb.Close)
@@ -51,7 +57,7 @@ func newKeyedHarness(t *testing.T, key string, mods ...func(*Config)) *harness {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	t.Cleanup(cancel)
 	app, err := New(ctx, cfg, Options{Clock: clk, Sandbox: sb, Stderr: io.Discard,
-		Logger: slog.New(slog.DiscardHandler), Version: "test", Secrets: Secrets{APIKey: keyguard.NewSecret(key)}})
+		Logger: slog.New(slog.DiscardHandler), Version: "test", Secrets: secrets})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

@@ -132,13 +132,9 @@ func addPrompts(s *mcpserver.MCPServer) {
 		}
 		spec := p
 		s.AddPrompt(mcp.NewPrompt(p.name, opts...), func(_ context.Context, req mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
-			args := map[string]string{}
-			for _, a := range spec.args {
-				v := strings.TrimSpace(req.Params.Arguments[a.name])
-				if v == "" && a.required {
-					return nil, fmt.Errorf("prompt %s needs the argument %q (%s)", spec.name, a.name, a.desc)
-				}
-				args[a.name] = v
+			args, err := spec.bind(req.Params.Arguments)
+			if err != nil {
+				return nil, err
 			}
 			return mcp.NewGetPromptResult(spec.desc, []mcp.PromptMessage{
 				mcp.NewPromptMessage(mcp.RoleUser, mcp.NewTextContent(spec.render(args))),
@@ -165,4 +161,52 @@ func (promptCompleter) CompletePromptArgument(_ context.Context, promptName stri
 		}
 	}
 	return &mcp.Completion{Values: []string{}}, nil
+}
+
+// bind checks a prompts/get request's arguments against the prompt: every required argument
+// present and not blank, no unknown names, fixed choices respected. A mistake is a -32602
+// error naming the argument and what it wants.
+func (p promptSpec) bind(given map[string]string) (map[string]string, error) {
+	known := make(map[string]promptArg, len(p.args))
+	for _, a := range p.args {
+		known[a.name] = a
+	}
+	var unknown []string
+	for name := range given {
+		if _, ok := known[name]; !ok {
+			unknown = append(unknown, name)
+		}
+	}
+	if len(unknown) > 0 {
+		slices.Sort(unknown)
+		return nil, invalidParams("prompt %s has no argument %s; its arguments are %s", p.name, quoteList(unknown), quoteList(p.argNames()))
+	}
+	args := make(map[string]string, len(p.args))
+	for _, a := range p.args {
+		v := strings.TrimSpace(given[a.name])
+		switch {
+		case v == "" && a.required:
+			return nil, invalidParams("prompt %s needs the argument %q (%s)", p.name, a.name, a.desc)
+		case v != "" && len(a.choices) > 0 && !slices.Contains(a.choices, v):
+			return nil, invalidParams("prompt %s: argument %q must be one of %s, not %q", p.name, a.name, quoteList(a.choices), v)
+		}
+		args[a.name] = v
+	}
+	return args, nil
+}
+
+func (p promptSpec) argNames() []string {
+	names := make([]string, 0, len(p.args))
+	for _, a := range p.args {
+		names = append(names, a.name)
+	}
+	return names
+}
+
+func quoteList(items []string) string {
+	q := make([]string, len(items))
+	for i, s := range items {
+		q[i] = fmt.Sprintf("%q", s)
+	}
+	return strings.Join(q, ", ")
 }

@@ -3,12 +3,15 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 
 	"github.com/mark3labs/mcp-go/mcp"
 	mcpserver "github.com/mark3labs/mcp-go/server"
 
+	"github.com/agentphone-mcp/agentphone-mcp/apiclient"
 	"github.com/agentphone-mcp/agentphone-mcp/tools"
 )
 
@@ -60,21 +63,46 @@ func (a *App) addResources(s *mcpserver.MCPServer, d *tools.Deps) {
 			func(ctx context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
 				id := strings.TrimPrefix(req.Params.URI, prefix)
 				if id == "" || strings.ContainsAny(id, "/?#") {
-					return nil, fmt.Errorf("resource %q: expected %s{id}", req.Params.URI, prefix)
+					return nil, resourceNotFound(ctx, req.Params.URI)
 				}
 				return jsonResource(ctx, req.Params.URI, id, read)
 			})
 	}
 }
 
+// jsonResource reads one resource. An id the API does not know is "resource not found"
+// (-32002, or -32602 from 2026-07-28 on); any other failure says what went wrong without the
+// API's internals (no method, path or raw body).
 func jsonResource(ctx context.Context, uri, id string, read snapshot) ([]mcp.ResourceContents, error) {
 	v, err := read(ctx, id)
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", uri, err)
+		if id != "" && (apiclient.IsNotFound(err) || apiclient.IsValidation(err) || apiclient.StatusOf(err) == http.StatusBadRequest) {
+			return nil, resourceNotFound(ctx, uri)
+		}
+		return nil, errors.New(resourceFailure(uri, err))
 	}
 	body, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("encode %s: %w", uri, err)
 	}
 	return []mcp.ResourceContents{mcp.TextResourceContents{URI: uri, MIMEType: "application/json", Text: string(body)}}, nil
+}
+
+// resourceFailure is the message of a resource read that failed for another reason than an
+// unknown id: the HTTP status class and what to do, never the request line or the body.
+func resourceFailure(uri string, err error) string {
+	switch status := apiclient.StatusOf(err); {
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return fmt.Sprintf("reading %s was cancelled or timed out; try again", uri)
+	case apiclient.IsUnauthorized(err), apiclient.IsForbidden(err):
+		return fmt.Sprintf("could not read %s: the AgentPhone API refused the API key (HTTP %d); check AGENTPHONE_API_KEY", uri, status)
+	case apiclient.IsRateLimited(err):
+		return fmt.Sprintf("could not read %s: the AgentPhone API is rate limiting (HTTP 429); try again shortly", uri)
+	case status >= 500:
+		return fmt.Sprintf("could not read %s: the AgentPhone API failed (HTTP %d); try again later", uri, status)
+	case status > 0:
+		return fmt.Sprintf("could not read %s: the AgentPhone API answered HTTP %d", uri, status)
+	default:
+		return fmt.Sprintf("could not read %s: the AgentPhone API could not be reached; check the network and try again", uri)
+	}
 }

@@ -75,7 +75,10 @@ func (a *App) startWebhookReceiver(ctx context.Context) (func(), error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen for webhooks on %s: %w; pick another address with --webhook-listen", a.cfg.WebhookListen, err)
 	}
-	srv := &http.Server{Handler: a.WebhookHandler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	// Deliveries are small and answered at once: the whole request, body included, must
+	// arrive within the read timeout, so a slow sender cannot hold a handler.
+	srv := &http.Server{Handler: a.WebhookHandler(), ReadHeaderTimeout: a.cfg.ReadTimeout, ReadTimeout: a.cfg.ReadTimeout,
+		IdleTimeout: 2 * time.Minute}
 	a.logger.Info("receiving AgentPhone webhooks", "url", "http://"+ln.Addr().String()+WebhookPath)
 	fmt.Fprintf(a.stderr, "agentphone-mcp: webhook receiver on http://%s%s (point a tunnel at it)\n", ln.Addr(), WebhookPath)
 	go func() {

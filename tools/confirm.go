@@ -65,7 +65,7 @@ func (d *Deps) lockOutbound(k policy.Kind) func() {
 // decide is gate without the outbound lock.
 func (d *Deps) decide(ctx context.Context, c *call, a policy.Action, token string, exec execFunc) *mcp.CallToolResult {
 	a.Tool = c.tool
-	a.Principal = d.Principal
+	a.Principal = d.PrincipalFor(ctx)
 	dec, err := d.Policy.Evaluate(ctx, a)
 	if err != nil {
 		d.logger().Error("policy evaluation failed", "tool", c.tool, "err", err)

@@ -35,7 +35,8 @@ type Deps struct {
 	DefaultRegion string
 	// Sandbox is true when the API is the built-in simulation.
 	Sandbox bool
-	// Principal identifies who is acting, for token binding and the audit log.
+	// Principal is the process's own principal (stdio, and HTTP without sessions or tokens);
+	// use PrincipalFor(ctx), which prefers the session's or credential's the server set.
 	Principal string
 	// Clock is the time source (fake in tests).
 	Clock clockwork.Clock

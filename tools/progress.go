@@ -20,17 +20,24 @@ const (
 	maxProgressText = 300
 )
 
-// ProgressFunc sends one notifications/progress message for the request in ctx. The server
-// sets Deps.SendProgress to its transport-ordered writer; nil uses mcp-go's notification
-// channel (see sendProgress).
+// ProgressFunc sends one notifications/progress message for the request in ctx. Tests may set
+// Deps.SendProgress; otherwise the server's per-request route (WithProgress, in order with the
+// result on the request's own stream) is used, and without one mcp-go's notification channel
+// (see sendProgress).
 type ProgressFunc func(ctx context.Context, token mcp.ProgressToken, progress float64, message string) error
 
 // sendProgress is the one place a progress notification leaves the tools.
 func (d *Deps) sendProgress(ctx context.Context, token mcp.ProgressToken, progress float64, message string) {
 	var err error
-	if d.SendProgress != nil {
+	switch r, _ := ctx.Value(progressKey{}).(*progressReporter); {
+	case d.SendProgress != nil:
 		err = d.SendProgress(ctx, token, progress, message)
-	} else if srv := server.ServerFromContext(ctx); srv != nil {
+	case r != nil && r.send != nil:
+		// The server routed this request's notifications (progress_route.go): written in
+		// order with the result, on the request's own stream.
+		err = SendProgress(ctx, progress, 0, message)
+	case server.ServerFromContext(ctx) != nil:
+		srv := server.ServerFromContext(ctx)
 		err = srv.SendNotificationToClient(ctx, string(mcp.MethodNotificationProgress), map[string]any{
 			"progressToken": token, "progress": progress, "message": message,
 		})

@@ -14,7 +14,6 @@ import (
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
-	mcpserver "github.com/mark3labs/mcp-go/server"
 
 	"github.com/agentphone-mcp/agentphone-mcp/server"
 )
@@ -62,7 +61,7 @@ func cmdDemo(ctx context.Context, e env, args []string) error {
 	srvCtx, stopServer := context.WithCancel(ctx)
 	defer stopServer()
 	go func() {
-		_ = mcpserver.NewStdioServer(app.MCP()).Listen(srvCtx, serverIn, serverOut)
+		_ = app.Run(srvCtx, serverIn, serverOut) // the stdio transport, as the binary serves it
 	}()
 	c := client.NewClient(transport.NewIO(clientIn, clientOut, io.NopCloser(strings.NewReader(""))))
 	if err := c.Start(ctx); err != nil {

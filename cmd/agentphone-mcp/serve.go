@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"os/signal"
+	"syscall"
 
 	"github.com/agentphone-mcp/agentphone-mcp/buildinfo"
 	"github.com/agentphone-mcp/agentphone-mcp/server"
@@ -21,8 +23,11 @@ func loadConfig(e env, name string, args []string) (server.Config, []string, err
 	return cfg, fs.Args(), nil
 }
 
-// cmdServe runs the MCP server on the configured transport.
+// cmdServe runs the MCP server on the configured transport. SIGPIPE is ignored: a client
+// that closed stdout (or a log reader that closed stderr) turns writes into EPIPE errors,
+// which the transports handle, instead of killing the process mid-shutdown.
 func cmdServe(ctx context.Context, e env, args []string) error {
+	signal.Ignore(syscall.SIGPIPE)
 	cfg, rest, err := loadConfig(e, "serve", args)
 	if err != nil {
 		return err
