@@ -74,6 +74,14 @@ func (c *Client) do(ctx context.Context, r call, out any) error {
 		// The server answered 2xx: the request took effect.
 		return &Error{Method: r.method, Path: r.path, Err: fmt.Errorf("reading the answer: %w", err), MaybeSent: !r.idempotent()}
 	}
+	if out != nil && !r.idempotent() {
+		// A POST that acts (send, call, buy) was accepted, but without a readable answer
+		// its result is unknown: it may have taken effect.
+		if err := unreadableAnswer(r, resp.StatusCode, data, out); err != nil {
+			return err
+		}
+		return nil
+	}
 	if out == nil || resp.StatusCode == http.StatusNoContent || len(bytes.TrimSpace(data)) == 0 {
 		return nil
 	}

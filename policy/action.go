@@ -68,6 +68,8 @@ type Decision struct {
 	Rules   []RuleHit     // deny hits when denied, else the confirm hits (empty on allow)
 	Target  *phone.Number // the normalised destination, when there is one
 	Preview *Preview      // rendered by the engine; nil when denied before a target was known
+
+	prep *prepared // what Reserve decides again on fresh facts
 }
 
 // RuleIDs returns the IDs of d.Rules in order.
@@ -79,16 +81,10 @@ func (d Decision) RuleIDs() []string {
 	return ids
 }
 
-// Result reports what happened after a decision, for Record.
-//
-// Record counts an action against the limits and marks its recipient known only
-// when it actually executed: the outcome was Allow, or Confirm with a
-// ConfirmMethod other than "" or "none" (the confirmation happened), and Err is
-// nil (the API call succeeded). A failed API call therefore consumes no quota.
-// Call Record for denials and pending previews too: they are audited.
+// Result is what Record adds to the audit line of a decision that did not run.
 type Result struct {
 	ConfirmMethod string // none | elicitation | token | otp | off
-	APIID         string // id of the object the API created, if any
-	APIStatus     string // e.g. "200", "queued"
-	Err           error  // the API error, if the call failed
+	APIID         string
+	APIStatus     string // e.g. "awaiting confirmation (token issued)"
+	Err           error  // why it did not run, if that was an error
 }

@@ -62,7 +62,7 @@ type App struct {
 	tools   []tools.Tool
 	api     *apiclient.Client
 	policy  *policy.Engine
-	store   *store.Store
+	store   store.Store
 	audit   *audit.Log
 	sandbox *sandbox.Sandbox
 	secrets Secrets
@@ -153,7 +153,14 @@ func New(ctx context.Context, cfg Config, opts Options) (app *App, err error) {
 	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create the state dir %s: %w; set AGENTPHONE_STATE_DIR to a writable folder", cfg.StateDir, err)
 	}
-	a.store, err = store.Open(storeDir(cfg), store.Options{Clock: a.clock})
+	// The audit log is the journal, state.db its index: where the log shows history, a
+	// missing or empty state file is refused instead of silently starting empty (which
+	// would forget opt-outs), and a damaged one is refused before it is mapped.
+	history, err := audit.HasHistory(cfg.AuditLog)
+	if err != nil {
+		return nil, fmt.Errorf("read the audit log: %w", err)
+	}
+	a.store, err = store.Open(StoreDir(cfg), store.Options{Clock: a.clock, RequireExisting: history})
 	if err != nil {
 		return nil, err
 	}
@@ -176,6 +183,13 @@ func New(ctx context.Context, cfg Config, opts Options) (app *App, err error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start the policy engine: %w", err)
+	}
+	// Sends left pending by a process that is gone (killed mid-send) become unknown: they
+	// stay counted, and the audit log gets their outcome line.
+	if got, err := a.policy.RecoverAbandoned(ctx); err != nil {
+		return nil, fmt.Errorf("recover the sends of processes that ended mid-send: %w", err)
+	} else if len(got) > 0 {
+		logger.Warn("sends left pending by a process that ended are now recorded as unknown (they may have been sent and stay counted)", "count", len(got))
 	}
 
 	a.events = tools.NewEventHub()
@@ -226,9 +240,9 @@ func (a *App) Close() error {
 	return errors.Join(errs...)
 }
 
-// storeDir is where the policy store lives. The sandbox keeps its own, so trying things out
+// StoreDir is where the policy store lives. The sandbox keeps its own, so trying things out
 // never uses real quota or marks real recipients as known.
-func storeDir(cfg Config) string {
+func StoreDir(cfg Config) string {
 	if cfg.Sandbox {
 		return filepath.Join(cfg.StateDir, "sandbox")
 	}

@@ -76,7 +76,7 @@ func (a *App) notifyUpdated(uri string) {
 }
 
 // receivedEvents serves the inbox from the events the receiver stored.
-type receivedEvents struct{ st *store.Store }
+type receivedEvents struct{ st store.Store }
 
 // RecentEvents returns up to limit stored events, oldest first.
 func (r receivedEvents) RecentEvents(ctx context.Context, limit int) ([]tools.Event, error) {

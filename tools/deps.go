@@ -44,8 +44,10 @@ type Deps struct {
 	// Events delivers inbound events from the webhook receiver to waiting tools; may be nil.
 	Events *EventHub
 
-	// outbound serialises the decide-send-count sequence of texts and calls (see gate).
-	outbound sync.Mutex
+	// ReconcileWithin bounds the look in the API for a send whose answer was lost
+	// (0: outbound.DefaultReconcileWithin).
+	ReconcileWithin time.Duration
+
 	// otpMu guards otpSent, the times one-time codes were texted to the operator.
 	otpMu   sync.Mutex
 	otpSent []time.Time
