@@ -269,9 +269,8 @@ type Settlement struct {
 	Note      string      // why it settled so ("reconciled: found in the API"...)
 }
 
-// Settle records the outcome of t's action: the ledger entry (failed releases its
-// reservation; sent marks its recipient known) and the audit outcome line. Both are
-// attempted; an error means one of them is missing (the entry then stays pending and
+// Settle records the outcome of t's action: the audit outcome line, then the ledger entry
+// (failed releases its reservation; sent marks its recipient known). Both are attempted; an error means one of them is missing (the entry then stays pending and
 // keeps counting, and is recovered as unknown if this process ends first). Settling an
 // unknown entry again (a reconciliation) is allowed.
 func (e *Engine) Settle(ctx context.Context, t *Ticket, s Settlement) (store.Entry, error) {
@@ -284,13 +283,9 @@ func (e *Engine) Settle(ctx context.Context, t *Ticket, s Settlement) (store.Ent
 		}
 	}
 	var errs []error
-	entry, err := e.store.Settle(ctx, t.Entry.ID, store.Settlement{State: s.State, APIID: s.APIID, Note: note})
-	if err != nil {
-		errs = append(errs, &BooksError{What: "could not settle the send in the ledger (it stays counted)", Err: err})
-		entry = t.Entry
-	} else {
-		t.Entry = entry
-	}
+	// The journal first, then the index: a process killed between the two leaves the entry
+	// pending in the store (recovered as unknown, still counted) with its outcome on the
+	// journal, never a settled entry whose outcome the audit log lacks.
 	if e.audit != nil {
 		line := audit.Entry{
 			Tool: t.Action.Tool, Decision: string(t.Decision.Outcome), Rules: t.Decision.RuleIDs(),
@@ -307,6 +302,13 @@ func (e *Engine) Settle(ctx context.Context, t *Ticket, s Settlement) (store.Ent
 		if _, _, aerr := e.audit.Append(line); aerr != nil {
 			errs = append(errs, &BooksError{What: "could not write the audit log's outcome line", Err: aerr})
 		}
+	}
+	entry, err := e.store.Settle(ctx, t.Entry.ID, store.Settlement{State: s.State, APIID: s.APIID, Note: note})
+	if err != nil {
+		errs = append(errs, &BooksError{What: "could not settle the send in the ledger (it stays counted)", Err: err})
+		entry = t.Entry
+	} else {
+		t.Entry = entry
 	}
 	return entry, errors.Join(errs...)
 }

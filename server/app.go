@@ -143,7 +143,7 @@ func New(ctx context.Context, cfg Config, opts Options) (app *App, err error) {
 	hc := keyguard.NewHTTPClient(endpoint, key, base)
 	a.api, err = apiclient.New(apiclient.Options{
 		BaseURL: endpoint.BaseURL, HTTPClient: hc, Clock: a.clock,
-		Timeout: 30 * time.Second, LongPollTimeout: 11 * time.Minute,
+		Timeout: cfg.APITimeout, LongPollTimeout: 11 * time.Minute,
 		UserAgent: "agentphone-mcp/" + versionOr(opts.Version), Logger: logger.With("component", "apiclient"),
 	})
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/caarlos0/env/v11"
 )
@@ -58,6 +59,9 @@ type Config struct {
 	WebhookListen string `env:"AGENTPHONE_WEBHOOK_LISTEN"`
 	// SandboxNow pins the sandbox clock's start (RFC 3339); for demos and tests only.
 	SandboxNow string `env:"AGENTPHONE_SANDBOX_NOW"`
+	// APITimeout bounds one AgentPhone API request (long polls have their own bound). A send
+	// whose answer does not come in time may have gone out: it is counted and looked up.
+	APITimeout time.Duration `env:"AGENTPHONE_API_TIMEOUT" envDefault:"30s"`
 	// AllowRemote lets the HTTP transports listen on a non-loopback address (requires
 	// AGENTPHONE_HTTP_TOKEN).
 	AllowRemote bool `env:"AGENTPHONE_HTTP_ALLOW_REMOTE"`
@@ -103,6 +107,9 @@ func (c *Config) Validate() error {
 	case "debug", "info", "warn", "error":
 	default:
 		errs = append(errs, fmt.Errorf("log level %q is not one of debug, info, warn, error", c.LogLevel))
+	}
+	if c.APITimeout <= 0 {
+		errs = append(errs, fmt.Errorf("AGENTPHONE_API_TIMEOUT %v must be positive, such as 30s", c.APITimeout))
 	}
 	c.DefaultRegion = strings.ToUpper(strings.TrimSpace(c.DefaultRegion))
 	if len(c.DefaultRegion) != 2 {

@@ -173,7 +173,7 @@ func maybeSent(tool string, a policy.Action, run outbound.Result) *mcp.CallToolR
 	rec := run.Reconciled
 	if rec != nil && rec.Found {
 		data["status"], data["id"], data["reconciled"] = "sent", rec.APIID, true
-		return okResult(fmt.Sprintf("%s was sent: AgentPhone's answer was lost (%s), but AgentPhone shows it as %s (%s). It is counted. Do not send it again.",
+		return okResult(fmt.Sprintf("%s may have been sent: AgentPhone's answer was lost (%s). Reconciled: AgentPhone shows it as %s (%s), so it was sent and is counted. Do not send it again.",
 			what, cause, rec.APIID, rec.Status), data)
 	}
 	data["status"] = "maybe_sent"
