@@ -20,17 +20,25 @@ func TestClassifyPOSTOutcomes(t *testing.T) {
 		want    Outcome
 	}{
 		{"201 with the message", func(w http.ResponseWriter, _ *http.Request) {
-			w.WriteHeader(201)
+			w.WriteHeader(http.StatusCreated)
 			_, _ = w.Write([]byte(`{"id":"msg_1","status":"sent"}`))
 		}, OutcomeSent},
-		{"200 empty body", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(200) }, OutcomeMaybeSent},
+		{"200 empty body", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) }, OutcomeMaybeSent},
 		{"200 null", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("null")) }, OutcomeMaybeSent},
 		{"200 not JSON", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("<html>OK</html>")) }, OutcomeMaybeSent},
-		{"204", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(204) }, OutcomeMaybeSent},
-		{"500", func(w http.ResponseWriter, _ *http.Request) { http.Error(w, `{"detail":"boom"}`, 500) }, OutcomeMaybeSent},
-		{"503", func(w http.ResponseWriter, _ *http.Request) { http.Error(w, `{"detail":"busy"}`, 503) }, OutcomeMaybeSent},
-		{"422", func(w http.ResponseWriter, _ *http.Request) { http.Error(w, `{"detail":"bad number"}`, 422) }, OutcomeNotSent},
-		{"429", func(w http.ResponseWriter, _ *http.Request) { http.Error(w, `{"detail":"slow down"}`, 429) }, OutcomeNotSent},
+		{"204", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) }, OutcomeMaybeSent},
+		{"500", func(w http.ResponseWriter, _ *http.Request) {
+			http.Error(w, `{"detail":"boom"}`, http.StatusInternalServerError)
+		}, OutcomeMaybeSent},
+		{"503", func(w http.ResponseWriter, _ *http.Request) {
+			http.Error(w, `{"detail":"busy"}`, http.StatusServiceUnavailable)
+		}, OutcomeMaybeSent},
+		{"422", func(w http.ResponseWriter, _ *http.Request) {
+			http.Error(w, `{"detail":"bad number"}`, http.StatusUnprocessableEntity)
+		}, OutcomeNotSent},
+		{"429", func(w http.ResponseWriter, _ *http.Request) {
+			http.Error(w, `{"detail":"slow down"}`, http.StatusTooManyRequests)
+		}, OutcomeNotSent},
 		{"reset after reading the request", func(w http.ResponseWriter, _ *http.Request) {
 			conn, _, err := w.(http.Hijacker).Hijack()
 			if err == nil {

@@ -11,7 +11,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -207,20 +206,6 @@ func ledgerEnv(t testing.TB, f *fakeAPI, stateDir string, extra ...string) []str
 		"AGENTPHONE_TOOLSETS=all", "AGENTPHONE_CONFIRM_MODE=off",
 	}
 	return append(env, extra...)
-}
-
-// policyFile writes an operator policy file (mode 0600) with the given limits.
-func policyFile(t testing.TB, limits map[string]int) string {
-	t.Helper()
-	b, err := json.Marshal(map[string]any{"limits": limits})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := filepath.Join(t.TempDir(), "policy.json")
-	if err := os.WriteFile(p, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
 }
 
 // proc is one server process of the built binary with its MCP client.
