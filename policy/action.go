@@ -23,6 +23,10 @@ const (
 	KindAgentCreate   Kind = "agent_create"   // create an agent: content rules on Texts, number rules on TransferNumber; no confirm
 	KindOther         Kind = "other"          // any other write (react, end call, test webhook...): content rules only; audited
 	KindRouteNumber   Kind = "route_number"   // attach a number to an agent or detach it: confirm [agent_change]
+	// KindOperatorCode is a one-time confirmation code texted to the operator's own phone: it
+	// counts against the operator-code cap (OperatorCodesMax per OperatorCodesWindow, across
+	// every process sharing the state), so a looping model cannot spam the operator.
+	KindOperatorCode Kind = "operator_code"
 )
 
 // Outcome is the engine's verdict.

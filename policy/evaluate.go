@@ -128,6 +128,8 @@ func (e *Engine) prepare(a Action) (*prepared, error) {
 		if a.TransferNumber != "" {
 			p.transfer = e.normalize(&p.static, a.TransferNumber, "transfer number: ")
 		}
+	case KindOperatorCode:
+		// The text is rendered by the server for the operator's own phone: only the cap applies.
 	case KindTransfer, KindAgentChange, KindAgentCreate, KindDTMF, KindBuyNumber, KindReleaseNumber,
 		KindDeleteAgent, KindDeleteContact, KindWebhookChange, KindOther, KindRouteNumber:
 		e.checkContent(&p.static, a)
@@ -171,6 +173,8 @@ func (e *Engine) checksFor(p *prepared, now time.Time) checks {
 		}
 	case KindBuyNumber:
 		c.caps = e.purchaseCaps()
+	case KindOperatorCode:
+		c.caps = []*capCheck{{key: evOperatorCode, window: OperatorCodesWindow, max: OperatorCodesMax, add: 1, what: "confirmation codes texted to the operator per 10 minutes"}}
 	}
 	for _, x := range c.all() {
 		x.since = now.Add(-x.window)
@@ -370,6 +374,8 @@ func (e *Engine) adminRules(p *prepared, c checks, f store.Facts) Decision {
 		v.confirmHit(RuleAgentChange, "changing an agent's system prompt or transfer number changes what it says and where it sends callers")
 	case KindRouteNumber:
 		v.confirmHit(RuleAgentChange, "routing a number to an agent, or detaching it, changes who answers its calls and texts")
+	case KindOperatorCode:
+		checkLimits(&v, c.caps)
 	}
 	return v.decision(p.transfer, pv)
 }

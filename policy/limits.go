@@ -18,6 +18,13 @@ const (
 	evCalls        = "calls"
 	evNewRecipient = "new_recipients"
 	evNumberBought = "numbers_bought"
+	evOperatorCode = "operator_codes"
+)
+
+// The operator-code cap: confirmation codes texted to the operator's phone (each is billed).
+const (
+	OperatorCodesMax    = 5
+	OperatorCodesWindow = 10 * time.Minute
 )
 
 // capCheck is one sliding-window count: a cap, or the duplicate check.
@@ -151,6 +158,8 @@ func eventsFor(p *prepared, first bool, at time.Time) []store.Event {
 		add(evCalls, 1)
 	case KindBuyNumber:
 		add(evNumberBought, 1)
+	case KindOperatorCode:
+		add(evOperatorCode, 1)
 	}
 	if first {
 		add(evNewRecipient, 1)

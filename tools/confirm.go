@@ -296,39 +296,18 @@ func (d *Deps) finishElicitation(ctx context.Context, c *call, a policy.Action, 
 	return d.execute(ctx, c, a, dec, "elicitation", tok, exec)
 }
 
-// OTP texts to the operator are bounded: a looping model must not be able to spam the
-// operator's phone (each text is billed).
-const (
-	maxOTPs      = 5
-	otpRateLimit = 10 * time.Minute
-)
-
-// allowOTP reports whether another code may be texted now, and counts it if so.
-func (d *Deps) allowOTP() bool {
-	now := d.Clock.Now()
-	d.otpMu.Lock()
-	defer d.otpMu.Unlock()
-	kept := d.otpSent[:0]
-	for _, t := range d.otpSent {
-		if now.Sub(t) < otpRateLimit {
-			kept = append(kept, t)
-		}
-	}
-	d.otpSent = kept
-	if len(d.otpSent) >= maxOTPs {
-		return false
-	}
-	d.otpSent = append(d.otpSent, now)
-	return true
-}
-
 // sendOTP texts a one-time code to the operator's phone and returns the preview; the model
-// must then ask the user for the code.
+// must then ask the user for the code. The text goes through the outbound path as an
+// operator code: a looping model cannot spam the operator's phone (each text is billed), and
+// the cap holds across every process sharing the state.
 func (d *Deps) sendOTP(ctx context.Context, c *call, a policy.Action, dec policy.Decision) *mcp.CallToolResult {
-	if !d.allowOTP() {
-		d.record(ctx, a, dec, "none", outcome{err: errors.New("too many confirmation codes texted to the operator")})
-		return errorResult(fmt.Sprintf("%s needs confirmation, but %d codes were texted to the operator in the last %d minutes; no more are sent for now. Nothing was done. Ask the user to approve the earlier request, or try again later.",
-			c.tool, maxOTPs, int(otpRateLimit.Minutes())), map[string]any{"status": "denied", "rule": "confirmation_unavailable", "reason": "operator code rate limit"})
+	codeAction := policy.Action{Tool: c.tool, Principal: d.Principal, Kind: policy.KindOperatorCode, Details: map[string]string{"confirms": c.tool}}
+	cdec, err := d.Policy.Evaluate(ctx, codeAction)
+	if err != nil {
+		return errorResult(fmt.Sprintf("%s: the policy check failed (%v), so nothing was done.", c.tool, err), map[string]any{"status": "policy_error", "error": err.Error()})
+	}
+	if cdec.Outcome == policy.Deny {
+		return otpLimited(c.tool)
 	}
 	tok, err := d.Policy.IssueToken(a)
 	if err != nil {
@@ -339,12 +318,30 @@ func (d *Deps) sendOTP(ctx context.Context, c *call, a policy.Action, dec policy
 	if err != nil {
 		return tokenRefused(c.tool, err.Error())
 	}
-	if err := d.textOperator(ctx, fmt.Sprintf("agentphone-mcp: approve %s? Code %s (5 min). %s", c.tool, code, previewOneLine(dec))); err != nil {
-		return errorResult(fmt.Sprintf("%s needs confirmation, but the code could not be texted to the operator (%v). Nothing was done.", c.tool, err),
-			map[string]any{"status": "policy_error", "error": err.Error()})
+	body := fmt.Sprintf("agentphone-mcp: approve %s? Code %s (5 min). %s", c.tool, code, previewOneLine(dec))
+	run := d.outbound().Run(ctx, outbound.Request{Action: codeAction, Decision: cdec, Approval: d.Policy.Approve(cdec, "none", ""),
+		Do: func(ctx context.Context) outbound.Attempt {
+			id, err := d.textOperator(ctx, body)
+			return outbound.Attempt{APIID: id, Err: err}
+		}})
+	var r *policy.Refusal
+	switch {
+	case errors.As(run.Refused, &r):
+		return otpLimited(c.tool)
+	case run.Refused != nil:
+		return refusedAtReservation(c.tool, run.Refused)
+	case run.Outcome == apiclient.OutcomeNotSent:
+		return errorResult(fmt.Sprintf("%s needs confirmation, but the code could not be texted to the operator (%v). Nothing was done.", c.tool, run.Attempt.Err),
+			map[string]any{"status": "policy_error", "error": run.Attempt.Err.Error()})
 	}
 	d.record(ctx, a, dec, "none", outcome{apiStatus: "awaiting confirmation (code texted to the operator)"})
 	return confirmationRequired(c.tool, dec, tok, "A one-time code was texted to the operator's phone. Ask the user for it; only they can approve. Then call "+c.tool+" again with the same arguments and confirmation_token set to TOKEN:CODE.")
+}
+
+// otpLimited is the result when the operator-code cap is reached.
+func otpLimited(tool string) *mcp.CallToolResult {
+	return errorResult(fmt.Sprintf("%s needs confirmation, but %d codes were texted to the operator in the last %d minutes; no more are sent for now. Nothing was done. Ask the user to approve the earlier request, or try again later.",
+		tool, policy.OperatorCodesMax, int(policy.OperatorCodesWindow.Minutes())), map[string]any{"status": "denied", "rule": "confirmation_unavailable", "reason": "operator code rate limit"})
 }
 
 // clientCanElicit reports whether the client declared the elicitation capability, for this

@@ -2,7 +2,6 @@ package tools
 
 import (
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/jonboulle/clockwork"
@@ -48,9 +47,6 @@ type Deps struct {
 	// (0: outbound.DefaultReconcileWithin).
 	ReconcileWithin time.Duration
 
-	// otpMu guards otpSent, the times one-time codes were texted to the operator.
-	otpMu   sync.Mutex
-	otpSent []time.Time
 	// Live holds webhook-mode caller turns open for listen_call and say; may be nil.
 	Live *LiveCalls
 	// Received lists what the webhook receiver stored, for the inbox resource; may be nil.
