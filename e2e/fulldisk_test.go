@@ -71,3 +71,40 @@ func fill(t *testing.T, path string) {
 		}
 	}
 }
+
+// TestHeldLockFailsClosed: a sibling process that holds the state lock (stuck mid-write)
+// makes sends fail closed: nothing reaches the API, and the result says what to do.
+func TestHeldLockFailsClosed(t *testing.T) {
+	f := newFakeAPI(t)
+	agentID, _ := f.sender(t)
+	dir := t.TempDir()
+	p := startProc(t, ledgerEnv(t, f, dir))
+	mustOK(t, callTool(t, p.c, "send_sms", smsArgs(agentID, numberN(6, 20), "first")), "send_sms")
+	lock, err := os.OpenFile(filepath.Join(dir, "state.lock"), os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
+	// A shared hold (a stuck reader) lets the preview read but blocks the reservation; an
+	// exclusive one (a stuck writer) blocks the preview too. Either way nothing is sent.
+	for _, hold := range []struct {
+		how    int
+		status string
+	}{{syscall.LOCK_SH, "not_sent"}, {syscall.LOCK_EX, "policy_error"}} {
+		if err := syscall.Flock(int(lock.Fd()), hold.how); err != nil {
+			t.Fatal(err)
+		}
+		before := len(f.all())
+		r := callTool(t, p.c, "send_sms", smsArgs(agentID, numberN(6, 21), "while the lock is held"))
+		if !r.isError || r.str("status") != hold.status || !strings.Contains(r.text, "stuck process") || !strings.Contains(r.text, "othing was") {
+			t.Fatalf("send while a sibling holds the state lock: %s; want %s naming the stuck process", r.text, hold.status)
+		}
+		if len(f.all()) != before {
+			t.Fatal("a send reached the API without a reservation")
+		}
+		if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_UN); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustOK(t, callTool(t, p.c, "send_sms", smsArgs(agentID, numberN(6, 21), "after the lock was released")), "send_sms")
+}

@@ -16,7 +16,6 @@ import (
 	"github.com/agentphone-mcp/agentphone-mcp/policy"
 	"github.com/agentphone-mcp/agentphone-mcp/policy/audit"
 	"github.com/agentphone-mcp/agentphone-mcp/policy/keyguard"
-	"github.com/agentphone-mcp/agentphone-mcp/policy/phone"
 	"github.com/agentphone-mcp/agentphone-mcp/sandbox"
 	"github.com/agentphone-mcp/agentphone-mcp/server"
 	"github.com/agentphone-mcp/agentphone-mcp/store"
@@ -100,9 +99,6 @@ func cmdOptout(ctx context.Context, e env, args []string) error {
 	case "add", "remove":
 		if len(pos) < 1 {
 			return usageError{"optout " + rest[0] + " needs a phone number"}
-		}
-		if _, err := phone.Normalize(pos[0], cfg.DefaultRegion); err != nil && rest[0] == "add" {
-			return err
 		}
 		if rest[0] == "add" {
 			reason := ""
