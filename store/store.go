@@ -37,7 +37,9 @@ type Store interface {
 	// Reserve atomically re-reads q's facts, calls decide with them, and, when decide
 	// returns an Entry, writes it as pending (owner: this Store), its Events (they count
 	// toward caps and duplicates at once) and its ToolContacts marks, all together. decide
-	// must be pure and fast: it runs inside the transaction (no I/O, no locks). If decide
+	// must be pure and fast: it runs inside the transaction (no I/O, no locks), and an
+	// engine with optimistic transactions (Redis WATCH/MULTI) may call it again with the
+	// facts re-read after a conflict; only its last answer counts. If decide
 	// returns an error nothing is written and that error is returned unchanged (errors.As
 	// works on it). Any other error means nothing was reserved. The returned Entry carries
 	// the ID, Owner, State and CreatedAt the engine filled in (an ID given by decide is
