@@ -199,3 +199,28 @@ func TestHungSendDelaysNoOther(t *testing.T) {
 		t.Fatalf("the hung send, once released: %s", got)
 	}
 }
+
+// TestMaybeSentNotFoundStaysCounted: the API fails with a 5xx without acting; the result
+// says the message may have been sent and was not found, the entry stays unknown (counted),
+// and the identical retry asks for the duplicate confirmation.
+func TestMaybeSentNotFoundStaysCounted(t *testing.T) {
+	e := newLedgerToolEnv(t)
+	e.deps.ReconcileWithin = 500 * time.Millisecond // one look, no waiting on the fake clock
+	e.sb.SetFault("POST /v1/messages", sandbox.Fault{Status: 502, Times: 1})
+	args := e.sms("+14155550142", "hello")
+	text, data := e.ok("send_sms", args)
+	mustContain(t, text, "may have been sent", "does not show it yet", "Do not retry blindly")
+	if data["status"] != "maybe_sent" || data["reconciled"] != false {
+		t.Fatalf("result data = %v", data)
+	}
+	en, err := e.st.Entry(e.ctx, data["ledger_id"].(string))
+	if err != nil || en.State != store.Unknown {
+		t.Fatalf("entry = %+v, %v; want unknown", en, err)
+	}
+	e.deps.ConfirmMode = ConfirmAuto
+	_, again := e.ok("send_sms", args)
+	rules := fmt.Sprint(again["rules"])
+	if again["status"] != "confirmation_required" || !strings.Contains(rules, "duplicate") {
+		t.Fatalf("identical retry = %v; want a confirmation naming duplicate", again)
+	}
+}
