@@ -77,13 +77,21 @@ func (c *Client) do(ctx context.Context, r call, out any) error {
 		// The server answered 2xx: the request took effect.
 		return c.bodyError(ctx, r, resp, err)
 	}
-	if out == nil || resp.StatusCode == http.StatusNoContent && !r.read() {
-		return nil
-	}
 	if r.read() {
+		if out == nil {
+			return nil
+		}
 		return decodeRead(r, resp.StatusCode, data, out)
 	}
-	if len(bytes.TrimSpace(data)) == 0 {
+	if out != nil && !r.idempotent() {
+		// A POST that acts (send, call, buy) was accepted, but without a readable answer
+		// its result is unknown: it may have taken effect.
+		if err := unreadableAnswer(r, resp.StatusCode, data, out); err != nil {
+			return err
+		}
+		return nil
+	}
+	if out == nil || resp.StatusCode == http.StatusNoContent || len(bytes.TrimSpace(data)) == 0 {
 		return nil
 	}
 	if err := json.Unmarshal(data, out); err != nil {

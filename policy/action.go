@@ -23,6 +23,10 @@ const (
 	KindAgentCreate   Kind = "agent_create"   // create an agent: content rules, number rules on TransferNumber; confirm [agent_change] when it has Spoken text
 	KindOther         Kind = "other"          // any other write (react, end call, test webhook...): content rules only; audited
 	KindRouteNumber   Kind = "route_number"   // attach a number to an agent or detach it: confirm [agent_change]
+	// KindOperatorCode is a one-time confirmation code texted to the operator's own phone: it
+	// counts against the operator-code cap (OperatorCodesMax per OperatorCodesWindow, across
+	// every process sharing the state), so a looping model cannot spam the operator.
+	KindOperatorCode Kind = "operator_code"
 )
 
 // Outcome is the engine's verdict.
@@ -86,6 +90,8 @@ type Decision struct {
 	Rules   []RuleHit     // deny hits when denied, else the confirm hits (empty on allow)
 	Target  *phone.Number // the normalised destination, when there is one
 	Preview *Preview      // rendered by the engine; nil when denied before a target was known
+
+	prep *prepared // what Reserve decides again on fresh facts
 }
 
 // RuleIDs returns the IDs of d.Rules in order.
@@ -97,16 +103,10 @@ func (d Decision) RuleIDs() []string {
 	return ids
 }
 
-// Result reports what happened after a decision, for Record.
-//
-// Record counts an action against the limits and marks its recipient known only
-// when it actually executed: the outcome was Allow, or Confirm with a
-// ConfirmMethod other than "" or "none" (the confirmation happened), and Err is
-// nil (the API call succeeded). A failed API call therefore consumes no quota.
-// Call Record for denials and pending previews too: they are audited.
+// Result is what Record adds to the audit line of a decision that did not run.
 type Result struct {
 	ConfirmMethod string // none | elicitation | token | otp | off
-	APIID         string // id of the object the API created, if any
-	APIStatus     string // e.g. "200", "queued"
-	Err           error  // the API error, if the call failed
+	APIID         string
+	APIStatus     string // e.g. "awaiting confirmation (token issued)"
+	Err           error  // why it did not run, if that was an error
 }

@@ -61,6 +61,7 @@ type Limits struct {
 	NewRecipientsDay       int `json:"new_recipients_day,omitempty"`        // default 10 (SMS and calls, 24 h)
 	SMSSegmentsHour        int `json:"sms_segments_hour,omitempty"`         // default 60, all recipients
 	CallsHour              int `json:"calls_hour,omitempty"`                // default 20, all recipients
+	NumbersBoughtDay       int `json:"numbers_bought_day,omitempty"`        // default 3 (24 h)
 }
 
 // DefaultLimits returns the default caps.
@@ -73,6 +74,7 @@ func DefaultLimits() Limits {
 		NewRecipientsDay:       10,
 		SMSSegmentsHour:        60,
 		CallsHour:              20,
+		NumbersBoughtDay:       3,
 	}
 }
 
@@ -93,6 +95,7 @@ func (l Limits) withDefaults() Limits {
 		NewRecipientsDay:       pick(l.NewRecipientsDay, d.NewRecipientsDay),
 		SMSSegmentsHour:        pick(l.SMSSegmentsHour, d.SMSSegmentsHour),
 		CallsHour:              pick(l.CallsHour, d.CallsHour),
+		NumbersBoughtDay:       pick(l.NumbersBoughtDay, d.NumbersBoughtDay),
 	}
 }
 
@@ -110,6 +113,7 @@ func (l Limits) overlay(o Limits) Limits {
 	set(&l.NewRecipientsDay, o.NewRecipientsDay)
 	set(&l.SMSSegmentsHour, o.SMSSegmentsHour)
 	set(&l.CallsHour, o.CallsHour)
+	set(&l.NumbersBoughtDay, o.NumbersBoughtDay)
 	return l
 }
 

@@ -5,9 +5,11 @@
 // at execution time.
 //
 // The engine also issues and redeems HMAC-signed, single-use confirmation
-// tokens, keeps the sliding-window limits, known recipients and opt-outs in a
-// store.Store (so a restart resets nothing), renders previews, and writes one
-// audit line per decision.
+// tokens, keeps the send ledger, sliding-window limits, known recipients and
+// opt-outs in a store.Store (so a restart resets nothing, and several processes
+// share one set of caps), renders previews, and writes the audit log: one line
+// per decision that did not run, an intent and an outcome line per action that
+// did (ledger.go).
 package policy
 
 import (
@@ -15,7 +17,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"github.com/agentphone-mcp/agentphone-mcp/policy/keyguard"
 	"io"
 	"log/slog"
 	"net"
@@ -25,6 +26,7 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/agentphone-mcp/agentphone-mcp/policy/audit"
+	"github.com/agentphone-mcp/agentphone-mcp/policy/keyguard"
 	"github.com/agentphone-mcp/agentphone-mcp/policy/phone"
 	"github.com/agentphone-mcp/agentphone-mcp/policy/text"
 	"github.com/agentphone-mcp/agentphone-mcp/store"
@@ -45,7 +47,7 @@ type HistoryChecker interface {
 // the real clock, a nil Logger discards, nil Audit/Contacts/History/OwnNumbers
 // are skipped.
 type Deps struct {
-	Store    *store.Store
+	Store    store.Store
 	Clock    clockwork.Clock
 	Audit    *audit.Log
 	Contacts ContactChecker
@@ -75,7 +77,7 @@ type Engine struct {
 	operator string // normalised OperatorPhone, or ""
 	tokenKey []byte
 
-	store    *store.Store
+	store    store.Store
 	clock    clockwork.Clock
 	audit    *audit.Log
 	contacts ContactChecker

@@ -12,14 +12,6 @@ import (
 	"github.com/agentphone-mcp/agentphone-mcp/store"
 )
 
-// channelOf is the opt-out channel an outbound kind uses.
-func channelOf(k Kind) string {
-	if k == KindSMS {
-		return store.ChannelSMS
-	}
-	return store.ChannelCall
-}
-
 // SMS segment thresholds.
 const (
 	smsConfirmSegments = 3  // more → confirm [sms_long]
@@ -45,6 +37,11 @@ func (v *verdict) confirmHit(id, reason string) {
 	v.confirm = append(v.confirm, RuleHit{ID: id, Outcome: Confirm, Reason: reason})
 }
 
+// clone copies v, so that one prepared set of hits can seed several decisions.
+func (v verdict) clone() verdict {
+	return verdict{deny: append([]RuleHit(nil), v.deny...), confirm: append([]RuleHit(nil), v.confirm...)}
+}
+
 // decision turns the hits into a Decision; deny beats confirm beats allow.
 func (v *verdict) decision(target *phone.Number, p *Preview) Decision {
 	d := Decision{Outcome: Allow, Rules: []RuleHit{}, Target: target, Preview: p}
@@ -66,157 +63,323 @@ func (v *verdict) decision(target *phone.Number, p *Preview) Decision {
 // error.
 //
 // Everything the store knows about the action (opt-outs, known recipient,
-// sliding-window counts, duplicates) is read in one store transaction; the
-// Contacts, History and OwnNumbers hooks run outside it.
+// sliding-window counts, duplicates) is read in one store snapshot; the
+// Contacts, History and OwnNumbers hooks run outside it. Reserve takes the
+// same decision again, with the same rule code, on facts re-read inside the
+// reservation's transaction.
 func (e *Engine) Evaluate(ctx context.Context, a Action) (Decision, error) {
 	if err := ctx.Err(); err != nil {
 		return Decision{}, fmt.Errorf("policy: evaluate %s: %w", a.Tool, err)
 	}
-	var (
-		d   Decision
-		err error
-	)
-	switch a.Kind {
-	case KindSMS, KindCall:
-		d, err = e.evalOutbound(ctx, a)
-	case KindTransfer, KindAgentChange, KindAgentCreate, KindDTMF, KindBuyNumber, KindReleaseNumber,
-		KindDeleteAgent, KindDeleteContact, KindWebhookChange, KindOther, KindRouteNumber:
-		d, err = e.evalAdmin(ctx, a)
-	case KindContactWrite:
-		d, err = e.evalContact(a)
-	default:
-		return Decision{}, fmt.Errorf("policy: evaluate %s: unknown action kind %q", a.Tool, a.Kind)
-	}
+	p, err := e.prepare(a)
 	if err != nil {
 		return Decision{}, fmt.Errorf("policy: evaluate %s: %w", a.Tool, err)
 	}
-	return d, nil
+	// URLs a third party will call (custom tools) are checked by resolving them: network,
+	// so here, outside any store transaction.
+	e.checkURLs(ctx, &p.static, a.URLs)
+	// What the recipient said lately (texts, finished calls) may opt them out: record that
+	// before the store read below, so this decision and the reservation see it.
+	if p.n != nil && (a.Kind == KindSMS || a.Kind == KindCall) && len(p.static.deny) == 0 {
+		if err := e.checkReplies(ctx, p.n.E164); err != nil {
+			return Decision{}, fmt.Errorf("policy: evaluate %s: %w", a.Tool, err)
+		}
+	}
+	now := e.clock.Now()
+	c := e.checksFor(p, now)
+	f, err := e.readFacts(ctx, p.query(c))
+	if err != nil {
+		return Decision{}, fmt.Errorf("policy: evaluate %s: %w", a.Tool, err)
+	}
+	if err := e.lookup(ctx, p, f); err != nil {
+		return Decision{}, fmt.Errorf("policy: evaluate %s: %w", a.Tool, err)
+	}
+	return e.rules(p, c, f, now), nil
 }
 
-// evalOutbound decides an SMS or a call.
-func (e *Engine) evalOutbound(ctx context.Context, a Action) (Decision, error) {
-	var v verdict
-	now := e.clock.Now()
-	e.checkContent(&v, a)
-	var info text.SMSInfo
-	if a.Kind == KindSMS {
-		info = text.SMS(a.Body)
-		if info.Segments > smsMaxSegments {
-			v.denyHit(RuleSMSTooLong, fmt.Sprintf("the message is %d SMS segments (%d %s characters); the maximum is %d. Shorten it", info.Segments, info.Characters, info.Encoding, smsMaxSegments))
+// prepared is what a decision needs beyond the store's facts and the time: the action,
+// its normalised numbers, the content and number-format hits, and the answers of the
+// network hooks. It is computed once per tool call (no I/O but the hooks), so that the
+// decision inside a reservation's transaction is pure and fast.
+type prepared struct {
+	a        Action
+	info     text.SMSInfo  // SMS only
+	static   verdict       // content, SMS length and number-format hits, in rule order
+	n        *phone.Number // the destination (SMS, call, contact write); nil if none or invalid
+	transfer *phone.Number // the transfer number, if any
+	channel  string        // opt-out scope of n: store.ChannelSMS or store.ChannelCall
+	look     lookups       // filled by lookup
+}
+
+// lookups are the network hooks' answers about n.
+type lookups struct {
+	done        bool
+	own         bool // n is one of the account's own numbers
+	allowlisted bool // n is on the operator allowlist
+	vouchSkip   bool // history and contacts were not asked (n was already known)
+	history     bool // the account called n before (History hook)
+	contact     bool // n is in the contact book (vouches unless a tool wrote it)
+}
+
+// prepare normalises and checks what needs no store and no network.
+func (e *Engine) prepare(a Action) (*prepared, error) {
+	p := &prepared{a: a}
+	switch a.Kind {
+	case KindSMS, KindCall:
+		e.checkContent(&p.static, a)
+		p.channel = store.ChannelCall
+		if a.Kind == KindSMS {
+			p.channel = store.ChannelSMS
+			p.info = text.SMS(a.Body)
+			if p.info.Segments > smsMaxSegments {
+				p.static.denyHit(RuleSMSTooLong, fmt.Sprintf("the message is %d SMS segments (%d %s characters); the maximum is %d. Shorten it", p.info.Segments, p.info.Characters, p.info.Encoding, smsMaxSegments))
+			}
+		}
+		p.n = e.normalize(&p.static, a.To, "")
+		if p.n != nil && e.operator != "" && p.n.E164 == e.operator {
+			p.static.denyHit(RuleOperatorPhone, fmt.Sprintf("%s is the operator's phone (AGENTPHONE_OPERATOR_PHONE): it receives only the server's own confirmation texts, and its conversation is hidden from every tool, so the model may not text or call it", p.n.E164))
+		}
+		if a.TransferNumber != "" {
+			p.transfer = e.normalize(&p.static, a.TransferNumber, "transfer number: ")
+		}
+	case KindOperatorCode:
+		// The text is rendered by the server for the operator's own phone: only the cap applies.
+	case KindTransfer, KindAgentChange, KindAgentCreate, KindDTMF, KindBuyNumber, KindReleaseNumber,
+		KindDeleteAgent, KindDeleteContact, KindWebhookChange, KindOther, KindRouteNumber:
+		e.checkContent(&p.static, a)
+		raw := a.TransferNumber
+		if raw == "" && a.Kind == KindTransfer {
+			raw = a.To
+		}
+		if raw != "" && (a.Kind == KindTransfer || a.Kind == KindAgentChange || a.Kind == KindAgentCreate) {
+			p.transfer = e.normalize(&p.static, raw, "transfer number: ")
+		}
+	case KindContactWrite:
+		e.checkContent(&p.static, a)
+		if a.To != "" {
+			if n, err := phone.Normalize(a.To, e.region); err != nil {
+				p.static.denyHit(phoneRule(err), phoneReason(err))
+			} else {
+				p.n = &n
+			}
+		}
+	default:
+		return nil, fmt.Errorf("unknown action kind %q", a.Kind)
+	}
+	return p, nil
+}
+
+// checks are the sliding-window counts one decision reads, built for one moment.
+type checks struct {
+	caps   []*capCheck
+	newCap *capCheck
+	dup    *capCheck
+}
+
+// checksFor lists the windows the decision on p reads at now.
+func (e *Engine) checksFor(p *prepared, now time.Time) checks {
+	var c checks
+	switch p.a.Kind {
+	case KindSMS, KindCall:
+		if p.n != nil {
+			c.caps, c.newCap = e.capsFor(p.a.Kind, p.n.E164, p.info.Segments)
+			c.dup = dupCheck(p.a, p.n.E164)
+		}
+	case KindBuyNumber:
+		c.caps = e.purchaseCaps()
+	case KindOperatorCode:
+		c.caps = []*capCheck{{key: evOperatorCode, window: OperatorCodesWindow, max: OperatorCodesMax, add: 1, what: "confirmation codes texted to the operator per 10 minutes"}}
+	}
+	for _, x := range c.all() {
+		x.since = now.Add(-x.window)
+	}
+	return c
+}
+
+// all lists the non-nil checks in query order.
+func (c checks) all() []*capCheck {
+	out := make([]*capCheck, 0, len(c.caps)+2)
+	out = append(out, c.caps...)
+	for _, x := range []*capCheck{c.newCap, c.dup} {
+		if x != nil {
+			out = append(out, x)
 		}
 	}
-	n := e.normalize(&v, a.To, "")
-	var transfer *phone.Number
-	if a.TransferNumber != "" {
-		transfer = e.normalize(&v, a.TransferNumber, "transfer number: ")
-	}
+	return out
+}
 
-	if n != nil && e.operator != "" && n.E164 == e.operator {
-		v.denyHit(RuleOperatorPhone, fmt.Sprintf("%s is the operator's phone (AGENTPHONE_OPERATOR_PHONE): it receives only the server's own confirmation texts, and its conversation is hidden from every tool, so the model may not text or call it", n.E164))
-		return v.decision(n, &Preview{Details: visibleDetails(a.Details)}), nil
-	}
-	// What the recipient said lately (texts, finished calls) may opt them out: record that
-	// before the store read below, so the decision sees it.
-	if n != nil {
-		if err := e.checkReplies(ctx, n.E164); err != nil {
-			return Decision{}, err
+// query is the store read set of the decision on p.
+func (p *prepared) query(c checks) store.FactQuery {
+	var q store.FactQuery
+	if p.a.Kind != KindContactWrite {
+		if p.n != nil {
+			q.OptOuts = append(q.OptOuts, store.OptOutQuery{E164: p.n.E164, Channel: p.channel})
+		}
+		if p.transfer != nil {
+			q.OptOuts = append(q.OptOuts, store.OptOutQuery{E164: p.transfer.E164, Channel: store.ChannelCall})
 		}
 	}
-
-	// One store transaction for everything the rules below need.
-	var (
-		caps    []*capCheck
-		newCap  *capCheck
-		dup     *capCheck
-		knownOf string
-	)
-	if n != nil {
-		caps, newCap = e.capsFor(a.Kind, n.E164, info.Segments)
-		dup = dupCheck(a, n.E164)
-		knownOf = n.E164
+	if p.n != nil && (p.a.Kind == KindSMS || p.a.Kind == KindCall) {
+		q.Known = []string{p.n.E164}
 	}
-	f, err := e.readFacts(ctx, now, []numberQuery{{n, channelOf(a.Kind)}, {transfer, store.ChannelCall}}, knownOf, append(caps, newCap, dup))
+	for _, x := range c.all() {
+		q.Windows = append(q.Windows, store.Window{Key: x.key, Since: x.since})
+	}
+	return q
+}
+
+// readFacts reads q in one store snapshot; an empty query reads nothing.
+func (e *Engine) readFacts(ctx context.Context, q store.FactQuery) (store.Facts, error) {
+	if len(q.OptOuts) == 0 && len(q.Known) == 0 && len(q.Windows) == 0 {
+		return store.Facts{}, nil
+	}
+	f, err := e.store.Facts(ctx, q)
 	if err != nil {
-		return Decision{}, err
+		return store.Facts{}, fmt.Errorf("read policy state: %w", err)
 	}
-	e.numberRules(&v, n, "", channelOf(a.Kind), f)
-	e.numberRules(&v, transfer, "transfer number: ", store.ChannelCall, f)
+	return f, nil
+}
 
-	p := newPreview(a)
-	p.Cost = e.cost(a, info)
+// lookup asks the network hooks what the rules need about p's destination, using the
+// store facts f to skip what they already answer. It runs outside any store transaction.
+// A Contacts or History error counts as "not known" (the safe side: it asks for
+// confirmation) and is logged; an OwnNumbers error is returned: the engine cannot decide.
+func (e *Engine) lookup(ctx context.Context, p *prepared, f store.Facts) error {
+	if p.look.done || p.n == nil || (p.a.Kind != KindSMS && p.a.Kind != KindCall) {
+		p.look.done = true
+		return nil
+	}
+	// A deny that depends on nothing but the action itself (content, number format, type,
+	// country, denylist) will deny at reservation too: the hooks need not be asked.
+	v := p.static.clone()
+	e.numberRules(&v, p.n, "", store.Facts{})
+	e.numberRules(&v, p.transfer, "", store.Facts{})
+	if len(v.deny) > 0 {
+		p.look.done = true
+		return nil
+	}
+	e164 := p.n.E164
+	if e.own != nil {
+		own, err := e.own.IsOwnNumber(ctx, e164)
+		if err != nil {
+			return fmt.Errorf("check whether %s is one of the account's own numbers: %s; try again", e164, e.scrub(err.Error()))
+		}
+		p.look.own = own
+	}
+	_, p.look.allowlisted = e.allow.match(e164)
+	if p.look.allowlisted || f.Known[e164].Known {
+		p.look.vouchSkip = true
+		p.look.done = true
+		return nil
+	}
+	if e.history != nil {
+		ok, err := e.history.Contacted(ctx, e164)
+		if err != nil {
+			e.log.WarnContext(ctx, "policy: history check failed; treating as first contact", "err", e.scrub(err.Error()))
+		}
+		p.look.history = ok && err == nil
+	}
+	if e.contacts != nil && !p.look.history {
+		ok, err := e.contacts.IsContact(ctx, e164)
+		if err != nil {
+			e.log.WarnContext(ctx, "policy: contact check failed; treating as not a contact", "err", e.scrub(err.Error()))
+		}
+		p.look.contact = ok && err == nil
+	}
+	p.look.done = true
+	return nil
+}
+
+// rules decides p on the store facts f read for c at now. It is pure (no I/O): Reserve
+// runs it inside the store transaction.
+func (e *Engine) rules(p *prepared, c checks, f store.Facts, now time.Time) Decision {
+	for i, x := range c.all() {
+		if i < len(f.Sums) {
+			x.used = f.Sums[i]
+		}
+	}
+	var d Decision
+	switch p.a.Kind {
+	case KindSMS, KindCall:
+		d = e.outboundRules(p, c, f, now)
+	case KindContactWrite:
+		v := p.static
+		pv := newPreview(p.a)
+		pv.To = e.destination(p.n, nil)
+		d = v.decision(p.n, pv)
+	default:
+		d = e.adminRules(p, c, f)
+	}
+	d.prep = p
+	return d
+}
+
+// outboundRules decides an SMS or a call.
+func (e *Engine) outboundRules(p *prepared, c checks, f store.Facts, now time.Time) Decision {
+	a := p.a
+	v := p.static.clone()
+	n := p.n
+	e.numberRules(&v, n, "", f)
+	e.numberRules(&v, p.transfer, "transfer number: ", f)
+
+	pv := newPreview(a)
+	pv.Cost = e.cost(a, p.info)
 	if a.Kind == KindSMS {
-		p.Body = bodyPreview(a.Body, info)
+		pv.Body = bodyPreview(a.Body, p.info)
 	}
 	if n == nil {
-		return v.decision(nil, p), nil
+		return v.decision(nil, pv)
 	}
 	zones := e.checkQuietHours(&v, n, now)
-	p.To = e.destination(n, localTimes(zones))
-	if p.To.IsForeign && p.Cost != "" {
-		p.Cost += "; an international destination costs more than this domestic price"
+	pv.To = e.destination(n, localTimes(zones))
+	if pv.To.IsForeign && pv.Cost != "" {
+		pv.Cost += "; an international destination costs more than this domestic price"
 	}
-	p.Transfer = e.destination(transfer, nil)
+	pv.Transfer = e.destination(p.transfer, nil)
 	if len(v.deny) > 0 {
-		return v.decision(n, p), nil
+		return v.decision(n, pv)
 	}
-	if err := e.checkOwnNumber(ctx, &v, n.E164); err != nil {
-		return Decision{}, err
-	}
-	if len(v.deny) > 0 {
-		return v.decision(n, p), nil
+	if p.look.own {
+		v.denyHit(RuleOwnNumber, fmt.Sprintf("%s is one of this account's own AgentPhone numbers; calling or texting it would make agents talk to each other and burn minutes. Use the number's inbox instead", n.E164))
+		return v.decision(n, pv)
 	}
 
-	first, err := e.isFirstContact(ctx, n.E164, f.known, f.toolContact)
-	if err != nil {
-		return Decision{}, err
-	}
-	p.FirstContact = first
-	if first {
-		caps = append(caps, newCap)
+	first := isFirstContact(p.look, f.Known[n.E164])
+	pv.FirstContact = first
+	caps := c.caps
+	if first && c.newCap != nil {
+		caps = append(caps[:len(caps):len(caps)], c.newCap)
 	}
 	checkLimits(&v, caps)
 	if len(v.deny) > 0 {
-		return v.decision(n, p), nil
+		return v.decision(n, pv)
 	}
 
 	if first {
 		v.confirmHit(RuleFirstContact, fmt.Sprintf("%s has never been contacted from this account and is not a contact or on the operator allowlist", n.E164))
 	}
-	if a.Kind == KindSMS && info.Segments > smsConfirmSegments {
-		v.confirmHit(RuleSMSLong, fmt.Sprintf("the message is %d SMS segments (more than %d); each segment is billed", info.Segments, smsConfirmSegments))
+	if a.Kind == KindSMS && p.info.Segments > smsConfirmSegments {
+		v.confirmHit(RuleSMSLong, fmt.Sprintf("the message is %d SMS segments (more than %d); each segment is billed", p.info.Segments, smsConfirmSegments))
 	}
-	checkDuplicate(&v, a.Kind, n.E164, dup)
-	return v.decision(n, p), nil
+	checkDuplicate(&v, a.Kind, n.E164, c.dup)
+	return v.decision(n, pv)
 }
 
-// evalAdmin decides account changes, agent creation, transfers, DTMF and
-// other audited writes.
-func (e *Engine) evalAdmin(ctx context.Context, a Action) (Decision, error) {
-	var v verdict
-	e.checkContent(&v, a)
-	e.checkURLs(ctx, &v, a.URLs)
-	p := newPreview(a)
-	var target *phone.Number
-	raw := a.TransferNumber
-	if raw == "" && a.Kind == KindTransfer {
-		raw = a.To
-	}
-	if raw != "" && (a.Kind == KindTransfer || a.Kind == KindAgentChange || a.Kind == KindAgentCreate) {
-		n := e.normalize(&v, raw, "transfer number: ")
-		if n != nil {
-			f, err := e.readFacts(ctx, e.clock.Now(), []numberQuery{{n, store.ChannelCall}}, "", nil)
-			if err != nil {
-				return Decision{}, err
-			}
-			e.numberRules(&v, n, "transfer number: ", store.ChannelCall, f)
-		}
-		target = n
-		p.Transfer = e.destination(n, nil)
+// adminRules decides account changes, agent creation, transfers, DTMF, number purchases
+// and other audited writes.
+func (e *Engine) adminRules(p *prepared, c checks, f store.Facts) Decision {
+	a := p.a
+	v := p.static.clone()
+	pv := newPreview(a)
+	if p.transfer != nil {
+		e.numberRules(&v, p.transfer, "transfer number: ", f)
+		pv.Transfer = e.destination(p.transfer, nil)
 	}
 	switch a.Kind {
 	case KindBuyNumber:
-		p.Cost = e.prices.NumberCost()
-		v.confirmHit(RuleSpend, "buying a phone number costs "+p.Cost+" from the account balance")
+		pv.Cost = e.prices.NumberCost()
+		checkLimits(&v, c.caps)
+		v.confirmHit(RuleSpend, "buying a phone number costs "+pv.Cost+" from the account balance")
 	case KindReleaseNumber:
 		v.confirmHit(RuleIrreversible, "releasing a phone number is permanent: the number may not be recoverable and its messages stop arriving")
 	case KindDeleteAgent:
@@ -237,26 +400,10 @@ func (e *Engine) evalAdmin(ctx context.Context, a Action) (Decision, error) {
 		}
 	case KindRouteNumber:
 		v.confirmHit(RuleAgentChange, "routing a number to an agent, or detaching it, changes who answers its calls and texts")
+	case KindOperatorCode:
+		checkLimits(&v, c.caps)
 	}
-	return v.decision(target, p), nil
-}
-
-// evalContact checks a contact write: its phone number must normalise, and its text (name,
-// email, notes in Texts) must not carry a secret. Nothing more.
-func (e *Engine) evalContact(a Action) (Decision, error) {
-	var v verdict
-	e.checkContent(&v, a)
-	p := newPreview(a)
-	if a.To == "" {
-		return v.decision(nil, p), nil
-	}
-	n, err := phone.Normalize(a.To, e.region)
-	if err != nil {
-		v.denyHit(phoneRule(err), phoneReason(err))
-		return v.decision(nil, p), nil
-	}
-	p.To = e.destination(&n, nil)
-	return v.decision(&n, p), nil
+	return v.decision(p.transfer, pv)
 }
 
 // checkContent applies the content rules to every text of the action: a secret (the keys in
@@ -340,7 +487,7 @@ func (e *Engine) normalize(v *verdict, raw, label string) *phone.Number {
 // numberRules applies the number rules to a normalised number (nil: nothing
 // to check): denylist, global network, type, country, opt-out. Deny hits go
 // to v; an allowed international destination adds a confirm hit.
-func (e *Engine) numberRules(v *verdict, n *phone.Number, label, channel string, f facts) {
+func (e *Engine) numberRules(v *verdict, n *phone.Number, label string, f store.Facts) {
 	if n == nil {
 		return
 	}
@@ -360,12 +507,8 @@ func (e *Engine) numberRules(v *verdict, n *phone.Number, label, channel string,
 			v.confirmHit(RuleInternational, fmt.Sprintf("%s%s is an international destination (region %s); international calls and texts cost more", label, n.E164, n.Region))
 		}
 	}
-	if f.optedOut[n.E164] {
-		what := "texted"
-		if channel == store.ChannelCall {
-			what = "called"
-		}
-		v.denyHit(RuleOptedOut, fmt.Sprintf("%s%s opted out (they replied STOP, asked on a call not to be contacted, or the operator added them); it must not be %s", label, n.E164, what))
+	if f.OptedOut[n.E164] {
+		v.denyHit(RuleOptedOut, fmt.Sprintf("%s%s opted out (they replied STOP, asked on a call not to be contacted, or the operator added them); it must not be contacted this way", label, n.E164))
 	}
 }
 

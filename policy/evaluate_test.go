@@ -3,6 +3,7 @@ package policy
 import (
 	"context"
 	"errors"
+	"github.com/agentphone-mcp/agentphone-mcp/store"
 	"log/slog"
 	"strings"
 	"testing"
@@ -30,7 +31,7 @@ func TestDenyRules(t *testing.T) {
 		{name: "country GB", action: sms(numLondon, "hi"), rule: RuleCountry},
 		{name: "caribbean +1 is international", action: call(numJamaica), rule: RuleCountry},
 		{name: "opted out", setup: func(t *testing.T, e *env) {
-			if _, err := e.eng.OptOuts().Add(context.Background(), numLA, ""); err != nil {
+			if _, err := e.eng.OptOuts().Add(context.Background(), numLA, "", ""); err != nil {
 				t.Fatal(err)
 			}
 		}, action: sms(numLA, "hi"), rule: RuleOptedOut},
@@ -216,19 +217,16 @@ func TestKnownAfterSuccessfulSendOnly(t *testing.T) {
 	ctx := context.Background()
 	a := sms(numLA, "hi")
 	d := e.eval(t, a)
-	// Pending preview and failed call: still first contact.
+	// A pending preview, a failed send and an unknown one: still first contact.
 	if err := e.eng.Record(ctx, a, d, Result{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.eng.Record(ctx, a, d, Result{ConfirmMethod: "elicitation", Err: errors.New("503")}); err != nil {
-		t.Fatal(err)
-	}
+	e.run(t, a, store.Failed)
 	wantDecision(t, e.eval(t, a), Confirm, RuleFirstContact)
-	if err := e.eng.Record(ctx, a, d, Result{ConfirmMethod: "elicitation", APIID: "msg_1"}); err != nil {
-		t.Fatal(err)
-	}
-	d2 := e.eval(t, sms(numLA, "other"))
-	wantDecision(t, d2, Allow, "")
+	e.run(t, sms(numLA, "other 1"), store.Unknown)
+	wantDecision(t, e.eval(t, sms(numLA, "other 2")), Confirm, RuleFirstContact)
+	e.run(t, a, store.Sent)
+	wantDecision(t, e.eval(t, sms(numLA, "other 3")), Allow, "")
 }
 
 func TestContactWriteAndTransferSkipTimeAndCaps(t *testing.T) {

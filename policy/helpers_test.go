@@ -51,7 +51,7 @@ func (f fakeHistory) Contacted(_ context.Context, e164 string) (bool, error) {
 type env struct {
 	eng   *Engine
 	clk   *clockwork.FakeClock
-	st    *store.Store
+	st    *store.Bolt
 	dir   string
 	audit string
 }
@@ -100,17 +100,42 @@ func (e *env) eval(t testing.TB, a Action) Decision {
 	return d
 }
 
-// send evaluates a, requires it not denied, and records it as executed.
+// send evaluates a, requires it not denied, and runs it as the tools layer does: reserved
+// (its confirm rules approved by a token) and settled as sent.
 func (e *env) send(t testing.TB, a Action) Decision {
 	t.Helper()
+	d, _ := e.run(t, a, store.Sent)
+	return d
+}
+
+// run evaluates a, requires it not denied, reserves it approving its confirm rules, and
+// settles it as state.
+func (e *env) run(t testing.TB, a Action, state store.State) (Decision, store.Entry) {
+	t.Helper()
+	ctx := context.Background()
 	d := e.eval(t, a)
 	if d.Outcome == Deny {
 		t.Fatalf("send %s %s denied: %+v", a.Kind, a.To, d.Rules)
 	}
-	if err := e.eng.Record(context.Background(), a, d, Result{ConfirmMethod: "token", APIID: "x"}); err != nil {
+	tk, err := e.eng.Reserve(ctx, a, d, e.eng.Approve(d, "token", ""))
+	if err != nil {
+		t.Fatalf("Reserve %s %s: %v", a.Kind, a.To, err)
+	}
+	en, err := e.eng.Settle(ctx, tk, Settlement{State: state, APIID: "x"})
+	if err != nil {
+		t.Fatalf("Settle: %v", err)
+	}
+	return d, en
+}
+
+// sum reads one window total from the store.
+func (e *env) sum(t testing.TB, key string, since time.Time) int {
+	t.Helper()
+	f, err := e.st.Facts(context.Background(), store.FactQuery{Windows: []store.Window{{Key: key, Since: since}}})
+	if err != nil {
 		t.Fatal(err)
 	}
-	return d
+	return f.Sums[0]
 }
 
 func hasRule(d Decision, id string) bool {

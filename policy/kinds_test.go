@@ -3,6 +3,7 @@ package policy
 import (
 	"context"
 	"errors"
+	"github.com/agentphone-mcp/agentphone-mcp/store"
 	"os"
 	"slices"
 	"strings"
@@ -83,7 +84,7 @@ func TestOtherIsAuditedWithDetails(t *testing.T) {
 		t.Error("audit line leaks the key")
 	}
 	// Other writes consume no SMS/call quota and mark nobody known.
-	if n, _ := e.st.SumSince(context.Background(), evCalls, t0.Add(-time.Hour)); n != 0 {
+	if n := e.sum(t, evCalls, t0.Add(-time.Hour)); n != 0 {
 		t.Errorf("calls counted = %d", n)
 	}
 }
@@ -164,21 +165,17 @@ func TestToolWrittenContactDoesNotVouch(t *testing.T) {
 		t.Fatalf("an operator contact should vouch: %v %v", d.Outcome, d.RuleIDs())
 	}
 	write := Action{Tool: "create_contact", Principal: "p1", Kind: KindContactWrite, To: stranger}
-	d := e.eval(t, write)
-	if err := e.eng.Record(context.Background(), write, d, Result{APIID: "ct_1"}); err != nil {
-		t.Fatal(err)
-	}
-	d = e.eval(t, sms(stranger, "hi"))
+	e.run(t, write, store.Sent)
+	d := e.eval(t, sms(stranger, "hi"))
 	if d.Outcome != Confirm || !slices.Contains(d.RuleIDs(), RuleFirstContact) {
 		t.Fatalf("after a tool wrote the contact: want confirm [first_contact], got %v %v", d.Outcome, d.RuleIDs())
 	}
-	// A failed contact write vouches for nothing either way and marks nothing.
+	// The mark is written with the reservation, before the API call: a text racing the
+	// write can never see the new contact unmarked. So even a failed write marks its number
+	// (the safe side: the model tried to vouch for it).
 	other := "+14155550189"
-	failed := Action{Tool: "create_contact", Principal: "p1", Kind: KindContactWrite, To: other}
-	if err := e.eng.Record(context.Background(), failed, e.eval(t, failed), Result{Err: errors.New("409")}); err != nil {
-		t.Fatal(err)
-	}
-	if d := e.eval(t, sms(other, "hi")); d.Outcome != Allow {
-		t.Fatalf("a failed tool write should leave the operator's contact vouching: %v %v", d.Outcome, d.RuleIDs())
+	e.run(t, Action{Tool: "create_contact", Principal: "p1", Kind: KindContactWrite, To: other}, store.Failed)
+	if d := e.eval(t, sms(other, "hi")); d.Outcome != Confirm || !slices.Contains(d.RuleIDs(), RuleFirstContact) {
+		t.Fatalf("after a failed tool write: want confirm [first_contact], got %v %v", d.Outcome, d.RuleIDs())
 	}
 }

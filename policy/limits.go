@@ -1,13 +1,13 @@
 package policy
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"time"
 
 	"github.com/agentphone-mcp/agentphone-mcp/policy/text"
+	"github.com/agentphone-mcp/agentphone-mcp/store"
 )
 
 // Event keys in the store. Part of the on-disk format: do not rename.
@@ -18,6 +18,14 @@ const (
 	evSMSSegments  = "sms_segments"
 	evCalls        = "calls"
 	evNewRecipient = "new_recipients"
+	evNumberBought = "numbers_bought"
+	evOperatorCode = "operator_codes"
+)
+
+// The operator-code cap: confirmation codes texted to the operator's phone (each is billed).
+const (
+	OperatorCodesMax    = 5
+	OperatorCodesWindow = 10 * time.Minute
 )
 
 // capCheck is one sliding-window count: a cap, or the duplicate check.
@@ -27,7 +35,8 @@ type capCheck struct {
 	max    int
 	add    int // weight this action would add
 	what   string
-	used   int // filled in by readFacts: the window's current total
+	since  time.Time // start of the window for this decision
+	used   int       // the window's current total, from the store's facts
 }
 
 // capsFor lists the caps that apply to an SMS or call to e164, and the
@@ -108,35 +117,54 @@ func dupKey(e164, body string) string {
 	return evSMSDup + e164 + ":" + hex.EncodeToString(sum[:16])
 }
 
-// isFirstContact reports whether e164 is new: not allowlisted, never
-// successfully texted or called from this account (known, read from the
-// store, or the History hook), and not a contact. A Contacts or History error
-// counts as "not known" (the safe side: it asks for confirmation); it is logged.
-//
-// A contact that a tool wrote (toolContact) does not vouch: otherwise a model could add a
-// stranger as a contact and then reach them without anyone's confirmation.
-func (e *Engine) isFirstContact(ctx context.Context, e164 string, known, toolContact bool) (bool, error) {
-	if _, ok := e.allow.match(e164); ok {
-		return false, nil
+// purchaseCaps is the number-purchase cap (none when disabled).
+func (e *Engine) purchaseCaps() []*capCheck {
+	if e.limits.NumbersBoughtDay < 0 {
+		return nil
 	}
-	if known {
-		return false, nil
+	return []*capCheck{{key: evNumberBought, window: 24 * time.Hour, max: e.limits.NumbersBoughtDay, add: 1, what: "phone numbers bought per 24 hours"}}
+}
+
+// isFirstContact reports whether the destination is new: not allowlisted, never
+// successfully texted or called from this account (known, read from the store, or the
+// History hook), and not a contact. A contact that a tool wrote (ToolContact) does not
+// vouch: otherwise a model could add a stranger as a contact and then reach them without
+// anyone's confirmation.
+func isFirstContact(l lookups, k store.KnownFact) bool {
+	switch {
+	case l.allowlisted, k.Known, l.history:
+		return false
+	case l.contact && !k.ToolContact:
+		return false
 	}
-	if e.history != nil {
-		ok, err := e.history.Contacted(ctx, e164)
-		if err != nil {
-			e.log.WarnContext(ctx, "policy: history check failed; treating as first contact", "err", e.scrub(err.Error()))
-		} else if ok {
-			return false, nil
-		}
+	// vouchSkip: the hooks were not asked because the number was known when they would
+	// have been; a number never stops being known, so reaching here means the state was
+	// replaced since: ask again (the safe side).
+	return true
+}
+
+// eventsFor lists what a reservation of p counts: one event per cap and duplicate key
+// the action adds to (at at), and the new-recipients event on first contact.
+func eventsFor(p *prepared, first bool, at time.Time) []store.Event {
+	var evs []store.Event
+	add := func(key string, w int) { evs = append(evs, store.Event{Key: key, At: at, Weight: w}) }
+	switch p.a.Kind {
+	case KindSMS:
+		to := p.n.E164
+		add(evSMSTo+to, 1)
+		add(evSMSSegments, max(1, p.info.Segments))
+		add(dupKey(to, p.a.Body), 1)
+	case KindCall:
+		to := p.n.E164
+		add(evCallTo+to, 1)
+		add(evCalls, 1)
+	case KindBuyNumber:
+		add(evNumberBought, 1)
+	case KindOperatorCode:
+		add(evOperatorCode, 1)
 	}
-	if e.contacts != nil && !toolContact {
-		ok, err := e.contacts.IsContact(ctx, e164)
-		if err != nil {
-			e.log.WarnContext(ctx, "policy: contact check failed; treating as not a contact", "err", e.scrub(err.Error()))
-		} else if ok {
-			return false, nil
-		}
+	if first {
+		add(evNewRecipient, 1)
 	}
-	return true, nil
+	return evs
 }

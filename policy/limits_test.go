@@ -94,7 +94,11 @@ func TestFailedAPICallConsumesNoQuota(t *testing.T) {
 	for range 5 {
 		d := e.eval(t, a)
 		wantDecision(t, d, Allow, "")
-		if err := e.eng.Record(ctx, a, d, Result{Err: errors.New("upstream 502")}); err != nil {
+		tk, err := e.eng.Reserve(ctx, a, d, e.eng.Approve(d, "none", ""))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.eng.Settle(ctx, tk, Settlement{State: store.Failed, Err: errors.New("upstream 422")}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -111,7 +115,7 @@ func TestLimitsPersistAcrossRestart(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	clk := clockwork.NewFakeClockAt(t0)
-	open := func() (*Engine, *store.Store) {
+	open := func() (*Engine, *store.Bolt) {
 		st, err := store.Open(dir, store.Options{Clock: clk})
 		if err != nil {
 			t.Fatal(err)
@@ -130,11 +134,15 @@ func TestLimitsPersistAcrossRestart(t *testing.T) {
 		if err != nil || d.Outcome == Deny {
 			t.Fatalf("%v %v", d, err)
 		}
-		if err := eng.Record(ctx, a, d, Result{ConfirmMethod: "token"}); err != nil {
+		tk, err := eng.Reserve(ctx, a, d, eng.Approve(d, "token", ""))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := eng.Settle(ctx, tk, Settlement{State: store.Sent}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := eng.OptOuts().Add(ctx, numNY, ""); err != nil {
+	if _, err := eng.OptOuts().Add(ctx, numNY, "", ""); err != nil {
 		t.Fatal(err)
 	}
 	st.Close()

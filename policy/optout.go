@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jonboulle/clockwork"
+
 	"github.com/agentphone-mcp/agentphone-mcp/policy/audit"
 	"github.com/agentphone-mcp/agentphone-mcp/policy/phone"
 	"github.com/agentphone-mcp/agentphone-mcp/policy/text"
@@ -196,22 +198,16 @@ func (e *Engine) ObserveReplies(ctx context.Context, from string, replies []Repl
 	if hit.Ref != "" {
 		reason += " (" + hit.Ref + ")"
 	}
-	changed, err := e.store.AddOptOutOn(ctx, store.OptOut{E164: n.E164, Channel: scope, Reason: reason, At: at}, true)
+	details := map[string]string{"channel": scope}
+	if hit.Ref != "" {
+		details["ref"] = e.scrub(text.Sanitize(hit.Ref, 80))
+	}
+	added, err := e.OptOuts().add(ctx, store.OptOut{E164: n.E164, Channel: scope, Reason: reason, At: at, Source: tool}, tool, details)
 	if err != nil {
-		return "", fmt.Errorf("policy: record opt-out: %w", err)
+		return "", err
 	}
-	if !changed {
-		return scope, nil
-	}
-	e.log.InfoContext(ctx, "policy: recipient opted out", "e164", n.E164, "channel", scope)
-	if e.audit != nil {
-		details := map[string]string{"channel": scope}
-		if hit.Ref != "" {
-			details["ref"] = hit.Ref
-		}
-		if _, _, err := e.audit.Append(audit.Entry{Tool: tool, Decision: "opt_out", Rules: []string{RuleOptedOut}, Target: n.E164, Details: details}); err != nil {
-			return scope, fmt.Errorf("policy: audit opt-out: %w", err)
-		}
+	if added {
+		e.log.InfoContext(ctx, "policy: recipient opted out", "e164", n.E164, "channel", scope)
 	}
 	return scope, nil
 }
@@ -237,24 +233,29 @@ func (e *Engine) checkReplies(ctx context.Context, e164 string) error {
 // could not be read or their opt-out not recorded: the text or call is refused, not sent blind.
 var ErrRepliesUnavailable = errors.New("opt-out check unavailable")
 
-// OptOuts edits the suppression list. It is for the operator CLI
-// (agentphone-mcp optout list|add|remove); no MCP tool may use it.
+// OptOuts edits the suppression list. The operator CLI (agentphone-mcp optout
+// list|add|remove) and the inbound opt-out recogniser use it; no MCP tool may.
+// Every change is an audit line, so that `state rebuild` can replay it.
 type OptOuts struct {
-	store  *store.Store
+	store  store.Store
+	audit  *audit.Log
+	clock  clockwork.Clock
 	region string
 }
 
-// NewOptOuts returns the suppression-list editor for st; numbers without a
-// country code are read in defaultRegion ("" means US).
-func NewOptOuts(st *store.Store, defaultRegion string) *OptOuts {
+// NewOptOuts returns the suppression-list editor for st, auditing to log (nil: no audit
+// line); numbers without a country code are read in defaultRegion ("" means US).
+func NewOptOuts(st store.Store, log *audit.Log, defaultRegion string) *OptOuts {
 	if defaultRegion == "" {
 		defaultRegion = phone.DefaultRegion
 	}
-	return &OptOuts{store: st, region: defaultRegion}
+	return &OptOuts{store: st, audit: log, clock: clockwork.NewRealClock(), region: defaultRegion}
 }
 
 // OptOuts returns the engine's suppression-list editor.
-func (e *Engine) OptOuts() *OptOuts { return NewOptOuts(e.store, e.region) }
+func (e *Engine) OptOuts() *OptOuts {
+	return &OptOuts{store: e.store, audit: e.audit, clock: e.clock, region: e.region}
+}
 
 // List returns the suppression list.
 func (o *OptOuts) List(ctx context.Context) ([]store.OptOut, error) {
@@ -265,31 +266,84 @@ func (o *OptOuts) List(ctx context.Context) ([]store.OptOut, error) {
 	return l, nil
 }
 
-// Add normalises raw and puts it on the suppression list; it returns the E.164.
-func (o *OptOuts) Add(ctx context.Context, raw, reason string) (string, error) {
+// Add normalises raw and puts it on the suppression list for channel (store.ChannelAll,
+// ChannelSMS or ChannelCall; "" means all); it returns the E.164.
+func (o *OptOuts) Add(ctx context.Context, raw, channel, reason string) (string, error) {
 	n, err := phone.Normalize(raw, o.region)
 	if err != nil {
 		return "", fmt.Errorf("add opt-out: %w", err)
 	}
 	if reason == "" {
-		reason = "operator"
+		reason = "added by the operator"
 	}
-	if err := o.store.AddOptOut(ctx, n.E164, reason, o.store.Now()); err != nil {
-		return "", fmt.Errorf("add opt-out: %w", err)
+	if channel == "" {
+		channel = store.ChannelAll
 	}
-	return n.E164, nil
+	_, err = o.add(ctx, store.OptOut{E164: n.E164, Channel: channel, At: o.clock.Now(), Source: store.SourceOperator, Reason: reason}, "optout_cli", nil)
+	return n.E164, err
 }
 
-// Remove takes raw off the suppression list; it reports whether it was there.
-// raw may be an exact stored E.164 that no longer normalises.
-func (o *OptOuts) Remove(ctx context.Context, raw string) (bool, error) {
+// add stores the opt-out and, when it is new, audits it (details go on the line). The store
+// write comes first: an opt-out must take effect even when the audit log cannot be written
+// (the error then says so). It reports whether the opt-out was new.
+func (o *OptOuts) add(ctx context.Context, oo store.OptOut, tool string, details map[string]string) (bool, error) {
+	added, err := o.store.AddOptOut(ctx, oo)
+	if err != nil {
+		return false, fmt.Errorf("policy: record opt-out: %w", err)
+	}
+	if !added || o.audit == nil {
+		return added, nil
+	}
+	line := audit.Entry{Tool: tool, Decision: audit.DecisionOptOut, Rules: []string{RuleOptedOut}, Target: oo.E164,
+		Channel: oo.Scope(), Source: oo.Source, Reason: oo.Reason, CreatedAt: oo.At.UTC(), Details: details}
+	if _, _, err := o.audit.Append(line); err != nil {
+		return true, fmt.Errorf("policy: the opt-out of %s is in force, but its audit line could not be written (a state rebuild would not know it): %w", oo.E164, err)
+	}
+	return true, nil
+}
+
+// Remove takes raw off the suppression list for channel ("" removes every scope); it
+// reports whether it was there. raw may be an exact stored E.164 that no longer
+// normalises.
+func (o *OptOuts) Remove(ctx context.Context, raw, channel string) (bool, error) {
 	key := raw
 	if n, err := phone.Normalize(raw, o.region); err == nil {
 		key = n.E164
 	}
-	ok, err := o.store.RemoveOptOut(ctx, key)
+	ok, err := o.store.RemoveOptOut(ctx, key, channel)
 	if err != nil {
 		return false, fmt.Errorf("remove opt-out: %w", err)
 	}
+	if ok && o.audit != nil {
+		scope := channel
+		if scope == "" {
+			scope = "every"
+		}
+		line := audit.Entry{Tool: "optout_cli", Decision: audit.DecisionOptOutRemoved, Target: key, Channel: scope, Source: "operator", CreatedAt: o.clock.Now().UTC()}
+		if _, _, err := o.audit.Append(line); err != nil {
+			return true, errors.Join(errors.New("the opt-out was removed, but its audit line could not be written (a state rebuild would restore it)"), err)
+		}
+	}
 	return ok, nil
+}
+
+// optOutFromLine is the opt-out an audit line records (for rebuilds).
+func optOutFromLine(l audit.Entry) store.OptOut {
+	at := l.CreatedAt
+	if at.IsZero() {
+		at = l.TS
+	}
+	ch := l.Channel
+	if ch == "" {
+		ch = store.ChannelAll
+	}
+	src := l.Source
+	if src == "" {
+		src = l.Tool
+	}
+	reason := l.Reason
+	if reason == "" {
+		reason = "inbound opt-out keyword"
+	}
+	return store.OptOut{E164: l.Target, Channel: ch, At: at.UTC(), Source: src, Reason: reason}
 }

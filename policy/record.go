@@ -4,126 +4,88 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"slices"
 	"unicode/utf8"
 
 	"github.com/agentphone-mcp/agentphone-mcp/policy/audit"
 	"github.com/agentphone-mcp/agentphone-mcp/policy/text"
-	"github.com/agentphone-mcp/agentphone-mcp/store"
 )
 
-// Record registers the outcome of a decision: it writes one audit line (for
-// every decision, including denials and pending previews), and, only when the
-// action actually executed (see Result), counts it against the limits and
-// marks the recipient known. A failed API call consumes no quota.
-//
-// Record is not atomic with Evaluate: two concurrent sends can both pass a cap
-// by one. Caps are a brake, not an exact meter.
+// Record writes the audit line of a decision that did not run: a denial, a preview
+// awaiting confirmation, a refused or declined confirmation. It counts nothing: an action
+// that runs is put on the books by Reserve (intent line) and Settle (outcome line).
 func (e *Engine) Record(ctx context.Context, a Action, d Decision, r Result) error {
+	if e.audit == nil {
+		return nil
+	}
 	method := r.ConfirmMethod
 	if method == "" {
 		method = "none"
 	}
-	executed := r.Err == nil && (d.Outcome == Allow || (d.Outcome == Confirm && method != "none"))
-	var errs []error
-	if executed && d.Target != nil && (a.Kind == KindSMS || a.Kind == KindCall) {
-		if err := e.count(ctx, a, d); err != nil {
-			errs = append(errs, err)
-		}
+	entry := e.auditEntry(a, d, method)
+	entry.APIID, entry.APIStatus = e.scrub(r.APIID), e.scrub(r.APIStatus) // the API's words: scrubbed like every other field
+	if r.Err != nil {
+		entry.Error = e.scrub(r.Err.Error())
 	}
-	if executed && d.Target != nil && a.Kind == KindContactWrite {
-		if err := e.MarkToolContact(ctx, d); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	if e.audit != nil {
-		entry := audit.Entry{
-			Tool:          a.Tool,
-			Decision:      string(d.Outcome),
-			Rules:         d.RuleIDs(),
-			ConfirmMethod: method,
-			APIID:         e.scrub(r.APIID), // the API's words: scrubbed like every other field
-			APIStatus:     e.scrub(r.APIStatus),
-			Principal:     a.Principal,
-		}
-		if d.Target != nil {
-			entry.Target = d.Target.E164
-		}
-		// When the content carried a secret, no text of the action reaches the log: the secret
-		// may be split or disguised in ways a scrubber misses (an invisible character between
-		// two halves), and the rule ID already says why it was refused.
-		secret := slices.Contains(d.RuleIDs(), RuleSecretInContent)
-		if secret {
-			if len(a.Details) > 0 || len(a.Spoken) > 0 {
-				entry.Details = map[string]string{"withheld": "details withheld: the content carried a secret"}
-			}
-		} else {
-			details := a.Details
-			if len(a.Spoken) > 0 {
-				details = make(map[string]string, len(a.Details)+len(a.Spoken))
-				for k, v := range a.Details {
-					details[k] = v
-				}
-				for _, sp := range a.Spoken {
-					details["spoken: "+sp.Label] = sp.Text
-				}
-			}
-			entry.Details = e.auditDetails(details)
-		}
-		if a.Body != "" {
-			sum := sha256.Sum256([]byte(a.Body))
-			entry.BodySHA256 = hex.EncodeToString(sum[:])
-			entry.BodyLen = utf8.RuneCountInString(a.Body)
-			if e.cfg.AuditBodies && !secret {
-				entry.Body = e.scrub(a.Body)
-			}
-		}
-		if a.Kind == KindSMS {
-			entry.Segments = text.SMS(a.Body).Segments
-		}
-		if r.Err != nil {
-			entry.Error = e.scrub(r.Err.Error())
-		}
-		if _, _, err := e.audit.Append(entry); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	if err := errors.Join(errs...); err != nil {
+	if _, _, err := e.audit.Append(entry); err != nil {
 		return fmt.Errorf("policy: record %s: %w", a.Tool, err)
 	}
 	return nil
 }
 
-// count adds the executed SMS or call to the sliding windows and marks the
-// recipient known.
-func (e *Engine) count(ctx context.Context, a Action, d Decision) error {
-	now := e.clock.Now()
-	to := d.Target.E164
-	type ev struct {
-		key    string
-		weight int
+// auditEntry is the audit line of a decision on a, without the outcome: tool, decision,
+// rules, target, principal, confirm method, details and the body as a hash (and as text
+// with Config.AuditBodies).
+func (e *Engine) auditEntry(a Action, d Decision, method string) audit.Entry {
+	entry := audit.Entry{
+		Tool:          a.Tool,
+		Decision:      string(d.Outcome),
+		Rules:         d.RuleIDs(),
+		ConfirmMethod: method,
+		Principal:     a.Principal,
 	}
-	var evs []ev
-	switch a.Kind {
-	case KindSMS:
-		evs = []ev{{evSMSTo + to, 1}, {evSMSSegments, max(1, text.SMS(a.Body).Segments)}, {dupKey(to, a.Body), 1}}
-	case KindCall:
-		evs = []ev{{evCallTo + to, 1}, {evCalls, 1}}
+	if d.Target != nil {
+		entry.Target = d.Target.E164
 	}
-	if d.Preview != nil && d.Preview.FirstContact {
-		evs = append(evs, ev{evNewRecipient, 1})
-	}
-	// One transaction: every count and the known mark land together.
-	return e.store.Update(ctx, func(tx *store.Tx) error {
-		for _, x := range evs {
-			if err := tx.AddEvent(x.key, now, x.weight); err != nil {
-				return err
+	// When the content carried a secret, no text of the action reaches the log: the secret
+	// may be split or disguised in ways a scrubber misses (an invisible character between
+	// two halves), and the rule ID already says why it was refused.
+	secret := slices.Contains(d.RuleIDs(), RuleSecretInContent)
+	if secret {
+		if len(a.Details) > 0 || len(a.Spoken) > 0 {
+			entry.Details = map[string]string{"withheld": "details withheld: the content carried a secret"}
+		}
+	} else {
+		details := a.Details
+		if len(a.Spoken) > 0 {
+			details = make(map[string]string, len(a.Details)+len(a.Spoken))
+			for k, v := range a.Details {
+				details[k] = v
+			}
+			for _, sp := range a.Spoken {
+				details["spoken: "+sp.Label] = sp.Text
 			}
 		}
-		return tx.MarkKnown(to, now)
-	})
+		entry.Details = e.auditDetails(details)
+	}
+	if a.Body != "" {
+		entry.BodySHA256 = bodyHash(a.Body)
+		entry.BodyLen = utf8.RuneCountInString(a.Body)
+		if e.cfg.AuditBodies && !secret {
+			entry.Body = e.scrub(a.Body)
+		}
+	}
+	if a.Kind == KindSMS {
+		entry.Segments = text.SMS(a.Body).Segments
+	}
+	return entry
+}
+
+// bodyHash is the SHA-256 (hex) of an outbound text.
+func bodyHash(body string) string {
+	sum := sha256.Sum256([]byte(body))
+	return hex.EncodeToString(sum[:])
 }
 
 // scrub removes the configured secrets (raw and in every encoding keyguard.Scrubber knows)
@@ -153,19 +115,4 @@ func (e *Engine) auditDetails(d map[string]string) map[string]string {
 		out[e.scrub(k)] = v
 	}
 	return out
-}
-
-// MarkToolContact records that a tool is writing a contact with the decision's number, so
-// the contact never vouches for it (see isFirstContact). The tools layer calls it before the
-// API call, so a text racing the write cannot see the new contact unmarked; Record calls it
-// again after (it is idempotent). A decision without a number marks nothing.
-func (e *Engine) MarkToolContact(ctx context.Context, d Decision) error {
-	if d.Target == nil {
-		return nil
-	}
-	now, to := e.clock.Now(), d.Target.E164
-	if err := e.store.Update(ctx, func(tx *store.Tx) error { return tx.MarkToolContact(to, now) }); err != nil {
-		return fmt.Errorf("policy: mark a tool-written contact: %w", err)
-	}
-	return nil
 }

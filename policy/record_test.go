@@ -5,7 +5,9 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -119,19 +121,26 @@ func TestObserveInboundAndOptOuts(t *testing.T) {
 	if err != nil || len(list) != 2 || list[0].E164 != numNY || list[1].E164 != numLA {
 		t.Fatalf("List = %+v, %v", list, err)
 	}
-	if ok, err := oo.Remove(ctx, "650-253-0000"); !ok || err != nil {
+	if ok, err := oo.Remove(ctx, "650-253-0000", ""); !ok || err != nil {
 		t.Fatalf("Remove = %v, %v", ok, err)
 	}
 	wantDecision(t, e.eval(t, sms(numLA, "hi")), Allow, "")
-	if _, err := oo.Add(ctx, "911", ""); err == nil {
+	if _, err := oo.Add(ctx, "911", "", ""); err == nil {
 		t.Error("Add(911) accepted")
 	}
-	if e164, err := oo.Add(ctx, "+1 650 253 0000", ""); err != nil || e164 != numLA {
+	if e164, err := oo.Add(ctx, "+1 650 253 0000", "", ""); err != nil || e164 != numLA {
 		t.Errorf("Add = %q, %v", e164, err)
 	}
 	wantDecision(t, e.eval(t, sms(numLA, "hi")), Deny, RuleOptedOut)
+	// Every change is audited (a state rebuild replays them): two inbound opt-outs, the
+	// operator's removal and the operator's add.
 	lines := auditEntries(t, e.audit)
-	if len(lines) != 2 || lines[0]["decision"] != "opt_out" {
-		t.Errorf("opt-out audit lines = %v", lines)
+	var got []string
+	for _, l := range lines {
+		got = append(got, fmt.Sprint(l["decision"], " ", l["target"], " ", l["channel"], " ", l["source"]))
+	}
+	want := []string{"opt_out " + numLA + " all inbound_sms", "opt_out " + numNY + " all inbound_sms", "opt_out_removed " + numLA + " every operator", "opt_out " + numLA + " all operator"}
+	if !slices.Equal(got, want) {
+		t.Errorf("opt-out audit lines = %q, want %q", got, want)
 	}
 }

@@ -99,7 +99,7 @@ func TestLiftedOptOutNotReAddedByOldWords(t *testing.T) {
 	e, f := repliesEnv(t, Config{Allowlist: []string{numLA}})
 	f.by[numLA] = []Reply{{Channel: store.ChannelSMS, Text: "STOP", At: t0.Add(-time.Hour)}}
 	wantDecision(t, e.eval(t, sms(numLA, "hi")), Deny, RuleOptedOut)
-	if ok, err := e.eng.OptOuts().Remove(context.Background(), numLA); !ok || err != nil {
+	if ok, err := e.eng.OptOuts().Remove(context.Background(), numLA, ""); !ok || err != nil {
 		t.Fatalf("remove: %v %v", ok, err)
 	}
 	if d := e.eval(t, sms(numLA, "hi")); d.Outcome == Deny {

@@ -72,7 +72,7 @@ type App struct {
 	toolbox *tools.Toolbox // what each session lists, and the toolsets it may add
 	api     *apiclient.Client
 	policy  *policy.Engine
-	store   *store.Store
+	store   store.Store
 	audit   *audit.Log
 	sandbox *sandbox.Sandbox
 	secrets Secrets
@@ -188,7 +188,7 @@ func New(ctx context.Context, cfg Config, opts Options) (app *App, err error) {
 	hc.Transport = a.hider
 	apiTimeout := opts.APITimeout
 	if apiTimeout <= 0 {
-		apiTimeout = 30 * time.Second
+		apiTimeout = cfg.APITimeout
 	}
 	a.api, err = apiclient.New(apiclient.Options{
 		BaseURL: endpoint.BaseURL, HTTPClient: hc, Clock: a.clock,
@@ -206,7 +206,14 @@ func New(ctx context.Context, cfg Config, opts Options) (app *App, err error) {
 	if err := checkStateFiles(cfg); err != nil {
 		return nil, err
 	}
-	a.store, err = store.Open(storeDir(cfg), store.Options{Clock: a.clock})
+	// The audit log is the journal, state.db its index: where the log shows history, a
+	// missing or empty state file is refused instead of silently starting empty (which
+	// would forget opt-outs), and a damaged one is refused before it is mapped.
+	history, err := audit.HasHistory(cfg.AuditLog)
+	if err != nil {
+		return nil, fmt.Errorf("read the audit log: %w", err)
+	}
+	a.store, err = store.Open(StoreDir(cfg), store.Options{Clock: a.clock, RequireExisting: history})
 	if err != nil {
 		return nil, err
 	}
@@ -233,6 +240,13 @@ func New(ctx context.Context, cfg Config, opts Options) (app *App, err error) {
 		return nil, fmt.Errorf("start the policy engine: %w", err)
 	}
 	a.hider.setOperator(a.policy.OperatorPhone())
+	// Sends left pending by a process that is gone (killed mid-send) become unknown: they
+	// stay counted, and the audit log gets their outcome line.
+	if got, err := a.policy.RecoverAbandoned(ctx); err != nil {
+		return nil, fmt.Errorf("recover the sends of processes that ended mid-send: %w", err)
+	} else if len(got) > 0 {
+		logger.Warn("sends left pending by a process that ended are now recorded as unknown (they may have been sent and stay counted)", "count", len(got))
+	}
 
 	a.events = tools.NewEventHub()
 	deps := &tools.Deps{
@@ -285,9 +299,9 @@ func (a *App) Close() error {
 	return errors.Join(errs...)
 }
 
-// storeDir is where the policy store lives. The sandbox keeps its own, so trying things out
+// StoreDir is where the policy store lives. The sandbox keeps its own, so trying things out
 // never uses real quota or marks real recipients as known.
-func storeDir(cfg Config) string {
+func StoreDir(cfg Config) string {
 	if cfg.Sandbox {
 		return filepath.Join(cfg.StateDir, "sandbox")
 	}
@@ -299,7 +313,7 @@ func storeDir(cfg Config) string {
 // used tokens and the audit chain must be this user's alone (fsguard).
 func checkStateFiles(cfg Config) error {
 	dirs := []string{cfg.StateDir}
-	if sd := storeDir(cfg); sd != cfg.StateDir {
+	if sd := StoreDir(cfg); sd != cfg.StateDir {
 		if err := os.MkdirAll(sd, 0o700); err != nil {
 			return fmt.Errorf("create the state dir %s: %w", sd, err)
 		}

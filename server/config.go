@@ -85,6 +85,10 @@ type Config struct {
 	// confirmation falls back to the two-step token (auto) or is refused (strict).
 	ElicitTimeout time.Duration `env:"AGENTPHONE_ELICIT_TIMEOUT" envDefault:"2m"`
 	// Allow a non-loopback listen address (requires `AGENTPHONE_HTTP_TOKEN`).
+	// One AgentPhone API request's deadline (long polls have their own bound). A send whose
+	// answer does not come in time may have gone out: it is counted and looked up.
+	APITimeout time.Duration `env:"AGENTPHONE_API_TIMEOUT" envDefault:"30s"`
+	// Allow a non-loopback listen address (requires `AGENTPHONE_HTTP_TOKEN`).
 	AllowRemote bool `env:"AGENTPHONE_HTTP_ALLOW_REMOTE"`
 	// End a Streamable HTTP session after this long without a request or an open stream; its id then gets 404 and the client initializes again.
 	SessionIdle time.Duration `env:"AGENTPHONE_HTTP_SESSION_IDLE" envDefault:"30m"`
@@ -167,6 +171,9 @@ func (c *Config) Validate() error {
 	}
 	if c.ShutdownGrace < 0 {
 		errs = append(errs, fmt.Errorf("AGENTPHONE_SHUTDOWN_GRACE %s must not be negative", c.ShutdownGrace))
+	}
+	if c.APITimeout <= 0 {
+		errs = append(errs, fmt.Errorf("AGENTPHONE_API_TIMEOUT %v must be positive, such as 30s", c.APITimeout))
 	}
 	c.DefaultRegion = strings.ToUpper(strings.TrimSpace(c.DefaultRegion))
 	if len(c.DefaultRegion) != 2 {

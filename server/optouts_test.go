@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/agentphone-mcp/agentphone-mcp/sandbox"
+	"github.com/agentphone-mcp/agentphone-mcp/store"
 )
 
 // TestSTOPHonouredWithoutAnyRead: the recipient replies STOP and the model reads nothing; the
@@ -32,7 +33,7 @@ func TestSTOPHonouredWithoutAnyRead(t *testing.T) {
 			if h.sentMessages() != sent || h.placedCalls() != calls {
 				t.Fatalf("something went out after STOP: messages %d -> %d, calls %d -> %d", sent, h.sentMessages(), calls, h.placedCalls())
 			}
-			if o, err := h.app.store.IsOptedOut(h.ctx, to); !o || err != nil {
+			if o, err := h.app.store.IsOptedOut(h.ctx, to, store.ChannelSMS); !o || err != nil {
 				t.Fatalf("the STOP is not on the suppression list: %v %v", o, err)
 			}
 		})

@@ -61,7 +61,7 @@ func TestWebhookSecretsScoped(t *testing.T) {
 	if got := try(agents[0].ID, hooks[1].Secret, "STOP"); got != http.StatusUnauthorized {
 		t.Fatalf("forged STOP: status %d", got)
 	}
-	if out, _ := h.app.store.IsOptedOut(h.ctx, "+14155550123"); out {
+	if out, _ := h.app.store.IsOptedOut(h.ctx, "+14155550123", "sms"); out {
 		t.Fatal("a forged STOP opted the customer out")
 	}
 }

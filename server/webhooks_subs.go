@@ -77,7 +77,7 @@ func (a *App) notifyUpdated(uri string) {
 
 // receivedEvents serves the inbox from the events the receiver stored.
 type receivedEvents struct {
-	st *store.Store
+	st store.Store
 	// hide drops stored events about the operator's phone: another process sharing the state
 	// dir without the operator phone set (or an older version) may have stored some.
 	hide *operatorHider

@@ -18,6 +18,7 @@ import (
 	"github.com/agentphone-mcp/agentphone-mcp/apiclient"
 	"github.com/agentphone-mcp/agentphone-mcp/policy/keyguard"
 	"github.com/agentphone-mcp/agentphone-mcp/sandbox"
+	"github.com/agentphone-mcp/agentphone-mcp/store"
 	"github.com/agentphone-mcp/agentphone-mcp/tools"
 )
 
@@ -194,7 +195,7 @@ func TestWebhookOptOutReachesPolicy(t *testing.T) {
 		if status, out := deliver(t, url, testWebhookSecret, "dlv_"+strconv.Itoa(i), now, smsEvent("msg_"+strconv.Itoa(i), from, body, now), ""); status != 200 {
 			t.Fatalf("delivery %q: %d %s", body, status, out)
 		}
-		opted, err := h.app.store.IsOptedOut(h.ctx, from)
+		opted, err := h.app.store.IsOptedOut(h.ctx, from, store.ChannelSMS)
 		if err != nil {
 			t.Fatal(err)
 		}

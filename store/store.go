@@ -1,266 +1,281 @@
-// Package store keeps the policy engine's persistent state in one bbolt file,
-// <StateDir>/state.db (mode 0600): sliding-window event counters, known
-// recipients, the opt-out (suppression) list, used confirmation-token nonces,
-// inbound webhook events and webhook delivery IDs for de-duplication.
+// Package store keeps the policy engine's persistent state behind one narrow interface,
+// Store: the send ledger (every outbound action reserved before it leaves and settled
+// after), the sliding-window events its caps and duplicate checks sum, known recipients,
+// the opt-out list, used confirmation-token nonces, inbound webhook events and webhook
+// delivery IDs.
 //
-// Any number of processes may share a state directory (Claude Desktop and
-// several Claude Code sessions each run their own server). The bbolt file is
-// therefore not held open: every transaction (View, Update, or one of the
-// single-operation methods) takes a lock on <StateDir>/state.lock (shared to
-// read, exclusive to write), opens state.db, runs, and closes it again, so
-// each transaction sees every other process's committed writes. Group the
-// reads of one decision into one View, and the writes of one outcome into one
-// Update, to pay the open once.
+// Every operation is one atomic step with a read set declared in advance (a FactQuery, an
+// entry ID, a number), so that an engine can run it as one transaction: a bbolt file
+// shared by the processes on one machine (Bolt, this package), or later Redis (a Lua
+// script or WATCH/MULTI per operation) shared by replicas. No operation hands out an open
+// transaction.
 //
-// A Store is safe for concurrent use by multiple goroutines; its own
-// transactions run one at a time.
+// Key spaces. Event keys beginning with "global/" are operator-wide; every other event key
+// belongs to the account whose API key is in use. Today there is one account. An engine
+// that serves several accounts keeps one view per account and prefixes the account's keys
+// itself (see ScopedKey); callers never see the prefix.
+//
+// The engine behaviour every implementation must show is written once, in the storetest
+// package; run storetest.Run against a new engine.
 package store
 
 import (
 	"context"
 	"errors"
-	"fmt"
-	"os"
-	"path/filepath"
-	"sync"
 	"time"
-
-	"github.com/jonboulle/clockwork"
-	bolt "go.etcd.io/bbolt"
-	berrors "go.etcd.io/bbolt/errors"
-
-	"github.com/agentphone-mcp/agentphone-mcp/fsguard"
-	"github.com/agentphone-mcp/agentphone-mcp/store/filelock"
 )
 
-// FileName is the name of the database file inside the state directory.
-const FileName = "state.db"
+// Store is the persistent policy state. Implementations are safe for concurrent use by
+// goroutines and, where the engine is shared (a state file, a Redis), by processes.
+//
+// Errors: store failures are wrapped with context; ErrInUse (lock timeout), ErrClosed,
+// ErrNotFound, ErrConflict, ErrDamaged and ErrMissing can be tested with errors.Is.
+type Store interface {
+	// Facts reads, in one consistent snapshot, what a preview decision depends on.
+	Facts(ctx context.Context, q FactQuery) (Facts, error)
 
-// LockFileName is the lock file inside the state directory that processes
-// sharing the directory take turns on.
-const LockFileName = "state.lock"
+	// Reserve atomically re-reads q's facts, calls decide with them, and, when decide
+	// returns an Entry, writes it as pending (owner: this Store), its Events (they count
+	// toward caps and duplicates at once) and its ToolContacts marks, all together. decide
+	// must be pure and fast: it runs inside the transaction (no I/O, no locks), and an
+	// engine with optimistic transactions (Redis WATCH/MULTI) may call it again with the
+	// facts re-read after a conflict; only its last answer counts. If decide
+	// returns an error nothing is written and that error is returned unchanged (errors.As
+	// works on it). Any other error means nothing was reserved. The returned Entry carries
+	// the ID, Owner, State and CreatedAt the engine filled in (an ID given by decide is
+	// kept: rebuilds replay recorded IDs).
+	Reserve(ctx context.Context, q FactQuery, decide func(Facts) (Entry, error)) (Entry, error)
 
-// Bucket names. They are part of the on-disk format: do not rename.
+	// Settle moves a pending or unknown entry to sent, failed or unknown. Failed deletes
+	// the entry's events (the reservation is released); sent, unknown and pending keep
+	// counting. Sent marks the entry's MarkKnown recipients known. Settling to the state
+	// an entry already has is a no-op (idempotent); moving a sent or failed entry to
+	// another state is ErrConflict; an unknown ID is ErrNotFound.
+	Settle(ctx context.Context, id string, s Settlement) (Entry, error)
+
+	// Entry returns one ledger entry (ErrNotFound if there is none).
+	Entry(ctx context.Context, id string) (Entry, error)
+
+	// Entries lists ledger entries matching f, newest first.
+	Entries(ctx context.Context, f EntryFilter) ([]Entry, error)
+
+	// RecoverAbandoned turns the pending entries whose owner is gone (its process exited
+	// or was killed) into unknown, and returns them so that the caller can audit each.
+	// Entries of live owners, this Store's included, are left alone.
+	RecoverAbandoned(ctx context.Context) ([]Entry, error)
+
+	// AddOptOut puts a number on the suppression list for o.Channel. It reports false
+	// when the number already had an opt-out of that scope (the first one is kept), and when
+	// o.At (when the person said it) is not after the last time the operator lifted that
+	// number's opt-out: old words do not undo the operator's decision (an opt-out with Source
+	// "operator" is always added).
+	AddOptOut(ctx context.Context, o OptOut) (added bool, err error)
+	// RemoveOptOut takes e164's opt-out of scope channel away; channel "" removes every
+	// scope. It records when, for AddOptOut, and reports whether anything was removed.
+	RemoveOptOut(ctx context.Context, e164, channel string) (removed bool, err error)
+	// IsOptedOut reports whether e164 must not be reached on channel (ChannelSMS or
+	// ChannelCall): an opt-out of that scope or of ChannelAll exists.
+	IsOptedOut(ctx context.Context, e164, channel string) (bool, error)
+	// ListOptOuts returns the suppression list sorted by number, then scope.
+	ListOptOuts(ctx context.Context) ([]OptOut, error)
+
+	// MarkToolContact records (permanently) that a tool, not the operator, wrote a
+	// contact with the number e164, so that the contact never vouches for it.
+	MarkToolContact(ctx context.Context, e164 string, at time.Time) error
+
+	// UseNonce atomically marks a confirmation-token nonce used until exp; fresh is false
+	// when it was already used (a replay).
+	UseNonce(ctx context.Context, nonce string, exp time.Time) (fresh bool, err error)
+	// SeenDelivery reports whether a webhook delivery ID was seen within the delivery
+	// TTL, and records it if not.
+	SeenDelivery(ctx context.Context, id string) (seen bool, err error)
+	// AppendInbound stores an inbound event; only the newest are kept.
+	AppendInbound(ctx context.Context, kind, id string, payload []byte, at time.Time) error
+	// RecentInbound returns up to limit of the newest inbound events, oldest first.
+	RecentInbound(ctx context.Context, limit int) ([]Inbound, error)
+
+	// Close releases the Store. Pending entries it still owns become abandoned (another
+	// Store's RecoverAbandoned turns them into unknown).
+	Close() error
+}
+
+// Errors callers may test for with errors.Is.
 var (
-	bucketEvents       = []byte("events")
-	bucketKnown        = []byte("known_recipients")
-	bucketOptOuts      = []byte("optouts")
-	bucketNonces       = []byte("token_nonces")
-	bucketInbound      = []byte("inbound")
-	bucketDeliveries   = []byte("deliveries")
-	bucketToolContacts = []byte("tool_contacts")
-	bucketOptOutsGone  = []byte("optouts_removed") // e164 -> time the operator lifted its opt-out
+	// ErrInUse: the state stayed locked longer than the lock timeout.
+	ErrInUse = errors.New("state dir is in use by another agentphone-mcp process")
+	// ErrClosed: the Store was closed.
+	ErrClosed = errors.New("store is closed")
+	// ErrNotFound: no ledger entry has that ID.
+	ErrNotFound = errors.New("no such ledger entry")
+	// ErrConflict: the entry is already settled as sent or failed.
+	ErrConflict = errors.New("ledger entry already settled")
+	// ErrDamaged: the state file is damaged.
+	ErrDamaged = errors.New("state file is damaged")
+	// ErrMissing: the state file is missing or empty although history says it should exist.
+	ErrMissing = errors.New("state file is missing or empty")
 )
 
-// Defaults for Options fields left at their zero value.
+// Opt-out scopes. A STOP text opts out of everything; a spoken "do not call me" opts out
+// of calls.
 const (
-	DefaultLockTimeout    = time.Second
-	DefaultEventRetention = 25 * time.Hour
-	DefaultDeliveryTTL    = 24 * time.Hour
-	DefaultMaxInbound     = 1000
-	defaultPruneInterval  = time.Minute
-	maxKeyLen             = 512
+	ChannelAll  = "all"
+	ChannelSMS  = "sms"
+	ChannelCall = "call"
 )
 
-// ErrInUse is returned (wrapped) when the state file stayed locked longer
-// than Options.LockTimeout: another process is stuck in a transaction, or an
-// older agentphone-mcp that holds the file for its whole lifetime is running.
-var ErrInUse = errors.New("state dir is in use by another agentphone-mcp process")
+// State is where a ledger entry stands.
+type State string
 
-// ErrClosed is returned (wrapped) by every method after Close.
-var ErrClosed = errors.New("store is closed")
+// Ledger entry states. Pending and unknown count toward caps and duplicates like sent;
+// only failed releases the reservation.
+const (
+	Pending State = "pending" // reserved; the API call is in flight (or its process died)
+	Sent    State = "sent"    // the API confirmed it
+	Failed  State = "failed"  // definitely not sent: refused before sending, or a definite 4xx
+	Unknown State = "unknown" // may have been sent: the answer was lost, or its process died
+)
 
-// Options tunes a Store. The zero value is usable.
-type Options struct {
-	// Clock is used for expiry of nonces and delivery IDs; nil means the real clock.
-	Clock clockwork.Clock
-	// LockTimeout bounds the wait for the state lock in each transaction (default 1 s).
-	LockTimeout time.Duration
-	// EventRetention is how long event timestamps are kept (default 25 h); it must
-	// exceed the longest sliding window the caller asks about.
-	EventRetention time.Duration
-	// DeliveryTTL is how long a webhook delivery ID is remembered (default 24 h).
-	DeliveryTTL time.Duration
-	// MaxInbound caps the number of inbound events kept (default 1000; oldest dropped).
-	MaxInbound int
+// Counts reports whether an entry in this state counts toward caps and duplicates.
+func (s State) Counts() bool { return s != Failed }
+
+// FactQuery declares what a decision reads.
+type FactQuery struct {
+	// OptOuts are the numbers whose opt-out to read, each for one channel.
+	OptOuts []OptOutQuery
+	// Known are the numbers whose known-recipient and tool-contact marks to read.
+	Known []string
+	// Windows are the sliding-window sums to read.
+	Windows []Window
 }
 
-// Store is the persistent policy state. Create it with Open; Close it once.
-type Store struct {
-	path string
-	opts Options
-
-	mu   sync.Mutex // serialises transactions: the flock on lock is per open file description
-	lock *os.File   // <dir>/state.lock; nil after Close
-
-	pruneMu   sync.Mutex // guards lastPrune
-	lastPrune time.Time
-	lastSweep time.Time
+// OptOutQuery asks whether E164 is opted out of Channel (ChannelSMS or ChannelCall).
+type OptOutQuery struct {
+	E164    string
+	Channel string
 }
 
-// Open prepares <dir>/state.db (mode 0600, created if needed, with its
-// buckets) and <dir>/state.lock. The directory is created with mode 0700 if
-// it does not exist. Other processes may open the same directory at the same
-// time. Open fails with an error wrapping ErrInUse if the file stays locked
-// longer than Options.LockTimeout.
-func Open(dir string, opts Options) (*Store, error) {
-	if dir == "" {
-		return nil, errors.New("store: state dir is empty; set AGENTPHONE_STATE_DIR")
-	}
-	if opts.Clock == nil {
-		opts.Clock = clockwork.NewRealClock()
-	}
-	if opts.LockTimeout <= 0 {
-		opts.LockTimeout = DefaultLockTimeout
-	}
-	if opts.EventRetention <= 0 {
-		opts.EventRetention = DefaultEventRetention
-	}
-	if opts.DeliveryTTL <= 0 {
-		opts.DeliveryTTL = DefaultDeliveryTTL
-	}
-	if opts.MaxInbound <= 0 {
-		opts.MaxInbound = DefaultMaxInbound
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("store: create state dir %s: %w", dir, err)
-	}
-	lockPath := filepath.Join(dir, LockFileName)
-	lock, err := os.OpenFile(lockPath, os.O_RDWR|os.O_CREATE|fsguard.NoFollow, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("store: open lock file %s: %w", lockPath, err)
-	}
-	s := &Store{path: filepath.Join(dir, FileName), opts: opts, lock: lock}
-	err = s.run(context.Background(), "initialise", true, func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketEvents, bucketKnown, bucketOptOuts, bucketNonces, bucketInbound, bucketDeliveries, bucketToolContacts, bucketOptOutsGone} {
-			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
-				return fmt.Errorf("create bucket %s: %w", b, err)
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		_ = lock.Close()
-		return nil, err
-	}
-	// bbolt keeps the mode of an existing file; enforce 0600 either way.
-	if err := os.Chmod(s.path, 0o600); err != nil {
-		_ = lock.Close()
-		return nil, fmt.Errorf("store: chmod %s to 0600: %w", s.path, err)
-	}
-	return s, nil
+// Window is the total weight of the events under Key that happened at or after Since.
+type Window struct {
+	Key   string
+	Since time.Time
 }
 
-// Path returns the database file path.
-func (s *Store) Path() string { return s.path }
-
-// Now returns the store's clock time.
-func (s *Store) Now() time.Time { return s.opts.Clock.Now() }
-
-// Close releases the lock file. The state file is not held open between
-// transactions, so Close never loses data. Later calls fail with ErrClosed.
-func (s *Store) Close() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.lock == nil {
-		return nil
-	}
-	err := s.lock.Close()
-	s.lock = nil
-	if err != nil {
-		return fmt.Errorf("store: close %s: %w", s.path, err)
-	}
-	return nil
+// Facts is what a FactQuery read.
+type Facts struct {
+	// OptedOut holds, for every number asked, whether it is opted out of the channel asked.
+	OptedOut map[string]bool
+	// Known holds, for every number asked, its known-recipient and tool-contact marks.
+	Known map[string]KnownFact
+	// Sums holds the window totals in the order of FactQuery.Windows.
+	Sums []int
 }
 
-// update runs fn in a write transaction after checking ctx.
-func (s *Store) update(ctx context.Context, what string, fn func(tx *bolt.Tx) error) error {
-	return s.run(ctx, what, true, fn)
+// KnownFact is what the store knows about a number as a recipient.
+type KnownFact struct {
+	Known       bool      // a send to it settled as sent
+	Since       time.Time // when it first became known
+	ToolContact bool      // a tool wrote a contact with this number: the contact never vouches
 }
 
-// view runs fn in a read transaction after checking ctx.
-func (s *Store) view(ctx context.Context, what string, fn func(tx *bolt.Tx) error) error {
-	return s.run(ctx, what, false, fn)
+// Event is one weighted event under a sliding-window key (one SMS, one call, the segment
+// count of an SMS...). Keys beginning with "global/" are operator-wide.
+type Event struct {
+	Key    string    `json:"key"`
+	At     time.Time `json:"at"`
+	Weight int       `json:"weight"`
 }
 
-// run takes the state lock (exclusive when write), opens state.db, runs fn in
-// one transaction, and closes the file and the lock again.
-func (s *Store) run(ctx context.Context, what string, write bool, fn func(tx *bolt.Tx) error) (err error) {
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("store: %s: %w", what, err)
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.lock == nil {
-		return fmt.Errorf("store: %s: %w", what, ErrClosed)
-	}
-	if err := filelock.Lock(ctx, s.lock, write, s.opts.LockTimeout); err != nil {
-		if errors.Is(err, filelock.ErrTimeout) {
-			return fmt.Errorf("store: %s: %w: %w (another process held it longer than %v; retry, or stop the stuck process)", what, ErrInUse, err, s.opts.LockTimeout)
-		}
-		return fmt.Errorf("store: %s: %w", what, err)
-	}
-	defer func() {
-		if uerr := filelock.Unlock(s.lock); uerr != nil && err == nil {
-			err = fmt.Errorf("store: %s: %w", what, uerr)
-		}
-	}()
-	db, err := bolt.Open(s.path, 0o600, &bolt.Options{Timeout: s.opts.LockTimeout, ReadOnly: !write})
-	if err != nil {
-		if errors.Is(err, berrors.ErrTimeout) {
-			return fmt.Errorf("store: %s: open %s: %w (an older agentphone-mcp holds it for its lifetime; stop it or use another AGENTPHONE_STATE_DIR)", what, s.path, ErrInUse)
-		}
-		return fmt.Errorf("store: %s: open %s: %w", what, s.path, err)
-	}
-	if write {
-		err = db.Update(fn)
-	} else {
-		err = db.View(fn)
-	}
-	if cerr := db.Close(); cerr != nil && err == nil {
-		err = fmt.Errorf("close %s: %w", s.path, cerr)
-	}
-	if err != nil {
-		return fmt.Errorf("store: %s: %w", what, err)
-	}
-	return nil
+// Entry is one ledger entry: an outbound action from reservation to settlement. The JSON
+// names are part of the on-disk format.
+type Entry struct {
+	ID            string    `json:"id"`
+	Kind          string    `json:"kind"` // policy kind: sms, call, buy_number...
+	Tool          string    `json:"tool,omitempty"`
+	Recipients    []string  `json:"recipients,omitempty"` // E.164; each counted toward its own caps
+	BodyHash      string    `json:"body_hash,omitempty"`  // SHA-256 hex of the text sent, if any
+	Principal     string    `json:"principal,omitempty"`
+	ConfirmMethod string    `json:"confirm_method,omitempty"`
+	CampaignID    string    `json:"campaign_id,omitempty"`
+	CreatedAt     time.Time `json:"created_at"`
+	Owner         string    `json:"owner,omitempty"` // the Store (process, replica) that reserved it
+	// Events count toward caps and duplicates from the reservation until a failed settle.
+	Events []Event `json:"events,omitempty"`
+	// MarkKnown are recipients marked known when the entry settles as sent (never before:
+	// a failed or unknown send must not vouch for a stranger).
+	MarkKnown []string `json:"mark_known,omitempty"`
+	// ToolContacts are numbers marked as tool-written contacts at the reservation.
+	ToolContacts []string  `json:"tool_contacts,omitempty"`
+	State        State     `json:"state"`
+	APIID        string    `json:"api_id,omitempty"`
+	Note         string    `json:"note,omitempty"` // why it settled so: "api error 422", "recovered: owner exited"...
+	SettledAt    time.Time `json:"settled_at,omitzero"`
 }
 
-// checkKey rejects empty or oversized keys (bbolt's own limit is 32 KiB).
-func checkKey(kind, k string) error {
-	if k == "" {
-		return fmt.Errorf("empty %s", kind)
-	}
-	if len(k) > maxKeyLen {
-		return fmt.Errorf("%s longer than %d bytes", kind, maxKeyLen)
-	}
-	return nil
+// Settlement is the outcome Settle records.
+type Settlement struct {
+	State State     // Sent, Failed or Unknown
+	APIID string    // the id of what the API created, when known
+	Note  string    // a short reason, kept with the entry
+	At    time.Time // zero means the engine's clock
 }
 
-// sweepInterval is how often AddEvent sweeps every event key for old entries and
-// deletes the keys left empty (one-off keys, such as a duplicate-SMS key, are never
-// written again, so only a sweep removes them).
-const sweepInterval = time.Hour
-
-// dueSweep reports whether an event sweep should run now, and records that it ran.
-func (s *Store) dueSweep(now time.Time) bool {
-	s.pruneMu.Lock()
-	defer s.pruneMu.Unlock()
-	if !s.lastSweep.IsZero() && now.Sub(s.lastSweep) < sweepInterval && now.After(s.lastSweep) {
-		return false
-	}
-	s.lastSweep = now
-	return true
+// EntryFilter selects ledger entries; zero fields match everything.
+type EntryFilter struct {
+	States    []State
+	Kind      string
+	Recipient string
+	Since     time.Time // CreatedAt at or after
+	Limit     int       // 0 means no limit
 }
 
-// duePrune reports whether a periodic prune should run now (at most once per
-// minute), and records that it ran.
-func (s *Store) duePrune(now time.Time) bool {
-	s.pruneMu.Lock()
-	defer s.pruneMu.Unlock()
-	if !s.lastPrune.IsZero() && now.Sub(s.lastPrune) < defaultPruneInterval && now.After(s.lastPrune) {
-		return false
+// SourceOperator is the OptOut.Source of an opt-out the operator added (CLI): always added,
+// even for a number whose opt-out the operator lifted earlier.
+const SourceOperator = "operator"
+
+// OptOut is one entry of the suppression list.
+type OptOut struct {
+	E164    string    `json:"e164"`
+	Channel string    `json:"channel,omitempty"` // ChannelAll (also when empty), ChannelSMS, ChannelCall
+	At      time.Time `json:"at"`
+	Source  string    `json:"source,omitempty"` // "inbound_sms", "operator", "rebuild"...
+	Reason  string    `json:"reason,omitempty"` // e.g. "inbound opt-out keyword"
+}
+
+// Scope returns o.Channel, ChannelAll when empty.
+func (o OptOut) Scope() string {
+	if o.Channel == "" {
+		return ChannelAll
 	}
-	s.lastPrune = now
-	return true
+	return o.Channel
+}
+
+// Inbound is one stored inbound event (webhook payload), for the inbox.
+type Inbound struct {
+	Seq     uint64    `json:"seq"`
+	Kind    string    `json:"kind"` // e.g. "sms", "call"
+	ID      string    `json:"id"`
+	At      time.Time `json:"at"`
+	Payload []byte    `json:"payload"`
+}
+
+// GlobalPrefix marks operator-wide event keys.
+const GlobalPrefix = "global/"
+
+// ScopedKey is the key an engine stores an event key under for account: "global/" keys
+// are shared by every account; the others get the account's prefix. The default account
+// ("") has no prefix, so single-account state files keep their keys as they are.
+func ScopedKey(account, key string) string {
+	if account == "" || len(key) >= len(GlobalPrefix) && key[:len(GlobalPrefix)] == GlobalPrefix {
+		return key
+	}
+	return "acct/" + account + "/" + key
+}
+
+// validChannel reports whether c is an opt-out scope ("" counts as ChannelAll).
+func validChannel(c string) bool {
+	switch c {
+	case "", ChannelAll, ChannelSMS, ChannelCall:
+		return true
+	}
+	return false
 }

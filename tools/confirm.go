@@ -10,40 +10,41 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
+	"github.com/agentphone-mcp/agentphone-mcp/apiclient"
+	"github.com/agentphone-mcp/agentphone-mcp/outbound"
 	"github.com/agentphone-mcp/agentphone-mcp/policy"
+	"github.com/agentphone-mcp/agentphone-mcp/store"
 )
 
 // confirmKey names the elicitation input request across its two round trips.
 const confirmKey = "confirm"
 
-// outcome is what an executed action reports back to the gate for the audit log.
+// outcome is what an executed action reports back to the gate.
 type outcome struct {
 	result    *mcp.CallToolResult
 	apiID     string
 	apiStatus string
 	err       error
-	// after, when set, finishes the tool call once the action is recorded and the outbound
-	// lock released (make_call with wait: the call counts against the caps from the moment
-	// it is placed, not when it ends). Its result replaces result.
+	// after, when set, finishes the tool call once the action is settled in the ledger
+	// (make_call with wait: the call counts against the caps from the moment it is placed,
+	// not when it ends). Its result replaces result.
 	after func(ctx context.Context) *mcp.CallToolResult
 }
 
-// execFunc performs the action once the policy allowed it.
+// execFunc performs the action once the policy allowed it and the action is on the books.
 type execFunc func(ctx context.Context) outcome
 
 // gate runs the policy for a write action and executes it only when the decision allows.
 //
 // Deny is final: an isError result with the rule and reason. Confirm asks the human: by
 // elicitation when the client declared it, otherwise by the two-step token (auto mode) or a
-// code texted to the operator (strict mode). Every path is recorded in the audit log, and the
-// decision is taken afresh on the confirming call, so time, caps and opt-outs are current.
-//
-// Texts and calls are decided, sent and counted one at a time in this process, so concurrent
-// tool calls cannot each pass a cap that only one of them may use.
+// code texted to the operator (strict mode). A decision that did not run is recorded in the
+// audit log; one that runs goes through the outbound path (outbound.Path.Run): reserved in
+// the send ledger on fresh facts, then the API call, then settled. Nothing here serialises
+// tool calls: the store's short transaction is the only lock, so one hung send delays no
+// other.
 func (d *Deps) gate(ctx context.Context, c *call, a policy.Action, token string, exec execFunc) *mcp.CallToolResult {
-	unlock := d.lockOutbound(a.Kind)
 	res := d.decide(ctx, c, a, token, exec)
-	unlock()
 	if next := c.after; next != nil {
 		c.after = nil
 		return next(ctx)
@@ -51,18 +52,7 @@ func (d *Deps) gate(ctx context.Context, c *call, a policy.Action, token string,
 	return res
 }
 
-// lockOutbound serialises the decide-send-count sequence of SMS and calls, and contact
-// writes with them (a text racing the contact write for its recipient must not see the new
-// contact before it is marked as tool-written).
-func (d *Deps) lockOutbound(k policy.Kind) func() {
-	if k != policy.KindSMS && k != policy.KindCall && k != policy.KindContactWrite {
-		return func() {}
-	}
-	d.outbound.Lock()
-	return d.outbound.Unlock
-}
-
-// decide is gate without the outbound lock.
+// decide takes the decision and acts on it.
 func (d *Deps) decide(ctx context.Context, c *call, a policy.Action, token string, exec execFunc) *mcp.CallToolResult {
 	a.Tool = c.tool
 	a.Principal = d.PrincipalFor(ctx)
@@ -77,12 +67,12 @@ func (d *Deps) decide(ctx context.Context, c *call, a policy.Action, token strin
 		d.record(ctx, a, dec, "none", outcome{})
 		return denied(c.tool, dec)
 	case policy.Allow:
-		return d.execute(ctx, c, a, dec, "none", exec)
+		return d.execute(ctx, c, a, dec, "none", "", exec)
 	}
 
 	// Confirm tier.
 	if d.ConfirmMode == ConfirmOff {
-		return d.execute(ctx, c, a, dec, "off", exec)
+		return d.execute(ctx, c, a, dec, "off", "", exec)
 	}
 	if answer := server.ElicitationResponse(c.req.Params.InputResponses, confirmKey); answer != nil {
 		return d.finishElicitation(ctx, c, a, dec, answer, exec)
@@ -111,23 +101,121 @@ func (d *Deps) decide(ctx context.Context, c *call, a policy.Action, token strin
 	return confirmationRequired(c.tool, dec, tok, "Show this preview to the user. Only if they approve, call "+c.tool+" again with the same arguments plus confirmation_token.")
 }
 
-// execute runs the action and records it.
-func (d *Deps) execute(ctx context.Context, c *call, a policy.Action, dec policy.Decision, method string, exec execFunc) *mcp.CallToolResult {
-	if a.Kind == policy.KindContactWrite {
-		// Mark before the API call: if the call fails after the contact was made, or a text
-		// races it, the contact still never vouches for the number.
-		if err := d.Policy.MarkToolContact(ctx, dec); err != nil {
-			d.record(ctx, a, dec, method, outcome{err: err})
-			return errorResult(fmt.Sprintf("%s: the policy state could not be written (%v), so nothing was done.", c.tool, err),
-				map[string]any{"status": "policy_error", "error": err.Error()})
-		}
+// execute runs the action through the outbound path: reserved in the ledger (the same rules
+// on fresh facts; refused if a cap filled, an opt-out arrived, or a confirm rule appeared
+// that the human did not approve), then exec, then settled from exec's outcome. method says
+// how the human approved; tok is the confirmation token that carried it, if any.
+func (d *Deps) execute(ctx context.Context, c *call, a policy.Action, dec policy.Decision, method, tok string, exec execFunc) *mcp.CallToolResult {
+	var out outcome
+	run := d.outbound().Run(ctx, outbound.Request{
+		Action: a, Decision: dec, Approval: d.Policy.Approve(dec, method, tok),
+		Do: func(ctx context.Context) outbound.Attempt {
+			out = exec(ctx)
+			return outbound.Attempt{APIID: out.apiID, APIStatus: out.apiStatus, Err: out.err}
+		},
+	})
+	if run.Refused != nil {
+		return refusedAtReservation(c.tool, run.Refused)
 	}
-	out := exec(ctx)
-	d.record(ctx, a, dec, method, out)
-	c.after = out.after
-	return out.result
+	res := out.result
+	switch {
+	case run.Outcome == apiclient.OutcomeMaybeSent && countsSend(a.Kind):
+		res = maybeSent(c.tool, a, run)
+	case res == nil:
+		res = okResult(c.tool+" done.", map[string]any{"status": "done"})
+	}
+	if run.BooksErr != nil && run.State != store.Failed {
+		addBooksNote(res, run)
+	}
+	if run.Outcome != apiclient.OutcomeMaybeSent {
+		c.after = out.after
+	}
+	return res
 }
 
+// outbound is the outbound path over these deps.
+func (d *Deps) outbound() *outbound.Path {
+	return &outbound.Path{Policy: d.Policy, API: d.API, Clock: d.Clock, Logger: d.logger(), ReconcileWithin: d.ReconcileWithin}
+}
+
+// refusedAtReservation renders a failure to put the action on the books: nothing was sent.
+func refusedAtReservation(tool string, err error) *mcp.CallToolResult {
+	var r *policy.Refusal
+	if errors.As(err, &r) {
+		if !r.NeedsConfirmation() {
+			return denied(tool, r.Decision)
+		}
+		var parts []string
+		for _, h := range r.Unapproved {
+			parts = append(parts, fmt.Sprintf("[%s] %s", h.ID, h.Reason))
+		}
+		return errorNext(fmt.Sprintf("%s needs a new confirmation: since the preview, %s. Nothing was sent.", tool, strings.Join(parts, "; ")),
+			fmt.Sprintf("Call %s again without confirmation_token to get a fresh preview.", tool),
+			map[string]any{"status": "needs_confirmation", "rules": hitIDs(r.Unapproved), "reason": strings.Join(parts, "; ")})
+	}
+	var be *policy.BooksError
+	if errors.As(err, &be) {
+		return errorNext(fmt.Sprintf("%s: nothing was sent: %s.", tool, be.Error()), "Tell the operator; do not retry until it is fixed.",
+			map[string]any{"status": "not_sent", "reason": be.Error(), "operator_action": be.Hint()})
+	}
+	return errorResult(fmt.Sprintf("%s: nothing was sent: %v.", tool, err), map[string]any{"status": "not_sent", "reason": err.Error()})
+}
+
+// maybeSent renders an action whose API call may have taken effect: the answer was lost
+// (reset, timeout, 5xx, an unreadable 2xx). It says what the look in the API found. The
+// action is counted either way, and an identical retry asks for the duplicate confirmation.
+func maybeSent(tool string, a policy.Action, run outbound.Result) *mcp.CallToolResult {
+	what := map[policy.Kind]string{policy.KindSMS: "The message", policy.KindCall: "The call", policy.KindBuyNumber: "The number purchase"}[a.Kind]
+	cause := "the answer was lost"
+	if run.Attempt.Err != nil {
+		cause = untrusted(run.Attempt.Err.Error(), maxAPIMessage)
+	}
+	data := map[string]any{"ledger_id": run.Ticket.Entry.ID, "cause": cause}
+	rec := run.Reconciled
+	if rec != nil && rec.Found {
+		data["status"], data["id"], data["reconciled"] = "sent", rec.APIID, true
+		return okNext(fmt.Sprintf("%s may have been sent: AgentPhone's answer was lost (%s). Reconciled: AgentPhone shows it as %s (%s), so it was sent and is counted.",
+			what, cause, rec.APIID, rec.Status), "Do not send it again.", data)
+	}
+	data["status"] = "maybe_sent"
+	looked := "it could not be looked up"
+	switch {
+	case rec == nil, rec.Unsupported:
+	case rec.Err != nil:
+		looked = "looking it up in AgentPhone failed: " + untrusted(rec.Err.Error(), maxAPIMessage)
+	default:
+		looked = fmt.Sprintf("AgentPhone does not show it yet (looked for %s)", rec.Looked.Round(100*time.Millisecond))
+	}
+	data["reconciled"] = false
+	return okNext(fmt.Sprintf("%s may have been sent: %s, and %s. It is counted as sent.", what, cause, looked),
+		"Do not retry blindly: check the conversation or call list first; an identical retry asks for confirmation as a duplicate.", data)
+}
+
+// countsSend reports the kinds that reach a person or spend money, whose maybe-sent result
+// is reconciled and rendered by maybeSent; other writes keep their API error result.
+func countsSend(k policy.Kind) bool {
+	return k == policy.KindSMS || k == policy.KindCall || k == policy.KindBuyNumber
+}
+
+// addBooksNote tells, in a result of an action that went out, that its settlement could
+// not be recorded: it stays counted, and the operator should look at the server's log.
+func addBooksNote(res *mcp.CallToolResult, run outbound.Result) {
+	note := "Note: the send ledger or audit log could not record the outcome (" + run.BooksErr.Error() + "); it stays counted as sent."
+	res.Content = append(res.Content, mcp.NewTextContent(note))
+	if m, ok := res.StructuredContent.(map[string]any); ok {
+		m["books_warning"] = run.BooksErr.Error()
+	}
+}
+
+func hitIDs(hits []policy.RuleHit) []string {
+	ids := make([]string, 0, len(hits))
+	for _, h := range hits {
+		ids = append(ids, h.ID)
+	}
+	return ids
+}
+
+// record writes the audit line of a decision that did not run.
 func (d *Deps) record(ctx context.Context, a policy.Action, dec policy.Decision, method string, out outcome) {
 	r := policy.Result{ConfirmMethod: method, APIID: out.apiID, APIStatus: out.apiStatus, Err: out.err}
 	if err := d.Policy.Record(ctx, a, dec, r); err != nil {
@@ -155,7 +243,7 @@ func (d *Deps) redeem(ctx context.Context, c *call, a policy.Action, dec policy.
 		}
 		return tokenRefused(c.tool, err.Error())
 	}
-	return d.execute(ctx, c, a, dec, method, exec)
+	return d.execute(ctx, c, a, dec, method, token, exec)
 }
 
 // elicit asks the user through the client's own UI. The form needs a random code shown only
@@ -206,43 +294,21 @@ func (d *Deps) finishElicitation(ctx context.Context, c *call, a policy.Action, 
 	if err := d.Policy.RedeemToken(ctx, a, tok); err != nil {
 		return tokenRefused(c.tool, err.Error())
 	}
-	return d.execute(ctx, c, a, dec, "elicitation", exec)
-}
-
-// OTP texts to the operator are bounded: a looping model must not be able to spam the
-// operator's phone (each text is billed).
-const (
-	maxOTPs      = 5
-	otpRateLimit = 10 * time.Minute
-)
-
-// allowOTP reports whether another code may be texted now, and counts it if so.
-func (d *Deps) allowOTP() bool {
-	now := d.Clock.Now()
-	d.otpMu.Lock()
-	defer d.otpMu.Unlock()
-	kept := d.otpSent[:0]
-	for _, t := range d.otpSent {
-		if now.Sub(t) < otpRateLimit {
-			kept = append(kept, t)
-		}
-	}
-	d.otpSent = kept
-	if len(d.otpSent) >= maxOTPs {
-		return false
-	}
-	d.otpSent = append(d.otpSent, now)
-	return true
+	return d.execute(ctx, c, a, dec, "elicitation", tok, exec)
 }
 
 // sendOTP texts a one-time code to the operator's phone and returns the preview; the model
-// must then ask the user for the code.
+// must then ask the user for the code. The text goes through the outbound path as an
+// operator code: a looping model cannot spam the operator's phone (each text is billed), and
+// the cap holds across every process sharing the state.
 func (d *Deps) sendOTP(ctx context.Context, c *call, a policy.Action, dec policy.Decision) *mcp.CallToolResult {
-	if !d.allowOTP() {
-		d.record(ctx, a, dec, "none", outcome{err: errors.New("too many confirmation codes texted to the operator")})
-		return errorNext(fmt.Sprintf("%s needs confirmation, but %d codes were texted to the operator in the last %d minutes; no more are sent for now. Nothing was done.",
-			c.tool, maxOTPs, int(otpRateLimit.Minutes())), "Ask the user to approve the earlier request, or try again later.",
-			map[string]any{"status": "denied", "rule": "confirmation_unavailable", "reason": "operator code rate limit"})
+	codeAction := policy.Action{Tool: c.tool, Principal: d.PrincipalFor(ctx), Kind: policy.KindOperatorCode, Details: map[string]string{"confirms": c.tool}}
+	cdec, err := d.Policy.Evaluate(ctx, codeAction)
+	if err != nil {
+		return errorResult(fmt.Sprintf("%s: the policy check failed (%v), so nothing was done.", c.tool, err), map[string]any{"status": "policy_error", "error": err.Error()})
+	}
+	if cdec.Outcome == policy.Deny {
+		return otpLimited(c.tool)
 	}
 	tok, err := d.Policy.IssueToken(a)
 	if err != nil {
@@ -253,12 +319,31 @@ func (d *Deps) sendOTP(ctx context.Context, c *call, a policy.Action, dec policy
 	if err != nil {
 		return tokenRefused(c.tool, err.Error())
 	}
-	if err := d.textOperator(ctx, fmt.Sprintf("agentphone-mcp: approve %s? Code %s (5 min). %s", c.tool, code, previewOneLine(dec))); err != nil {
-		return errorResult(fmt.Sprintf("%s needs confirmation, but the code could not be texted to the operator (%v). Nothing was done.", c.tool, err),
-			map[string]any{"status": "policy_error", "error": err.Error()})
+	body := fmt.Sprintf("agentphone-mcp: approve %s? Code %s (5 min). %s", c.tool, code, previewOneLine(dec))
+	run := d.outbound().Run(ctx, outbound.Request{Action: codeAction, Decision: cdec, Approval: d.Policy.Approve(cdec, "none", ""),
+		Do: func(ctx context.Context) outbound.Attempt {
+			id, err := d.textOperator(ctx, body)
+			return outbound.Attempt{APIID: id, Err: err}
+		}})
+	var r *policy.Refusal
+	switch {
+	case errors.As(run.Refused, &r):
+		return otpLimited(c.tool)
+	case run.Refused != nil:
+		return refusedAtReservation(c.tool, run.Refused)
+	case run.Outcome == apiclient.OutcomeNotSent:
+		return errorResult(fmt.Sprintf("%s needs confirmation, but the code could not be texted to the operator (%v). Nothing was done.", c.tool, run.Attempt.Err),
+			map[string]any{"status": "policy_error", "error": run.Attempt.Err.Error()})
 	}
 	d.record(ctx, a, dec, "none", outcome{apiStatus: "awaiting confirmation (code texted to the operator)"})
 	return confirmationRequired(c.tool, dec, tok, "A one-time code was texted to the operator's phone. Ask the user for it; only they can approve. Then call "+c.tool+" again with the same arguments and confirmation_token set to TOKEN:CODE.")
+}
+
+// otpLimited is the result when the operator-code cap is reached.
+func otpLimited(tool string) *mcp.CallToolResult {
+	return errorNext(fmt.Sprintf("%s needs confirmation, but %d codes were texted to the operator in the last %d minutes; no more are sent for now. Nothing was done.",
+		tool, policy.OperatorCodesMax, int(policy.OperatorCodesWindow.Minutes())), "Ask the user to approve the earlier request, or try again later.",
+		map[string]any{"status": "denied", "rule": "confirmation_unavailable", "reason": "operator code rate limit"})
 }
 
 func denied(tool string, dec policy.Decision) *mcp.CallToolResult {

@@ -2,7 +2,6 @@ package tools
 
 import (
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/jonboulle/clockwork"
@@ -57,14 +56,13 @@ type Deps struct {
 	// nil leaves text as it is.
 	Scrub func(string) string
 
-	// outbound serialises the decide-send-count sequence of texts and calls (see gate).
-	outbound sync.Mutex
-	// otpMu guards otpSent, the times one-time codes were texted to the operator.
-	otpMu   sync.Mutex
-	otpSent []time.Time
 	// reported remembers which transcript turns waits reported, so a resumed wait goes on
 	// where the last one stopped.
 	reported reportedTurns
+	// ReconcileWithin bounds the look in the API for a send whose answer was lost
+	// (0: outbound.DefaultReconcileWithin).
+	ReconcileWithin time.Duration
+
 	// Live holds webhook-mode caller turns open for listen_call and say; may be nil.
 	Live *LiveCalls
 	// Received lists what the webhook receiver stored, for the inbox resource; may be nil.

@@ -138,27 +138,27 @@ func sentResult(sent *apiclient.SentMessage, style string) (string, map[string]a
 // textOperator sends a confirmation code to the operator's own phone from the account's
 // first active number. It bypasses the policy on purpose: the recipient is fixed by the
 // operator's configuration, and the body is server-rendered.
-func (d *Deps) textOperator(ctx context.Context, body string) error {
+func (d *Deps) textOperator(ctx context.Context, body string) (string, error) {
 	ctx = WithOperatorText(ctx) // the operator filter must see the operator's number here
 	page, err := d.API.ListNumbers(ctx, apiclient.ListParams{Limit: 100})
 	if err != nil {
-		return fmt.Errorf("find a number to text from: %w", err)
+		return "", fmt.Errorf("find a number to text from: %w", err)
 	}
 	for _, n := range page.Data {
 		if n.PhoneNumber == d.OperatorPhone {
-			return errors.New("AGENTPHONE_OPERATOR_PHONE is one of this account's own numbers; it must be the operator's personal phone")
+			return "", errors.New("AGENTPHONE_OPERATOR_PHONE is one of this account's own numbers; it must be the operator's personal phone")
 		}
 	}
 	for _, n := range page.Data {
 		if n.Status == apiclient.NumberActive {
-			_, err := d.API.SendMessage(ctx, apiclient.SendMessageRequest{Body: body, ToNumber: d.OperatorPhone, NumberID: n.ID})
+			sent, err := d.API.SendMessage(ctx, apiclient.SendMessageRequest{Body: body, ToNumber: d.OperatorPhone, NumberID: n.ID})
 			if err != nil {
-				return fmt.Errorf("text the operator: %w", err)
+				return "", fmt.Errorf("text the operator: %w", err)
 			}
-			return nil
+			return sent.ID, nil
 		}
 	}
-	return errors.New("the account has no active number to text the operator from")
+	return "", errors.New("the account has no active number to text the operator from")
 }
 
 func truncate(s string, n int) string {

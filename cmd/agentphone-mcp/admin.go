@@ -7,14 +7,16 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
+	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/agentphone-mcp/agentphone-mcp/apiclient"
 	"github.com/agentphone-mcp/agentphone-mcp/fsguard"
+	"github.com/agentphone-mcp/agentphone-mcp/policy"
 	"github.com/agentphone-mcp/agentphone-mcp/policy/audit"
 	"github.com/agentphone-mcp/agentphone-mcp/policy/keyguard"
-	"github.com/agentphone-mcp/agentphone-mcp/policy/phone"
 	"github.com/agentphone-mcp/agentphone-mcp/sandbox"
 	"github.com/agentphone-mcp/agentphone-mcp/server"
 	"github.com/agentphone-mcp/agentphone-mcp/store"
@@ -66,7 +68,8 @@ func cmdTools(e env, args []string) error {
 	return nil
 }
 
-// cmdOptout manages the suppression list, which no tool can edit.
+// cmdOptout manages the suppression list, which no tool can edit. Every change is an
+// audit line, so that `state rebuild` restores it.
 func cmdOptout(ctx context.Context, e env, args []string) error {
 	cfg, rest, err := loadConfig(e, "optout", args)
 	if err != nil {
@@ -75,20 +78,35 @@ func cmdOptout(ctx context.Context, e env, args []string) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
+	const use = "usage: agentphone-mcp optout list | add NUMBER [REASON] [--channel all|sms|call] | remove NUMBER [--channel all|sms|call]"
 	if len(rest) == 0 {
-		return usageError{"usage: agentphone-mcp optout list | add NUMBER [REASON] | remove NUMBER"}
+		return usageError{use}
+	}
+	fs := flag.NewFlagSet("optout "+rest[0], flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	channel := fs.String("channel", "", "scope: all (calls and texts), sms or call; remove without it removes every scope")
+	if err := fs.Parse(interleaved(rest[1:])); err != nil {
+		return err
+	}
+	switch *channel {
+	case "", store.ChannelAll, store.ChannelSMS, store.ChannelCall:
+	default:
+		return usageError{fmt.Sprintf("--channel %q: want all, sms or call", *channel)}
 	}
 	if err := fsguard.CheckStateDir(cfg.StateDir, store.FileName, store.LockFileName); err != nil {
 		return err
 	}
-	st, err := store.Open(cfg.StateDir, store.Options{})
+	st, log, err := openState(cfg)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	defer log.Close()
+	oo := policy.NewOptOuts(st, log, cfg.DefaultRegion)
+	pos := fs.Args()
 	switch rest[0] {
 	case "list":
-		list, err := st.ListOptOuts(ctx)
+		list, err := oo.List(ctx)
 		if err != nil {
 			return err
 		}
@@ -97,80 +115,243 @@ func cmdOptout(ctx context.Context, e env, args []string) error {
 			return nil
 		}
 		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "NUMBER\tCHANNEL\tSINCE\tREASON")
+		fmt.Fprintln(tw, "NUMBER\tSCOPE\tSINCE\tSOURCE\tREASON")
 		for _, o := range list {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", o.E164, o.Channel, o.At.Format(time.RFC3339), o.Reason)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", o.E164, o.Scope(), o.At.Format(time.RFC3339), o.Source, o.Reason)
 		}
 		return tw.Flush()
 	case "add", "remove":
-		if len(rest) < 2 {
+		if len(pos) < 1 {
 			return usageError{"optout " + rest[0] + " needs a phone number"}
 		}
-		n, err := phone.Normalize(rest[1], cfg.DefaultRegion)
-		if err != nil {
-			return err
-		}
 		if rest[0] == "add" {
-			reason := "added by the operator"
-			if len(rest) > 2 {
-				reason = rest[2]
+			reason := ""
+			if len(pos) > 1 {
+				reason = strings.Join(pos[1:], " ")
 			}
-			if err := st.AddOptOut(ctx, n.E164, reason, time.Now()); err != nil {
+			n, err := oo.Add(ctx, pos[0], *channel, reason)
+			if err != nil {
 				return err
 			}
-			fmt.Fprintf(e.stdout, "%s is opted out: calls and texts to it are denied.\n", n.E164)
+			what := "calls and texts to it are denied"
+			switch *channel {
+			case store.ChannelSMS:
+				what = "texts to it are denied"
+			case store.ChannelCall:
+				what = "calls to it are denied"
+			}
+			fmt.Fprintf(e.stdout, "%s is opted out: %s.\n", n, what)
 			return nil
 		}
-		removed, err := st.RemoveOptOut(ctx, n.E164)
+		removed, err := oo.Remove(ctx, pos[0], *channel)
 		if err != nil {
 			return err
 		}
 		if !removed {
-			fmt.Fprintf(e.stdout, "%s was not on the opt-out list.\n", n.E164)
+			fmt.Fprintf(e.stdout, "%s was not on the opt-out list%s.\n", pos[0], scopeNote(*channel))
 			return nil
 		}
-		fmt.Fprintf(e.stdout, "%s removed from the opt-out list. Only contact it again with its owner's consent.\n", n.E164)
+		fmt.Fprintf(e.stdout, "%s removed from the opt-out list%s. Only contact it again with its owner's consent.\n", pos[0], scopeNote(*channel))
 		return nil
 	default:
 		return usageError{fmt.Sprintf("unknown optout command %q; use list, add or remove", rest[0])}
 	}
 }
 
-// cmdAudit verifies the audit log's hash chain.
-func cmdAudit(e env, args []string) error {
-	if len(args) == 0 || args[0] != "verify" {
-		return usageError{"usage: agentphone-mcp audit verify [--sandbox] [PATH]"}
+func scopeNote(channel string) string {
+	if channel == "" {
+		return ""
 	}
-	fs := flag.NewFlagSet("audit verify", flag.ContinueOnError)
+	return " (scope " + channel + ")"
+}
+
+// interleaved moves flags after positional arguments to the front, so that
+// "add +1415... reason --channel call" parses like "add --channel call +1415... reason".
+func interleaved(args []string) []string {
+	var flags, pos []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if strings.HasPrefix(a, "-") && len(a) > 1 {
+			flags = append(flags, a)
+			if !strings.Contains(a, "=") && i+1 < len(args) {
+				flags = append(flags, args[i+1])
+				i++
+			}
+			continue
+		}
+		pos = append(pos, a)
+	}
+	return append(flags, pos...)
+}
+
+// openState opens the state and audit log a server with cfg would use, refusing a missing
+// or empty state file where the audit log shows history.
+func openState(cfg server.Config) (*store.Bolt, *audit.Log, error) {
+	history, err := audit.HasHistory(cfg.AuditLog)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := store.Open(server.StoreDir(cfg), store.Options{RequireExisting: history})
+	if err != nil {
+		return nil, nil, err
+	}
+	log, err := audit.Open(cfg.AuditLog, nil)
+	if err != nil {
+		_ = st.Close()
+		return nil, nil, fmt.Errorf("open the audit log: %w", err)
+	}
+	return st, log, nil
+}
+
+// auditPath resolves the audit log of the audit subcommands: PATH, or the configured log
+// (the sandbox's with --sandbox).
+func auditPath(e env, fs *flag.FlagSet, sandboxLog bool) (string, error) {
+	if p := fs.Arg(0); p != "" {
+		return p, nil
+	}
+	cfg, err := server.ConfigFromEnv(e.environ)
+	if err != nil {
+		return "", err
+	}
+	cfg.Sandbox = cfg.Sandbox || sandboxLog
+	if err := cfg.Validate(); err != nil {
+		return "", err
+	}
+	return cfg.AuditLog, nil
+}
+
+// cmdAudit verifies the audit log's hash chain, or repairs a torn last line.
+func cmdAudit(e env, args []string) error {
+	const use = "usage: agentphone-mcp audit verify|repair [--sandbox] [PATH]"
+	if len(args) == 0 || (args[0] != "verify" && args[0] != "repair") {
+		return usageError{use}
+	}
+	fs := flag.NewFlagSet("audit "+args[0], flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
-	sandboxLog := fs.Bool("sandbox", false, "verify the sandbox's audit log (<state dir>/sandbox/audit.jsonl)")
+	sandboxLog := fs.Bool("sandbox", false, "use the sandbox's audit log (<state dir>/sandbox/audit.jsonl)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	path := fs.Arg(0)
-	if path == "" {
-		cfg, err := server.ConfigFromEnv(e.environ)
-		if err != nil {
-			return err
-		}
-		cfg.Sandbox = cfg.Sandbox || *sandboxLog
-		if err := cfg.Validate(); err != nil {
-			return err
-		}
-		path = cfg.AuditLog
+	path, err := auditPath(e, fs, *sandboxLog)
+	if err != nil {
+		return err
 	}
-	n, err := audit.Verify(path)
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("no audit log at %s (nothing recorded yet? for the sandbox's log add --sandbox)", path)
+	}
+	if args[0] == "repair" {
+		return auditRepair(e, path)
+	}
+	rep, err := audit.Inspect(path)
 	if err != nil {
 		var ve *audit.VerifyError
 		if errors.As(err, &ve) {
 			return fmt.Errorf("%s: the chain is broken: %w", path, err)
 		}
-		if errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("no audit log at %s (nothing recorded yet? for the sandbox's log add --sandbox)", path)
-		}
 		return err
 	}
-	fmt.Fprintf(e.stdout, "%s: %d lines, hash chain intact.\n", path, n)
+	if rep.Torn != nil {
+		fmt.Fprintf(e.stdout, "%s: %d lines verify, then line %d is torn: %d bytes without a newline (a write cut short, e.g. by a full disk).\n", path, rep.Lines, rep.Torn.Line, rep.Torn.Bytes)
+		fmt.Fprintln(e.stdout, "Nothing is appended after a torn line. Run `agentphone-mcp audit repair` to move it aside.")
+		return fmt.Errorf("%s: line %d is torn", path, rep.Torn.Line)
+	}
+	fmt.Fprintf(e.stdout, "%s: %d lines, hash chain intact.\n", path, rep.Lines)
+	if len(rep.Open) == 0 {
+		fmt.Fprintln(e.stdout, "Every send intent has its outcome.")
+		return nil
+	}
+	fmt.Fprintf(e.stdout, "%d send intents have no outcome yet (in flight now, or left by a process that ended mid-send: its next start records them as unknown, counted as sent):\n", len(rep.Open))
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "LINE\tTIME\tLEDGER\tTOOL\tTARGET")
+	for _, o := range rep.Open {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", o.Seq, o.TS.Format(time.RFC3339), o.Ledger, o.Tool, o.Target)
+	}
+	return tw.Flush()
+}
+
+// auditRepair says what it will do with a torn last line, then does it.
+func auditRepair(e env, path string) error {
+	torn, err := audit.FindTorn(path)
+	if err != nil {
+		return fmt.Errorf("%s: %w; repair only moves a torn last line aside", path, err)
+	}
+	if torn == nil {
+		fmt.Fprintf(e.stdout, "%s: no torn line; nothing to repair.\n", path)
+		return nil
+	}
+	fmt.Fprintf(e.stdout, "%s: line %d is torn (%d bytes without a newline). Moving it to a file beside the log and cutting the log back to line %d.\n", path, torn.Line, torn.Bytes, torn.Line-1)
+	rep, err := audit.Repair(path, time.Now())
+	if err != nil {
+		return err
+	}
+	if rep == nil {
+		fmt.Fprintln(e.stdout, "The torn line is gone already (another process repaired it); nothing done.")
+		return nil
+	}
+	fmt.Fprintf(e.stdout, "Moved %d bytes to %s. The log ends at line %d and verifies; new lines chain onto it.\n", rep.Torn.Bytes, rep.Moved, rep.Torn.Line-1)
+	return nil
+}
+
+// cmdState administers the state file: rebuild it from the audit log.
+func cmdState(ctx context.Context, e env, args []string) error {
+	const use = "usage: agentphone-mcp state rebuild [--sandbox] [--state-dir DIR]"
+	if len(args) == 0 || args[0] != "rebuild" {
+		return usageError{use}
+	}
+	cfg, rest, err := loadConfig(e, "state rebuild", args[1:])
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return usageError{use}
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	dir := server.StoreDir(cfg)
+	live, err := store.LiveOwners(dir)
+	if err != nil {
+		return err
+	}
+	if len(live) > 0 {
+		return fmt.Errorf("%d agentphone-mcp processes are using %s (owners %s): stop them all (quit the MCP clients that run them), then run state rebuild again", len(live), dir, strings.Join(live, ", "))
+	}
+	if _, err := os.Stat(cfg.AuditLog); err != nil {
+		return fmt.Errorf("no audit log to rebuild from at %s: %w", cfg.AuditLog, err)
+	}
+	if torn, err := audit.FindTorn(cfg.AuditLog); err != nil {
+		return fmt.Errorf("the audit log does not verify, so the state cannot be rebuilt from it: %w", err)
+	} else if torn != nil {
+		return fmt.Errorf("the audit log's line %d is torn (a write cut short): run `agentphone-mcp audit repair` first, then state rebuild", torn.Line)
+	}
+	db := filepath.Join(dir, store.FileName)
+	stamp := time.Now().UTC().Format("20060102T150405Z")
+	if _, err := os.Stat(db); err == nil {
+		aside := db + ".before-rebuild-" + stamp
+		if err := os.Rename(db, aside); err != nil {
+			return fmt.Errorf("move %s aside: %w", db, err)
+		}
+		fmt.Fprintf(e.stdout, "Moved the old state file to %s.\n", aside)
+	}
+	st, err := store.Open(dir, store.Options{})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	log, err := audit.Open(cfg.AuditLog, nil)
+	if err != nil {
+		return fmt.Errorf("open the audit log: %w", err)
+	}
+	defer log.Close()
+	rep, err := policy.Rebuild(ctx, st, cfg.AuditLog, log, time.Now())
+	if err != nil {
+		return fmt.Errorf("%w (the partial state is in %s; fix the cause and run state rebuild again)", err, db)
+	}
+	fmt.Fprintf(e.stdout, "Rebuilt %s from %d audit lines: %d opt-outs, %d known recipients, %d ledger entries (cap windows and duplicate checks), %d unexpired confirmation tokens marked used.\n",
+		db, rep.Lines, rep.OptOuts, rep.Known, rep.Entries, rep.Nonces)
+	if len(rep.Unknown) > 0 {
+		fmt.Fprintf(e.stdout, "%d sends had an intent but no outcome: they are now unknown (counted as sent) and the audit log says so.\n", len(rep.Unknown))
+	}
 	return nil
 }
 

@@ -72,8 +72,13 @@ Usage:
   agentphone-mcp demo                   see it work: drive the server on the sandbox
   agentphone-mcp sandbox --listen ADDR  serve the simulated AgentPhone API alone
   agentphone-mcp tools [--toolsets|--footprint]  the tools (or toolsets, or tools/list bytes) as Markdown
-  agentphone-mcp optout list|add|remove NUMBER   manage the opt-out list
-  agentphone-mcp audit verify [--sandbox] [PATH]  check the audit log's hash chain
+  agentphone-mcp optout list|add|remove NUMBER [--channel all|sms|call]
+                                        manage the opt-out list (audited)
+  agentphone-mcp audit verify [--sandbox] [PATH]  check the audit log's hash chain and
+                                        list sends whose outcome is not recorded
+  agentphone-mcp audit repair [--sandbox] [PATH]  move a torn last line (full disk) aside
+  agentphone-mcp state rebuild [--sandbox]        rebuild state.db from the audit log
+                                        (opt-outs, known recipients, caps, used tokens)
   agentphone-mcp webhook-secret [--agent ID]     print the webhook signing secret
   agentphone-mcp version [--json]
 

@@ -108,6 +108,8 @@ func run(ctx context.Context, args []string, e env) int {
 		err = cmdOptout(ctx, e, args)
 	case "audit":
 		err = cmdAudit(e, args)
+	case "state":
+		err = cmdState(ctx, e, args)
 	case "webhook-secret":
 		err = cmdWebhookSecret(ctx, e, args)
 	case "version":

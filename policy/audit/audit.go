@@ -1,8 +1,17 @@
 // Package audit writes the append-only, hash-chained audit log: one JSON line
-// per write-tool decision. Each line carries seq, prev_hash (the previous
-// line's hash; 64 zeros for the first line) and hash, the SHA-256 (hex) of the
-// line's exact bytes with the trailing `,"hash":"…"` member removed. Verify
-// recomputes the chain and names the first broken line.
+// per write-tool decision, and for every outbound action that ran, a ledger
+// intent line (written before the API call) and an outcome line (after). Each
+// line carries seq, prev_hash (the previous line's hash; 64 zeros for the
+// first line) and hash, the SHA-256 (hex) of the line's exact bytes with the
+// trailing `,"hash":"…"` member removed. Verify recomputes the chain and names
+// the first broken line; Inspect also lists intents without an outcome and a
+// torn last line, which Repair moves aside.
+//
+// The log is the journal of the policy state: intent and outcome lines carry
+// everything a rebuild of the state needs (ledger ID, recipients, events and
+// their weights, known marks, token nonce), and opt-out changes are lines too.
+//
+// The chain (encodeLine, parseLine, scan) lives in chain.go and nowhere else.
 //
 // Several processes may append to one log (Claude Desktop and Claude Code
 // sessions sharing a state directory): each Append takes an exclusive lock on
@@ -15,23 +24,17 @@
 package audit
 
 import (
-	"github.com/agentphone-mcp/agentphone-mcp/fsguard"
-
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/jonboulle/clockwork"
 
+	"github.com/agentphone-mcp/agentphone-mcp/fsguard"
 	"github.com/agentphone-mcp/agentphone-mcp/store/filelock"
 )
 
@@ -63,7 +66,46 @@ type Entry struct {
 	// the only record of what an "other" write touched.
 	Details map[string]string `json:"details,omitempty"`
 	Body    string            `json:"body,omitempty"` // only with Config.AuditBodies
+
+	// Ledger lines: Phase is PhaseIntent (the reservation, before the API call) or
+	// PhaseOutcome (the settlement); Ledger is the ledger entry ID.
+	Phase        string    `json:"phase,omitempty"`
+	Ledger       string    `json:"ledger,omitempty"`
+	Kind         string    `json:"kind,omitempty"`
+	CreatedAt    time.Time `json:"created_at,omitzero"` // the reservation's time
+	Recipients   []string  `json:"recipients,omitempty"`
+	Events       []Event   `json:"events,omitempty"`        // what the reservation counts
+	MarkKnown    []string  `json:"mark_known,omitempty"`    // recipients known once sent
+	ToolContacts []string  `json:"tool_contacts,omitempty"` // numbers marked as tool-written contacts
+	TokenNonce   string    `json:"token_nonce,omitempty"`   // the confirmation token it used
+	TokenExp     time.Time `json:"token_exp,omitzero"`
+	Outcome      string    `json:"outcome,omitempty"` // sent | failed | unknown
+	Note         string    `json:"note,omitempty"`    // why it settled so
+
+	// Opt-out lines (Decision DecisionOptOut or DecisionOptOutRemoved).
+	Channel string `json:"channel,omitempty"` // all | sms | call
+	Source  string `json:"source,omitempty"`
+	Reason  string `json:"reason,omitempty"`
 }
+
+// Event is one weighted sliding-window event a reservation counts.
+type Event struct {
+	Key    string    `json:"key"`
+	At     time.Time `json:"at"`
+	Weight int       `json:"weight"`
+}
+
+// Phases of ledger lines.
+const (
+	PhaseIntent  = "intent"
+	PhaseOutcome = "outcome"
+)
+
+// Decisions of state lines that are not tool decisions.
+const (
+	DecisionOptOut        = "opt_out"
+	DecisionOptOutRemoved = "opt_out_removed"
+)
 
 // LockTimeout bounds how long Append and Open wait for another process's append.
 const LockTimeout = 10 * time.Second
@@ -71,22 +113,23 @@ const LockTimeout = 10 * time.Second
 // Log is an open audit log. It is safe for concurrent use by goroutines and
 // by processes: each line is written with a single write(2) on an O_APPEND
 // descriptor under a mutex and an exclusive file lock, and fsynced before
-// Append returns.
+// Append returns. A write that fails part-way (a full disk) is cut off again,
+// so the log never keeps a torn line it could chain onto.
 type Log struct {
 	clock clockwork.Clock
 	path  string
 
 	mu       sync.Mutex
 	f        *os.File
-	lock     *os.File // <path>.lock
-	size     int64    // file size after our last read or write; another size means another writer
+	lock     *filelock.Locker // <path>.lock
+	size     int64            // file size after our last read or write; another size means another writer
 	seq      uint64
 	prevHash string
 }
 
 // Open opens (creating with mode 0600) the log at path and resumes the chain
-// from its last line. A damaged last line is an error: run Verify, then move
-// the file aside to start a new chain.
+// from its last line. A damaged or torn last line is an error that says how to
+// go on (`agentphone-mcp audit verify`, then `audit repair` for a torn line).
 func Open(path string, clk clockwork.Clock) (*Log, error) {
 	if path == "" {
 		return nil, errors.New("audit: log path is empty")
@@ -105,10 +148,10 @@ func Open(path string, clk clockwork.Clock) (*Log, error) {
 		_ = f.Close()
 		return nil, fmt.Errorf("audit: chmod %s to 0600: %w", path, err)
 	}
-	lock, err := os.OpenFile(path+".lock", os.O_RDWR|os.O_CREATE|fsguard.NoFollow, 0o600)
+	lock, err := filelock.OpenLocker(path + ".lock")
 	if err != nil {
 		_ = f.Close()
-		return nil, fmt.Errorf("audit: open lock file: %w", err)
+		return nil, fmt.Errorf("audit: %w", err)
 	}
 	l := &Log{clock: clk, path: path, f: f, lock: lock, size: -1, prevHash: GenesisHash}
 	if err := l.withLock(false, l.resume); err != nil {
@@ -121,11 +164,11 @@ func Open(path string, clk clockwork.Clock) (*Log, error) {
 
 // withLock runs fn holding the log's file lock (exclusive for writers).
 func (l *Log) withLock(exclusive bool, fn func() error) (err error) {
-	if err := filelock.Lock(context.Background(), l.lock, exclusive, LockTimeout); err != nil {
-		return fmt.Errorf("audit: %s: %w (another process is stuck appending; retry)", l.path, err)
+	if err := l.lock.Lock(context.Background(), exclusive, LockTimeout); err != nil {
+		return fmt.Errorf("audit: %s: %w (another process is stuck appending; retry, or stop it)", l.path, err)
 	}
 	defer func() {
-		if uerr := filelock.Unlock(l.lock); uerr != nil && err == nil {
+		if uerr := l.lock.Unlock(); uerr != nil && err == nil {
 			err = fmt.Errorf("audit: %w", uerr)
 		}
 	}()
@@ -143,15 +186,18 @@ func (l *Log) resume() error {
 	if fi.Size() == l.size {
 		return nil
 	}
-	last, err := readLastLine(l.path)
+	last, torn, err := readTail(l.path)
 	if err != nil {
 		return fmt.Errorf("audit: read %s: %w", l.path, err)
+	}
+	if torn > 0 {
+		return fmt.Errorf("audit: %s ends with a torn line (%d bytes without a newline: a write cut short, e.g. by a full disk); nothing more is written after it. Run `agentphone-mcp audit verify` to see it and `agentphone-mcp audit repair` to move it aside", l.path, torn)
 	}
 	seq, prev := uint64(0), GenesisHash
 	if len(last) > 0 {
 		e, hash, err := parseLine(last)
 		if err != nil {
-			return fmt.Errorf("audit: %s: last line is damaged (%v); run `agentphone-mcp audit verify %s` to see where, then move the file aside to start a new chain", l.path, err, l.path)
+			return fmt.Errorf("audit: %s: last line is damaged (%v); run `agentphone-mcp audit verify %s` to see where, then `agentphone-mcp audit repair` to move the torn tail aside", l.path, err, l.path)
 		}
 		seq, prev = e.Seq, hash
 	}
@@ -163,7 +209,8 @@ func (l *Log) resume() error {
 func (l *Log) Path() string { return l.path }
 
 // Append writes e as the next line and returns it with TS, Seq and PrevHash
-// filled in, plus the line's hash.
+// filled in, plus the line's hash. When the write fails part-way the partial
+// line is cut off again (the error says so if that fails too).
 func (l *Log) Append(e Entry) (_ Entry, hash string, _ error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -184,13 +231,12 @@ func (l *Log) Append(e Entry) (_ Entry, hash string, _ error) {
 		if err != nil {
 			return fmt.Errorf("audit: encode line %d: %w", e.Seq, err)
 		}
+		before := l.size
 		if _, err := l.f.Write(line); err != nil {
-			l.size = -1 // a short write: re-read the head next time
-			return fmt.Errorf("audit: write %s: %w", l.path, err)
+			return l.cutBack(before, fmt.Errorf("audit: write %s: %w", l.path, err))
 		}
 		if err := l.f.Sync(); err != nil {
-			l.size = -1
-			return fmt.Errorf("audit: fsync %s: %w", l.path, err)
+			return l.cutBack(before, fmt.Errorf("audit: fsync %s: %w", l.path, err))
 		}
 		l.seq, l.prevHash, l.size, hash = e.Seq, h, l.size+int64(len(line)), h
 		return nil
@@ -199,6 +245,20 @@ func (l *Log) Append(e Entry) (_ Entry, hash string, _ error) {
 		return e, "", err
 	}
 	return e, hash, nil
+}
+
+// cutBack truncates the log to size after a failed write, so that no torn or unsynced
+// line stays in the chain, and returns cause (with a note when the cut fails too).
+func (l *Log) cutBack(size int64, cause error) error {
+	l.size = -1 // re-read the head next time
+	if size < 0 {
+		return cause
+	}
+	if err := l.f.Truncate(size); err != nil {
+		return fmt.Errorf("%w; cutting the partial line off failed too (%v): run `agentphone-mcp audit repair`", cause, err)
+	}
+	_ = l.f.Sync()
+	return cause
 }
 
 // Close closes the file. Further Appends fail.
@@ -214,91 +274,4 @@ func (l *Log) Close() error {
 		return fmt.Errorf("audit: close %s: %w", l.path, err)
 	}
 	return nil
-}
-
-// hashSuffixLen is len(`,"hash":"` + 64 hex + `"}`).
-const hashSuffixLen = len(`,"hash":"`) + 64 + len(`"}`)
-
-// encodeLine renders e, hashes it, and appends the hash member and a newline.
-func encodeLine(e Entry) ([]byte, string, error) {
-	body, err := json.Marshal(e)
-	if err != nil {
-		return nil, "", err
-	}
-	sum := sha256.Sum256(body)
-	hash := hex.EncodeToString(sum[:])
-	line := make([]byte, 0, len(body)+hashSuffixLen+1)
-	line = append(line, body[:len(body)-1]...)
-	line = append(line, `,"hash":"`...)
-	line = append(line, hash...)
-	line = append(line, "\"}\n"...)
-	return line, hash, nil
-}
-
-// parseLine checks one line's own hash and decodes it.
-func parseLine(line []byte) (Entry, string, error) {
-	var e Entry
-	line = bytes.TrimSuffix(line, []byte("\n"))
-	if len(line) < hashSuffixLen+2 {
-		return e, "", errors.New("line too short to hold a hash")
-	}
-	suffix := string(line[len(line)-hashSuffixLen:])
-	if !strings.HasPrefix(suffix, `,"hash":"`) || !strings.HasSuffix(suffix, `"}`) {
-		return e, "", errors.New(`line does not end with ,"hash":"<sha256>"}`)
-	}
-	hash := suffix[len(`,"hash":"`) : len(suffix)-2]
-	if _, err := hex.DecodeString(hash); err != nil || strings.ToLower(hash) != hash {
-		return e, "", errors.New("hash is not lowercase hex")
-	}
-	body := make([]byte, 0, len(line)-hashSuffixLen+1)
-	body = append(body, line[:len(line)-hashSuffixLen]...)
-	body = append(body, '}')
-	sum := sha256.Sum256(body)
-	if hex.EncodeToString(sum[:]) != hash {
-		return e, "", errors.New("hash does not match the line's content (line was modified)")
-	}
-	if err := json.Unmarshal(body, &e); err != nil {
-		return e, "", fmt.Errorf("not valid JSON: %w", err)
-	}
-	return e, hash, nil
-}
-
-// readLastLine returns the last non-empty line of path ("" for a missing or
-// empty file), reading backwards in chunks.
-func readLastLine(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	size := fi.Size()
-	const chunk = 64 << 10
-	var buf []byte
-	for off := size; off > 0; {
-		n := int64(chunk)
-		if off < n {
-			n = off
-		}
-		off -= n
-		part := make([]byte, n)
-		if _, err := f.ReadAt(part, off); err != nil {
-			return nil, err
-		}
-		buf = append(part, buf...)
-		trimmed := bytes.TrimRight(buf, "\n")
-		if i := bytes.LastIndexByte(trimmed, '\n'); i >= 0 {
-			return trimmed[i+1:], nil
-		}
-		if off == 0 {
-			return trimmed, nil
-		}
-	}
-	return nil, nil
 }

@@ -1,14 +1,14 @@
 package audit
 
 import (
-	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"os"
-)
+	"time"
 
-// maxLineLen bounds one audit line when verifying.
-const maxLineLen = 4 << 20
+	"github.com/agentphone-mcp/agentphone-mcp/store/filelock"
+)
 
 // VerifyError names the first line (1-based) where the chain breaks.
 type VerifyError struct {
@@ -25,41 +25,162 @@ func (e *VerifyError) Error() string {
 // Verify recomputes every line's hash and the chain (seq 1, 2, … and each
 // prev_hash equal to the previous line's hash). It returns the number of good
 // lines; on a break the error is a *VerifyError naming the first bad line.
-// Editing, deleting, inserting or reordering lines all break the chain.
+// Editing, deleting, inserting or reordering lines all break the chain, and a
+// torn last line (a write cut short) is named too.
 func Verify(path string) (lines int, err error) {
-	f, err := os.Open(path)
+	n, torn, err := scan(path, nil)
 	if err != nil {
-		return 0, fmt.Errorf("audit: verify: open %s: %w", path, err)
+		return n, err
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64<<10), maxLineLen)
-	prev := GenesisHash
-	var seq uint64
-	n := 0
-	for sc.Scan() {
-		n++
-		line := sc.Bytes()
-		if len(line) == 0 {
-			return n - 1, &VerifyError{Path: path, Line: n, Reason: "empty line"}
-		}
-		e, hash, err := parseLine(line)
-		if err != nil {
-			return n - 1, &VerifyError{Path: path, Line: n, Reason: err.Error()}
-		}
-		if e.Seq != seq+1 {
-			return n - 1, &VerifyError{Path: path, Line: n, Reason: fmt.Sprintf("seq is %d, want %d (a line was deleted, inserted or moved)", e.Seq, seq+1)}
-		}
-		if e.PrevHash != prev {
-			return n - 1, &VerifyError{Path: path, Line: n, Reason: "prev_hash does not match the previous line's hash (the chain is broken here)"}
-		}
-		seq, prev = e.Seq, hash
-	}
-	if err := sc.Err(); err != nil {
-		if errors.Is(err, bufio.ErrTooLong) {
-			return n, &VerifyError{Path: path, Line: n + 1, Reason: fmt.Sprintf("line longer than %d bytes", maxLineLen)}
-		}
-		return n, fmt.Errorf("audit: verify: read %s: %w", path, err)
+	if torn != nil {
+		return n, tornError(path, torn)
 	}
 	return n, nil
+}
+
+func tornError(path string, t *Torn) error {
+	return &VerifyError{Path: path, Line: t.Line, Reason: fmt.Sprintf("incomplete last line (%d bytes without a newline: a write cut short, e.g. by a full disk); `agentphone-mcp audit repair` moves it aside", t.Bytes)}
+}
+
+// Report is what Inspect found.
+type Report struct {
+	// Lines is the number of good lines.
+	Lines int
+	// Open are the ledger intents that have no outcome line: actions in flight, or whose
+	// process died before settling (the next start records them as unknown).
+	Open []Entry
+	// Torn is a torn last line, or nil.
+	Torn *Torn
+}
+
+// Inspect verifies the chain like Verify and also lists the intents without an outcome.
+// A torn last line is reported in Report.Torn, not as an error; a broken chain is a
+// *VerifyError (the Report then covers the lines before the break).
+func Inspect(path string) (Report, error) {
+	var r Report
+	open := map[string]int{} // ledger ID -> index in r.Open
+	n, torn, err := scan(path, func(e Entry) error {
+		switch e.Phase {
+		case PhaseIntent:
+			open[e.Ledger] = len(r.Open)
+			r.Open = append(r.Open, e)
+		case PhaseOutcome:
+			if i, ok := open[e.Ledger]; ok {
+				r.Open[i].Ledger = "" // closed
+				delete(open, e.Ledger)
+			}
+		}
+		return nil
+	})
+	kept := r.Open[:0]
+	for _, e := range r.Open {
+		if e.Ledger != "" {
+			kept = append(kept, e)
+		}
+	}
+	r.Open, r.Lines, r.Torn = kept, n, torn
+	return r, err
+}
+
+// Scan calls fn for every good line of the log at path, in order, after checking the
+// chain up to it. It fails on a broken chain (*VerifyError) and on a torn last line.
+func Scan(path string, fn func(Entry) error) (lines int, err error) {
+	n, torn, err := scan(path, fn)
+	if err != nil {
+		return n, err
+	}
+	if torn != nil {
+		return n, tornError(path, torn)
+	}
+	return n, nil
+}
+
+// Repaired says what Repair did.
+type Repaired struct {
+	Torn  Torn   // the torn line that was moved
+	Moved string // the file it was moved to
+}
+
+// FindTorn reports the log's torn last line, if any, after checking that every line
+// before it is good (a *VerifyError otherwise: that is not a torn write, and Repair
+// leaves it alone).
+func FindTorn(path string) (*Torn, error) {
+	_, torn, err := scan(path, nil)
+	return torn, err
+}
+
+// Repair moves a torn last line aside: the bytes go to <path>.torn-<UTC time> (mode 0600,
+// fsynced) and the log is cut back to its last complete line, under the log's lock so no
+// process appends meanwhile. It refuses when the chain is broken before the tail, and
+// does nothing (nil) when there is no torn line.
+func Repair(path string, now time.Time) (*Repaired, error) {
+	lock, err := filelock.OpenLocker(path + ".lock")
+	if err != nil {
+		return nil, fmt.Errorf("audit: %w", err)
+	}
+	defer lock.Close()
+	if err := lock.Lock(context.Background(), true, LockTimeout); err != nil {
+		return nil, fmt.Errorf("audit: repair %s: %w", path, err)
+	}
+	defer func() { _ = lock.Unlock() }()
+	torn, err := FindTorn(path)
+	if err != nil {
+		var ve *VerifyError
+		if errors.As(err, &ve) {
+			return nil, fmt.Errorf("audit: repair refused: %w (that is not a torn write; keep the file for inspection and move it aside to start a new chain)", err)
+		}
+		return nil, err
+	}
+	if torn == nil {
+		return nil, nil
+	}
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return nil, fmt.Errorf("audit: repair: %w", err)
+	}
+	defer f.Close()
+	tail := make([]byte, torn.Bytes)
+	if _, err := f.ReadAt(tail, torn.Offset); err != nil {
+		return nil, fmt.Errorf("audit: repair: read the torn line: %w", err)
+	}
+	moved := fmt.Sprintf("%s.torn-%s", path, now.UTC().Format("20060102T150405Z"))
+	if err := writeSynced(moved, tail); err != nil {
+		return nil, fmt.Errorf("audit: repair: save the torn line to %s: %w", moved, err)
+	}
+	if err := f.Truncate(torn.Offset); err != nil {
+		return nil, fmt.Errorf("audit: repair: cut %s back to line %d: %w (the torn line is saved in %s)", path, torn.Line-1, err, moved)
+	}
+	if err := f.Sync(); err != nil {
+		return nil, fmt.Errorf("audit: repair: fsync %s: %w", path, err)
+	}
+	return &Repaired{Torn: *torn, Moved: moved}, nil
+}
+
+func writeSynced(path string, b []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		_ = f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		_ = f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// HasHistory reports whether the log at path holds at least one line (or any bytes at
+// all): the state it indexes has existed. A missing log has no history.
+func HasHistory(path string) (bool, error) {
+	fi, err := os.Stat(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("audit: stat %s: %w", path, err)
+	}
+	return fi.Size() > 0, nil
 }

@@ -23,7 +23,7 @@ var ErrTimeout = errors.New("timed out waiting for the file lock")
 // Back-off bounds while the lock is held elsewhere.
 const (
 	minBackoff = 50 * time.Microsecond
-	maxBackoff = 5 * time.Millisecond
+	maxBackoff = 1 * time.Millisecond
 )
 
 // Lock takes a shared (exclusive=false) or exclusive lock on f, waiting up to

@@ -32,3 +32,31 @@ func tryLock(f *os.File, exclusive bool) (bool, error) {
 func unlock(f *os.File) error {
 	return syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
 }
+
+// canBlock: flock can wait in the kernel.
+const canBlock = true
+
+// lockBlocking waits in flock(2) until the lock is granted.
+func lockBlocking(f *os.File, exclusive bool) error {
+	how := syscall.LOCK_SH
+	if exclusive {
+		how = syscall.LOCK_EX
+	}
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var lerr error
+	err = rc.Control(func(fd uintptr) {
+		for {
+			lerr = syscall.Flock(int(fd), how)
+			if !errors.Is(lerr, syscall.EINTR) {
+				return
+			}
+		}
+	})
+	if err != nil {
+		return err
+	}
+	return lerr
+}

@@ -32,3 +32,8 @@ func tryLock(f *os.File, exclusive bool) (bool, error) {
 func unlock(f *os.File) error {
 	return windows.UnlockFileEx(windows.Handle(f.Fd()), 0, allBytes, allBytes, new(windows.Overlapped))
 }
+
+// canBlock: Lockers poll on Windows.
+const canBlock = false
+
+func lockBlocking(*os.File, bool) error { return errors.New("blocking locks are not used on Windows") }
