@@ -117,6 +117,9 @@ func (p *Path) Run(ctx context.Context, req Request) Result {
 		res.BooksErr = err
 		p.logger().ErrorContext(ctx, "outbound: the settlement could not be fully recorded; the action stays counted",
 			"ledger", t.Entry.ID, "state", s.State, "err", err)
+		if errors.Is(err, policy.ErrLedgerNotSettled) && s.State != store.Unknown {
+			go p.retrySettle(context.WithoutCancel(ctx), t, s)
+		}
 	}
 	if s.State == store.Unknown {
 		rec := p.reconcile(ctx, t)
@@ -131,6 +134,25 @@ func (p *Path) Run(ctx context.Context, req Request) Result {
 		}
 	}
 	return res
+}
+
+// settleRetries bounds the background retries of a settlement the store refused.
+const settleRetries = 8
+
+// retrySettle retries, in the background with a growing pause, the store write of a
+// settlement that failed (a lock held by a stuck sibling, a full disk that frees up). Until
+// it succeeds the entry stays pending and counted; if the process ends first, the next start
+// recovers it as unknown.
+func (p *Path) retrySettle(ctx context.Context, t *policy.Ticket, s policy.Settlement) {
+	clk := p.clock()
+	for i := range settleRetries {
+		<-clk.After(time.Duration(i+1) * time.Second)
+		if _, err := p.Policy.SettleLedger(ctx, t, s); err == nil {
+			p.logger().InfoContext(ctx, "outbound: a settlement that had failed is now recorded", "ledger", t.Entry.ID, "state", s.State)
+			return
+		}
+	}
+	p.logger().ErrorContext(ctx, "outbound: gave up retrying a settlement; the entry stays pending (counted) until the next start recovers it", "ledger", t.Entry.ID)
 }
 
 // createsObject reports kinds whose successful call returns the id of what it created.

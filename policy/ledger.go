@@ -275,13 +275,6 @@ type Settlement struct {
 // unknown entry again (a reconciliation) is allowed.
 func (e *Engine) Settle(ctx context.Context, t *Ticket, s Settlement) (store.Entry, error) {
 	ctx = context.WithoutCancel(ctx) // a cancelled request must still close its books
-	note := s.Note
-	if note == "" && s.Err != nil {
-		note = e.scrub(s.Err.Error())
-		if r := []rune(note); len(r) > 200 {
-			note = string(r[:200]) + "…"
-		}
-	}
 	var errs []error
 	// The journal first, then the index: a process killed between the two leaves the entry
 	// pending in the store (recovered as unknown, still counted) with its outcome on the
@@ -303,14 +296,33 @@ func (e *Engine) Settle(ctx context.Context, t *Ticket, s Settlement) (store.Ent
 			errs = append(errs, &BooksError{What: "could not write the audit log's outcome line", Err: aerr})
 		}
 	}
-	entry, err := e.store.Settle(ctx, t.Entry.ID, store.Settlement{State: s.State, APIID: s.APIID, Note: note})
+	entry, err := e.SettleLedger(ctx, t, s)
 	if err != nil {
-		errs = append(errs, &BooksError{What: "could not settle the send in the ledger (it stays counted)", Err: err})
-		entry = t.Entry
-	} else {
-		t.Entry = entry
+		errs = append(errs, err)
 	}
 	return entry, errors.Join(errs...)
+}
+
+// ErrLedgerNotSettled marks a Settle whose store write failed: the entry stays pending and
+// counted. SettleLedger may be retried later (the outcome line is already written).
+var ErrLedgerNotSettled = errors.New("the ledger entry is not settled")
+
+// SettleLedger writes only the store part of Settle: for retrying a settlement whose store
+// write failed (its audit outcome line was written by Settle).
+func (e *Engine) SettleLedger(ctx context.Context, t *Ticket, s Settlement) (store.Entry, error) {
+	note := s.Note
+	if note == "" && s.Err != nil {
+		note = e.scrub(s.Err.Error())
+		if r := []rune(note); len(r) > 200 {
+			note = string(r[:200]) + "…"
+		}
+	}
+	entry, err := e.store.Settle(context.WithoutCancel(ctx), t.Entry.ID, store.Settlement{State: s.State, APIID: s.APIID, Note: note})
+	if err != nil {
+		return t.Entry, &BooksError{What: "could not settle the send in the ledger (it stays counted)", Err: errors.Join(ErrLedgerNotSettled, err)}
+	}
+	t.Entry = entry
+	return entry, nil
 }
 
 // RecoverAbandoned turns the pending ledger entries of processes that are gone (killed,

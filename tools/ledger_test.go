@@ -168,10 +168,27 @@ func TestSettleFailureStillSaysSent(t *testing.T) {
 	if data["books_warning"] == nil {
 		t.Errorf("no books_warning in %v", data)
 	}
-	e.st.set(nil, nil)
 	pending, err := e.st.Entries(e.ctx, store.EntryFilter{States: []store.State{store.Pending}})
 	if err != nil || len(pending) != 1 {
 		t.Fatalf("pending entries = %+v, %v; want the sent one, still counted", pending, err)
+	}
+	// The settlement is retried in the background: once the store takes writes again, the
+	// entry becomes sent.
+	e.st.set(nil, nil)
+	ctx, cancel := context.WithTimeout(e.ctx, 10*time.Second)
+	defer cancel()
+	if err := e.clock.BlockUntilContext(ctx, 1); err != nil { // the retry waits for its pause
+		t.Fatal(err)
+	}
+	e.clock.Advance(time.Second)
+	for range 500 {
+		if en, _ := e.st.Entry(e.ctx, pending[0].ID); en.State == store.Sent {
+			break
+		}
+		time.Sleep(2 * time.Millisecond) // the retry runs on its own goroutine
+	}
+	if en, err := e.st.Entry(e.ctx, pending[0].ID); err != nil || en.State != store.Sent {
+		t.Fatalf("after the store recovered the entry is %+v, %v; want sent", en, err)
 	}
 	f, err := e.st.Facts(e.ctx, store.FactQuery{Windows: []store.Window{{Key: "sms:+14155550142", Since: e.clock.Now().Add(-time.Hour)}}})
 	if err != nil || f.Sums[0] != 1 {
