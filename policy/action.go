@@ -23,6 +23,7 @@ const (
 	KindAgentCreate   Kind = "agent_create"   // create an agent: content rules on Texts, number rules on TransferNumber; no confirm
 	KindOther         Kind = "other"          // any other write (react, end call, test webhook...): content rules only; audited
 	KindRouteNumber   Kind = "route_number"   // attach a number to an agent or detach it: confirm [agent_change]
+	KindCampaign      Kind = "campaign"       // approve a campaign's plan: content rules on Texts; confirm [campaign]
 )
 
 // Outcome is the engine's verdict.
@@ -53,6 +54,9 @@ type Action struct {
 	// Details are preview extras (agent, from number, greeting...). The engine
 	// shows them with invisible characters made visible.
 	Details map[string]string
+	// CampaignID is the campaign this send belongs to (empty for a tool's own send); it is
+	// kept on the ledger entry.
+	CampaignID string
 }
 
 // RuleHit is one rule that fired: a stable ID and a plain-language reason.

@@ -129,7 +129,7 @@ func (e *Engine) prepare(a Action) (*prepared, error) {
 			p.transfer = e.normalize(&p.static, a.TransferNumber, "transfer number: ")
 		}
 	case KindTransfer, KindAgentChange, KindAgentCreate, KindDTMF, KindBuyNumber, KindReleaseNumber,
-		KindDeleteAgent, KindDeleteContact, KindWebhookChange, KindOther, KindRouteNumber:
+		KindDeleteAgent, KindDeleteContact, KindWebhookChange, KindOther, KindRouteNumber, KindCampaign:
 		e.checkContent(&p.static, a)
 		raw := a.TransferNumber
 		if raw == "" && a.Kind == KindTransfer {
@@ -368,6 +368,8 @@ func (e *Engine) adminRules(p *prepared, c checks, f store.Facts) Decision {
 		v.confirmHit(RuleWebhookChange, "a webhook receives every inbound message and call event; changing it redirects that data")
 	case KindAgentChange:
 		v.confirmHit(RuleAgentChange, "changing an agent's system prompt or transfer number changes what it says and where it sends callers")
+	case KindCampaign:
+		v.confirmHit(RuleCampaign, "a campaign texts every recipient in its plan, one by one at its pace, without asking again")
 	case KindRouteNumber:
 		v.confirmHit(RuleAgentChange, "routing a number to an agent, or detaching it, changes who answers its calls and texts")
 	}

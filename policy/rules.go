@@ -27,6 +27,7 @@ const (
 	RuleInternational = "international"
 	RuleSMSLong       = "sms_long"
 	RuleDuplicate     = "duplicate"
+	RuleCampaign      = "campaign" // approve a campaign's whole plan once
 )
 
 // isGlobalNetwork reports non-geographic calling codes that are always denied

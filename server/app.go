@@ -22,6 +22,8 @@ import (
 	mcpserver "github.com/mark3labs/mcp-go/server"
 
 	"github.com/agentphone-mcp/agentphone-mcp/apiclient"
+	"github.com/agentphone-mcp/agentphone-mcp/campaign"
+	"github.com/agentphone-mcp/agentphone-mcp/outbound"
 	"github.com/agentphone-mcp/agentphone-mcp/policy"
 	"github.com/agentphone-mcp/agentphone-mcp/policy/audit"
 	"github.com/agentphone-mcp/agentphone-mcp/policy/keyguard"
@@ -71,7 +73,9 @@ type App struct {
 	recv    *receiver
 	subs    *subscribers
 	deps    *tools.Deps
-	closers []func() error
+	// campaigns runs approved campaigns in the background (started by Run or StartCampaigns).
+	campaigns *campaign.Runner
+	closers   []func() error
 }
 
 // New builds the App. It refuses to start on any configuration mistake, with a message that
@@ -198,6 +202,13 @@ func New(ctx context.Context, cfg Config, opts Options) (app *App, err error) {
 		DefaultRegion: cfg.DefaultRegion, Sandbox: cfg.Sandbox, Principal: principal(),
 		Clock: a.clock, Logger: logger.With("component", "tools"), Events: a.events,
 	}
+	a.campaigns = &campaign.Runner{
+		Dir:   filepath.Join(StoreDir(cfg), "campaigns"),
+		Path:  &outbound.Path{Policy: a.policy, API: a.api, Clock: a.clock, Logger: logger.With("component", "outbound")},
+		Store: a.store, Clock: a.clock, Logger: logger.With("component", "campaign"), Region: cfg.DefaultRegion,
+	}
+	a.closers = append(a.closers, func() error { a.campaigns.Close(); return nil })
+	deps.Campaigns, deps.CampaignMax = a.campaigns, cfg.CampaignMax
 	a.subs, a.deps = newSubscribers(), deps
 	if cfg.WebhookListen != "" {
 		a.live = tools.NewLiveCalls()
@@ -214,6 +225,13 @@ func New(ctx context.Context, cfg Config, opts Options) (app *App, err error) {
 	a.recv = a.newReceiver()
 	return a, nil
 }
+
+// StartCampaigns resumes every campaign left running, by this or an earlier process (Run
+// calls it; a run another live process holds is left to it).
+func (a *App) StartCampaigns() error { return a.campaigns.ResumeAll() }
+
+// Campaigns returns the campaign runner.
+func (a *App) Campaigns() *campaign.Runner { return a.campaigns }
 
 // MCP returns the MCP server (for in-process clients in tests and the demo).
 func (a *App) MCP() *mcpserver.MCPServer { return a.mcp }

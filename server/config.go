@@ -62,6 +62,8 @@ type Config struct {
 	// APITimeout bounds one AgentPhone API request (long polls have their own bound). A send
 	// whose answer does not come in time may have gone out: it is counted and looked up.
 	APITimeout time.Duration `env:"AGENTPHONE_API_TIMEOUT" envDefault:"30s"`
+	// CampaignMax bounds the recipients of one campaign (0: the default, 200).
+	CampaignMax int `env:"AGENTPHONE_CAMPAIGN_MAX" envDefault:"200"`
 	// AllowRemote lets the HTTP transports listen on a non-loopback address (requires
 	// AGENTPHONE_HTTP_TOKEN).
 	AllowRemote bool `env:"AGENTPHONE_HTTP_ALLOW_REMOTE"`
@@ -107,6 +109,9 @@ func (c *Config) Validate() error {
 	case "debug", "info", "warn", "error":
 	default:
 		errs = append(errs, fmt.Errorf("log level %q is not one of debug, info, warn, error", c.LogLevel))
+	}
+	if c.CampaignMax < 0 {
+		errs = append(errs, fmt.Errorf("AGENTPHONE_CAMPAIGN_MAX %d must be 1 or more", c.CampaignMax))
 	}
 	if c.APITimeout <= 0 {
 		errs = append(errs, fmt.Errorf("AGENTPHONE_API_TIMEOUT %v must be positive, such as 30s", c.APITimeout))

@@ -21,6 +21,9 @@ const maxRequestBody = 1 << 20
 
 // Run serves the configured transport until ctx is cancelled (stdio: until stdin closes).
 func (a *App) Run(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
+	if err := a.StartCampaigns(); err != nil {
+		a.logger.Error("campaigns could not be resumed; they stay as they are", "err", err)
+	}
 	if a.cfg.WebhookListen != "" {
 		stop, err := a.startWebhookReceiver(ctx)
 		if err != nil {

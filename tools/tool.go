@@ -33,18 +33,20 @@ const (
 	ToolsetContacts      = "contacts"
 	ToolsetWebhooks      = "webhooks"
 	ToolsetLive          = "live"
+	ToolsetCampaigns     = "campaigns"
 )
 
 // Toolsets lists every toolset in display order.
 func Toolsets() []string {
 	return []string{ToolsetAccount, ToolsetAgents, ToolsetNumbers, ToolsetCalls, ToolsetMessages,
-		ToolsetConversations, ToolsetContacts, ToolsetWebhooks, ToolsetLive}
+		ToolsetConversations, ToolsetContacts, ToolsetWebhooks, ToolsetLive, ToolsetCampaigns}
 }
 
 // DefaultToolsets is every toolset except webhooks, the one that can redirect a user's
-// inbound traffic to another server.
+// inbound traffic to another server, and campaigns (bulk sending is enabled on request,
+// and its tools would push the default tools/list past its byte budget).
 func DefaultToolsets() []string {
-	return slices.DeleteFunc(Toolsets(), func(s string) bool { return s == ToolsetWebhooks })
+	return slices.DeleteFunc(Toolsets(), func(s string) bool { return s == ToolsetWebhooks || s == ToolsetCampaigns })
 }
 
 // Tool is one MCP tool with the metadata the server needs to filter it.
@@ -258,6 +260,7 @@ func (d *Deps) logger() *slog.Logger {
 // names them, so the top-level additionalProperties:false only costs bytes in every tools/list.
 var schemaRewrites = []struct{ from, to string }{
 	{`"type":["null","string"]`, `"type":"string"`},
+	{`"type":["null","array"]`, `"type":"array"`},
 	{`"type":["null","number"]`, `"type":"number"`},
 	{`"type":["null","integer"]`, `"type":"integer"`},
 	{`"type":["null","boolean"]`, `"type":"boolean"`},
