@@ -125,13 +125,6 @@ func (p *Planner) Plan(ctx context.Context, in Input, now time.Time) (*Plan, err
 			out[i].excl = &Exclusion{PhoneNumber: t.PhoneNumber, Rule: RuleMissingVariable, Reason: fmt.Sprintf("the template uses {{%s}}, which this recipient's variables lack", missing)}
 			continue
 		}
-		if n, err := phone.Normalize(t.PhoneNumber, p.Region); err == nil {
-			if seen[n.E164] {
-				out[i].excl = &Exclusion{PhoneNumber: n.E164, Rule: RuleDuplicateInList, Reason: "the number is already in the list; it gets one message"}
-				continue
-			}
-			seen[n.E164] = true
-		}
 		todo = append(todo, i)
 	}
 	max, used, err := p.Policy.SMSSegmentBudget(ctx)
@@ -170,6 +163,15 @@ func (p *Planner) Plan(ctx context.Context, in Input, now time.Time) (*Plan, err
 	wg.Wait()
 	if firstEr != nil {
 		return nil, firstEr
+	}
+	// A number listed twice (in any spelling) gets one message: the first listing's.
+	for _, i := range todo {
+		if n := out[i].n; n != nil {
+			if seen[n.E164] {
+				out[i].excl = &Exclusion{PhoneNumber: n.E164, Rule: RuleDuplicateInList, Reason: "the number is already in the list; it gets one message"}
+			}
+			seen[n.E164] = true
+		}
 	}
 
 	plan := &Plan{PerMinute: in.PerMinute, Excluded: []Exclusion{}, Samples: []Sample{}}

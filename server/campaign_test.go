@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -21,7 +20,12 @@ const campaignPolicy = `{"allowlist": ["+1650253", "+12127365000", "+13126651234
 // campaignHarness is a harness with the campaign policy file, a client, and a sender.
 func campaignHarness(t *testing.T) (*harness, *client.Client, string, string) {
 	t.Helper()
-	path := writePolicyFile(t, campaignPolicy)
+	return campaignHarnessWith(t, campaignPolicy)
+}
+
+func campaignHarnessWith(t *testing.T, policyFile string) (*harness, *client.Client, string, string) {
+	t.Helper()
+	path := writePolicyFile(t, policyFile)
 	h := newHarness(t, func(c *Config) { c.PolicyFile = path })
 	c := h.connect("inprocess")
 	_, numberID, phone := h.setupAgentWithNumber(c)
@@ -374,4 +378,45 @@ func TestCampaignResumesAfterRestart(t *testing.T) {
 	}
 }
 
-var _ = context.Background
+// TestCampaignCapHoldsAndResumes: the hourly segment cap fills mid-run; the run holds (no
+// send is refused or lost) and goes on when the window has room again.
+func TestCampaignCapHoldsAndResumes(t *testing.T) {
+	h, c, numberID, _ := campaignHarnessWith(t, `{"allowlist": ["+1650253"], "limits": {"sms_segments_hour": 3}}`)
+	nums := []string{"+16502530001", "+16502530002", "+16502530003", "+16502530004", "+16502530005"}
+	start := h.clk.Now()
+	id, plan := h.startCampaign(c, campaignArgs(numberID, 60, recipients(nums...)))
+	// The plan knows: three now, the fourth when the first leaves the window.
+	if fb := plan["finish_by"].(string); fb != start.Add(time.Hour+time.Second).UTC().Format(time.RFC3339) {
+		t.Fatalf("finish_by %s, want %s", fb, start.Add(time.Hour+time.Second).UTC())
+	}
+	for range 3 {
+		h.settle(id)
+		h.clk.Advance(time.Second)
+	}
+	h.settle(id)
+	if got := h.sentTo(numberID); len(got) != 3 {
+		t.Fatalf("under the cap: %v", got)
+	}
+	r := h.mustOK(h.call(c, "get_campaign", map[string]any{"campaign_id": id}), "get_campaign")
+	if r.str("status") != "running" || r.str("held_by") != "rate_limit" {
+		t.Fatalf("held run: %v", r.data)
+	}
+	h.clk.Advance(58 * time.Minute)
+	h.settle(id)
+	if got := h.sentTo(numberID); len(got) != 3 {
+		t.Fatalf("sent over the cap: %v", got)
+	}
+	h.clk.Advance(2 * time.Minute)
+	h.settle(id)
+	h.clk.Advance(time.Second)
+	h.settle(id)
+	got := h.sentTo(numberID)
+	for _, n := range nums {
+		if got[n] != 1 {
+			t.Fatalf("after the window: %v", got)
+		}
+	}
+	if status, _ := h.counts(c, id); status != "completed" {
+		t.Fatalf("status %s", status)
+	}
+}
