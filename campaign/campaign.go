@@ -76,12 +76,16 @@ type Campaign struct {
 	ApprovalMethod string    `json:"approval_method"`
 	LastSendAt     time.Time `json:"last_send_at,omitzero"`
 	// HoldUntil delays the whole run (a cap is full); HoldReason says why.
-	HoldUntil  time.Time   `json:"hold_until,omitzero"`
-	HoldReason string      `json:"hold_reason,omitempty"`
-	FinishedAt time.Time   `json:"finished_at,omitzero"`
-	Note       string      `json:"note,omitempty"` // why it paused itself, if it did
-	Recipients []Recipient `json:"recipients"`
-	Excluded   []Exclusion `json:"excluded,omitempty"`
+	HoldUntil  time.Time `json:"hold_until,omitzero"`
+	HoldReason string    `json:"hold_reason,omitempty"`
+	FinishedAt time.Time `json:"finished_at,omitzero"`
+	Note       string    `json:"note,omitempty"` // why it paused itself, if it did
+	// LastPoll is the last look for replies; RepliesUntil the newest reply time seen.
+	LastPoll     time.Time   `json:"last_poll,omitzero"`
+	RepliesUntil time.Time   `json:"replies_until,omitzero"`
+	Replies      []Reply     `json:"replies,omitempty"`
+	Recipients   []Recipient `json:"recipients"`
+	Excluded     []Exclusion `json:"excluded,omitempty"`
 }
 
 // Interval is the pause between two sends.
@@ -100,13 +104,23 @@ type Counts struct {
 	MaybeSent int `json:"maybe_sent"`
 	Skipped   int `json:"skipped"`
 	Canceled  int `json:"canceled"`
-	OptOuts   int `json:"opt_outs"` // skipped because they opted out during the run
+	OptOuts   int `json:"opt_outs"` // opted out during the run: skipped, or replied STOP
+	Replies   int `json:"replies"`  // recipients who replied
 	Deferred  int `json:"deferred"` // queued and waiting for their window or a cap
 }
 
 // Counts tallies the recipients.
 func (c *Campaign) Counts(now time.Time) Counts {
 	var n Counts
+	replied, stopped := map[string]bool{}, map[string]bool{}
+	for _, rp := range c.Replies {
+		replied[rp.From] = true
+		if rp.OptOut {
+			stopped[rp.From] = true
+		}
+	}
+	n.Replies = len(replied)
+	n.OptOuts = len(stopped)
 	for _, r := range c.Recipients {
 		switch r.State {
 		case Queued:
@@ -122,7 +136,7 @@ func (c *Campaign) Counts(now time.Time) Counts {
 			n.MaybeSent++
 		case Skipped:
 			n.Skipped++
-			if r.Rule == "opted_out" {
+			if r.Rule == "opted_out" && !stopped[r.E164] {
 				n.OptOuts++
 			}
 		case Dropped:
@@ -172,5 +186,6 @@ func (c *Campaign) clone() *Campaign {
 	cp := *c
 	cp.Recipients = append([]Recipient(nil), c.Recipients...)
 	cp.Excluded = append([]Exclusion(nil), c.Excluded...)
+	cp.Replies = append([]Reply(nil), c.Replies...)
 	return &cp
 }

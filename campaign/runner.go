@@ -353,6 +353,13 @@ func (r *Runner) loop(id string, h *run) {
 		if c.Status != Running {
 			return
 		}
+		if now := r.Clock.Now(); !now.Before(c.LastPoll.Add(pollEvery)) {
+			if err := r.Refresh(r.ctx, id); err != nil {
+				r.Logger.Warn("campaign: the look for replies failed; trying again later", "campaign", id, "err", err)
+				_ = r.update(id, func(c *Campaign) error { c.LastPoll = now; return nil }, nil)
+			}
+			continue
+		}
 		i := c.next()
 		if i < 0 {
 			_ = r.update(id, func(c *Campaign) error {
@@ -364,7 +371,11 @@ func (r *Runner) loop(id string, h *run) {
 			return
 		}
 		now := r.Clock.Now()
-		if due := c.NextSendAt(); due.After(now) {
+		due := c.NextSendAt()
+		if poll := c.LastPoll.Add(pollEvery); poll.Before(due) {
+			due = poll // look for replies (and opt-outs) while waiting
+		}
+		if due.After(now) {
 			// The timer first, then the idle mark: whoever sees the run idle and moves a
 			// (fake) clock on finds the timer already set.
 			t := r.Clock.NewTimer(due.Sub(now))

@@ -420,3 +420,31 @@ func TestCampaignCapHoldsAndResumes(t *testing.T) {
 		t.Fatalf("status %s", status)
 	}
 }
+
+// TestCampaignRepliesAndStopMidRun: a recipient's STOP reply mid-run is read by the run
+// itself (no tool reads the inbox) and opts them out at once; replies show in get_campaign.
+func TestCampaignRepliesAndStopMidRun(t *testing.T) {
+	h, c, numberID, phone := campaignHarness(t)
+	nums := []string{"+16502530001", "+16502530002", "+16502530003"}
+	id, _ := h.startCampaign(c, campaignArgs(numberID, 1, recipients(nums...)))
+	h.settle(id)
+	if _, err := h.sb.InjectInboundSMS(nums[0], phone, "STOP"); err != nil {
+		t.Fatal(err)
+	}
+	h.clk.Advance(time.Minute)
+	h.settle(id)
+	out, err := h.app.store.IsOptedOut(h.ctx, nums[0], store.ChannelSMS)
+	if err != nil || !out {
+		t.Fatalf("the STOP reply was not honoured by the run: opted out %v (%v)", out, err)
+	}
+	if _, err := h.sb.InjectInboundSMS(nums[1], phone, "Thanks, see you then"); err != nil {
+		t.Fatal(err)
+	}
+	r := h.mustOK(h.call(c, "get_campaign", map[string]any{"campaign_id": id}), "get_campaign")
+	wantCounts(t, r.data["counts"].(map[string]any), map[string]int{"replies": 2, "opt_outs": 1, "sent": 2})
+	replies, _ := r.data["replies"].([]any)
+	if len(replies) != 2 || replies[0].(map[string]any)["opt_out"] != true || replies[1].(map[string]any)["body_untrusted"] == "" {
+		t.Fatalf("replies: %v", r.data["replies"])
+	}
+	mustDeny(t, h.call(c, "send_sms", map[string]any{"number_id": numberID, "to_number": nums[0], "body": "hello?"}), "opted_out", "after STOP")
+}
