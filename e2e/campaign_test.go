@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -75,6 +77,24 @@ func TestCampaignKillNineResumesWithoutDoubleSend(t *testing.T) {
 	counts, _ := r.data["counts"].(map[string]any)
 	if counts["sent"] != float64(4) || counts["maybe_sent"] != float64(1) {
 		t.Fatalf("counts %v, want 4 sent and 1 maybe_sent", counts)
+	}
+	// Every line of the campaign carries its id: one intent per recipient, plus the approval.
+	out, err := runCLI(t, env, "audit", "show", "--campaign", id)
+	if err != nil {
+		t.Fatalf("audit show: %v\n%s", err, out)
+	}
+	intents := map[string]int{}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var l struct{ Phase, Campaign, Kind, Target string }
+		if err := json.Unmarshal([]byte(line), &l); err != nil || l.Campaign != id {
+			t.Fatalf("audit show --campaign printed %q (%v)", line, err)
+		}
+		if l.Phase == "intent" {
+			intents[l.Kind+" "+l.Target]++
+		}
+	}
+	if intents["campaign "] != 1 || len(intents) != 6 {
+		t.Fatalf("intents of the campaign: %v", intents)
 	}
 	for _, n := range nums {
 		want := 1

@@ -290,7 +290,7 @@ func (e *Engine) Settle(ctx context.Context, t *Ticket, s Settlement) (store.Ent
 		line := audit.Entry{
 			Tool: t.Action.Tool, Decision: string(t.Decision.Outcome), Rules: t.Decision.RuleIDs(),
 			ConfirmMethod: t.Approval.Method, Principal: t.Action.Principal,
-			Phase: audit.PhaseOutcome, Ledger: t.Entry.ID, Kind: t.Entry.Kind,
+			Phase: audit.PhaseOutcome, Ledger: t.Entry.ID, Kind: t.Entry.Kind, Campaign: t.Action.CampaignID,
 			Outcome: string(s.State), APIID: s.APIID, APIStatus: s.APIStatus, Note: s.Note,
 		}
 		if t.Decision.Target != nil {
