@@ -448,3 +448,31 @@ func TestCampaignRepliesAndStopMidRun(t *testing.T) {
 	}
 	mustDeny(t, h.call(c, "send_sms", map[string]any{"number_id": numberID, "to_number": nums[0], "body": "hello?"}), "opted_out", "after STOP")
 }
+
+// TestWaitForCampaign returns when the run completes, on the fake clock.
+func TestWaitForCampaign(t *testing.T) {
+	h, c, numberID, _ := campaignHarness(t)
+	nums := []string{"+16502530001", "+16502530002", "+16502530003"}
+	id, _ := h.startCampaign(c, campaignArgs(numberID, 60, recipients(nums...)))
+	done := make(chan result, 1)
+	go func() { done <- h.call(c, "wait_for_campaign", map[string]any{"campaign_id": id}) }()
+	for i := 0; ; i++ {
+		h.settle(id)
+		select {
+		case r := <-done:
+			if r.isError || r.str("status") != "completed" {
+				t.Fatalf("wait_for_campaign: %s", r.text)
+			}
+			wantCounts(t, r.data["counts"].(map[string]any), map[string]int{"sent": 3})
+			if i < 2 {
+				t.Fatalf("returned after %d s, before the run could finish", i)
+			}
+			return
+		default:
+		}
+		if i > 100 {
+			t.Fatal("wait_for_campaign did not return")
+		}
+		h.clk.Advance(time.Second)
+	}
+}

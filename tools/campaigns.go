@@ -24,7 +24,7 @@ const (
 
 func campaignTools(d *Deps) []Tool {
 	return []Tool{getCampaignTool(d), listCampaignsTool(d), createCampaignTool(d), pauseCampaignTool(d),
-		resumeCampaignTool(d), cancelCampaignTool(d)}
+		resumeCampaignTool(d), cancelCampaignTool(d), waitForCampaignTool(d)}
 }
 
 type campaignRecipientArg struct {
@@ -382,5 +382,71 @@ func listCampaignsTool(d *Deps) Tool {
 			text += "\n" + strings.Join(lines, "\n")
 		}
 		return okResult(text, data)
+	})
+}
+
+// maxCampaignWait bounds wait_for_campaign: under the time a client waits for a tool.
+const maxCampaignWait = 50 * time.Second
+
+// campaignProgressEvery is the longest gap between two progress notifications.
+const campaignProgressEvery = 10 * time.Second
+
+type waitForCampaignArgs struct {
+	CampaignID     string `json:"campaign_id"`
+	TimeoutSeconds int    `json:"timeout_seconds,omitempty"`
+}
+
+func waitForCampaignTool(d *Deps) Tool {
+	return define(d, spec{
+		name: "wait_for_campaign", toolset: ToolsetCampaigns, effect: reads,
+		desc: "Wait (up to 50 s) for a campaign to finish or stop.",
+	}, func(ctx context.Context, c *call, args waitForCampaignArgs) *mcp.CallToolResult {
+		wait := maxCampaignWait
+		if args.TimeoutSeconds != 0 {
+			if args.TimeoutSeconds < 1 || time.Duration(args.TimeoutSeconds)*time.Second > maxCampaignWait {
+				return invalidArgs(c.tool, fmt.Sprintf("timeout_seconds must be between 1 and %d", int(maxCampaignWait.Seconds())))
+			}
+			wait = time.Duration(args.TimeoutSeconds) * time.Second
+		}
+		if d.Campaigns == nil {
+			return errorResult(c.tool+": campaigns need the state dir (AGENTPHONE_STATE_DIR).", map[string]any{"status": "unavailable"})
+		}
+		if strings.TrimSpace(args.CampaignID) == "" {
+			return invalidArgs(c.tool, "campaign_id is required (list_campaigns shows them)")
+		}
+		deadline := d.Clock.Now().Add(wait)
+		last := ""
+		for step := 1; ; step++ {
+			changed := d.Campaigns.Changed()
+			cmp, err := d.Campaigns.Get(args.CampaignID)
+			if err != nil {
+				return d.campaignResult(c.tool, args.CampaignID, func(string) (*campaign.Campaign, error) { return nil, err })
+			}
+			if cmp.Status != campaign.Running {
+				return d.campaignResult(c.tool, args.CampaignID, d.Campaigns.Get)
+			}
+			left := deadline.Sub(d.Clock.Now())
+			if left <= 0 {
+				res := d.campaignResult(c.tool, args.CampaignID, d.Campaigns.Get)
+				res.Content = append(res.Content, mcp.NewTextContent(fmt.Sprintf("Still running after %d s; call wait_for_campaign again to keep waiting.", int(wait.Seconds()))))
+				return res
+			}
+			n := cmp.Counts(d.Clock.Now())
+			msg := fmt.Sprintf("%d sent, %d queued, %d skipped, %d failed", n.Sent, n.Queued, n.Skipped, n.Failed)
+			if msg != last || step == 1 {
+				d.progress(ctx, c, step, msg)
+				last = msg
+			}
+			timer := d.Clock.NewTimer(min(left, campaignProgressEvery))
+			select {
+			case <-ctx.Done():
+				timer.Stop()
+				return okResult("Stopped waiting: the request was cancelled.", map[string]any{"status": "cancelled"})
+			case <-changed:
+				timer.Stop()
+			case <-timer.Chan():
+				d.progress(ctx, c, step, msg)
+			}
+		}
 	})
 }
