@@ -45,6 +45,9 @@ type Runner struct {
 	Logger *slog.Logger
 	// Region is the default region for numbers without a country code.
 	Region string
+	// OnChange, if set, is called (outside the Runner's locks) after every saved change of
+	// a campaign: the server sends notifications/resources/updated with it.
+	OnChange func(id string)
 
 	once   sync.Once
 	mu     sync.Mutex // guards runs, and serialises this process's updates
@@ -222,6 +225,14 @@ func (r *Runner) steer(id string, fn func(*Campaign) error) (*Campaign, error) {
 // the campaign's exclusive file lock, load it (nil if none), apply fn, save (fresh, when
 // given, replaces a missing file).
 func (r *Runner) update(id string, fn func(*Campaign) error, fresh *Campaign) error {
+	err := r.updateLocked(id, fn, fresh)
+	if err == nil && r.OnChange != nil {
+		r.OnChange(id)
+	}
+	return err
+}
+
+func (r *Runner) updateLocked(id string, fn func(*Campaign) error, fresh *Campaign) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if !validID.MatchString(id) {

@@ -206,6 +206,11 @@ func New(ctx context.Context, cfg Config, opts Options) (app *App, err error) {
 		Dir:   filepath.Join(StoreDir(cfg), "campaigns"),
 		Path:  &outbound.Path{Policy: a.policy, API: a.api, Clock: a.clock, Logger: logger.With("component", "outbound")},
 		Store: a.store, Clock: a.clock, Logger: logger.With("component", "campaign"), Region: cfg.DefaultRegion,
+		OnChange: func(id string) {
+			if a.mcp != nil {
+				a.notifyUpdated(resourceCampaignPre + id)
+			}
+		},
 	}
 	a.closers = append(a.closers, func() error { a.campaigns.Close(); return nil })
 	deps.Campaigns, deps.CampaignMax = a.campaigns, cfg.CampaignMax

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/mark3labs/mcp-go/client"
+	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/agentphone-mcp/agentphone-mcp/apiclient"
 	"github.com/agentphone-mcp/agentphone-mcp/policy/keyguard"
@@ -458,7 +460,13 @@ func TestWaitForCampaign(t *testing.T) {
 	go func() { done <- h.call(c, "wait_for_campaign", map[string]any{"campaign_id": id}) }()
 	for i := 0; ; i++ {
 		h.settle(id)
+		var finished <-chan time.Time // once the run is over, the waiter must return: wait for it
+		if cmp, err := h.app.Campaigns().Get(id); err == nil && cmp.Status == "completed" {
+			finished = time.After(20 * time.Second)
+		}
 		select {
+		case <-finished:
+			t.Fatal("wait_for_campaign did not return after the run completed")
 		case r := <-done:
 			if r.isError || r.str("status") != "completed" {
 				t.Fatalf("wait_for_campaign: %s", r.text)
@@ -469,10 +477,58 @@ func TestWaitForCampaign(t *testing.T) {
 			}
 			return
 		default:
+			if finished != nil {
+				select {
+				case r := <-done:
+					done <- r
+					continue
+				case <-finished:
+					t.Fatal("wait_for_campaign did not return after the run completed")
+				}
+			}
 		}
 		if i > 100 {
 			t.Fatal("wait_for_campaign did not return")
 		}
 		h.clk.Advance(time.Second)
+	}
+}
+
+// TestCampaignResource: agentphone://campaigns/{id} shows the campaign, and a subscribed
+// session is told each time it changes.
+func TestCampaignResource(t *testing.T) {
+	h, c, numberID, _ := campaignHarness(t)
+	got := updates(c)
+	nums := []string{"+16502530001", "+16502530002"}
+	id, _ := h.startCampaign(c, campaignArgs(numberID, 60, recipients(nums...)))
+	uri := "agentphone://campaigns/" + id
+	h.settle(id)
+	h.subscribe(c, uri)
+	h.clk.Advance(time.Second)
+	h.settle(id)
+	select {
+	case u := <-got:
+		if u != uri {
+			t.Fatalf("updated %q, want %q", u, uri)
+		}
+	case <-h.ctx.Done():
+		t.Fatal("no notifications/resources/updated for the campaign")
+	}
+	res, err := c.ReadResource(h.ctx, mcp.ReadResourceRequest{Params: mcp.ReadResourceParams{URI: uri}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v struct {
+		Status string         `json:"status"`
+		Counts map[string]int `json:"counts"`
+	}
+	if err := json.Unmarshal([]byte(res.Contents[0].(mcp.TextResourceContents).Text), &v); err != nil {
+		t.Fatal(err)
+	}
+	if v.Status != "completed" || v.Counts["sent"] != 2 {
+		t.Fatalf("resource: %+v", v)
+	}
+	if _, err := c.ReadResource(h.ctx, mcp.ReadResourceRequest{Params: mcp.ReadResourceParams{URI: "agentphone://campaigns/cmp_0000000000000000"}}); err == nil {
+		t.Fatal("an unknown campaign was read")
 	}
 }

@@ -385,6 +385,18 @@ func listCampaignsTool(d *Deps) Tool {
 	})
 }
 
+// CampaignSnapshot is campaign id as the agentphone://campaigns/{id} resource shows it.
+func (d *Deps) CampaignSnapshot(_ context.Context, id string) (any, error) {
+	if d.Campaigns == nil {
+		return nil, campaign.ErrNotFound
+	}
+	c, err := d.Campaigns.Get(id)
+	if err != nil {
+		return nil, err
+	}
+	return d.campaignView(c, true), nil
+}
+
 // maxCampaignWait bounds wait_for_campaign: under the time a client waits for a tool.
 const maxCampaignWait = 50 * time.Second
 
