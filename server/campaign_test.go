@@ -532,3 +532,28 @@ func TestCampaignResource(t *testing.T) {
 		t.Fatal("an unknown campaign was read")
 	}
 }
+
+// TestCampaignVouching: a contact the operator added (outside the tools, as `contacts
+// import` does) is reached by contact_id with its name; one the model created with
+// create_contact is excluded as a first contact: the model cannot vouch.
+func TestCampaignVouching(t *testing.T) {
+	h, c, numberID, _ := campaignHarness(t)
+	op, err := h.app.api.CreateContact(h.ctx, apiclient.CreateContactRequest{PhoneNumber: "+14155550150", Name: "Olga"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mine := h.mustOK(h.call(c, "create_contact", map[string]any{"phone_number": "+14155550151", "name": "Mallory"}), "create_contact")
+	args := campaignArgs(numberID, 10, []any{map[string]any{"contact_id": op.ID}, map[string]any{"contact_id": mine.str("id")}})
+	first := h.call(c, "create_campaign", args)
+	plan, _ := first.data["plan"].(map[string]any)
+	if plan == nil || plan["reach"].(float64) != 1 {
+		t.Fatalf("plan: %s", first.text)
+	}
+	ex := plan["excluded"].([]any)[0].(map[string]any)
+	if ex["phone_number"] != "+14155550151" || ex["rule"] != "first_contact" {
+		t.Fatalf("excluded %v", ex)
+	}
+	if s := plan["samples"].([]any)[0].(map[string]any); s["body"] != "Hi Olga, your appointment is tomorrow at 10." {
+		t.Fatalf("sample %v", s)
+	}
+}

@@ -68,6 +68,9 @@ Usage:
   agentphone-mcp audit verify [--sandbox] [PATH]  check the audit log's hash chain and
                                         list sends whose outcome is not recorded
   agentphone-mcp audit repair [--sandbox] [PATH]  move a torn last line (full disk) aside
+  agentphone-mcp audit show [--campaign ID]      print the audit lines (of one campaign)
+  agentphone-mcp contacts import [--yes] FILE.csv import the operator's contacts (they vouch
+                                        for their numbers); without --yes only shows the plan
   agentphone-mcp state rebuild [--sandbox]        rebuild state.db from the audit log
                                         (opt-outs, known recipients, caps, used tokens)
   agentphone-mcp webhook-secret [--agent ID]     print the webhook signing secret

@@ -58,6 +58,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = cmdTools(e, args)
 	case "optout":
 		err = cmdOptout(ctx, e, args)
+	case "contacts":
+		err = cmdContacts(ctx, e, args)
 	case "audit":
 		err = cmdAudit(e, args)
 	case "state":
