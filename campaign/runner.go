@@ -56,6 +56,7 @@ type Runner struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	change chan struct{} // closed and replaced on every state change (waiters)
+	cache  fileCache     // decoded campaign files
 }
 
 // run is one campaign's goroutine.
@@ -78,7 +79,7 @@ func (r *Runner) init() {
 	})
 }
 
-func (r *Runner) files() files { return files{dir: r.Dir} }
+func (r *Runner) files() files { return files{dir: r.Dir, cache: &r.cache} }
 
 // notify wakes everyone waiting for a change. r.mu must be held.
 func (r *Runner) notify() {

@@ -80,7 +80,7 @@ func benchApp(b *testing.B, n int) (*App, string) {
 	b.Cleanup(sb.Close)
 	dir := b.TempDir()
 	pf := filepath.Join(dir, "policy.json")
-	if err := os.WriteFile(pf, []byte(`{"allowlist": ["+1650253"], "limits": {"sms_segments_hour": -1}}`), 0o600); err != nil {
+	if err := os.WriteFile(pf, []byte(`{"allowlist": ["+1650253"], "limits": {"sms_segments_hour": -1, "new_recipients_day": -1}}`), 0o600); err != nil {
 		b.Fatal(err)
 	}
 	cfg, err := ConfigFromEnv(nil)
@@ -104,4 +104,88 @@ func benchApp(b *testing.B, n int) (*App, string) {
 		b.Fatal(err)
 	}
 	return app, num.ID
+}
+
+// BenchmarkCampaignSend compares one send of a running campaign (the run's decision, the
+// outbound path, the campaign file's updates) with one bare send_sms tool call through
+// MCP, both to operator-vouched numbers on the in-process sandbox. The difference is the
+// campaign's per-send overhead.
+//
+//	go test ./server -run '^$' -bench CampaignSend -benchtime 200x
+func BenchmarkCampaignSend(b *testing.B) {
+	b.Run("send_sms", func(b *testing.B) {
+		ctx := context.Background()
+		app, numberID := benchApp(b, 1)
+		c := benchClient(b, app)
+		req := mcp.CallToolRequest{}
+		req.Params.Name = "send_sms"
+		i := 0
+		for b.Loop() {
+			req.Params.Arguments = map[string]any{"number_id": numberID, "to_number": fmt.Sprintf("+1650253%04d", i), "body": "Your parcel arrives today."}
+			i++
+			res, err := c.CallTool(ctx, req)
+			if err != nil || res.IsError {
+				b.Fatalf("send_sms: %v %v", err, res)
+			}
+		}
+	})
+	b.Run("campaign", func(b *testing.B) {
+		ctx := context.Background()
+		n := b.N
+		app, numberID := benchApp(b, n)
+		c := benchClient(b, app)
+		rs := make([]any, n)
+		for i := range rs {
+			rs[i] = map[string]any{"phone_number": fmt.Sprintf("+1650253%04d", i)}
+		}
+		args := map[string]any{"name": "bench", "number_id": numberID, "recipients": rs, "template": "Your parcel arrives today.", "per_minute": 60}
+		req := mcp.CallToolRequest{}
+		req.Params.Name, req.Params.Arguments = "create_campaign", args
+		res, err := c.CallTool(ctx, req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		tok, _ := res.StructuredContent.(map[string]any)["confirmation_token"].(string)
+		args["confirmation_token"] = tok
+		res, err = c.CallTool(ctx, req)
+		if err != nil || res.IsError {
+			b.Fatalf("create_campaign: %v %v", err, res.Content)
+		}
+		id, _ := res.StructuredContent.(map[string]any)["id"].(string)
+		clk := app.clock.(*clockwork.FakeClock)
+		b.ResetTimer()
+		for range n {
+			if err := app.Campaigns().WaitIdle(ctx, id); err != nil {
+				b.Fatal(err)
+			}
+			clk.Advance(time.Second)
+		}
+		if err := app.Campaigns().WaitIdle(ctx, id); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		cmp, err := app.Campaigns().Get(id)
+		if err != nil || cmp.Counts(clk.Now()).Sent != n {
+			b.Fatalf("sent %+v (%v), want %d", cmp.Counts(clk.Now()), err, n)
+		}
+	})
+}
+
+func benchClient(b *testing.B, app *App) *client.Client {
+	b.Helper()
+	ctx := context.Background()
+	c, err := client.NewInProcessClient(app.MCP())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = c.Close() })
+	if err := c.Start(ctx); err != nil {
+		b.Fatal(err)
+	}
+	init := mcp.InitializeRequest{}
+	init.Params.ClientInfo = mcp.Implementation{Name: "bench", Version: "1"}
+	if _, err := c.Initialize(ctx, init); err != nil {
+		b.Fatal(err)
+	}
+	return c
 }
