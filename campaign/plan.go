@@ -10,7 +10,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/agentphone-mcp/agentphone-mcp/policy"
@@ -109,11 +108,10 @@ type planned struct {
 type Planner struct {
 	Policy *policy.Engine
 	Region string // default region for numbers typed without a country code
-	// Workers bounds concurrent decisions (the policy's contact and history lookups).
-	Workers int
 }
 
-// Plan decides every target at now with the same rules a send takes, and schedules the run.
+// Plan decides every target at now with the same rules a send takes (one store read for
+// all of them: policy.Engine.EvaluateMany), and schedules the run.
 func (p *Planner) Plan(ctx context.Context, in Input, now time.Time) (*Plan, error) {
 	out := make([]planned, len(in.Targets))
 	seen := map[string]bool{}
@@ -131,38 +129,16 @@ func (p *Planner) Plan(ctx context.Context, in Input, now time.Time) (*Plan, err
 	if err != nil {
 		return nil, fmt.Errorf("campaign: read the SMS cap: %w", err)
 	}
-	workers := p.Workers
-	if workers <= 0 {
-		workers = 8
+	actions := make([]policy.Action, len(todo))
+	for k, i := range todo {
+		actions[k] = policy.Action{Tool: "create_campaign", Principal: in.Principal, Kind: policy.KindSMS, To: out[i].r.E164, Body: out[i].r.Body}
 	}
-	var (
-		wg      sync.WaitGroup
-		mu      sync.Mutex
-		firstEr error
-		next    = make(chan int)
-	)
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				if err := p.decide(ctx, in, &out[i], max, used); err != nil {
-					mu.Lock()
-					if firstEr == nil {
-						firstEr = err
-					}
-					mu.Unlock()
-				}
-			}
-		}()
+	decisions, err := p.Policy.EvaluateMany(ctx, actions)
+	if err != nil {
+		return nil, fmt.Errorf("campaign: plan: %w", err)
 	}
-	for _, i := range todo {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	if firstEr != nil {
-		return nil, firstEr
+	for k, i := range todo {
+		classify(&out[i], decisions[k], max, used)
 	}
 	// A number listed twice (in any spelling) gets one message: the first listing's.
 	for _, i := range todo {
@@ -208,13 +184,9 @@ func (p *Planner) Plan(ctx context.Context, in Input, now time.Time) (*Plan, err
 	return plan, nil
 }
 
-// decide classifies one target with the policy's decision for a send to it now.
-func (p *Planner) decide(ctx context.Context, in Input, o *planned, segMax, segUsed int) error {
-	a := policy.Action{Tool: "create_campaign", Principal: in.Principal, Kind: policy.KindSMS, To: o.r.E164, Body: o.r.Body}
-	d, err := p.Policy.Evaluate(ctx, a)
-	if err != nil {
-		return fmt.Errorf("campaign: plan %s: %w", o.r.E164, err)
-	}
+// classify turns the policy's decision for a send to one target now into its place in
+// the plan: reached (with the confirm rules the approval covers), deferred, or excluded.
+func classify(o *planned, d policy.Decision, segMax, segUsed int) {
 	if d.Target != nil {
 		o.r.E164 = d.Target.E164
 		o.n = d.Target
@@ -234,7 +206,7 @@ func (p *Planner) decide(ctx context.Context, in Input, o *planned, segMax, segU
 				// The all-recipient segment cap is full now: the run waits for it.
 			default:
 				exclude(h)
-				return nil
+				return
 			}
 		}
 	case policy.Confirm:
@@ -244,14 +216,13 @@ func (p *Planner) decide(ctx context.Context, in Input, o *planned, segMax, segU
 				o.r.Approved = append(o.r.Approved, h.ID)
 			case policy.RuleFirstContact:
 				exclude(policy.RuleHit{ID: h.ID, Reason: h.Reason + "; a campaign reaches only numbers the operator vouched for (allowlist, contacts the operator added, or earlier conversations)"})
-				return nil
+				return
 			default: // duplicate, quiet_hours with an unknown local time
 				exclude(h)
-				return nil
+				return
 			}
 		}
 	}
-	return nil
 }
 
 // planHash binds the approval to what the run will do.
