@@ -24,11 +24,10 @@ const maxImportRows = 10000
 
 // importRow is one CSV row the import will write.
 type importRow struct {
-	line        int
-	name, e164  string
-	raw         string
-	skip, why   string // a refusal: rule and reason
-	toolWritten bool
+	line       int
+	name, e164 string
+	raw        string
+	skip, why  string // a refusal: rule and reason
 }
 
 // cmdContacts is the operator's contact book: `contacts import FILE.csv` adds contacts that
