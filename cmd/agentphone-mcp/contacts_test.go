@@ -87,3 +87,18 @@ func TestContactsImport(t *testing.T) {
 		t.Fatalf("no file: exit %d, want 2", code)
 	}
 }
+
+// TestDemoCampaign runs `demo campaign` end to end: the plan's exclusions, the approval,
+// the paced run with a STOP reply and an operator opt-out mid-run, the report.
+func TestDemoCampaign(t *testing.T) {
+	code, out, errOut := runCmd(t, nil, "demo", "campaign")
+	if code != 0 {
+		t.Fatalf("demo campaign exited %d: %s\n%s", code, errOut, out)
+	}
+	for _, want := range []string{"reach 10 of 13", "[duplicate_in_list]", "[first_contact]", "[emergency]",
+		"is running: 10 recipients at 6 a minute", "is completed: 9 sent", "1 skipped", "2 opted out"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("demo output lacks %q:\n%s", want, out)
+		}
+	}
+}

@@ -61,6 +61,7 @@ func usage(w io.Writer) {
 Usage:
   agentphone-mcp [serve] [flags]        run the MCP server (stdio by default)
   agentphone-mcp demo                   see it work: drive the server on the sandbox
+  agentphone-mcp demo campaign          a ten-person campaign on a fast simulated clock
   agentphone-mcp sandbox --listen ADDR  serve the simulated AgentPhone API alone
   agentphone-mcp tools                  print the tool list as a Markdown table
   agentphone-mcp optout list|add|remove NUMBER [--channel all|sms|call]
