@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 	"log/slog"
 	"testing"
 	"time"
@@ -555,5 +556,56 @@ func TestCampaignVouching(t *testing.T) {
 	}
 	if s := plan["samples"].([]any)[0].(map[string]any); s["body"] != "Hi Olga, your appointment is tomorrow at 10." {
 		t.Fatalf("sample %v", s)
+	}
+}
+
+// TestCampaignApprovedByElicitation: a client that declared elicitation shows the person the
+// plan's figures (reach, exclusions, cost, finish, a sample, the plan hash) with a code;
+// typing it starts the campaign; declining changes nothing.
+func TestCampaignApprovedByElicitation(t *testing.T) {
+	for _, approve := range []bool{false, true} {
+		path := writePolicyFile(t, campaignPolicy)
+		h := newHarness(t, func(c *Config) { c.PolicyFile = path })
+		agent, err := h.app.api.CreateAgent(h.ctx, apiclient.CreateAgentRequest{Name: "Desk"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := h.app.api.BuyNumber(h.ctx, apiclient.BuyNumberRequest{AreaCode: "415", AgentID: agent.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		el := &elicitor{answer: func(code string) *mcp.ElicitationResult {
+			if !approve {
+				return &mcp.ElicitationResult{ElicitationResponse: mcp.ElicitationResponse{Action: mcp.ElicitationResponseActionDecline}}
+			}
+			return accept(map[string]any{"approve": true, "code": code})
+		}}
+		c := h.connect("inprocess", client.WithElicitationHandler(el))
+		r := h.call(c, "create_campaign", campaignArgs(n.ID, 10, recipients("+16502530001", "+16502530002", "911")))
+		msgs := el.shown()
+		if len(msgs) != 1 {
+			t.Fatalf("elicitations %q", msgs)
+		}
+		for _, want := range []string{"campaign", "reach: 2 of 3 recipients", "emergency 1", "cost: $0.04", "finish by", "sample 1: to +16502530001", "Hi P0,", "plan hash"} {
+			if !strings.Contains(msgs[0], want) {
+				t.Errorf("the person was not shown %q:\n%s", want, msgs[0])
+			}
+		}
+		if !approve {
+			if r.str("status") != "not_approved" {
+				t.Fatalf("declined: %s", r.text)
+			}
+			if list := h.mustOK(h.call(c, "list_campaigns", nil), "list"); list.data["total"].(float64) != 0 {
+				t.Fatal("a declined campaign was created")
+			}
+			continue
+		}
+		if r.isError || r.str("status") != "running" {
+			t.Fatalf("approved: %s", r.text)
+		}
+		h.settle(r.str("id"))
+		if got := h.sentTo(n.ID); got["+16502530001"] != 1 {
+			t.Fatalf("sent %v", got)
+		}
 	}
 }
