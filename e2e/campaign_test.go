@@ -106,3 +106,67 @@ func TestCampaignKillNineResumesWithoutDoubleSend(t *testing.T) {
 		}
 	}
 }
+
+// TestCampaignSteeredFromAnotherProcess: two servers share a state dir. The one that created
+// the campaign runs it; the other pauses it (the runner stops), resumes it (and so takes the
+// run over), and the first cancels it (the second stops). Counted at the API: nobody is
+// texted twice, nothing is sent while paused or after the cancel.
+func TestCampaignSteeredFromAnotherProcess(t *testing.T) {
+	f := newFakeAPI(t)
+	agentID, _ := f.sender(t)
+	dir := t.TempDir()
+	pf := policyFileWith(t, map[string]any{
+		"allowlist": []string{"+16502536"},
+		"limits":    map[string]int{"sms_per_recipient_hour": -1, "sms_per_recipient_day": -1, "sms_segments_hour": -1, "new_recipients_day": -1},
+	})
+	env := ledgerEnv(t, f, dir, "AGENTPHONE_POLICY_FILE="+pf)
+	var rs []any
+	for i := range 40 {
+		rs = append(rs, map[string]any{"phone_number": numberN(6, i)})
+	}
+	a, b := startProc(t, env), startProc(t, env)
+	res := mustOK(t, callTool(t, a.c, "create_campaign", map[string]any{
+		"name": "steer", "agent_id": agentID, "recipients": rs, "template": "Your parcel arrives today.", "per_minute": 60,
+	}), "create_campaign")
+	id := res.str("id")
+	sent := func() int { return f.count("POST /v1/messages", "") }
+	if !waitFor(20*time.Second, func() bool { return sent() >= 2 }) {
+		t.Fatalf("the run did not start: %v", f.all())
+	}
+	if r := callTool(t, b.c, "pause_campaign", map[string]any{"campaign_id": id}); r.str("status") != "paused" {
+		t.Fatalf("pause from the other process: %s", r.text)
+	}
+	paused := sent()
+	time.Sleep(2500 * time.Millisecond) // real processes, real clock: 2.5 send intervals
+	if got := sent(); got > paused+1 {  // one send may have been on its way
+		t.Fatalf("sent %d while paused (at pause %d)", got, paused)
+	}
+	paused = sent()
+	if r := callTool(t, b.c, "resume_campaign", map[string]any{"campaign_id": id}); r.str("status") != "running" {
+		t.Fatalf("resume from the other process: %s", r.text)
+	}
+	if !waitFor(20*time.Second, func() bool { return sent() >= paused+2 }) {
+		t.Fatal("the resumed run did not go on")
+	}
+	if r := callTool(t, a.c, "cancel_campaign", map[string]any{"campaign_id": id}); r.str("status") != "canceled" {
+		t.Fatalf("cancel from the first process: %s", r.text)
+	}
+	canceled := sent()
+	time.Sleep(2500 * time.Millisecond)
+	final := sent()
+	if final > canceled+1 {
+		t.Fatalf("sent %d after the cancel (at cancel %d)", final, canceled)
+	}
+	per := map[string]int{}
+	for _, r := range f.all() {
+		per[r.to]++
+		if per[r.to] > 1 {
+			t.Fatalf("%s texted twice", r.to)
+		}
+	}
+	r := callTool(t, b.c, "get_campaign", map[string]any{"campaign_id": id})
+	counts, _ := r.data["counts"].(map[string]any)
+	if r.str("status") != "canceled" || int(counts["sent"].(float64)) != final || counts["queued"] != float64(0) {
+		t.Fatalf("campaign after the cancel (API got %d): %s %v", final, r.text, counts)
+	}
+}
