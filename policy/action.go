@@ -27,6 +27,7 @@ const (
 	// counts against the operator-code cap (OperatorCodesMax per OperatorCodesWindow, across
 	// every process sharing the state), so a looping model cannot spam the operator.
 	KindOperatorCode Kind = "operator_code"
+	KindCampaign     Kind = "campaign" // approve a campaign's plan: content rules on Texts; confirm [campaign]
 )
 
 // Outcome is the engine's verdict.
@@ -68,6 +69,9 @@ type Action struct {
 	// URLs are addresses a third party will be told to call (an agent's custom tools): each
 	// must be a public https URL [unsafe_url], and is checked for secrets like Texts.
 	URLs []string
+	// CampaignID is the campaign this send belongs to (empty for a tool's own send); it is
+	// kept on the ledger entry.
+	CampaignID string
 }
 
 // LabeledText is a text with what it is ("system prompt", "greeting"), for reasons and

@@ -145,7 +145,7 @@ func (e *Engine) prepare(a Action) (*prepared, error) {
 	case KindOperatorCode:
 		// The text is rendered by the server for the operator's own phone: only the cap applies.
 	case KindTransfer, KindAgentChange, KindAgentCreate, KindDTMF, KindBuyNumber, KindReleaseNumber,
-		KindDeleteAgent, KindDeleteContact, KindWebhookChange, KindOther, KindRouteNumber:
+		KindDeleteAgent, KindDeleteContact, KindWebhookChange, KindOther, KindRouteNumber, KindCampaign:
 		e.checkContent(&p.static, a)
 		raw := a.TransferNumber
 		if raw == "" && a.Kind == KindTransfer {
@@ -398,6 +398,8 @@ func (e *Engine) adminRules(p *prepared, c checks, f store.Facts) Decision {
 		if len(a.Spoken) > 0 {
 			v.confirmHit(RuleAgentChange, "a new agent's system prompt, greeting or voicemail message decides what it says on every call it makes or answers; a person must read it first")
 		}
+	case KindCampaign:
+		v.confirmHit(RuleCampaign, "a campaign texts every recipient in its plan, one by one at its pace, without asking again")
 	case KindRouteNumber:
 		v.confirmHit(RuleAgentChange, "routing a number to an agent, or detaching it, changes who answers its calls and texts")
 	case KindOperatorCode:

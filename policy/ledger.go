@@ -227,7 +227,7 @@ func (e *Engine) Reserve(ctx context.Context, a Action, prior Decision, ap Appro
 // entryFor is the ledger entry of the reservation of p under the decision d.
 func (e *Engine) entryFor(p *prepared, d Decision, ap Approval, now time.Time) store.Entry {
 	a := p.a
-	en := store.Entry{Kind: string(a.Kind), Tool: a.Tool, Principal: a.Principal, ConfirmMethod: ap.Method, CreatedAt: now}
+	en := store.Entry{Kind: string(a.Kind), Tool: a.Tool, Principal: a.Principal, ConfirmMethod: ap.Method, CreatedAt: now, CampaignID: a.CampaignID}
 	if a.Body != "" {
 		en.BodyHash = bodyHash(a.Body)
 	}
@@ -283,7 +283,7 @@ func (e *Engine) Settle(ctx context.Context, t *Ticket, s Settlement) (store.Ent
 		line := audit.Entry{
 			Tool: t.Action.Tool, Decision: string(t.Decision.Outcome), Rules: t.Decision.RuleIDs(),
 			ConfirmMethod: t.Approval.Method, Principal: t.Action.Principal,
-			Phase: audit.PhaseOutcome, Ledger: t.Entry.ID, Kind: t.Entry.Kind,
+			Phase: audit.PhaseOutcome, Ledger: t.Entry.ID, Kind: t.Entry.Kind, Campaign: t.Action.CampaignID,
 			Outcome: string(s.State), APIID: s.APIID, APIStatus: s.APIStatus, Note: s.Note,
 		}
 		if t.Decision.Target != nil {

@@ -44,6 +44,7 @@ func (e *Engine) auditEntry(a Action, d Decision, method string) audit.Entry {
 		Rules:         d.RuleIDs(),
 		ConfirmMethod: method,
 		Principal:     a.Principal,
+		Campaign:      a.CampaignID,
 	}
 	if d.Target != nil {
 		entry.Target = d.Target.E164

@@ -39,6 +39,8 @@ const (
 	// RulePossibleOptOut marks an inbound text that may revoke consent, flagged to the model
 	// and the operator (audit and log); it denies nothing by itself.
 	RulePossibleOptOut = "possible_opt_out"
+
+	RuleCampaign = "campaign" // approve a campaign's whole plan once
 )
 
 // isGlobalNetwork reports non-geographic calling codes that are always denied

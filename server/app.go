@@ -22,7 +22,9 @@ import (
 	mcpserver "github.com/mark3labs/mcp-go/server"
 
 	"github.com/agentphone-mcp/agentphone-mcp/apiclient"
+	"github.com/agentphone-mcp/agentphone-mcp/campaign"
 	"github.com/agentphone-mcp/agentphone-mcp/fsguard"
+	"github.com/agentphone-mcp/agentphone-mcp/outbound"
 	"github.com/agentphone-mcp/agentphone-mcp/policy"
 	"github.com/agentphone-mcp/agentphone-mcp/policy/audit"
 	"github.com/agentphone-mcp/agentphone-mcp/policy/keyguard"
@@ -93,6 +95,8 @@ type App struct {
 	principalKey []byte
 	// calls are the tool calls in flight (graceful shutdown).
 	calls *inflightCalls
+	// campaigns runs approved campaigns in the background (started by Run or StartCampaigns).
+	campaigns *campaign.Runner
 }
 
 // New builds the App. It refuses to start on any configuration mistake, with a message that
@@ -255,6 +259,18 @@ func New(ctx context.Context, cfg Config, opts Options) (app *App, err error) {
 		Clock: a.clock, Logger: logger.With("component", "tools"), Events: a.events, Scrub: scrubber.Scrub,
 		ToolTimeout: cfg.ToolTimeout, ElicitTimeout: cfg.ElicitTimeout,
 	}
+	a.campaigns = &campaign.Runner{
+		Dir:   filepath.Join(StoreDir(cfg), "campaigns"),
+		Path:  &outbound.Path{Policy: a.policy, API: a.api, Clock: a.clock, Logger: logger.With("component", "outbound")},
+		Store: a.store, Clock: a.clock, Logger: logger.With("component", "campaign"), Region: cfg.DefaultRegion,
+		OnChange: func(id string) {
+			if a.mcp != nil {
+				a.notifyUpdated(resourceCampaignPre + id)
+			}
+		},
+	}
+	a.closers = append(a.closers, func() error { a.campaigns.Close(); return nil })
+	deps.Campaigns, deps.CampaignMax = a.campaigns, cfg.CampaignMax
 	a.subs, a.deps = newSubscribers(), deps
 	if cfg.WebhookListen != "" {
 		a.live = tools.NewLiveCalls()
@@ -272,6 +288,13 @@ func New(ctx context.Context, cfg Config, opts Options) (app *App, err error) {
 	a.recv = a.newReceiver()
 	return a, nil
 }
+
+// StartCampaigns resumes every campaign left running, by this or an earlier process (Run
+// calls it; a run another live process holds is left to it).
+func (a *App) StartCampaigns() error { return a.campaigns.ResumeAll() }
+
+// Campaigns returns the campaign runner.
+func (a *App) Campaigns() *campaign.Runner { return a.campaigns }
 
 // MCP returns the MCP server (for in-process clients in tests and the demo).
 func (a *App) MCP() *mcpserver.MCPServer { return a.mcp }

@@ -88,6 +88,8 @@ type Config struct {
 	// One AgentPhone API request's deadline (long polls have their own bound). A send whose
 	// answer does not come in time may have gone out: it is counted and looked up.
 	APITimeout time.Duration `env:"AGENTPHONE_API_TIMEOUT" envDefault:"30s"`
+	// The most recipients one campaign may have.
+	CampaignMax int `env:"AGENTPHONE_CAMPAIGN_MAX" envDefault:"200"`
 	// Allow a non-loopback listen address (requires `AGENTPHONE_HTTP_TOKEN`).
 	AllowRemote bool `env:"AGENTPHONE_HTTP_ALLOW_REMOTE"`
 	// End a Streamable HTTP session after this long without a request or an open stream; its id then gets 404 and the client initializes again.
@@ -171,6 +173,9 @@ func (c *Config) Validate() error {
 	}
 	if c.ShutdownGrace < 0 {
 		errs = append(errs, fmt.Errorf("AGENTPHONE_SHUTDOWN_GRACE %s must not be negative", c.ShutdownGrace))
+	}
+	if c.CampaignMax < 0 {
+		errs = append(errs, fmt.Errorf("AGENTPHONE_CAMPAIGN_MAX %d must be 1 or more", c.CampaignMax))
 	}
 	if c.APITimeout <= 0 {
 		errs = append(errs, fmt.Errorf("AGENTPHONE_API_TIMEOUT %v must be positive, such as 30s", c.APITimeout))

@@ -193,6 +193,7 @@ func (w operatorWorld) readArgs() map[string]any {
 		"message_id": w.msgID, "contact_id": w.contactID, "participant": hiddenOperator, "phone_number": hiddenOperator,
 		"search": "555-0123", "since": "2000-01-01T00:00:00Z", "timeout_seconds": 1, "limit": 50,
 		"direction": "inbound", "hours": 24, "days": 7, "months": 2,
+		"campaign_id": "cmp_none", // no campaign reaches the operator: create_campaign refuses operator_phone
 	}
 }
 

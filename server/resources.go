@@ -23,6 +23,8 @@ const (
 	ResourceInbox         = "agentphone://inbox"
 	ResourceCallTmpl      = "agentphone://calls/{id}"
 	ResourceConversationT = "agentphone://conversations/{id}"
+	ResourceCampaignTmpl  = "agentphone://campaigns/{id}"
+	resourceCampaignPre   = "agentphone://campaigns/"
 )
 
 // snapshot reads one view of the account for a resource.
@@ -56,6 +58,7 @@ func (a *App) addResources(s *mcpserver.MCPServer, d *tools.Deps) {
 	}{
 		{ResourceCallTmpl, "agentphone://calls/", "Call", "A call with its transcript and summary.", func(ctx context.Context, id string) (any, error) { return d.CallSnapshot(ctx, id) }},
 		{ResourceConversationT, "agentphone://conversations/", "Conversation", "A conversation with its recent messages.", func(ctx context.Context, id string) (any, error) { return d.ConversationSnapshot(ctx, id) }},
+		{ResourceCampaignTmpl, resourceCampaignPre, "Campaign", "A campaign's status, counts, problems and replies.", func(ctx context.Context, id string) (any, error) { return d.CampaignSnapshot(ctx, id) }},
 	}
 	for _, t := range templates {
 		read, prefix := t.read, t.prefix

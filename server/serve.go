@@ -9,6 +9,9 @@ import (
 // Run serves the configured transport until ctx is cancelled (SIGTERM/SIGINT: a graceful
 // shutdown that returns nil) or, on stdio, until stdin closes.
 func (a *App) Run(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
+	if err := a.StartCampaigns(); err != nil {
+		a.logger.Error("campaigns could not be resumed; they stay as they are", "err", err)
+	}
 	if a.cfg.WebhookListen != "" {
 		stop, err := a.startWebhookReceiver(ctx)
 		if err != nil {

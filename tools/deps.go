@@ -7,6 +7,7 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/agentphone-mcp/agentphone-mcp/apiclient"
+	"github.com/agentphone-mcp/agentphone-mcp/campaign"
 	"github.com/agentphone-mcp/agentphone-mcp/policy"
 )
 
@@ -67,6 +68,10 @@ type Deps struct {
 	Live *LiveCalls
 	// Received lists what the webhook receiver stored, for the inbox resource; may be nil.
 	Received InboxSource
+	// Campaigns keeps and runs campaigns; nil disables the campaign tools' effects.
+	Campaigns *campaign.Runner
+	// CampaignMax bounds a campaign's recipients (0: DefaultCampaignMax).
+	CampaignMax int
 }
 
 // All returns every tool in a stable order: tools/list is deterministic.
@@ -82,6 +87,7 @@ func All(d *Deps) []Tool {
 		contactTools(d),
 		webhookTools(d),
 		liveTools(d),
+		campaignTools(d),
 	} {
 		out = append(out, group...)
 	}

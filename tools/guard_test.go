@@ -47,6 +47,13 @@ var wantHints = map[string]wantHint{
 	"get_conversation":        {readOnly: true, idempotent: true, openWorld: true},
 	"list_contacts":           {readOnly: true, idempotent: true, openWorld: true},
 	"get_contact":             {readOnly: true, idempotent: true, openWorld: true},
+	"create_campaign":         {destructive: true, openWorld: true},
+	"get_campaign":            {readOnly: true, idempotent: true, openWorld: true},
+	"list_campaigns":          {readOnly: true, idempotent: true, openWorld: true},
+	"wait_for_campaign":       {readOnly: true, idempotent: true, openWorld: true},
+	"pause_campaign":          {idempotent: true, openWorld: true},
+	"resume_campaign":         {idempotent: true, openWorld: true},
+	"cancel_campaign":         {destructive: true, idempotent: true, openWorld: true},
 	"get_capabilities":        {readOnly: true, idempotent: true, openWorld: true},
 	"get_webhook":             {readOnly: true, idempotent: true, openWorld: true},
 	"list_webhook_deliveries": {readOnly: true, idempotent: true, openWorld: true},
@@ -420,6 +427,7 @@ func TestGuardToolsetLists(t *testing.T) {
 		ToolsetAccount: accountTools(d), ToolsetAgents: agentTools(d), ToolsetNumbers: numberTools(d),
 		ToolsetCalls: callTools(d), ToolsetMessages: messageTools(d), ToolsetConversations: conversationTools(d),
 		ToolsetContacts: contactTools(d), ToolsetWebhooks: webhookTools(d), ToolsetLive: liveTools(d),
+		ToolsetCampaigns: campaignTools(d),
 	}
 	total := 0
 	for _, ts := range Toolsets() {

@@ -33,6 +33,7 @@ const (
 	ToolsetContacts      = "contacts"
 	ToolsetWebhooks      = "webhooks"
 	ToolsetLive          = "live"
+	ToolsetCampaigns     = "campaigns"
 )
 
 // ToolsetInfo describes a toolset: what it holds and how it is offered.
@@ -77,6 +78,8 @@ func ToolsetInfos() []ToolsetInfo {
 			Description: "Read and change where inbound events go. Only the operator can enable it: it can redirect a user's inbound traffic."},
 		{Name: ToolsetLive, OnRequest: true, NeedsReceiver: true, Brief: "webhook-mode calls",
 			Description: "Answer webhook-mode calls turn by turn. Offered only when the webhook receiver runs."},
+		{Name: ToolsetCampaigns, OnRequest: true, Brief: "bulk texts with one approval",
+			Description: "Plan, approve once, run and watch texts to a contact list, paced and within local hours."},
 	}
 }
 
@@ -161,6 +164,9 @@ const (
 	// sessionOnly changes only what this MCP session sees (enable_toolset): read-only for the
 	// account, idempotent, closed world.
 	sessionOnly
+	// steers pauses or resumes work this server runs (a campaign): it changes what reaches
+	// people next, takes nothing back, and a repeat has no further effect.
+	steers
 )
 
 // hints are the four behaviour hints of an effect.
@@ -181,6 +187,8 @@ func (e effect) hints() hints {
 		return hints{destructive: true, openWorld: true}
 	case sessionOnly:
 		return hints{readOnly: true, idempotent: true}
+	case steers:
+		return hints{idempotent: true, openWorld: true}
 	default:
 		panic(fmt.Sprintf("tools: effect %d has no hints", e))
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -222,13 +223,14 @@ func auditPath(e env, fs *flag.FlagSet, sandboxLog bool) (string, error) {
 
 // cmdAudit verifies the audit log's hash chain, or repairs a torn last line.
 func cmdAudit(e env, args []string) error {
-	const use = "usage: agentphone-mcp audit verify|repair [--sandbox] [PATH]"
-	if len(args) == 0 || (args[0] != "verify" && args[0] != "repair") {
+	const use = "usage: agentphone-mcp audit verify|repair|show [--sandbox] [--campaign ID] [PATH]"
+	if len(args) == 0 || (args[0] != "verify" && args[0] != "repair" && args[0] != "show") {
 		return usageError{use}
 	}
 	fs := flag.NewFlagSet("audit "+args[0], flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	sandboxLog := fs.Bool("sandbox", false, "use the sandbox's audit log (<state dir>/sandbox/audit.jsonl)")
+	campaignID := fs.String("campaign", "", "show: only the lines of this campaign (its approval and each of its sends)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -241,6 +243,9 @@ func cmdAudit(e env, args []string) error {
 	}
 	if args[0] == "repair" {
 		return auditRepair(e, path)
+	}
+	if args[0] == "show" {
+		return auditShow(e, path, *campaignID)
 	}
 	rep, err := audit.Inspect(path)
 	if err != nil {
@@ -267,6 +272,20 @@ func cmdAudit(e env, args []string) error {
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", o.Seq, o.TS.Format(time.RFC3339), o.Ledger, o.Tool, o.Target)
 	}
 	return tw.Flush()
+}
+
+// auditShow prints the audit log's lines (JSON, one a line), only those of campaign when
+// it is set.
+func auditShow(e env, path, campaign string) error {
+	enc := json.NewEncoder(e.stdout)
+	enc.SetEscapeHTML(false)
+	_, err := audit.Scan(path, func(l audit.Entry) error {
+		if campaign != "" && l.Campaign != campaign {
+			return nil
+		}
+		return enc.Encode(l)
+	})
+	return err
 }
 
 // auditRepair says what it will do with a torn last line, then does it.

@@ -25,8 +25,11 @@ const demoRecipient = "(415) 555-0142"
 // stdio protocol (in one process, over pipes), printing each step as a person would want to
 // see it. Nothing real happens.
 func cmdDemo(ctx context.Context, e env, args []string) error {
+	if len(args) == 1 && args[0] == "campaign" {
+		return cmdDemoCampaign(ctx, e)
+	}
 	if len(args) > 0 {
-		return usageError{"demo takes no arguments"}
+		return usageError{"usage: agentphone-mcp demo [campaign]"}
 	}
 	stateDir, err := os.MkdirTemp("", "agentphone-demo-")
 	if err != nil {

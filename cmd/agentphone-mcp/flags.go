@@ -70,6 +70,7 @@ Usage:
   agentphone-mcp [serve] [flags]        run the MCP server (stdio by default)
   agentphone-mcp stdio [flags]          run the MCP server over stdio (what client entries run)
   agentphone-mcp demo                   see it work: drive the server on the sandbox
+  agentphone-mcp demo campaign          a ten-person campaign on a fast simulated clock
   agentphone-mcp sandbox --listen ADDR  serve the simulated AgentPhone API alone
   agentphone-mcp tools [--toolsets|--footprint]  the tools (or toolsets, or tools/list bytes) as Markdown
   agentphone-mcp optout list|add|remove NUMBER [--channel all|sms|call]
@@ -77,6 +78,9 @@ Usage:
   agentphone-mcp audit verify [--sandbox] [PATH]  check the audit log's hash chain and
                                         list sends whose outcome is not recorded
   agentphone-mcp audit repair [--sandbox] [PATH]  move a torn last line (full disk) aside
+  agentphone-mcp audit show [--campaign ID]      print the audit lines (of one campaign)
+  agentphone-mcp contacts import [--yes] FILE.csv import the operator's contacts (they vouch
+                                        for their numbers); without --yes only shows the plan
   agentphone-mcp state rebuild [--sandbox]        rebuild state.db from the audit log
                                         (opt-outs, known recipients, caps, used tokens)
   agentphone-mcp webhook-secret [--agent ID]     print the webhook signing secret

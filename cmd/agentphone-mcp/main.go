@@ -106,6 +106,8 @@ func run(ctx context.Context, args []string, e env) int {
 		err = cmdTools(e, args)
 	case "optout":
 		err = cmdOptout(ctx, e, args)
+	case "contacts":
+		err = cmdContacts(ctx, e, args)
 	case "audit":
 		err = cmdAudit(e, args)
 	case "state":

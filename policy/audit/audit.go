@@ -69,7 +69,9 @@ type Entry struct {
 
 	// Ledger lines: Phase is PhaseIntent (the reservation, before the API call) or
 	// PhaseOutcome (the settlement); Ledger is the ledger entry ID.
-	Phase        string    `json:"phase,omitempty"`
+	Phase string `json:"phase,omitempty"`
+	// Campaign is the campaign the action belongs to (its approval, each of its sends).
+	Campaign     string    `json:"campaign,omitempty"`
 	Ledger       string    `json:"ledger,omitempty"`
 	Kind         string    `json:"kind,omitempty"`
 	CreatedAt    time.Time `json:"created_at,omitzero"` // the reservation's time

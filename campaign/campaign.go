@@ -1,0 +1,191 @@
+// Package campaign works through a list of recipients with one human approval: a plan
+// (who is reached, who is excluded and by which policy rule, rendered samples, cost, when
+// it will finish), then a background run at the approved pace in which every send takes
+// the outbound path (outbound.Path: decide -> reserve in the send ledger -> API -> settle),
+// re-checked against the policy at send time. A campaign's state is a JSON file in the
+// state dir; the ledger entries it reserved carry its id, so a run killed mid-send and
+// restarted never sends twice.
+package campaign
+
+import (
+	"time"
+)
+
+// Status is where a campaign stands.
+type Status string
+
+// Campaign statuses.
+const (
+	Running   Status = "running"
+	Paused    Status = "paused"
+	Completed Status = "completed"
+	Canceled  Status = "canceled"
+)
+
+// RecipientState is where one recipient of a campaign stands.
+type RecipientState string
+
+// Recipient states. Queued is the only one that may still send.
+const (
+	Queued    RecipientState = "queued"
+	Sent      RecipientState = "sent"
+	Failed    RecipientState = "failed"     // the API refused it (definitely not sent)
+	MaybeSent RecipientState = "maybe_sent" // on the books but its outcome is unknown: never sent again
+	Skipped   RecipientState = "skipped"    // the policy refused it at send time (opted out meanwhile...)
+	Dropped   RecipientState = "canceled"   // the campaign was canceled before it was sent
+)
+
+// Recipient is one recipient of the approved plan and how it stands.
+type Recipient struct {
+	E164     string         `json:"e164"`
+	Body     string         `json:"body"`
+	Segments int            `json:"segments"`
+	Approved []string       `json:"approved_rules,omitempty"` // confirm rules the plan's approval covers
+	State    RecipientState `json:"state"`
+	// NotBefore defers the recipient (its calling window is closed, a cap is full).
+	NotBefore time.Time `json:"not_before,omitzero"`
+	Waiting   string    `json:"waiting,omitempty"` // quiet_hours | rate_limit while deferred
+	Rule      string    `json:"rule,omitempty"`    // why skipped or failed
+	Reason    string    `json:"reason,omitempty"`
+	LedgerID  string    `json:"ledger_id,omitempty"`
+	APIID     string    `json:"api_id,omitempty"`
+	SentAt    time.Time `json:"sent_at,omitzero"`
+}
+
+// Exclusion is a recipient left out of the plan, with the policy rule that excludes it.
+type Exclusion struct {
+	PhoneNumber string `json:"phone_number"`
+	Rule        string `json:"rule"`
+	Reason      string `json:"reason"`
+}
+
+// Campaign is the persisted state of one campaign.
+type Campaign struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	Channel   string    `json:"channel"`
+	AgentID   string    `json:"agent_id,omitempty"`
+	NumberID  string    `json:"number_id,omitempty"`
+	Template  string    `json:"template"`
+	PerMinute int       `json:"per_minute"`
+	Principal string    `json:"principal,omitempty"`
+	PlanHash  string    `json:"plan_hash"`
+	Status    Status    `json:"status"`
+	CreatedAt time.Time `json:"created_at"`
+	// ApprovalMethod is how the plan was approved (token, elicitation, otp, off).
+	ApprovalMethod string    `json:"approval_method"`
+	LastSendAt     time.Time `json:"last_send_at,omitzero"`
+	// HoldUntil delays the whole run (a cap is full); HoldReason says why.
+	HoldUntil  time.Time `json:"hold_until,omitzero"`
+	HoldReason string    `json:"hold_reason,omitempty"`
+	FinishedAt time.Time `json:"finished_at,omitzero"`
+	Note       string    `json:"note,omitempty"` // why it paused itself, if it did
+	// LastPoll is the last look for replies; RepliesUntil the newest reply time seen.
+	LastPoll     time.Time   `json:"last_poll,omitzero"`
+	RepliesUntil time.Time   `json:"replies_until,omitzero"`
+	Replies      []Reply     `json:"replies,omitempty"`
+	Recipients   []Recipient `json:"recipients"`
+	Excluded     []Exclusion `json:"excluded,omitempty"`
+}
+
+// Interval is the pause between two sends.
+func (c *Campaign) Interval() time.Duration {
+	if c.PerMinute <= 0 {
+		return time.Minute
+	}
+	return time.Minute / time.Duration(c.PerMinute)
+}
+
+// Counts are a campaign's recipients by state.
+type Counts struct {
+	Queued    int `json:"queued"`
+	Sent      int `json:"sent"`
+	Failed    int `json:"failed"`
+	MaybeSent int `json:"maybe_sent"`
+	Skipped   int `json:"skipped"`
+	Canceled  int `json:"canceled"`
+	OptOuts   int `json:"opt_outs"` // opted out during the run: skipped, or replied STOP
+	Replies   int `json:"replies"`  // recipients who replied
+	Deferred  int `json:"deferred"` // queued and waiting for their window or a cap
+}
+
+// Counts tallies the recipients.
+func (c *Campaign) Counts(now time.Time) Counts {
+	var n Counts
+	replied, stopped := map[string]bool{}, map[string]bool{}
+	for _, rp := range c.Replies {
+		replied[rp.From] = true
+		if rp.OptOut {
+			stopped[rp.From] = true
+		}
+	}
+	n.Replies = len(replied)
+	n.OptOuts = len(stopped)
+	for _, r := range c.Recipients {
+		switch r.State {
+		case Queued:
+			n.Queued++
+			if r.NotBefore.After(now) {
+				n.Deferred++
+			}
+		case Sent:
+			n.Sent++
+		case Failed:
+			n.Failed++
+		case MaybeSent:
+			n.MaybeSent++
+		case Skipped:
+			n.Skipped++
+			if r.Rule == "opted_out" && !stopped[r.E164] {
+				n.OptOuts++
+			}
+		case Dropped:
+			n.Canceled++
+		}
+	}
+	return n
+}
+
+// next is the queued recipient to send next (the earliest NotBefore, then list order), or -1.
+func (c *Campaign) next() int {
+	best := -1
+	for i, r := range c.Recipients {
+		if r.State != Queued {
+			continue
+		}
+		if best < 0 || r.NotBefore.Before(c.Recipients[best].NotBefore) {
+			best = i
+		}
+	}
+	return best
+}
+
+// NextSendAt is when the next send is due (zero when none is).
+func (c *Campaign) NextSendAt() time.Time {
+	if c.Status != Running {
+		return time.Time{}
+	}
+	i := c.next()
+	if i < 0 {
+		return time.Time{}
+	}
+	due := c.Recipients[i].NotBefore
+	if c.HoldUntil.After(due) {
+		due = c.HoldUntil
+	}
+	if !c.LastSendAt.IsZero() {
+		if t := c.LastSendAt.Add(c.Interval()); t.After(due) {
+			due = t
+		}
+	}
+	return due
+}
+
+// clone deep-copies c for readers.
+func (c *Campaign) clone() *Campaign {
+	cp := *c
+	cp.Recipients = append([]Recipient(nil), c.Recipients...)
+	cp.Excluded = append([]Exclusion(nil), c.Excluded...)
+	cp.Replies = append([]Reply(nil), c.Replies...)
+	return &cp
+}

@@ -1,0 +1,614 @@
+package campaign
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+
+	"github.com/agentphone-mcp/agentphone-mcp/apiclient"
+	"github.com/agentphone-mcp/agentphone-mcp/outbound"
+	"github.com/agentphone-mcp/agentphone-mcp/policy"
+	"github.com/agentphone-mcp/agentphone-mcp/policy/phone"
+	"github.com/agentphone-mcp/agentphone-mcp/store"
+	"github.com/agentphone-mcp/agentphone-mcp/store/filelock"
+)
+
+// lockWait bounds the wait for a campaign's state lock.
+const lockWait = 5 * time.Second
+
+// policyRetry is the pause after the policy could not decide (a lookup failed).
+const policyRetry = time.Minute
+
+// Runner keeps campaigns and runs them in the background, one goroutine per running
+// campaign. Every change to a campaign is a read-modify-write of its file under an
+// exclusive file lock, so processes sharing a state dir see each other's pauses and
+// cancels; a second lock, held for the run's lifetime, lets one process run a campaign.
+type Runner struct {
+	// Dir holds the campaign files (AGENTPHONE_STATE_DIR/campaigns).
+	Dir string
+	// Path is the outbound path every send takes.
+	Path *outbound.Path
+	// Store is the send ledger (read at a run's start: what did earlier runs reserve?).
+	Store  store.Store
+	Clock  clockwork.Clock
+	Logger *slog.Logger
+	// Region is the default region for numbers without a country code.
+	Region string
+	// OnChange, if set, is called (outside the Runner's locks) after every saved change of
+	// a campaign: the server sends notifications/resources/updated with it.
+	OnChange func(id string)
+
+	once   sync.Once
+	mu     sync.Mutex // guards runs, and serialises this process's updates
+	runs   map[string]*run
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	change chan struct{} // closed and replaced on every state change (waiters)
+	cache  fileCache     // decoded campaign files
+}
+
+// run is one campaign's goroutine.
+type run struct {
+	wake      chan struct{}
+	waitUntil time.Time // zero while working
+}
+
+func (r *Runner) init() {
+	r.once.Do(func() {
+		r.runs = map[string]*run{}
+		r.ctx, r.cancel = context.WithCancel(context.Background())
+		r.change = make(chan struct{})
+		if r.Clock == nil {
+			r.Clock = clockwork.NewRealClock()
+		}
+		if r.Logger == nil {
+			r.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		}
+	})
+}
+
+func (r *Runner) files() files { return files{dir: r.Dir, cache: &r.cache} }
+
+// notify wakes everyone waiting for a change. r.mu must be held.
+func (r *Runner) notify() {
+	close(r.change)
+	r.change = make(chan struct{})
+}
+
+// NewID makes a campaign id.
+func NewID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return "cmp_" + hex.EncodeToString(b[:])
+}
+
+// Start saves an approved campaign and starts running it.
+func (r *Runner) Start(c *Campaign) error {
+	r.init()
+	c.Status = Running
+	if err := r.update(c.ID, func(old *Campaign) error {
+		if old != nil {
+			return fmt.Errorf("campaign %s already exists", c.ID)
+		}
+		return nil
+	}, c); err != nil {
+		return err
+	}
+	r.launch(c.ID)
+	return nil
+}
+
+// ResumeAll starts every campaign left running (by this or an earlier process).
+func (r *Runner) ResumeAll() error {
+	r.init()
+	ids, err := r.files().ids()
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		c, err := r.files().load(id)
+		if err != nil {
+			r.Logger.Error("campaign: cannot load; left alone", "campaign", id, "err", err)
+			continue
+		}
+		if c.Status == Running {
+			r.launch(id)
+		}
+	}
+	return nil
+}
+
+// Get returns a campaign.
+func (r *Runner) Get(id string) (*Campaign, error) { return r.files().load(id) }
+
+// List returns the campaigns, newest first.
+func (r *Runner) List() ([]*Campaign, error) {
+	ids, err := r.files().ids()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*Campaign, 0, len(ids))
+	for _, id := range ids {
+		c, err := r.files().load(id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	slices.SortStableFunc(out, func(a, b *Campaign) int { return b.CreatedAt.Compare(a.CreatedAt) })
+	return out, nil
+}
+
+// Pause stops sending (a send in flight completes); Resume continues.
+func (r *Runner) Pause(id string) (*Campaign, error) {
+	return r.steer(id, func(c *Campaign) error {
+		if c.Status != Running {
+			return fmt.Errorf("campaign %s is %s; only a running campaign can be paused", id, c.Status)
+		}
+		c.Status, c.Note = Paused, "paused by request"
+		return nil
+	})
+}
+
+// Resume continues a paused campaign.
+func (r *Runner) Resume(id string) (*Campaign, error) {
+	c, err := r.steer(id, func(c *Campaign) error {
+		if c.Status != Paused {
+			return fmt.Errorf("campaign %s is %s; only a paused campaign can be resumed", id, c.Status)
+		}
+		c.Status, c.Note = Running, ""
+		return nil
+	})
+	if err == nil {
+		r.launch(id)
+	}
+	return c, err
+}
+
+// Cancel ends a campaign at once: nothing not yet sent is sent (a send already on its way
+// completes and is recorded).
+func (r *Runner) Cancel(id string) (*Campaign, error) {
+	return r.steer(id, func(c *Campaign) error {
+		if c.Status == Completed || c.Status == Canceled {
+			return fmt.Errorf("campaign %s is already %s", id, c.Status)
+		}
+		c.Status, c.FinishedAt = Canceled, r.Clock.Now()
+		for i := range c.Recipients {
+			if c.Recipients[i].State == Queued {
+				c.Recipients[i].State = Dropped
+			}
+		}
+		return nil
+	})
+}
+
+// steer applies a change and wakes the campaign's goroutine.
+func (r *Runner) steer(id string, fn func(*Campaign) error) (*Campaign, error) {
+	r.init()
+	var out *Campaign
+	err := r.update(id, func(c *Campaign) error {
+		if c == nil {
+			return ErrNotFound
+		}
+		if err := fn(c); err != nil {
+			return err
+		}
+		out = c.clone()
+		return nil
+	}, nil)
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	if h := r.runs[id]; h != nil {
+		select {
+		case h.wake <- struct{}{}:
+		default:
+		}
+	}
+	r.mu.Unlock()
+	return out, nil
+}
+
+// update is the one read-modify-write of a campaign file: under this process's mutex and
+// the campaign's exclusive file lock, load it (nil if none), apply fn, save (fresh, when
+// given, replaces a missing file).
+func (r *Runner) update(id string, fn func(*Campaign) error, fresh *Campaign) error {
+	err := r.updateLocked(id, fn, fresh)
+	if err == nil && r.OnChange != nil {
+		r.OnChange(id)
+	}
+	return err
+}
+
+func (r *Runner) updateLocked(id string, fn func(*Campaign) error, fresh *Campaign) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !validID.MatchString(id) {
+		return ErrNotFound
+	}
+	if err := os.MkdirAll(r.Dir, 0o700); err != nil {
+		return fmt.Errorf("campaign: create %s: %w", r.Dir, err)
+	}
+	f, err := os.OpenFile(filepath.Join(r.Dir, id+".lock"), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("campaign: lock %s: %w", id, err)
+	}
+	defer f.Close()
+	if err := filelock.Lock(r.ctx, f, true, lockWait); err != nil {
+		return fmt.Errorf("campaign: lock %s: %w", id, err)
+	}
+	defer filelock.Unlock(f)
+	c, err := r.files().load(id)
+	if errors.Is(err, ErrNotFound) {
+		c, err = nil, nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := fn(c); err != nil {
+		return err
+	}
+	if c == nil {
+		c = fresh
+	}
+	if c == nil {
+		return ErrNotFound
+	}
+	if err := r.files().save(c); err != nil {
+		return err
+	}
+	r.notify()
+	return nil
+}
+
+// launch starts id's goroutine unless one runs in this process.
+func (r *Runner) launch(id string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.runs[id] != nil || r.ctx.Err() != nil {
+		return
+	}
+	h := &run{wake: make(chan struct{}, 1)}
+	r.runs[id] = h
+	r.wg.Add(1)
+	go r.loop(id, h)
+}
+
+// Close stops every run (sends in flight complete first) and waits for them.
+func (r *Runner) Close() {
+	r.init()
+	r.cancel()
+	r.wg.Wait()
+}
+
+// WaitIdle blocks until campaign id's goroutine in this process is waiting for a time
+// after now, or has ended: everything due at now is done.
+func (r *Runner) WaitIdle(ctx context.Context, id string) error {
+	r.init()
+	for {
+		r.mu.Lock()
+		h := r.runs[id]
+		idle := h == nil || (!h.waitUntil.IsZero() && h.waitUntil.After(r.Clock.Now()))
+		ch := r.change
+		r.mu.Unlock()
+		if idle {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// Changed returns a channel closed at the next change of any campaign in this process.
+func (r *Runner) Changed() <-chan struct{} {
+	r.init()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.change
+}
+
+func (r *Runner) setWait(id string, h *run, until time.Time) {
+	r.mu.Lock()
+	h.waitUntil = until
+	r.notify()
+	r.mu.Unlock()
+}
+
+// loop runs one campaign until it ends, pauses, or the Runner closes.
+func (r *Runner) loop(id string, h *run) {
+	defer r.wg.Done()
+	defer func() {
+		r.mu.Lock()
+		delete(r.runs, id)
+		r.notify()
+		r.mu.Unlock()
+	}()
+	// One process runs a campaign: the run lock is held for the goroutine's life (the
+	// kernel releases it if the process dies).
+	lock, err := os.OpenFile(filepath.Join(r.Dir, id+".run"), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		r.Logger.Error("campaign: cannot open the run lock", "campaign", id, "err", err)
+		return
+	}
+	defer lock.Close()
+	if err := filelock.Lock(r.ctx, lock, true, 0); err != nil {
+		r.Logger.Info("campaign: another process runs it", "campaign", id)
+		return
+	}
+	defer filelock.Unlock(lock)
+	if err := r.reconcile(id); err != nil {
+		r.Logger.Error("campaign: cannot read the ledger; not running", "campaign", id, "err", err)
+		return
+	}
+	for r.ctx.Err() == nil {
+		c, err := r.files().load(id)
+		if err != nil {
+			r.Logger.Error("campaign: cannot load; stopping its run", "campaign", id, "err", err)
+			return
+		}
+		if c.Status != Running {
+			return
+		}
+		if now := r.Clock.Now(); !now.Before(c.LastPoll.Add(pollEvery)) {
+			if err := r.Refresh(r.ctx, id); err != nil {
+				r.Logger.Warn("campaign: the look for replies failed; trying again later", "campaign", id, "err", err)
+				_ = r.update(id, func(c *Campaign) error { c.LastPoll = now; return nil }, nil)
+			}
+			continue
+		}
+		i := c.next()
+		if i < 0 {
+			_ = r.update(id, func(c *Campaign) error {
+				if c.Status == Running {
+					c.Status, c.FinishedAt = Completed, r.Clock.Now()
+				}
+				return nil
+			}, nil)
+			return
+		}
+		now := r.Clock.Now()
+		due := c.NextSendAt()
+		if poll := c.LastPoll.Add(pollEvery); poll.Before(due) {
+			due = poll // look for replies (and opt-outs) while waiting
+		}
+		if due.After(now) {
+			// The timer first, then the idle mark: whoever sees the run idle and moves a
+			// (fake) clock on finds the timer already set.
+			t := r.Clock.NewTimer(due.Sub(now))
+			r.setWait(id, h, due)
+			select {
+			case <-t.Chan():
+			case <-h.wake:
+				t.Stop()
+			case <-r.ctx.Done():
+				t.Stop()
+				return
+			}
+			r.setWait(id, h, time.Time{})
+			continue
+		}
+		r.sendOne(c, i)
+	}
+}
+
+// reconcile settles, from the ledger, queued recipients an earlier run reserved: a run
+// killed between the reservation and saving the campaign file must not send them again.
+func (r *Runner) reconcile(id string) error {
+	c, err := r.files().load(id)
+	if err != nil {
+		return err
+	}
+	found := map[int]store.Entry{}
+	for i, rc := range c.Recipients {
+		if rc.State != Queued {
+			continue
+		}
+		es, err := r.Store.Entries(r.ctx, store.EntryFilter{Recipient: rc.E164, Kind: string(policy.KindSMS)})
+		if err != nil {
+			return fmt.Errorf("campaign: read the ledger: %w", err)
+		}
+		for _, e := range es {
+			if e.CampaignID == id {
+				found[i] = e
+				break
+			}
+		}
+	}
+	if len(found) == 0 {
+		return nil
+	}
+	return r.update(id, func(c *Campaign) error {
+		for i, e := range found {
+			rc := &c.Recipients[i]
+			if rc.State != Queued {
+				continue
+			}
+			rc.LedgerID, rc.APIID = e.ID, e.APIID
+			switch e.State {
+			case store.Sent:
+				rc.State, rc.SentAt = Sent, e.CreatedAt
+			case store.Failed:
+				rc.State, rc.Rule, rc.Reason = Failed, "api_error", "not sent (ledger: "+e.Note+")"
+			default:
+				rc.State, rc.Reason = MaybeSent, "an earlier run reserved it and stopped before its outcome was known; it is not sent again"
+			}
+		}
+		return nil
+	}, nil)
+}
+
+// sendOne takes recipient i's send through the policy and the outbound path.
+func (r *Runner) sendOne(c *Campaign, i int) {
+	rc := c.Recipients[i]
+	now := r.Clock.Now()
+	n, nerr := phone.Normalize(rc.E164, r.Region)
+	if nerr == nil && !r.Path.Policy.InWindow(&n, now) {
+		r.deferQuiet(c.ID, i, &n, now)
+		return
+	}
+	a := policy.Action{Tool: "campaign", Principal: c.Principal, Kind: policy.KindSMS, To: rc.E164, Body: rc.Body,
+		CampaignID: c.ID, Args: map[string]any{"campaign_id": c.ID, "to": rc.E164}}
+	dec, err := r.Path.Policy.Evaluate(r.ctx, a)
+	if err != nil {
+		r.Logger.Warn("campaign: the policy could not decide; retrying later", "campaign", c.ID, "err", err)
+		r.hold(c.ID, now.Add(policyRetry), "policy_error")
+		return
+	}
+	if r.refuse(c.ID, i, dec, rc.Approved, now) {
+		return
+	}
+	// Last look: a cancel or pause since the loop loaded the campaign stops this send.
+	if cur, err := r.files().load(c.ID); err != nil || cur.Status != Running || cur.Recipients[i].State != Queued {
+		return
+	}
+	res := r.Path.Run(r.ctx, outbound.Request{
+		Action: a, Decision: dec, Approval: policy.Approval{Method: c.ApprovalMethod, Rules: rc.Approved},
+		Do: func(ctx context.Context) outbound.Attempt {
+			sent, err := r.Path.API.SendMessage(ctx, apiclient.SendMessageRequest{Body: rc.Body, ToNumber: rc.E164, AgentID: c.AgentID, NumberID: c.NumberID})
+			if err != nil {
+				return outbound.Attempt{Err: err}
+			}
+			return outbound.Attempt{APIID: sent.ID, APIStatus: sent.Status}
+		},
+	})
+	if res.Refused != nil {
+		var ref *policy.Refusal
+		var be *policy.BooksError
+		switch {
+		case errors.As(res.Refused, &ref):
+			if !r.refuse(c.ID, i, ref.Decision, rc.Approved, now) {
+				r.hold(c.ID, now.Add(policyRetry), "policy_error")
+			}
+		case errors.As(res.Refused, &be):
+			_ = r.update(c.ID, func(c *Campaign) error {
+				c.Status, c.Note = Paused, "paused: nothing could be put on the books ("+be.Error()+")"
+				return nil
+			}, nil)
+		}
+		return
+	}
+	_ = r.update(c.ID, func(c *Campaign) error {
+		p := &c.Recipients[i]
+		p.LedgerID, p.APIID, p.SentAt, p.Waiting = res.Ticket.Entry.ID, res.Attempt.APIID, now, ""
+		switch res.State {
+		case store.Sent:
+			p.State = Sent
+			if res.Reconciled != nil && res.Reconciled.Found {
+				p.APIID = res.Reconciled.APIID
+			}
+		case store.Failed:
+			p.State, p.Rule, p.Reason = Failed, "api_error", apiReason(res.Attempt.Err)
+		default:
+			p.State, p.Reason = MaybeSent, "AgentPhone's answer was lost; counted as sent and not retried"
+		}
+		c.LastSendAt = now
+		return nil
+	}, nil)
+}
+
+// apiReason is a short, bounded description of an API error (third-party text).
+func apiReason(err error) string {
+	if err == nil {
+		return "refused by AgentPhone"
+	}
+	s := err.Error()
+	if r := []rune(s); len(r) > 160 {
+		s = string(r[:160]) + "…"
+	}
+	return "AgentPhone: " + s
+}
+
+// refuse acts on a decision that does not let recipient i be sent now: quiet hours defer
+// it, a cap holds the whole run, anything else skips it (opted out meanwhile, a confirm
+// rule the plan's approval did not cover). It reports false when the decision allows.
+func (r *Runner) refuse(id string, i int, d policy.Decision, approved []string, now time.Time) bool {
+	var quiet, capped bool
+	var skip *policy.RuleHit
+	switch d.Outcome {
+	case policy.Allow:
+		return false
+	case policy.Deny:
+		for k, h := range d.Rules {
+			switch h.ID {
+			case policy.RuleQuietHours:
+				quiet = true
+			case policy.RuleRateLimit:
+				capped = true
+			default:
+				if skip == nil {
+					skip = &d.Rules[k]
+				}
+			}
+		}
+	case policy.Confirm:
+		for k, h := range d.Rules {
+			if !slices.Contains(approved, h.ID) {
+				skip = &d.Rules[k]
+				break
+			}
+		}
+		if skip == nil {
+			return false
+		}
+	}
+	switch {
+	case skip != nil:
+		reason := skip.Reason
+		if d.Outcome == policy.Confirm {
+			reason = "needs a confirmation the campaign's approval did not cover: " + reason
+		}
+		_ = r.update(id, func(c *Campaign) error {
+			p := &c.Recipients[i]
+			if p.State == Queued {
+				p.State, p.Rule, p.Reason, p.Waiting = Skipped, skip.ID, reason, ""
+			}
+			return nil
+		}, nil)
+	case quiet && d.Target != nil:
+		r.deferQuiet(id, i, d.Target, now)
+	case capped:
+		r.hold(id, now.Add(capRetry), policy.RuleRateLimit)
+	default:
+		r.hold(id, now.Add(policyRetry), "policy_error")
+	}
+	return true
+}
+
+// deferQuiet moves recipient i to its next calling window.
+func (r *Runner) deferQuiet(id string, i int, n *phone.Number, now time.Time) {
+	at, ok := r.Path.Policy.NextWindow(n, now)
+	if !ok {
+		at = now.Add(windowRetry)
+	}
+	_ = r.update(id, func(c *Campaign) error {
+		p := &c.Recipients[i]
+		if p.State == Queued {
+			p.NotBefore, p.Waiting = at, policy.RuleQuietHours
+		}
+		return nil
+	}, nil)
+}
+
+// hold delays the whole run until at (a cap is full, the policy could not decide).
+func (r *Runner) hold(id string, at time.Time, why string) {
+	_ = r.update(id, func(c *Campaign) error {
+		c.HoldUntil, c.HoldReason = at, why
+		return nil
+	}, nil)
+}

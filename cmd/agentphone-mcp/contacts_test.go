@@ -1,0 +1,104 @@
+package main
+
+import (
+	"context"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/agentphone-mcp/agentphone-mcp/apiclient"
+	"github.com/agentphone-mcp/agentphone-mcp/policy/keyguard"
+	"github.com/agentphone-mcp/agentphone-mcp/sandbox"
+)
+
+const importKey = "sk_test_import_0123456789abcdef"
+
+// TestContactsImport shows the plan (what it imports, what it refuses and why) and writes
+// nothing without --yes; with --yes the API gets exactly the good rows.
+func TestContactsImport(t *testing.T) {
+	sb := sandbox.New(sandbox.Options{APIKey: importKey})
+	t.Cleanup(sb.Close)
+	srv := httptest.NewServer(sb)
+	t.Cleanup(srv.Close)
+	dir := t.TempDir()
+	csvPath := filepath.Join(dir, "list.csv")
+	body := "First_Name,Last_Name,Mobile\n" +
+		"Ada,Lovelace,(650) 253-0001\n" +
+		"Alan,Turing,+1 650 253 0002\n" +
+		"Bad,Row,call me\n" +
+		"Police,,911\n" +
+		"Ada,Again,+16502530001\n" +
+		"Grace,Hopper,650-253-0003\n"
+	if err := os.WriteFile(csvPath, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"AGENTPHONE_API_KEY=" + importKey, "AGENTPHONE_BASE_URL=" + srv.URL, "AGENTPHONE_STATE_DIR=" + filepath.Join(dir, "state")}
+
+	contacts := func() []apiclient.Contact {
+		ep, err := keyguard.ParseBaseURL(srv.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		api, err := apiclient.New(apiclient.Options{BaseURL: ep.BaseURL, HTTPClient: keyguard.NewHTTPClient(ep, keyguard.NewSecret(importKey), nil)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, err := api.ListContacts(context.Background(), apiclient.ListContactsParams{Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return page.Data
+	}
+	before := len(contacts())
+
+	code, out, errOut := runCmd(t, env, "contacts", "import", csvPath)
+	if code != 0 {
+		t.Fatalf("dry run exited %d: %s %s", code, out, errOut)
+	}
+	for _, want := range []string{"3 contacts to import", "+16502530001  Ada Lovelace", "+16502530003  Grace Hopper",
+		"3 rows refused", "call me", "invalid_number", "911", "emergency", "duplicate", "the same number as line 2", "Nothing was written"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("dry run output lacks %q:\n%s", want, out)
+		}
+	}
+	if got := len(contacts()); got != before {
+		t.Fatalf("the dry run wrote %d contacts", got-before)
+	}
+
+	code, out, errOut = runCmd(t, env, "contacts", "import", "--yes", csvPath)
+	if code != 0 {
+		t.Fatalf("import exited %d: %s %s", code, out, errOut)
+	}
+	got := map[string]string{}
+	for _, c := range contacts() {
+		got[c.PhoneNumber] = c.Name
+	}
+	if len(got) != before+3 || got["+16502530001"] != "Ada Lovelace" || got["+16502530002"] != "Alan Turing" || got["+16502530003"] != "Grace Hopper" {
+		t.Fatalf("contacts after the import: %v", got)
+	}
+	// Again: every row is now refused as an existing contact; nothing is written twice.
+	code, out, _ = runCmd(t, env, "contacts", "import", "--yes", csvPath)
+	if code != 0 || !strings.Contains(out, "0 contacts to import") || !strings.Contains(out, "already_a_contact") {
+		t.Fatalf("second import: %d %s", code, out)
+	}
+	if code, _, _ := runCmd(t, env, "contacts", "import"); code != 2 {
+		t.Fatalf("no file: exit %d, want 2", code)
+	}
+}
+
+// TestDemoCampaign runs `demo campaign` end to end: the plan's exclusions, the approval,
+// the paced run with a STOP reply and an operator opt-out mid-run, the report.
+func TestDemoCampaign(t *testing.T) {
+	code, out, errOut := runCmd(t, nil, "demo", "campaign")
+	if code != 0 {
+		t.Fatalf("demo campaign exited %d: %s\n%s", code, errOut, out)
+	}
+	for _, want := range []string{"reach 10 of 13", "[duplicate_in_list]", "[first_contact]", "[emergency]",
+		"is running: 10 recipients at 6 a minute", "is completed: 9 sent", "1 skipped", "2 opted out"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("demo output lacks %q:\n%s", want, out)
+		}
+	}
+}

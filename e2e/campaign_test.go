@@ -1,0 +1,172 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/agentphone-mcp/agentphone-mcp/store"
+)
+
+// TestCampaignKillNineResumesWithoutDoubleSend kills the server (SIGKILL) while a
+// campaign's third send is reserved in the ledger and held at the API, starts another
+// server on the same state dir, and counts at the API: the run goes on where it stopped,
+// the held recipient is not sent again (its outcome is unknown), nobody gets two messages.
+func TestCampaignKillNineResumesWithoutDoubleSend(t *testing.T) {
+	f := newFakeAPI(t)
+	agentID, _ := f.sender(t)
+	dir := t.TempDir()
+	pf := policyFileWith(t, map[string]any{
+		"allowlist": []string{"+16502535"},
+		"limits":    map[string]int{"sms_per_recipient_hour": -1, "sms_per_recipient_day": -1, "sms_segments_hour": -1, "new_recipients_day": -1},
+	})
+	env := ledgerEnv(t, f, dir, "AGENTPHONE_POLICY_FILE="+pf)
+	var nums []string
+	var rs []any
+	for i := range 5 {
+		nums = append(nums, numberN(5, i))
+		rs = append(rs, map[string]any{"phone_number": numberN(5, i)})
+	}
+	held := nums[2]
+	f.mu.Lock()
+	f.hangTo = held
+	f.mu.Unlock()
+
+	p := startProc(t, env)
+	res := mustOK(t, callTool(t, p.c, "create_campaign", map[string]any{
+		"name": "kill", "agent_id": agentID, "recipients": rs, "template": "Your parcel arrives today.", "per_minute": 60,
+	}), "create_campaign")
+	id := res.str("id")
+	if res.str("status") != "running" || id == "" {
+		t.Fatalf("create_campaign: %v", res.data)
+	}
+	// Wait until the held send is on the books (reserved, its request held at the API).
+	st, err := store.Open(dir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reserved := waitFor(20*time.Second, func() bool {
+		es, err := st.Entries(context.Background(), store.EntryFilter{Recipient: held})
+		return err == nil && len(es) == 1 && es[0].CampaignID == id
+	})
+	_ = st.Close()
+	if !reserved {
+		t.Fatalf("the third send was never reserved; the API got %v", f.all())
+	}
+	p.kill()
+	f.mu.Lock()
+	f.hangTo = "" // a send of the held recipient after the restart would now reach the API
+	f.mu.Unlock()
+	if got := f.count("POST /v1/messages", ""); got != 2 {
+		t.Fatalf("before the kill the API got %d sends, want 2", got)
+	}
+
+	p2 := startProc(t, env)
+	if !waitFor(20*time.Second, func() bool { return f.count("POST /v1/messages", "") == 4 }) {
+		t.Fatalf("the restarted server did not finish the run: the API got %v", f.all())
+	}
+	var r result
+	if !waitFor(10*time.Second, func() bool {
+		r = callTool(t, p2.c, "get_campaign", map[string]any{"campaign_id": id})
+		return r.str("status") == "completed"
+	}) {
+		t.Fatalf("campaign after the restart: %s", r.text)
+	}
+	counts, _ := r.data["counts"].(map[string]any)
+	if counts["sent"] != float64(4) || counts["maybe_sent"] != float64(1) {
+		t.Fatalf("counts %v, want 4 sent and 1 maybe_sent", counts)
+	}
+	// Every line of the campaign carries its id: one intent per recipient, plus the approval.
+	out, err := runCLI(t, env, "audit", "show", "--campaign", id)
+	if err != nil {
+		t.Fatalf("audit show: %v\n%s", err, out)
+	}
+	intents := map[string]int{}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var l struct{ Phase, Campaign, Kind, Target string }
+		if err := json.Unmarshal([]byte(line), &l); err != nil || l.Campaign != id {
+			t.Fatalf("audit show --campaign printed %q (%v)", line, err)
+		}
+		if l.Phase == "intent" {
+			intents[l.Kind+" "+l.Target]++
+		}
+	}
+	if intents["campaign "] != 1 || len(intents) != 6 {
+		t.Fatalf("intents of the campaign: %v", intents)
+	}
+	for _, n := range nums {
+		want := 1
+		if n == held {
+			want = 0
+		}
+		if got := f.count("POST /v1/messages", n); got != want {
+			t.Errorf("%s: the API got %d sends, want %d", n, got, want)
+		}
+	}
+}
+
+// TestCampaignSteeredFromAnotherProcess: two servers share a state dir. The one that created
+// the campaign runs it; the other pauses it (the runner stops), resumes it (and so takes the
+// run over), and the first cancels it (the second stops). Counted at the API: nobody is
+// texted twice, nothing is sent while paused or after the cancel.
+func TestCampaignSteeredFromAnotherProcess(t *testing.T) {
+	f := newFakeAPI(t)
+	agentID, _ := f.sender(t)
+	dir := t.TempDir()
+	pf := policyFileWith(t, map[string]any{
+		"allowlist": []string{"+16502536"},
+		"limits":    map[string]int{"sms_per_recipient_hour": -1, "sms_per_recipient_day": -1, "sms_segments_hour": -1, "new_recipients_day": -1},
+	})
+	env := ledgerEnv(t, f, dir, "AGENTPHONE_POLICY_FILE="+pf)
+	var rs []any
+	for i := range 40 {
+		rs = append(rs, map[string]any{"phone_number": numberN(6, i)})
+	}
+	a, b := startProc(t, env), startProc(t, env)
+	res := mustOK(t, callTool(t, a.c, "create_campaign", map[string]any{
+		"name": "steer", "agent_id": agentID, "recipients": rs, "template": "Your parcel arrives today.", "per_minute": 60,
+	}), "create_campaign")
+	id := res.str("id")
+	sent := func() int { return f.count("POST /v1/messages", "") }
+	if !waitFor(20*time.Second, func() bool { return sent() >= 2 }) {
+		t.Fatalf("the run did not start: %v", f.all())
+	}
+	if r := callTool(t, b.c, "pause_campaign", map[string]any{"campaign_id": id}); r.str("status") != "paused" {
+		t.Fatalf("pause from the other process: %s", r.text)
+	}
+	paused := sent()
+	time.Sleep(2500 * time.Millisecond) // real processes, real clock: 2.5 send intervals
+	if got := sent(); got > paused+1 {  // one send may have been on its way
+		t.Fatalf("sent %d while paused (at pause %d)", got, paused)
+	}
+	paused = sent()
+	if r := callTool(t, b.c, "resume_campaign", map[string]any{"campaign_id": id}); r.str("status") != "running" {
+		t.Fatalf("resume from the other process: %s", r.text)
+	}
+	if !waitFor(20*time.Second, func() bool { return sent() >= paused+2 }) {
+		t.Fatal("the resumed run did not go on")
+	}
+	if r := callTool(t, a.c, "cancel_campaign", map[string]any{"campaign_id": id}); r.str("status") != "canceled" {
+		t.Fatalf("cancel from the first process: %s", r.text)
+	}
+	canceled := sent()
+	time.Sleep(2500 * time.Millisecond)
+	final := sent()
+	if final > canceled+1 {
+		t.Fatalf("sent %d after the cancel (at cancel %d)", final, canceled)
+	}
+	per := map[string]int{}
+	for _, r := range f.all() {
+		per[r.to]++
+		if per[r.to] > 1 {
+			t.Fatalf("%s texted twice", r.to)
+		}
+	}
+	r := callTool(t, b.c, "get_campaign", map[string]any{"campaign_id": id})
+	counts, _ := r.data["counts"].(map[string]any)
+	if r.str("status") != "canceled" || int(counts["sent"].(float64)) != final || counts["queued"] != float64(0) {
+		t.Fatalf("campaign after the cancel (API got %d): %s %v", final, r.text, counts)
+	}
+}
