@@ -62,10 +62,17 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// serverEnv is the environment of a sandbox-mode server with its own state dir.
+// serverEnv is the environment of a sandbox-mode server with its own state dir. Every case
+// confirms a number purchase, so the policy file lifts the daily purchase cap (3 by default).
 func serverEnv(t *testing.T) []string {
+	dir := t.TempDir()
+	policyFile := filepath.Join(dir, "policy.json")
+	if err := os.WriteFile(policyFile, []byte(`{"limits": {"numbers_bought_day": -1}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	return append(os.Environ(),
-		"AGENTPHONE_API_KEY=", "AGENTPHONE_SANDBOX=true", "AGENTPHONE_STATE_DIR="+t.TempDir(),
+		"AGENTPHONE_API_KEY=", "AGENTPHONE_SANDBOX=true", "AGENTPHONE_STATE_DIR="+filepath.Join(dir, "state"),
+		"AGENTPHONE_POLICY_FILE="+policyFile,
 		"AGENTPHONE_SANDBOX_NOW="+daytime, "AGENTPHONE_LOG_LEVEL=warn", "AGENTPHONE_TOOLSETS=all",
 		"AGENTPHONE_CONFIRM_MODE=auto", "AGENTPHONE_TOOL_TIMEOUT="+toolTimeout.String(),
 		"AGENTPHONE_ELICIT_TIMEOUT="+elicitTimeout.String())
