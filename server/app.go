@@ -5,7 +5,9 @@ package server
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -72,6 +74,7 @@ type App struct {
 	subs    *subscribers
 	deps    *tools.Deps
 	closers []func() error
+	ops     *ops // metrics and readiness
 }
 
 // New builds the App. It refuses to start on any configuration mistake, with a message that
@@ -90,7 +93,7 @@ func New(ctx context.Context, cfg Config, opts Options) (app *App, err error) {
 	if logger == nil {
 		logger = NewLogger(stderr, cfg.LogLevel, scrubber)
 	}
-	a := &App{cfg: cfg, logger: logger, secrets: opts.Secrets}
+	a := &App{cfg: cfg, logger: logger, secrets: opts.Secrets, ops: newOps()}
 	defer func() {
 		if err != nil {
 			_ = a.Close()
@@ -103,6 +106,11 @@ func New(ctx context.Context, cfg Config, opts Options) (app *App, err error) {
 		if err != nil {
 			return nil, err
 		}
+	}
+
+	tokenKey, err := signingKey(cfg)
+	if err != nil {
+		return nil, err
 	}
 
 	if cfg.Sandbox && !opts.Secrets.APIKey.IsZero() {
@@ -141,6 +149,7 @@ func New(ctx context.Context, cfg Config, opts Options) (app *App, err error) {
 		logger.Warn("the API base URL is a loopback address: for local testing only", "base_url", endpoint.BaseURL)
 	}
 	hc := keyguard.NewHTTPClient(endpoint, key, base)
+	hc.Transport = a.ops.instrument(hc.Transport)
 	a.api, err = apiclient.New(apiclient.Options{
 		BaseURL: endpoint.BaseURL, HTTPClient: hc, Clock: a.clock,
 		Timeout: 30 * time.Second, LongPollTimeout: 11 * time.Minute,
@@ -160,11 +169,12 @@ func New(ctx context.Context, cfg Config, opts Options) (app *App, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("read the audit log: %w", err)
 	}
-	a.store, err = store.Open(StoreDir(cfg), store.Options{Clock: a.clock, RequireExisting: history})
+	a.store, err = a.openStore(ctx, history)
 	if err != nil {
 		return nil, err
 	}
 	a.closers = append(a.closers, a.store.Close)
+	a.ops.reg.MustRegister(newLedgerCollector(a.store, a.clock.Now))
 	a.audit, err = audit.Open(cfg.AuditLog, a.clock)
 	if err != nil {
 		return nil, fmt.Errorf("open the audit log: %w", err)
@@ -175,6 +185,7 @@ func New(ctx context.Context, cfg Config, opts Options) (app *App, err error) {
 	if err != nil {
 		return nil, err
 	}
+	pcfg.TokenKey = tokenKey
 	keys := []string{opts.Secrets.APIKey.Reveal(), opts.Secrets.WebhookSecret.Reveal(), opts.Secrets.HTTPToken.Reveal()}
 	checker := &contactChecker{api: a.api, clock: a.clock}
 	a.policy, err = policy.New(pcfg, policy.Deps{
@@ -195,7 +206,7 @@ func New(ctx context.Context, cfg Config, opts Options) (app *App, err error) {
 	a.events = tools.NewEventHub()
 	deps := &tools.Deps{
 		API: a.api, Policy: a.policy, ConfirmMode: a.policy.ConfirmMode(), OperatorPhone: a.policy.OperatorPhone(),
-		DefaultRegion: cfg.DefaultRegion, Sandbox: cfg.Sandbox, Principal: principal(),
+		DefaultRegion: cfg.DefaultRegion, Sandbox: cfg.Sandbox, Principal: principal(tokenKey, cfg.RedisURL != ""),
 		Clock: a.clock, Logger: logger.With("component", "tools"), Events: a.events,
 	}
 	a.subs, a.deps = newSubscribers(), deps
@@ -266,7 +277,16 @@ func policyConfig(cfg Config) (policy.Config, error) {
 	return pc, nil
 }
 
-func principal() string {
+// principal names who acts, for token binding and the audit log. One process is one
+// principal; replicas sharing a Redis and a signing key are one deployment and so one
+// principal (derived from the key, which it does not reveal), so that a confirmation token
+// issued by one replica is accepted by another.
+func principal(signingKey []byte, shared bool) string {
+	if shared && len(signingKey) > 0 {
+		m := hmac.New(sha256.New, signingKey)
+		m.Write([]byte("agentphone-mcp principal"))
+		return "deployment-" + hex.EncodeToString(m.Sum(nil)[:8])
+	}
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
 	return "local-" + hex.EncodeToString(b)

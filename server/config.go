@@ -58,6 +58,17 @@ type Config struct {
 	WebhookListen string `env:"AGENTPHONE_WEBHOOK_LISTEN"`
 	// SandboxNow pins the sandbox clock's start (RFC 3339); for demos and tests only.
 	SandboxNow string `env:"AGENTPHONE_SANDBOX_NOW"`
+	// RedisURL (redis:// or rediss://) puts the policy state in a Redis shared by several
+	// replicas instead of the state file (see "Running it for a team").
+	RedisURL string `env:"AGENTPHONE_REDIS_URL"`
+	// RedisPasswordFile names a file holding the Redis password (instead of the URL's).
+	RedisPasswordFile string `env:"AGENTPHONE_REDIS_PASSWORD_FILE"`
+	// SigningKeyFile names a file holding the key (at least 32 bytes) that signs
+	// confirmation tokens; replicas on one Redis must share it. Required with RedisURL.
+	SigningKeyFile string `env:"AGENTPHONE_SIGNING_KEY_FILE"`
+	// MetricsListen serves /metrics on its own address (no token) instead of on the HTTP
+	// listener behind the bearer token.
+	MetricsListen string `env:"AGENTPHONE_METRICS_LISTEN"`
 	// AllowRemote lets the HTTP transports listen on a non-loopback address (requires
 	// AGENTPHONE_HTTP_TOKEN).
 	AllowRemote bool `env:"AGENTPHONE_HTTP_ALLOW_REMOTE"`

@@ -33,6 +33,8 @@ func (a *App) buildMCP(version string, scrubber *keyguard.Scrubber, deps *tools.
 	if a.cfg.Sandbox {
 		instructions = SandboxInstructions + Instructions
 	}
+	hooks := a.subs.hooks()
+	a.ops.addHooks(hooks)
 	opts := []mcpserver.ServerOption{
 		mcpserver.WithInstructions(instructions),
 		mcpserver.WithToolCapabilities(false),
@@ -42,13 +44,14 @@ func (a *App) buildMCP(version string, scrubber *keyguard.Scrubber, deps *tools.
 		mcpserver.WithCompletions(),
 		mcpserver.WithElicitation(),
 		mcpserver.WithPromptCompletionProvider(promptCompleter{}),
-		mcpserver.WithHooks(a.subs.hooks()),
+		mcpserver.WithHooks(hooks),
 		// Outermost first: the scrubber sees everything, including what the sandbox notice adds.
 		mcpserver.WithToolHandlerMiddleware(scrubMiddleware(scrubber)),
 		mcpserver.WithResourceHandlerMiddleware(scrubResources(scrubber)),
 		mcpserver.WithPromptHandlerMiddleware(scrubPrompts(scrubber)),
 		mcpserver.WithToolHandlerMiddleware(a.recoverMiddleware()),
 		mcpserver.WithToolHandlerMiddleware(a.logMiddleware()),
+		mcpserver.WithToolHandlerMiddleware(a.ops.toolMiddleware()),
 	}
 	if a.cfg.Sandbox {
 		opts = append(opts, mcpserver.WithToolHandlerMiddleware(sandboxMiddleware))

@@ -28,6 +28,13 @@ func (a *App) Run(ctx context.Context, stdin io.Reader, stdout io.Writer) error 
 		}
 		defer stop()
 	}
+	if a.cfg.MetricsListen != "" {
+		stop, err := a.startMetricsListener()
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	switch a.cfg.Transport {
 	case "stdio":
 		a.logger.Info("serving MCP over stdio", "tools", len(a.tools), "sandbox", a.cfg.Sandbox)
@@ -45,9 +52,17 @@ func (a *App) Run(ctx context.Context, stdin io.Reader, stdout io.Writer) error 
 
 // HTTPHandler is the MCP endpoint of the http or sse transport with its hardening: the
 // optional bearer token, the Origin check, and a body size limit. mcp-go's own DNS-rebinding
-// protection (a loopback connection must name a loopback Host) stays on.
+// protection (a loopback connection must name a loopback Host) stays on. /healthz and
+// /readyz answer without the token (load balancers probe them; they reveal only up or
+// down); /metrics is behind the token, unless AGENTPHONE_METRICS_LISTEN serves it apart.
 func (a *App) HTTPHandler(transport string) http.Handler {
+	outer := http.NewServeMux()
+	outer.HandleFunc("GET "+HealthPath, healthHandler)
+	outer.HandleFunc("GET "+ReadyPath, a.readyHandler)
 	mux := http.NewServeMux()
+	if a.cfg.MetricsListen == "" {
+		mux.Handle("GET "+MetricsPath, a.metricsHandler())
+	}
 	if transport == "sse" {
 		sse := mcpserver.NewSSEServer(a.mcp, mcpserver.WithKeepAlive(true))
 		mux.Handle("/sse", sse)
@@ -59,7 +74,23 @@ func (a *App) HTTPHandler(transport string) http.Handler {
 			mcpserver.WithHeartbeatInterval(25*time.Second),
 		))
 	}
-	return guard(mux, a.secrets.HTTPToken.Reveal(), a.cfg.AllowRemote)
+	outer.Handle("/", guard(mux, a.secrets.HTTPToken.Reveal(), a.cfg.AllowRemote))
+	return outer
+}
+
+// startMetricsListener serves /metrics alone on AGENTPHONE_METRICS_LISTEN (no token: bind
+// it to an address only the monitoring system reaches).
+func (a *App) startMetricsListener() (func(), error) {
+	ln, err := net.Listen("tcp", a.cfg.MetricsListen)
+	if err != nil {
+		return nil, fmt.Errorf("listen for metrics on %s: %w; fix AGENTPHONE_METRICS_LISTEN", a.cfg.MetricsListen, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET "+MetricsPath, a.metricsHandler())
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	a.logger.Info("serving metrics", "url", "http://"+ln.Addr().String()+MetricsPath)
+	return func() { _ = srv.Close() }, nil
 }
 
 func (a *App) serveHTTP(ctx context.Context) error {
@@ -87,6 +118,7 @@ func (a *App) serveHTTP(ctx context.Context) error {
 	case err := <-errc:
 		return fmt.Errorf("http transport: %w", err)
 	case <-ctx.Done():
+		a.ops.draining.Store(true) // /readyz fails from now on: the load balancer moves on
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		return srv.Shutdown(shutdownCtx)

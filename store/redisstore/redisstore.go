@@ -108,6 +108,15 @@ var (
 	_ store.Pinger = (*Redis)(nil)
 )
 
+// quietLogger drops go-redis's own log lines: they would go to stderr unstructured (and
+// the library logs every failed dial). Every failure reaches the caller as an error
+// instead, which the server logs with slog.
+type quietLogger struct{}
+
+func (quietLogger) Printf(context.Context, string, ...any) {}
+
+func init() { redis.SetLogger(quietLogger{}) }
+
 // ClientOptions turns a redis:// or rediss:// (TLS) URL and an optional password file
 // into go-redis options. A password in the file wins over one in the URL; the file's
 // trailing newline is ignored.
@@ -135,6 +144,7 @@ func ClientOptions(rawURL, passwordFile string) (*redis.Options, error) {
 	o.ReadTimeout = 2 * time.Second
 	o.WriteTimeout = 2 * time.Second
 	o.MaxRetries = 1
+	o.DialerRetries = 1 // an unreachable Redis is reported at once, not after five dials
 	return o, nil
 }
 
@@ -157,7 +167,6 @@ func Open(ctx context.Context, rawURL, passwordFile string, opts Options) (*Redi
 		_ = s.Close()
 		return nil, s.fail("register this replica", err)
 	}
-	go s.heartbeat()
 	return s, nil
 }
 
@@ -169,12 +178,13 @@ func New(ctx context.Context, rdb redis.UniversalClient, opts Options) (*Redis, 
 		return nil, err
 	}
 	if err := s.beat(ctx); err != nil {
+		_ = s.Close()
 		return nil, s.fail("register this replica", err)
 	}
-	go s.heartbeat()
 	return s, nil
 }
 
+// newStore makes the store and starts its heartbeat (Close stops it).
 func newStore(rdb redis.UniversalClient, owned bool, where string, opts Options) (*Redis, error) {
 	if opts.Clock == nil {
 		opts.Clock = clockwork.NewRealClock()
@@ -212,12 +222,14 @@ func newStore(rdb redis.UniversalClient, owned bool, where string, opts Options)
 	if opts.Account != "" {
 		base += "acct/" + opts.Account + "/"
 	}
-	return &Redis{
+	s := &Redis{
 		rdb: rdb, owned: owned, opts: opts, where: where,
 		owner: fmt.Sprintf("r-%s-%d-%s", host, os.Getpid(), randomHex(6)),
 		base:  base, evs: tag + "ev:",
 		stop: make(chan struct{}), done: make(chan struct{}),
-	}, nil
+	}
+	go s.heartbeat()
+	return s, nil
 }
 
 // Owner returns this store's owner ID (recorded on the entries it reserves).

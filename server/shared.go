@@ -1,0 +1,65 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/agentphone-mcp/agentphone-mcp/store"
+	"github.com/agentphone-mcp/agentphone-mcp/store/redisstore"
+)
+
+// Redis key prefixes: the sandbox keeps its own state, as it keeps its own state dir, so
+// trying things out never uses real quota or marks real recipients as known.
+const (
+	redisPrefix        = "agentphone"
+	redisSandboxPrefix = "agentphone-sandbox"
+)
+
+// openStore opens the policy store: the Redis at AGENTPHONE_REDIS_URL when set (shared by
+// every replica on it), else the state file in the state dir. history (the audit log shows
+// past sends) makes a missing state file an error instead of a fresh start.
+func (a *App) openStore(ctx context.Context, history bool) (store.Store, error) {
+	if a.cfg.RedisURL == "" {
+		return store.Open(StoreDir(a.cfg), store.Options{Clock: a.clock, RequireExisting: history})
+	}
+	prefix := redisPrefix
+	if a.cfg.Sandbox {
+		prefix = redisSandboxPrefix
+	}
+	st, err := redisstore.Open(ctx, a.cfg.RedisURL, a.cfg.RedisPasswordFile, redisstore.Options{Clock: a.clock, Prefix: prefix})
+	if err != nil {
+		return nil, fmt.Errorf("open the shared state in Redis (AGENTPHONE_REDIS_URL): %w", err)
+	}
+	a.logger.Info("policy state is shared in Redis", "prefix", prefix)
+	return st, nil
+}
+
+// minSigningKey is the shortest signing key accepted, in bytes.
+const minSigningKey = 32
+
+// signingKey reads AGENTPHONE_SIGNING_KEY_FILE. Replicas on one Redis must share the key
+// that signs confirmation tokens, or a token issued by one replica fails on another; so
+// with Redis a key file is required. Without Redis and without a file, nil lets the policy
+// engine make a random per-process key.
+func signingKey(cfg Config) ([]byte, error) {
+	if cfg.SigningKeyFile == "" {
+		if cfg.RedisURL != "" {
+			return nil, errors.New("AGENTPHONE_REDIS_URL is set but AGENTPHONE_SIGNING_KEY_FILE is not: replicas sharing a Redis must " +
+				"sign confirmation tokens with one shared key; create it once (head -c 48 /dev/urandom | base64 > signing.key; chmod 600 signing.key) " +
+				"and point every replica at it")
+		}
+		return nil, nil
+	}
+	b, err := os.ReadFile(cfg.SigningKeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("AGENTPHONE_SIGNING_KEY_FILE: %w", err)
+	}
+	key := []byte(strings.TrimRight(string(b), "\r\n"))
+	if len(key) < minSigningKey {
+		return nil, fmt.Errorf("AGENTPHONE_SIGNING_KEY_FILE %s holds %d bytes; use at least %d random bytes (head -c 48 /dev/urandom | base64)", cfg.SigningKeyFile, len(key), minSigningKey)
+	}
+	return key, nil
+}
