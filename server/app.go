@@ -223,6 +223,9 @@ func New(ctx context.Context, cfg Config, opts Options) (app *App, err error) {
 	}
 	a.mcp = a.buildMCP(opts.Version, scrubber, deps)
 	a.recv = a.newReceiver()
+	if err := a.watchSharedInbound(); err != nil {
+		return nil, err
+	}
 	return a, nil
 }
 

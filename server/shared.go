@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -62,4 +63,29 @@ func signingKey(cfg Config) ([]byte, error) {
 		return nil, fmt.Errorf("AGENTPHONE_SIGNING_KEY_FILE %s holds %d bytes; use at least %d random bytes (head -c 48 /dev/urandom | base64)", cfg.SigningKeyFile, len(key), minSigningKey)
 	}
 	return key, nil
+}
+
+// watchSharedInbound hands the inbound events other replicas receive (webhooks delivered
+// to them) to this replica's waiting tools and resource subscribers, as if they had come
+// here. Only engines shared by replicas (Redis) offer it.
+func (a *App) watchSharedInbound() error {
+	w, ok := a.store.(store.InboundWatcher)
+	if !ok {
+		return nil
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	a.closers = append(a.closers, func() error { cancel(); return nil })
+	err := w.WatchInbound(ctx, func(in store.Inbound) {
+		var e storedEvent
+		if err := json.Unmarshal(in.Payload, &e); err != nil {
+			a.logger.Warn("an inbound event from another replica does not decode", "seq", in.Seq, "err", err)
+			return
+		}
+		a.events.Publish(e.event())
+		a.notifyUpdated(ResourceInbox)
+	})
+	if err != nil {
+		return fmt.Errorf("subscribe to the inbound events of the other replicas: %w", err)
+	}
+	return nil
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -245,5 +246,65 @@ func TestEndpointLabel(t *testing.T) {
 		if got := endpointLabel(in); got != want {
 			t.Errorf("endpointLabel(%s) = %s, want %s", in, got, want)
 		}
+	}
+}
+
+// TestInboundFanOut: a webhook delivered to replica A ends a wait_for_reply waiting on
+// replica B (the sandbox API never has this message, so only the fan-out can end it), and
+// the same delivery then sent to B is a duplicate (de-duplication is shared).
+func TestInboundFanOut(t *testing.T) {
+	r := startRedis(t)
+	const secret = "whsec_fanout_test_secret_0123456789"
+	hs := replicas(t, 2, r.URL(), func(c *Config) { c.WebhookListen = "127.0.0.1:0" })
+	for _, h := range hs {
+		h.app.recv.secrets.pinned = secret
+	}
+	a, b := hs[0], hs[1]
+	srvA, srvB := httptest.NewServer(a.app.WebhookHandler()), httptest.NewServer(b.app.WebhookHandler())
+	t.Cleanup(srvA.Close)
+	t.Cleanup(srvB.Close)
+	ca, cb := a.connect("inprocess"), b.connect("inprocess")
+	agentID, numberID, number := a.setupAgentWithNumber(ca)
+	done := make(chan result, 1)
+	go func() {
+		done <- b.call(cb, "wait_for_reply", map[string]any{"number_id": numberID, "participant": "+14155550199", "timeout_seconds": 60})
+	}()
+	event := func(msgID string) []byte {
+		body, _ := json.Marshal(map[string]any{
+			"event": "agent.message", "channel": "sms", "timestamp": testStart.Format(time.RFC3339), "agentId": agentID,
+			"data": map[string]any{"messageId": msgID, "conversationId": "conv_fanout", "numberId": numberID, "from": "+14155550199",
+				"to": number, "message": "Yes, 6 pm works.", "direction": "inbound", "receivedAt": testStart.Format(time.RFC3339)},
+		})
+		return body
+	}
+	// Deliver to A until B's wait ends: the wait subscribes before its first poll, and a
+	// delivery made before that is (rightly) not for it.
+	first := event("msg_fanout_0")
+	var res result
+	for i := 0; ; i++ {
+		body := first
+		if i > 0 {
+			body = event(fmt.Sprint("msg_fanout_", i))
+		}
+		if code, text := deliver(t, srvA.URL+WebhookPath, secret, fmt.Sprint("dlv_", i), testStart, body, ""); code != http.StatusOK {
+			t.Fatalf("delivery to A = %d %s", code, text)
+		}
+		select {
+		case res = <-done:
+		case <-time.After(200 * time.Millisecond):
+			if i < 100 {
+				continue
+			}
+			t.Fatal("the webhooks delivered to replica A never woke the wait on replica B")
+		}
+		break
+	}
+	if res.isError || !strings.Contains(res.text, "Yes, 6 pm works.") || res.str("via") != "webhook" {
+		t.Fatalf("wait_for_reply on B = %s", res.text)
+	}
+	body := first
+	code, text := deliver(t, srvB.URL+WebhookPath, secret, "dlv_0", testStart, body, "")
+	if code != http.StatusOK || !strings.Contains(text, `"duplicate":true`) {
+		t.Fatalf("the same delivery sent to B = %d %s; want a duplicate", code, text)
 	}
 }

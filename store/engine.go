@@ -20,6 +20,13 @@ type Pinger interface {
 	Ping(ctx context.Context) error
 }
 
+// InboundWatcher is implemented by engines shared by several replicas: fn gets every
+// inbound event another replica appends (so a webhook delivered to one replica wakes
+// waits on all), until ctx ends.
+type InboundWatcher interface {
+	WatchInbound(ctx context.Context, fn func(Inbound)) error
+}
+
 // ApplySettlement applies st to e with the transition rules every engine shares (see
 // Store.Settle): changed is false for a repeated settle to the same state; moving a sent
 // or failed entry to another state is ErrConflict.

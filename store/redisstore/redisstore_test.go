@@ -270,3 +270,42 @@ func TestClientOptions(t *testing.T) {
 		t.Errorf("missing password file err = %v", err)
 	}
 }
+
+// TestWatchInbound: an inbound event appended by one replica reaches the watchers on the
+// others (not its own, which handled it already).
+func TestWatchInbound(t *testing.T) {
+	prefix := newPrefix()
+	a, b := open(t, redisstore.Options{Prefix: prefix}), open(t, redisstore.Options{Prefix: prefix})
+	t.Cleanup(func() { _ = a.Close(); _ = b.Close() })
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	gotA, gotB := make(chan store.Inbound, 4), make(chan store.Inbound, 4)
+	if err := a.WatchInbound(ctx, func(in store.Inbound) { gotA <- in }); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.WatchInbound(ctx, func(in store.Inbound) { gotB <- in }); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.AppendInbound(ctx, "sms", "msg_1", []byte(`{"body":"hi"}`), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case in := <-gotB:
+		if in.ID != "msg_1" || in.Kind != "sms" || string(in.Payload) != `{"body":"hi"}` || in.Seq == 0 {
+			t.Fatalf("replica B got %+v", in)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("replica B never heard of the event replica A stored")
+	}
+	if err := b.AppendInbound(ctx, "sms", "msg_2", []byte(`{}`), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case in := <-gotA:
+		if in.ID != "msg_2" {
+			t.Fatalf("replica A got %+v; its own msg_1 must not come back to it", in)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("replica A never heard of the event replica B stored")
+	}
+}

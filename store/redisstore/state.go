@@ -194,12 +194,13 @@ func (s *Redis) SeenDelivery(ctx context.Context, id string) (bool, error) {
 }
 
 // appendInbound pushes ARGV[1] (an event's JSON without its sequence number) as
-// "<seq> <json>", keeps the newest ARGV[2], and publishes the sequence number on ARGV[3].
+// "<seq> <json>", keeps the newest ARGV[2], and publishes "<seq> <owner ARGV[4]> <json>"
+// on the channel ARGV[3].
 var appendInbound = redis.NewScript(`
 local seq = redis.call('INCR', KEYS[2])
 redis.call('RPUSH', KEYS[1], seq .. ' ' .. ARGV[1])
 redis.call('LTRIM', KEYS[1], -tonumber(ARGV[2]), -1)
-redis.call('PUBLISH', ARGV[3], seq)
+redis.call('PUBLISH', ARGV[3], seq .. ' ' .. ARGV[4] .. ' ' .. ARGV[1])
 return seq
 `)
 
@@ -215,7 +216,7 @@ func (s *Redis) AppendInbound(ctx context.Context, kind, id string, payload []by
 	if err != nil {
 		return fmt.Errorf("store: append inbound: %w", err)
 	}
-	if err := appendInbound.Run(ctx, s.rdb, []string{s.kInbound(), s.kInboundSeq()}, v, s.opts.MaxInbound, s.InboundChannel()).Err(); err != nil {
+	if err := appendInbound.Run(ctx, s.rdb, []string{s.kInbound(), s.kInboundSeq()}, v, s.opts.MaxInbound, s.InboundChannel(), s.owner).Err(); err != nil {
 		return s.fail("append inbound event", err)
 	}
 	return nil
@@ -244,4 +245,48 @@ func (s *Redis) RecentInbound(ctx context.Context, limit int) ([]store.Inbound, 
 		out = append(out, in)
 	}
 	return out, nil
+}
+
+// WatchInbound implements store.InboundWatcher: fn gets every inbound event that another
+// Store (another replica) appends on this Redis, until ctx ends. It returns once the
+// subscription is active. Redis pub/sub delivers at most once: an event published while
+// this replica was disconnected is not replayed (waiting tools also poll the API, and
+// RecentInbound still has it).
+func (s *Redis) WatchInbound(ctx context.Context, fn func(store.Inbound)) error {
+	if err := s.check(); err != nil {
+		return fmt.Errorf("store: watch inbound events: %w", err)
+	}
+	ps := s.rdb.Subscribe(ctx, s.InboundChannel())
+	if _, err := ps.Receive(ctx); err != nil {
+		_ = ps.Close()
+		return s.fail("watch inbound events", err)
+	}
+	go func() {
+		defer ps.Close()
+		ch := ps.Channel()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-s.stop:
+				return
+			case m, ok := <-ch:
+				if !ok {
+					return
+				}
+				seqStr, rest, _ := strings.Cut(m.Payload, " ")
+				owner, body, _ := strings.Cut(rest, " ")
+				if owner == s.owner {
+					continue
+				}
+				var in store.Inbound
+				if json.Unmarshal([]byte(body), &in) != nil {
+					continue
+				}
+				in.Seq, _ = strconv.ParseUint(seqStr, 10, 64)
+				fn(in)
+			}
+		}
+	}()
+	return nil
 }
