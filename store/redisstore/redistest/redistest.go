@@ -68,6 +68,7 @@ func (s *Server) Restart() error {
 		"--save", "", "--appendonly", "no", "--dir", s.dir, "--daemonize", "no",
 		"--protected-mode", "yes", "--loglevel", "warning")
 	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = procAttr()
 	if err := cmd.Start(); err != nil {
 		_ = logf.Close()
 		return fmt.Errorf("redistest: start redis-server: %w", err)

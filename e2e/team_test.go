@@ -1,0 +1,220 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mark3labs/mcp-go/client"
+	"github.com/mark3labs/mcp-go/client/transport"
+
+	"github.com/agentphone-mcp/agentphone-mcp/apiclient"
+	"github.com/agentphone-mcp/agentphone-mcp/policy/keyguard"
+)
+
+// freePorts asks the kernel for n free loopback ports.
+func freePorts(t *testing.T, n int) []int {
+	t.Helper()
+	var out []int
+	var ls []net.Listener
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ls = append(ls, l)
+		out = append(out, l.Addr().(*net.TCPAddr).Port)
+	}
+	for _, l := range ls {
+		_ = l.Close()
+	}
+	return out
+}
+
+// TestTeamDeployment runs deploy/run-local.sh as shipped (Redis, the standalone sandbox as
+// the API, two replicas of the built binary, HAProxy in front), then sends 40 concurrent
+// send_sms to one recipient through HAProxy, each on its own MCP session (so they spread
+// over both replicas): the API receives exactly the cap (5 per recipient per hour).
+func TestTeamDeployment(t *testing.T) {
+	for _, tool := range []string{"redis-server", "redis-cli", "haproxy"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("%s is not installed: apt-get install -y redis-server haproxy (.ci/run does)", tool)
+		}
+	}
+	p := freePorts(t, 8)
+	work := t.TempDir()
+	cmd := exec.Command("../deploy/run-local.sh")
+	cmd.Env = append(os.Environ(),
+		"AGENTPHONE_BIN="+binary, "AGENTPHONE_DEPLOY_DIR="+work, "AGENTPHONE_API_KEY=", "AGENTPHONE_BASE_URL=",
+		"AGENTPHONE_SANDBOX_ARGS=--auto-reply=false",
+		"REDIS_PORT="+strconv.Itoa(p[0]), "SANDBOX_PORT="+strconv.Itoa(p[1]), "LB_PORT="+strconv.Itoa(p[2]),
+		"R1_PORT="+strconv.Itoa(p[3]), "R2_PORT="+strconv.Itoa(p[4]), "LB_WEBHOOK_PORT="+strconv.Itoa(p[5]),
+		"R1_WEBHOOK_PORT="+strconv.Itoa(p[6]), "R2_WEBHOOK_PORT="+strconv.Itoa(p[7]),
+		// The standalone sandbox runs on real time: no quiet hours, so the test runs at any hour;
+		// confirmations off, so the caps alone decide.
+		"AGENTPHONE_QUIET_HOURS=off", "AGENTPHONE_CONFIRM_MODE=off", "AGENTPHONE_TOOLSETS=all", "AGENTPHONE_LOG_LEVEL=warn",
+	)
+	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(10 * time.Second):
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-exited
+		}
+		if t.Failed() {
+			for _, f := range []string{"replica1.log", "replica2.log", "haproxy.log", "sandbox.log"} {
+				b, _ := os.ReadFile(filepath.Join(work, f))
+				t.Logf("%s:\n%s", f, b)
+			}
+		}
+	})
+	lb := "http://127.0.0.1:" + strconv.Itoa(p[2])
+	replicas := []string{"http://127.0.0.1:" + strconv.Itoa(p[3]), "http://127.0.0.1:" + strconv.Itoa(p[4])}
+	// Ready when HAProxy answers /readyz from a replica and both replicas are ready.
+	deadline := time.Now().Add(60 * time.Second)
+	for _, u := range append([]string{lb}, replicas...) {
+		for {
+			resp, err := http.Get(u + "/readyz")
+			if err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					break
+				}
+			}
+			select {
+			case <-exited:
+				t.Fatal("deploy/run-local.sh exited before the set-up was ready")
+			default:
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s/readyz never answered 200 (last: %v)", u, err)
+			}
+			time.Sleep(100 * time.Millisecond) // waiting for real processes to start
+		}
+	}
+	// HAProxy's health checks must see both replicas up before the burst: round-robin then
+	// answers from each (it names the replica in a header).
+	seen := map[string]bool{}
+	for len(seen) < 2 {
+		resp, err := http.Get(lb + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				seen[resp.Header.Get("X-Agentphone-Replica")] = true
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("HAProxy never routed to both replicas (saw %v)", seen)
+		}
+		time.Sleep(100 * time.Millisecond) // HAProxy's health checks run on real time
+	}
+
+	connect := func() *client.Client {
+		tr, err := transport.NewStreamableHTTP(lb + "/mcp")
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := client.NewClient(tr)
+		if err := c.Start(ctxFor(t)); err != nil {
+			t.Fatalf("start a client through HAProxy: %v", err)
+		}
+		t.Cleanup(func() { _ = c.Close() })
+		initialize(t, c)
+		return c
+	}
+	setup := connect()
+	agent := mustOK(t, callTool(t, setup, "create_agent", map[string]any{"name": "Team desk"}), "create_agent")
+	mustOK(t, callTool(t, setup, "buy_number", map[string]any{"agent_id": agent.str("id"), "area_code": "415"}), "buy_number")
+
+	const recipient = "+14155550180"
+	clients := make([]*client.Client, 40)
+	for i := range clients {
+		clients[i] = connect()
+	}
+	var ok atomic.Int64
+	var wg sync.WaitGroup
+	for i, c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := callTool(t, c, "send_sms", map[string]any{"agent_id": agent.str("id"), "to_number": recipient,
+				"body": fmt.Sprintf("Your order %d is ready.", i)})
+			if !r.isError {
+				ok.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if ok.Load() != 5 {
+		t.Errorf("%d of 40 send_sms succeeded through two replicas; the cap is 5 per recipient per hour", ok.Load())
+	}
+	if got := apiSentTo(t, strconv.Itoa(p[1]), recipient); got != 5 {
+		t.Fatalf("the API received %d texts to %s; the cap is 5", got, recipient)
+	}
+	// Both replicas served part of the burst.
+	sendCalls := regexp.MustCompile(`agentphone_tool_calls_total\{outcome="[a-z_]+",tool="send_sms"\} (\d+)`)
+	for i, u := range replicas {
+		resp, err := http.Get(u + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		n := 0
+		for _, m := range sendCalls.FindAllStringSubmatch(string(body), -1) {
+			v, _ := strconv.Atoi(m[1])
+			n += v
+		}
+		if n == 0 {
+			t.Errorf("replica %d served none of the 40 send_sms: HAProxy did not spread the sessions", i+1)
+		}
+		t.Logf("replica %d served %d send_sms", i+1, n)
+	}
+}
+
+// apiSentTo counts the outbound texts the sandbox API holds for one recipient, asking it
+// directly (not through a replica).
+func apiSentTo(t *testing.T, port, to string) int {
+	t.Helper()
+	ep, err := keyguard.ParseBaseURL("http://127.0.0.1:" + port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	api, err := apiclient.New(apiclient.Options{BaseURL: ep.BaseURL, HTTPClient: keyguard.NewHTTPClient(ep, keyguard.NewSecret("any-key"), nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	page, err := api.ListConversations(ctx, apiclient.ListParams{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, conv := range page.Data {
+		if conv.Participant == to {
+			n += conv.MessageCount
+		}
+	}
+	return n
+}
