@@ -8,6 +8,8 @@ import (
 	"os"
 	"strings"
 
+	"github.com/jonboulle/clockwork"
+
 	"github.com/agentphone-mcp/agentphone-mcp/store"
 	"github.com/agentphone-mcp/agentphone-mcp/store/redisstore"
 )
@@ -23,18 +25,27 @@ const (
 // every replica on it), else the state file in the state dir. history (the audit log shows
 // past sends) makes a missing state file an error instead of a fresh start.
 func (a *App) openStore(ctx context.Context, history bool) (store.Store, error) {
-	if a.cfg.RedisURL == "" {
-		return store.Open(StoreDir(a.cfg), store.Options{Clock: a.clock, RequireExisting: history})
+	st, err := OpenStore(ctx, a.cfg, a.clock, history)
+	if err == nil && a.cfg.RedisURL != "" {
+		a.logger.Info("policy state is shared in Redis")
+	}
+	return st, err
+}
+
+// OpenStore opens the store a server with cfg uses (the admin commands use it too, so that
+// `optout add` on a Redis deployment reaches every replica). clock nil means real time.
+func OpenStore(ctx context.Context, cfg Config, clock clockwork.Clock, history bool) (store.Store, error) {
+	if cfg.RedisURL == "" {
+		return store.Open(StoreDir(cfg), store.Options{Clock: clock, RequireExisting: history})
 	}
 	prefix := redisPrefix
-	if a.cfg.Sandbox {
+	if cfg.Sandbox {
 		prefix = redisSandboxPrefix
 	}
-	st, err := redisstore.Open(ctx, a.cfg.RedisURL, a.cfg.RedisPasswordFile, redisstore.Options{Clock: a.clock, Prefix: prefix})
+	st, err := redisstore.Open(ctx, cfg.RedisURL, cfg.RedisPasswordFile, redisstore.Options{Clock: clock, Prefix: prefix})
 	if err != nil {
 		return nil, fmt.Errorf("open the shared state in Redis (AGENTPHONE_REDIS_URL): %w", err)
 	}
-	a.logger.Info("policy state is shared in Redis", "prefix", prefix)
 	return st, nil
 }
 
