@@ -63,6 +63,9 @@ type Config struct {
 	RedisURL string `env:"AGENTPHONE_REDIS_URL"`
 	// RedisPasswordFile names a file holding the Redis password (instead of the URL's).
 	RedisPasswordFile string `env:"AGENTPHONE_REDIS_PASSWORD_FILE"`
+	// RedisCAFile names a PEM bundle of the CAs that sign the Redis server's certificate
+	// (rediss:// only; default: the system's roots).
+	RedisCAFile string `env:"AGENTPHONE_REDIS_CA_FILE"`
 	// SigningKeyFile names a file holding the key (at least 32 bytes) that signs
 	// confirmation tokens; replicas on one Redis must share it. Required with RedisURL.
 	SigningKeyFile string `env:"AGENTPHONE_SIGNING_KEY_FILE"`

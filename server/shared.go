@@ -42,7 +42,7 @@ func OpenStore(ctx context.Context, cfg Config, clock clockwork.Clock, history b
 	if cfg.Sandbox {
 		prefix = redisSandboxPrefix
 	}
-	st, err := redisstore.Open(ctx, cfg.RedisURL, cfg.RedisPasswordFile, redisstore.Options{Clock: clock, Prefix: prefix})
+	st, err := redisstore.Open(ctx, redisstore.Conn{URL: cfg.RedisURL, PasswordFile: cfg.RedisPasswordFile, CAFile: cfg.RedisCAFile}, redisstore.Options{Clock: clock, Prefix: prefix})
 	if err != nil {
 		return nil, fmt.Errorf("open the shared state in Redis (AGENTPHONE_REDIS_URL): %w", err)
 	}

@@ -22,7 +22,7 @@ func TestOptoutReachesRedis(t *testing.T) {
 	if code, out, errOut := runCmd(t, env, "optout", "add", "(415) 555-0142", "asked by phone"); code != 0 || !strings.Contains(out, "+14155550142") {
 		t.Fatalf("optout add = %d %q %q", code, out, errOut)
 	}
-	st, err := redisstore.Open(context.Background(), r.URL(), "", redisstore.Options{})
+	st, err := redisstore.Open(context.Background(), redisstore.Conn{URL: r.URL()}, redisstore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

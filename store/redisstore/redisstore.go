@@ -32,6 +32,7 @@ package redisstore
 import (
 	"context"
 	"crypto/rand"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -117,10 +118,21 @@ func (quietLogger) Printf(context.Context, string, ...any) {}
 
 func init() { redis.SetLogger(quietLogger{}) }
 
-// ClientOptions turns a redis:// or rediss:// (TLS) URL and an optional password file
-// into go-redis options. A password in the file wins over one in the URL; the file's
-// trailing newline is ignored.
-func ClientOptions(rawURL, passwordFile string) (*redis.Options, error) {
+// Conn says how to reach Redis.
+type Conn struct {
+	// URL is redis://[user:password@]host:port[/db], or rediss:// for TLS.
+	URL string
+	// PasswordFile holds the password (it wins over one in the URL; a trailing newline is
+	// ignored).
+	PasswordFile string
+	// CAFile is a PEM bundle of the CAs that may sign the server's certificate (rediss://
+	// only); empty means the system's roots.
+	CAFile string
+}
+
+// ClientOptions turns c into go-redis options.
+func ClientOptions(c Conn) (*redis.Options, error) {
+	rawURL, passwordFile := c.URL, c.PasswordFile
 	if !strings.HasPrefix(rawURL, "redis://") && !strings.HasPrefix(rawURL, "rediss://") {
 		return nil, errors.New("AGENTPHONE_REDIS_URL must start with redis:// or rediss:// (TLS)")
 	}
@@ -140,6 +152,20 @@ func ClientOptions(rawURL, passwordFile string) (*redis.Options, error) {
 		}
 		o.Password = pw
 	}
+	if c.CAFile != "" {
+		if o.TLSConfig == nil {
+			return nil, errors.New("AGENTPHONE_REDIS_CA_FILE is set but AGENTPHONE_REDIS_URL is not rediss:// (TLS)")
+		}
+		pem, err := os.ReadFile(c.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("AGENTPHONE_REDIS_CA_FILE: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("AGENTPHONE_REDIS_CA_FILE %s holds no PEM certificate", c.CAFile)
+		}
+		o.TLSConfig.RootCAs = pool
+	}
 	o.DialTimeout = 2 * time.Second
 	o.ReadTimeout = 2 * time.Second
 	o.WriteTimeout = 2 * time.Second
@@ -148,10 +174,10 @@ func ClientOptions(rawURL, passwordFile string) (*redis.Options, error) {
 	return o, nil
 }
 
-// Open connects to the Redis at rawURL (see ClientOptions), checks that it answers, and
-// returns a store owning the client.
-func Open(ctx context.Context, rawURL, passwordFile string, opts Options) (*Redis, error) {
-	co, err := ClientOptions(rawURL, passwordFile)
+// Open connects to the Redis c names, checks that it answers, and returns a store owning
+// the client.
+func Open(ctx context.Context, c Conn, opts Options) (*Redis, error) {
+	co, err := ClientOptions(c)
 	if err != nil {
 		return nil, fmt.Errorf("store: redis: %w", err)
 	}

@@ -47,7 +47,7 @@ func newPrefix() string { return fmt.Sprintf("test%d-%d", os.Getpid(), prefixes.
 
 func open(t *testing.T, opts redisstore.Options) *redisstore.Redis {
 	t.Helper()
-	s, err := redisstore.Open(context.Background(), srv.URL(), "", opts)
+	s, err := redisstore.Open(context.Background(), redisstore.Conn{URL: srv.URL()}, opts)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -203,7 +203,7 @@ func TestRedisDownFailsClosed(t *testing.T) {
 	}
 	t.Cleanup(own.Stop)
 	ctx := context.Background()
-	s, err := redisstore.Open(ctx, own.URL(), "", redisstore.Options{Prefix: newPrefix()})
+	s, err := redisstore.Open(ctx, redisstore.Conn{URL: own.URL()}, redisstore.Options{Prefix: newPrefix()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,24 +249,24 @@ func TestClientOptions(t *testing.T) {
 	if err := os.WriteFile(pw, []byte("s3cret-from-file\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	o, err := redisstore.ClientOptions("rediss://:inurl@redis.example:6380/2", pw)
+	o, err := redisstore.ClientOptions(redisstore.Conn{URL: "rediss://:inurl@redis.example:6380/2", PasswordFile: pw})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if o.TLSConfig == nil || o.Addr != "redis.example:6380" || o.DB != 2 || o.Password != "s3cret-from-file" {
 		t.Errorf("options = addr %s db %d tls %v password from file %v", o.Addr, o.DB, o.TLSConfig != nil, o.Password == "s3cret-from-file")
 	}
-	o, err = redisstore.ClientOptions("redis://127.0.0.1:6379", "")
+	o, err = redisstore.ClientOptions(redisstore.Conn{URL: "redis://127.0.0.1:6379"})
 	if err != nil || o.TLSConfig != nil {
 		t.Errorf("plain redis:// = %v, tls %v", err, o != nil && o.TLSConfig != nil)
 	}
 	for _, bad := range []string{"http://x", "redis://:hunter2hunter2@[::1", ""} {
-		_, err := redisstore.ClientOptions(bad, "")
+		_, err := redisstore.ClientOptions(redisstore.Conn{URL: bad})
 		if err == nil || strings.Contains(err.Error(), "hunter2") {
 			t.Errorf("ClientOptions(%q) err = %v; want an error without the password", bad, err)
 		}
 	}
-	if _, err := redisstore.ClientOptions("redis://x:1", t.TempDir()+"/missing"); err == nil || !strings.Contains(err.Error(), "AGENTPHONE_REDIS_PASSWORD_FILE") {
+	if _, err := redisstore.ClientOptions(redisstore.Conn{URL: "redis://x:1", PasswordFile: t.TempDir() + "/missing"}); err == nil || !strings.Contains(err.Error(), "AGENTPHONE_REDIS_PASSWORD_FILE") {
 		t.Errorf("missing password file err = %v", err)
 	}
 }
@@ -307,5 +307,44 @@ func TestWatchInbound(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("replica A never heard of the event replica B stored")
+	}
+}
+
+// TestTLSAndPassword: rediss:// with a private CA and a password from a file works; the
+// wrong password, a missing CA, and plain redis:// to the TLS port are refused with
+// ErrUnavailable, and no error shows the password.
+func TestTLSAndPassword(t *testing.T) {
+	const pass = "correct-horse-battery-staple-42"
+	dir := t.TempDir()
+	r, err := redistest.StartWith(dir, redistest.Config{TLS: true, Password: pass})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Stop)
+	pwFile, wrongFile := dir+"/pw", dir+"/wrong"
+	_ = os.WriteFile(pwFile, []byte(pass+"\n"), 0o600)
+	_ = os.WriteFile(wrongFile, []byte("not-the-password\n"), 0o600)
+	ctx := context.Background()
+	s, err := redisstore.Open(ctx, redisstore.Conn{URL: r.URL(), PasswordFile: pwFile, CAFile: r.CAFile}, redisstore.Options{Prefix: newPrefix()})
+	if err != nil {
+		t.Fatalf("rediss:// with the CA and password: %v", err)
+	}
+	defer s.Close()
+	if ok, err := s.UseNonce(ctx, "tls-nonce", time.Now().Add(time.Minute)); !ok || err != nil {
+		t.Fatalf("UseNonce over TLS = %v, %v", ok, err)
+	}
+	for name, c := range map[string]redisstore.Conn{
+		"wrong password": {URL: r.URL(), PasswordFile: wrongFile, CAFile: r.CAFile},
+		"no password":    {URL: r.URL(), CAFile: r.CAFile},
+		"unknown CA":     {URL: r.URL(), PasswordFile: pwFile},
+		"plain to TLS":   {URL: strings.Replace(r.URL(), "rediss://", "redis://", 1), PasswordFile: pwFile},
+	} {
+		_, err := redisstore.Open(ctx, c, redisstore.Options{Prefix: newPrefix()})
+		if !errors.Is(err, store.ErrUnavailable) || strings.Contains(err.Error(), pass) {
+			t.Errorf("%s: Open = %v; want ErrUnavailable without the password", name, err)
+		}
+	}
+	if _, err := redisstore.ClientOptions(redisstore.Conn{URL: "redis://127.0.0.1:1", CAFile: r.CAFile}); err == nil {
+		t.Error("a CA file with a plain redis:// URL was accepted")
 	}
 }

@@ -7,6 +7,8 @@ package redistest
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -19,10 +21,22 @@ import (
 	"time"
 )
 
+// Config asks for a password and/or TLS.
+type Config struct {
+	// Password is required of clients (requirepass) when set.
+	Password string
+	// TLS serves TLS only (no plain port), with a certificate for 127.0.0.1 signed by a
+	// fresh CA written to CAFile.
+	TLS bool
+}
+
 // Server is one redis-server process on 127.0.0.1:Port.
 type Server struct {
 	Port int
-	dir  string
+	// CAFile is the PEM file of the CA that signed the server's certificate (TLS only).
+	CAFile string
+	dir    string
+	cfg    Config
 
 	mu  sync.Mutex
 	cmd *exec.Cmd
@@ -31,7 +45,10 @@ type Server struct {
 
 // Start starts redis-server on a free loopback port in dir (a scratch directory) and waits
 // until it answers PING.
-func Start(dir string) (*Server, error) {
+func Start(dir string) (*Server, error) { return StartWith(dir, Config{}) }
+
+// StartWith is Start with a password and/or TLS.
+func StartWith(dir string, cfg Config) (*Server, error) {
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		return nil, errors.New("redistest: redis-server is not installed; install it with `apt-get install -y redis-server` (.ci/run does)")
 	}
@@ -39,7 +56,12 @@ func Start(dir string) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{Port: port, dir: dir}
+	s := &Server{Port: port, dir: dir, cfg: cfg}
+	if cfg.TLS {
+		if s.CAFile, err = writeCerts(dir); err != nil {
+			return nil, err
+		}
+	}
 	if err := s.Restart(); err != nil {
 		return nil, err
 	}
@@ -49,8 +71,13 @@ func Start(dir string) (*Server, error) {
 // Addr is host:port.
 func (s *Server) Addr() string { return "127.0.0.1:" + strconv.Itoa(s.Port) }
 
-// URL is the redis:// URL of the server.
-func (s *Server) URL() string { return "redis://" + s.Addr() + "/0" }
+// URL is the redis:// (rediss:// with TLS) URL of the server, without the password.
+func (s *Server) URL() string {
+	if s.cfg.TLS {
+		return "rediss://" + s.Addr() + "/0"
+	}
+	return "redis://" + s.Addr() + "/0"
+}
 
 // Restart starts the server again on the same port after Stop (with empty data: like a
 // Redis that lost its memory; tests that need data kept must not stop it).
@@ -64,9 +91,19 @@ func (s *Server) Restart() error {
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command("redis-server", "--port", strconv.Itoa(s.Port), "--bind", "127.0.0.1",
+	args := []string{"--port", strconv.Itoa(s.Port), "--bind", "127.0.0.1",
 		"--save", "", "--appendonly", "no", "--dir", s.dir, "--daemonize", "no",
-		"--protected-mode", "yes", "--loglevel", "warning")
+		"--protected-mode", "yes", "--loglevel", "warning"}
+	if s.cfg.Password != "" {
+		args = append(args, "--requirepass", s.cfg.Password)
+	}
+	if s.cfg.TLS {
+		args[1] = "0"
+		args = append(args, "--tls-port", strconv.Itoa(s.Port), "--tls-auth-clients", "no",
+			"--tls-cert-file", filepath.Join(s.dir, "server.crt"), "--tls-key-file", filepath.Join(s.dir, "server.key"),
+			"--tls-ca-cert-file", s.CAFile)
+	}
+	cmd := exec.Command("redis-server", args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = procAttr()
 	if err := cmd.Start(); err != nil {
@@ -76,7 +113,7 @@ func (s *Server) Restart() error {
 	s.cmd, s.log = cmd, logf
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		if ping(s.Addr()) == nil {
+		if s.ping() == nil {
 			return nil
 		}
 		if time.Now().After(deadline) {
@@ -104,14 +141,25 @@ func (s *Server) stopLocked() {
 	s.cmd, s.log = nil, nil
 }
 
-// ping sends a PING in RESP and waits for +PONG.
-func ping(addr string) error {
+// ping sends a PING in RESP and waits for +PONG (or -NOAUTH: up, but wants a password).
+func (s *Server) ping() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
 	var d net.Dialer
-	c, err := d.DialContext(ctx, "tcp", addr)
+	raw, err := d.DialContext(ctx, "tcp", s.Addr())
 	if err != nil {
 		return err
+	}
+	c := raw
+	if s.cfg.TLS {
+		pool := x509.NewCertPool()
+		pem, err := os.ReadFile(s.CAFile)
+		if err != nil {
+			raw.Close()
+			return err
+		}
+		pool.AppendCertsFromPEM(pem)
+		c = tls.Client(raw, &tls.Config{RootCAs: pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12})
 	}
 	defer c.Close()
 	_ = c.SetDeadline(time.Now().Add(500 * time.Millisecond))
@@ -122,7 +170,7 @@ func ping(addr string) error {
 	if err != nil {
 		return err
 	}
-	if !strings.HasPrefix(line, "+PONG") {
+	if !strings.HasPrefix(line, "+PONG") && !strings.HasPrefix(line, "-NOAUTH") {
 		return fmt.Errorf("answered %q", strings.TrimSpace(line))
 	}
 	return nil
