@@ -226,6 +226,7 @@ func New(ctx context.Context, cfg Config, opts Options) (app *App, err error) {
 	if err := a.watchSharedInbound(); err != nil {
 		return nil, err
 	}
+	a.startSharedRecovery()
 	return a, nil
 }
 

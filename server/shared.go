@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/jonboulle/clockwork"
 
@@ -99,4 +100,39 @@ func (a *App) watchSharedInbound() error {
 		return fmt.Errorf("subscribe to the inbound events of the other replicas: %w", err)
 	}
 	return nil
+}
+
+// recoverEvery is how often a replica on a shared store looks for sends left pending by
+// replicas that died (their heartbeat key expired), so they become unknown (still counted,
+// audited) while the others keep running, not only when one restarts.
+const recoverEvery = 30 * time.Second
+
+// startSharedRecovery runs the periodic recovery on a shared store (Redis). Several
+// replicas may run it at once: each entry is recovered, and audited, by exactly one.
+func (a *App) startSharedRecovery() {
+	if a.cfg.RedisURL == "" {
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	a.closers = append(a.closers, func() error { cancel(); <-done; return nil })
+	ticker := a.clock.NewTicker(recoverEvery)
+	go func() {
+		defer close(done)
+		defer ticker.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-ticker.Chan():
+				got, err := a.policy.RecoverAbandoned(ctx)
+				if err != nil && ctx.Err() == nil {
+					a.logger.Warn("recovering the sends of replicas that ended mid-send failed; retrying later", "err", err)
+				}
+				if len(got) > 0 {
+					a.logger.Warn("sends left pending by a replica that ended are now recorded as unknown (they may have been sent and stay counted)", "count", len(got))
+				}
+			}
+		}
+	}()
 }

@@ -19,6 +19,8 @@ import (
 
 	"github.com/agentphone-mcp/agentphone-mcp/policy/keyguard"
 	"github.com/agentphone-mcp/agentphone-mcp/sandbox"
+	"github.com/agentphone-mcp/agentphone-mcp/store"
+	"github.com/agentphone-mcp/agentphone-mcp/store/redisstore"
 	"github.com/agentphone-mcp/agentphone-mcp/store/redisstore/redistest"
 )
 
@@ -306,5 +308,45 @@ func TestInboundFanOut(t *testing.T) {
 	code, text := deliver(t, srvB.URL+WebhookPath, secret, "dlv_0", testStart, body, "")
 	if code != http.StatusOK || !strings.Contains(text, `"duplicate":true`) {
 		t.Fatalf("the same delivery sent to B = %d %s; want a duplicate", code, text)
+	}
+}
+
+// TestDeadReplicaRecoveredWhileRunning: a replica dies with a send in flight (its pending
+// entry stays, its heartbeat stops); a running replica turns that entry into unknown (still
+// counted) at its next periodic recovery, without a restart.
+func TestDeadReplicaRecoveredWhileRunning(t *testing.T) {
+	r := startRedis(t)
+	h := replicas(t, 1, r.URL())[0]
+	ctx := context.Background()
+	dying, err := redisstore.Open(ctx, redisstore.Conn{URL: r.URL()}, redisstore.Options{Prefix: redisSandboxPrefix, OwnerTTL: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := dying.Reserve(ctx, store.FactQuery{}, func(store.Facts) (store.Entry, error) {
+		return store.Entry{Kind: "sms", Tool: "send_sms", Recipients: []string{"+14155550190"},
+			Events: []store.Event{{Key: "sms:+14155550190", At: testStart, Weight: 1}}}, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dying.Abandon() // killed: no Close, no more heartbeats
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		h.clk.Advance(recoverEvery)
+		got, err := h.app.store.Entry(ctx, e.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.State == store.Unknown {
+			log, _ := os.ReadFile(h.app.cfg.AuditLog)
+			if !strings.Contains(string(log), e.ID) || !strings.Contains(string(log), `"recovered"`) {
+				t.Fatalf("the recovery is not in the audit log: %s", log)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the dead replica's entry is still %s", got.State)
+		}
+		time.Sleep(50 * time.Millisecond) // its heartbeat key expires on the Redis server's clock
 	}
 }
