@@ -165,6 +165,8 @@ func (s *Redis) Reserve(ctx context.Context, q store.FactQuery, decide func(stor
 		return store.Entry{}, fmt.Errorf("store: reserve: %w", err)
 	}
 	var out store.Entry
+	s.reserveMu.Lock()
+	defer s.reserveMu.Unlock()
 	err := s.optimistic(ctx, "reserve", func(tx *redis.Tx) error {
 		var r *factReads
 		if _, err := tx.Pipelined(ctx, func(p redis.Pipeliner) error {
@@ -182,7 +184,8 @@ func (s *Redis) Reserve(ctx context.Context, q store.FactQuery, decide func(stor
 			return &decideError{err}
 		}
 		now := s.opts.Clock.Now()
-		if e.ID == "" {
+		given := e.ID != ""
+		if !given {
 			e.ID = store.NewEntryID(now)
 		}
 		if e.CreatedAt.IsZero() {
@@ -194,15 +197,19 @@ func (s *Redis) Reserve(ctx context.Context, q store.FactQuery, decide func(stor
 			return &invalidError{err}
 		}
 		key := s.kEntry(e.ID)
-		if err := tx.Watch(ctx, key).Err(); err != nil {
-			return err
-		}
-		n, err := tx.Exists(ctx, key).Result()
-		if err != nil {
-			return err
-		}
-		if n > 0 {
-			return &invalidError{fmt.Errorf("ledger entry %s already exists", e.ID)}
+		// A decide-given ID (a rebuild replaying recorded IDs) may exist already; a fresh
+		// one holds 32 random bits after the time, so the two round trips are saved.
+		if given {
+			if err := tx.Watch(ctx, key).Err(); err != nil {
+				return err
+			}
+			n, err := tx.Exists(ctx, key).Result()
+			if err != nil {
+				return err
+			}
+			if n > 0 {
+				return &invalidError{fmt.Errorf("ledger entry %s already exists", e.ID)}
+			}
 		}
 		se := storedEntry{Entry: e}
 		for i, ev := range e.Events {

@@ -98,6 +98,12 @@ type Redis struct {
 	base  string // "{prefix}:" plus the account part, for the account's own keys
 	evs   string // "{prefix}:ev:" for event keys (scoped with store.ScopedKey)
 
+	// reserveMu queues this replica's reservations: they nearly all read the same
+	// account-wide windows (SMS segments, calls), so run at once they would only make each
+	// other's optimistic transactions fail. Queued, only other replicas can conflict, and
+	// waiting is fair. It is held for the short transaction only, never for an API call.
+	reserveMu sync.Mutex
+
 	mu     sync.Mutex
 	closed bool
 	stop   chan struct{}
