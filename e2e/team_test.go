@@ -22,6 +22,7 @@ import (
 
 	"github.com/agentphone-mcp/agentphone-mcp/apiclient"
 	"github.com/agentphone-mcp/agentphone-mcp/policy/keyguard"
+	"github.com/agentphone-mcp/agentphone-mcp/store/redisstore/redistest"
 )
 
 // freePorts asks the kernel for n free loopback ports.
@@ -217,4 +218,81 @@ func apiSentTo(t *testing.T, port, to string) int {
 		}
 	}
 	return n
+}
+
+// TestRedisOutageWithBinary: a replica of the built binary on a real Redis. Redis stopped
+// mid-run: send_sms is refused with an error naming Redis and nothing reaches the API;
+// a read that needs no shared state still works; /readyz says 503. Redis back (empty, as a
+// restarted Redis without persistence): sends go through again without a restart.
+func TestRedisOutageWithBinary(t *testing.T) {
+	r, err := redistest.Start(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Stop)
+	p := freePorts(t, 1)
+	sb := exec.Command(binary, "sandbox", "--listen", "127.0.0.1:"+strconv.Itoa(p[0]), "--auto-reply=false")
+	sb.Stdout, sb.Stderr = io.Discard, io.Discard
+	if err := sb.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sb.Process.Kill(); _ = sb.Wait() })
+	key := filepath.Join(t.TempDir(), "signing.key")
+	if err := os.WriteFile(key, []byte("an-e2e-signing-key-of-more-than-32-bytes"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	base := startHTTPServer(t, "http", []string{
+		"AGENTPHONE_API_KEY=any-key-for-the-sandbox", "AGENTPHONE_BASE_URL=http://127.0.0.1:" + strconv.Itoa(p[0]),
+		"AGENTPHONE_SANDBOX=", "AGENTPHONE_STATE_DIR=" + t.TempDir(), "AGENTPHONE_REDIS_URL=" + r.URL(),
+		"AGENTPHONE_SIGNING_KEY_FILE=" + key, "AGENTPHONE_QUIET_HOURS=off", "AGENTPHONE_CONFIRM_MODE=off",
+		"AGENTPHONE_TOOLSETS=all", "AGENTPHONE_LOG_LEVEL=warn",
+	})
+	tr, err := transport.NewStreamableHTTP(base + "/mcp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := client.NewClient(tr)
+	if err := c.Start(ctxFor(t)); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	initialize(t, c)
+	agent := mustOK(t, callTool(t, c, "create_agent", map[string]any{"name": "Outage desk"}), "create_agent")
+	mustOK(t, callTool(t, c, "buy_number", map[string]any{"agent_id": agent.str("id"), "area_code": "415"}), "buy_number")
+	const to = "+14155550181"
+	send := func(body string) result {
+		return callTool(t, c, "send_sms", map[string]any{"agent_id": agent.str("id"), "to_number": to, "body": body})
+	}
+	ready := func() int {
+		resp, err := http.Get(base + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	mustOK(t, send("Before the outage."), "send with Redis up")
+
+	r.Stop()
+	if res := send("During the outage."); !res.isError || !regexp.MustCompile(`Redis`).MatchString(res.text) {
+		t.Fatalf("send with Redis down = %s; want a refusal naming Redis", res.text)
+	}
+	if got := apiSentTo(t, strconv.Itoa(p[0]), to); got != 1 {
+		t.Fatalf("the API holds %d texts; the one during the outage must not have gone", got)
+	}
+	mustOK(t, callTool(t, c, "list_agents", map[string]any{}), "list_agents with Redis down")
+	if code := ready(); code != http.StatusServiceUnavailable {
+		t.Fatalf("/readyz with Redis down = %d", code)
+	}
+
+	if err := r.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	mustOK(t, send("After the outage."), "send after Redis came back")
+	if code := ready(); code != http.StatusOK {
+		t.Fatalf("/readyz after Redis came back = %d", code)
+	}
+	if got := apiSentTo(t, strconv.Itoa(p[0]), to); got != 2 {
+		t.Fatalf("the API holds %d texts, want 2", got)
+	}
 }
