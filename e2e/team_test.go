@@ -26,7 +26,7 @@ import (
 )
 
 // freePorts asks the kernel for n free loopback ports.
-func freePorts(t *testing.T, n int) []int {
+func freePorts(t testing.TB, n int) []int {
 	t.Helper()
 	var out []int
 	var ls []net.Listener
@@ -48,7 +48,11 @@ func freePorts(t *testing.T, n int) []int {
 // the API, two replicas of the built binary, HAProxy in front), then sends 40 concurrent
 // send_sms to one recipient through HAProxy, each on its own MCP session (so they spread
 // over both replicas): the API receives exactly the cap (5 per recipient per hour).
-func TestTeamDeployment(t *testing.T) {
+// startTeam runs deploy/run-local.sh with free ports and the built binary, waits until
+// HAProxy routes to both replicas, and returns the load balancer's and the replicas' base
+// URLs and the sandbox API's port. extraEnv reaches the replicas.
+func startTeam(t testing.TB, extraEnv ...string) (lb string, replicas []string, apiPort string) {
+	t.Helper()
 	for _, tool := range []string{"redis-server", "redis-cli", "haproxy"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Fatalf("%s is not installed: apt-get install -y redis-server haproxy (.ci/run does)", tool)
@@ -67,6 +71,7 @@ func TestTeamDeployment(t *testing.T) {
 		// confirmations off, so the caps alone decide.
 		"AGENTPHONE_QUIET_HOURS=off", "AGENTPHONE_CONFIRM_MODE=off", "AGENTPHONE_TOOLSETS=all", "AGENTPHONE_LOG_LEVEL=warn",
 	)
+	cmd.Env = append(cmd.Env, extraEnv...)
 	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
@@ -89,8 +94,8 @@ func TestTeamDeployment(t *testing.T) {
 			}
 		}
 	})
-	lb := "http://127.0.0.1:" + strconv.Itoa(p[2])
-	replicas := []string{"http://127.0.0.1:" + strconv.Itoa(p[3]), "http://127.0.0.1:" + strconv.Itoa(p[4])}
+	lb = "http://127.0.0.1:" + strconv.Itoa(p[2])
+	replicas = []string{"http://127.0.0.1:" + strconv.Itoa(p[3]), "http://127.0.0.1:" + strconv.Itoa(p[4])}
 	// Ready when HAProxy answers /readyz from a replica and both replicas are ready.
 	deadline := time.Now().Add(60 * time.Second)
 	for _, u := range append([]string{lb}, replicas...) {
@@ -130,6 +135,11 @@ func TestTeamDeployment(t *testing.T) {
 		time.Sleep(100 * time.Millisecond) // HAProxy's health checks run on real time
 	}
 
+	return lb, replicas, strconv.Itoa(p[1])
+}
+
+func TestTeamDeployment(t *testing.T) {
+	lb, replicas, apiPort := startTeam(t)
 	connect := func() *client.Client {
 		tr, err := transport.NewStreamableHTTP(lb + "/mcp")
 		if err != nil {
@@ -169,7 +179,7 @@ func TestTeamDeployment(t *testing.T) {
 	if ok.Load() != 5 {
 		t.Errorf("%d of 40 send_sms succeeded through two replicas; the cap is 5 per recipient per hour", ok.Load())
 	}
-	if got := apiSentTo(t, strconv.Itoa(p[1]), recipient); got != 5 {
+	if got := apiSentTo(t, apiPort, recipient); got != 5 {
 		t.Fatalf("the API received %d texts to %s; the cap is 5", got, recipient)
 	}
 	// Both replicas served part of the burst.
@@ -195,7 +205,7 @@ func TestTeamDeployment(t *testing.T) {
 
 // apiSentTo counts the outbound texts the sandbox API holds for one recipient, asking it
 // directly (not through a replica).
-func apiSentTo(t *testing.T, port, to string) int {
+func apiSentTo(t testing.TB, port, to string) int {
 	t.Helper()
 	ep, err := keyguard.ParseBaseURL("http://127.0.0.1:" + port)
 	if err != nil {
