@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
@@ -32,6 +33,7 @@ type ops struct {
 	toolCalls *prometheus.CounterVec
 	apiCalls  *prometheus.HistogramVec
 	webhooks  *prometheus.CounterVec
+	decisions *prometheus.CounterVec
 	sessions  prometheus.Gauge
 	draining  atomic.Bool
 }
@@ -52,12 +54,16 @@ func newOps() *ops {
 			Name: "agentphone_webhook_deliveries_total",
 			Help: "Webhook deliveries by result (accepted, duplicate, rejected, unavailable: the shared store could not record it).",
 		}, []string{"result"}),
+		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "agentphone_policy_decisions_total",
+			Help: "Policy decisions that stopped or held a tool call, by decision (deny, confirm: a confirmation was asked, reconfirm: approved but a fresh check needs another) and rule. Allowed writes show as agentphone_tool_calls_total outcome ok.",
+		}, []string{"decision", "rule"}),
 		sessions: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "agentphone_open_sessions",
 			Help: "MCP sessions open on this replica.",
 		}),
 	}
-	o.reg.MustRegister(o.toolCalls, o.apiCalls, o.webhooks, o.sessions,
+	o.reg.MustRegister(o.toolCalls, o.apiCalls, o.webhooks, o.decisions, o.sessions,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return o
 }
@@ -107,7 +113,62 @@ func (o *ops) toolMiddleware() mcpserver.ToolHandlerMiddleware {
 				outcome = "tool_error"
 			}
 			o.toolCalls.WithLabelValues(req.Params.Name, outcome).Inc()
+			if res != nil {
+				o.countDecision(res.StructuredContent)
+			}
 			return res, err
+		}
+	}
+}
+
+// countDecision counts the policy decision a tool result reports in its structured
+// content: {"status":"denied","rule":...}, {"status":"confirmation_required","rules":[...]}
+// or {"status":"needs_confirmation","rules":[...]}.
+func (o *ops) countDecision(content any) {
+	if content == nil {
+		return
+	}
+	raw, err := json.Marshal(content)
+	if err != nil {
+		return
+	}
+	var v struct {
+		Status string            `json:"status"`
+		Rule   string            `json:"rule"`
+		Rules  []json.RawMessage `json:"rules"`
+	}
+	if json.Unmarshal(raw, &v) != nil {
+		return
+	}
+	ruleIDs := func() []string {
+		var ids []string
+		for _, r := range v.Rules {
+			var id string
+			if json.Unmarshal(r, &id) != nil {
+				var hit struct {
+					ID string `json:"id"`
+				}
+				_ = json.Unmarshal(r, &hit)
+				id = hit.ID
+			}
+			if id != "" {
+				ids = append(ids, id)
+			}
+		}
+		return ids
+	}
+	switch v.Status {
+	case "denied":
+		if v.Rule != "" {
+			o.decisions.WithLabelValues("deny", v.Rule).Inc()
+		}
+	case "confirmation_required":
+		for _, id := range ruleIDs() {
+			o.decisions.WithLabelValues("confirm", id).Inc()
+		}
+	case "needs_confirmation":
+		for _, id := range ruleIDs() {
+			o.decisions.WithLabelValues("reconfirm", id).Inc()
 		}
 	}
 }

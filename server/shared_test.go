@@ -203,6 +203,10 @@ func TestMetricsEndpoint(t *testing.T) {
 	h.app.secrets.HTTPToken = keyguard.NewSecret(token)
 	c := h.connect("inprocess")
 	h.mustOK(h.call(c, "list_agents", map[string]any{}), "list_agents")
+	agentID, _, own := h.setupAgentWithNumber(c) // buy_number asks for a confirmation first
+	if r := h.call(c, "send_sms", sms(agentID, own, "hi")); !r.isError {
+		t.Fatalf("a text to the account's own number was not denied: %s", r.text)
+	}
 	srv := httptest.NewServer(h.app.HTTPHandler("http"))
 	t.Cleanup(srv.Close)
 	resp, err := http.Get(srv.URL + MetricsPath)
@@ -227,9 +231,11 @@ func TestMetricsEndpoint(t *testing.T) {
 		`agentphone_api_request_duration_seconds_count{endpoint="/v1/agents",method="GET",status="200"}`,
 		`agentphone_open_sessions 1`,
 		`agentphone_ledger_entries{state="pending"} 0`,
+		`agentphone_policy_decisions_total{decision="confirm",rule="spend"} 1`,
+		`agentphone_policy_decisions_total{decision="deny",rule="own_number"} 1`,
 	} {
 		if !strings.Contains(text, want) {
-			t.Errorf("/metrics lacks %s", want)
+			t.Errorf("/metrics lacks %s in:\n%s", want, grepLines(text, "agentphone_policy"))
 		}
 	}
 	if resp, err := http.Get(srv.URL + HealthPath); err != nil || resp.StatusCode != http.StatusOK {
@@ -349,4 +355,15 @@ func TestDeadReplicaRecoveredWhileRunning(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond) // its heartbeat key expires on the Redis server's clock
 	}
+}
+
+// grepLines returns the lines of text that contain s.
+func grepLines(text, s string) string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		if strings.Contains(l, s) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
