@@ -47,6 +47,7 @@ fi
 
 redis-server "$here/redis.conf" --port "$REDIS_PORT" --dir "$WORK/redis" --daemonize no >"$WORK/redis.log" 2>&1 &
 pids+=($!)
+essential=($!)
 for _ in $(seq 100); do
   redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break
   sleep 0.1
@@ -71,6 +72,7 @@ for n in 1 2; do
   AGENTPHONE_WEBHOOK_LISTEN="127.0.0.1:${!hook_var}" \
     "$BIN" serve 2>"$WORK/replica$n.log" &
   pids+=($!)
+  echo $! > "$WORK/replica$n.pid"
 done
 
 AGENTPHONE_LB_LISTEN="127.0.0.1:$LB_PORT" \
@@ -79,9 +81,26 @@ AGENTPHONE_LB_WEBHOOK_LISTEN="127.0.0.1:$LB_WEBHOOK_PORT" \
 AGENTPHONE_REPLICA1_WEBHOOK="127.0.0.1:$R1_WEBHOOK_PORT" AGENTPHONE_REPLICA2_WEBHOOK="127.0.0.1:$R2_WEBHOOK_PORT" \
   haproxy -f "$here/haproxy.cfg" -db >"$WORK/haproxy.log" 2>&1 &
 pids+=($!)
+essential+=($!)
 
 echo "run-local: MCP endpoint http://127.0.0.1:$LB_PORT/mcp (replicas :$R1_PORT and :$R2_PORT, Redis :$REDIS_PORT); logs in $WORK" >&2
-# Stop everything as soon as any part exits.
-wait -n
-echo "run-local: a process exited; stopping the rest (logs in $WORK)" >&2
-exit 1
+# A replica may die: HAProxy routes around it and the other replicas recover its
+# in-flight sends. Redis, HAProxy or the sandbox exiting stops everything.
+while true; do
+  wait -n || true
+  for p in "${essential[@]}"; do
+    if ! kill -0 "$p" 2>/dev/null; then
+      echo "run-local: Redis, HAProxy or the sandbox exited; stopping the rest (logs in $WORK)" >&2
+      exit 1
+    fi
+  done
+  for n in 1 2; do
+    if ! kill -0 "$(cat "$WORK/replica$n.pid")" 2>/dev/null; then
+      echo "run-local: replica $n is gone; the others carry on (log: $WORK/replica$n.log)" >&2
+    fi
+  done
+  if ! kill -0 "$(cat "$WORK/replica1.pid")" 2>/dev/null && ! kill -0 "$(cat "$WORK/replica2.pid")" 2>/dev/null; then
+    echo "run-local: every replica is gone; stopping" >&2
+    exit 1
+  fi
+done

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -19,9 +20,12 @@ import (
 
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/client/transport"
+	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/agentphone-mcp/agentphone-mcp/apiclient"
 	"github.com/agentphone-mcp/agentphone-mcp/policy/keyguard"
+	"github.com/agentphone-mcp/agentphone-mcp/store"
+	"github.com/agentphone-mcp/agentphone-mcp/store/redisstore"
 	"github.com/agentphone-mcp/agentphone-mcp/store/redisstore/redistest"
 )
 
@@ -52,6 +56,13 @@ func freePorts(t testing.TB, n int) []int {
 // HAProxy routes to both replicas, and returns the load balancer's and the replicas' base
 // URLs and the sandbox API's port. extraEnv reaches the replicas.
 func startTeam(t testing.TB, extraEnv ...string) (lb string, replicas []string, apiPort string) {
+	lb, replicas, apiPort, _, _ = startTeamIn(t, extraEnv...)
+	return lb, replicas, apiPort
+}
+
+// startTeamIn is startTeam that also returns the script's work dir (logs, replica pid
+// files) and Redis's port.
+func startTeamIn(t testing.TB, extraEnv ...string) (lb string, replicas []string, apiPort, work string, redisPort int) {
 	t.Helper()
 	for _, tool := range []string{"redis-server", "redis-cli", "haproxy"} {
 		if _, err := exec.LookPath(tool); err != nil {
@@ -59,7 +70,7 @@ func startTeam(t testing.TB, extraEnv ...string) (lb string, replicas []string, 
 		}
 	}
 	p := freePorts(t, 8)
-	work := t.TempDir()
+	work = t.TempDir()
 	cmd := exec.Command("../deploy/run-local.sh")
 	cmd.Env = append(os.Environ(),
 		"AGENTPHONE_BIN="+binary, "AGENTPHONE_DEPLOY_DIR="+work, "AGENTPHONE_API_KEY=", "AGENTPHONE_BASE_URL=",
@@ -135,7 +146,7 @@ func startTeam(t testing.TB, extraEnv ...string) (lb string, replicas []string, 
 		time.Sleep(100 * time.Millisecond) // HAProxy's health checks run on real time
 	}
 
-	return lb, replicas, strconv.Itoa(p[1])
+	return lb, replicas, strconv.Itoa(p[1]), work, p[0]
 }
 
 func TestTeamDeployment(t *testing.T) {
@@ -304,5 +315,85 @@ func TestRedisOutageWithBinary(t *testing.T) {
 	}
 	if got := apiSentTo(t, strconv.Itoa(p[0]), to); got != 2 {
 		t.Fatalf("the API holds %d texts, want 2", got)
+	}
+}
+
+// TestTeamReplicaKilled: one replica is killed (SIGKILL) in the middle of a burst of 40
+// send_sms to one recipient: the other keeps serving through HAProxy, and whatever the
+// dead replica had reserved stays counted, so the API never receives more than the cap,
+// and no more than the ledger counts (nothing sent twice, nothing uncounted).
+func TestTeamReplicaKilled(t *testing.T) {
+	lb, _, apiPort, work, redisPort := startTeamIn(t)
+	connect := func() *client.Client {
+		tr, err := transport.NewStreamableHTTP(lb + "/mcp")
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := client.NewClient(tr)
+		if err := c.Start(ctxFor(t)); err != nil {
+			t.Fatalf("start a client through HAProxy: %v", err)
+		}
+		t.Cleanup(func() { _ = c.Close() })
+		initialize(t, c)
+		return c
+	}
+	setup := connect()
+	agent := mustOK(t, callTool(t, setup, "create_agent", map[string]any{"name": "Kill desk"}), "create_agent")
+	mustOK(t, callTool(t, setup, "buy_number", map[string]any{"agent_id": agent.str("id"), "area_code": "415"}), "buy_number")
+	const recipient = "+14155550182"
+	send := func(c *client.Client, i int) {
+		req := mcp.CallToolRequest{}
+		req.Params.Name = "send_sms"
+		req.Params.Arguments = map[string]any{"agent_id": agent.str("id"), "to_number": recipient, "body": fmt.Sprintf("Burst text %d.", i)}
+		_, _ = c.CallTool(ctxFor(t), req) // sessions on the killed replica fail: that is the point
+	}
+	clients := make([]*client.Client, 40)
+	for i := range clients {
+		clients[i] = connect()
+	}
+	pidText, err := os.ReadFile(filepath.Join(work, "replica1.pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(pidText)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for i, c := range clients {
+		wg.Add(1)
+		go func() { defer wg.Done(); send(c, i) }()
+		if i == 10 {
+			if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	wg.Wait()
+	// The survivor serves new sessions through HAProxy, and refuses past the cap.
+	after := connect()
+	mustOK(t, callTool(t, after, "list_agents", map[string]any{}), "list_agents after the kill")
+	for i := range 6 {
+		send(after, 100+i)
+	}
+	st, err := redisstore.Open(context.Background(), redisstore.Conn{URL: "redis://127.0.0.1:" + strconv.Itoa(redisPort) + "/0"}, redisstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	entries, err := st.Entries(context.Background(), store.EntryFilter{Recipient: recipient})
+	if err != nil {
+		t.Fatal(err)
+	}
+	counted := 0
+	for _, e := range entries {
+		if e.State.Counts() {
+			counted++
+		}
+	}
+	api := apiSentTo(t, apiPort, recipient)
+	t.Logf("API received %d; the ledger counts %d (%d entries)", api, counted, len(entries))
+	if counted != 5 || api > counted {
+		t.Fatalf("after a replica was killed mid-burst the ledger counts %d and the API received %d; want 5 counted and no more sent than counted", counted, api)
 	}
 }
