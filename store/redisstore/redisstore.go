@@ -195,11 +195,33 @@ func Open(ctx context.Context, c Conn, opts Options) (*Redis, error) {
 		_ = s.Close()
 		return nil, err
 	}
+	if err := s.checkEviction(ctx); err != nil {
+		_ = s.Close()
+		return nil, err
+	}
 	if err := s.beat(ctx); err != nil {
 		_ = s.Close()
 		return nil, s.fail("register this replica", err)
 	}
 	return s, nil
+}
+
+// checkEviction refuses a Redis that may evict keys to make room: it could drop an
+// opt-out, a pending reservation, a used token's nonce or a cap window, silently. Only
+// maxmemory-policy noeviction (the default) is safe: a full Redis then refuses writes,
+// and so the replicas refuse sends.
+func (s *Redis) checkEviction(ctx context.Context) error {
+	info, err := s.rdb.Info(ctx, "memory").Result()
+	if err != nil {
+		return s.fail("read the eviction policy", err)
+	}
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "maxmemory_policy:"); ok && v != "noeviction" {
+			return fmt.Errorf("store: Redis at %s may evict keys (maxmemory-policy %s), which could silently drop opt-outs, reservations and used tokens; "+
+				"set maxmemory-policy noeviction (deploy/redis.conf does)", s.where, v)
+		}
+	}
+	return nil
 }
 
 // New returns a store on an existing client (not closed by Close). It registers this

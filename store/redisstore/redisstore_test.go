@@ -348,3 +348,17 @@ func TestTLSAndPassword(t *testing.T) {
 		t.Error("a CA file with a plain redis:// URL was accepted")
 	}
 }
+
+// TestRefusesEvictingRedis: a Redis that may evict keys could drop opt-outs and used
+// tokens silently, so Open refuses it, naming the setting to change.
+func TestRefusesEvictingRedis(t *testing.T) {
+	r, err := redistest.StartWith(t.TempDir(), redistest.Config{MaxMemoryPolicy: "allkeys-lru"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Stop)
+	_, err = redisstore.Open(context.Background(), redisstore.Conn{URL: r.URL()}, redisstore.Options{})
+	if err == nil || !strings.Contains(err.Error(), "maxmemory-policy noeviction") {
+		t.Fatalf("Open on an evicting Redis = %v; want a refusal naming maxmemory-policy noeviction", err)
+	}
+}

@@ -25,6 +25,8 @@ import (
 type Config struct {
 	// Password is required of clients (requirepass) when set.
 	Password string
+	// MaxMemoryPolicy sets maxmemory-policy (default: Redis's, noeviction).
+	MaxMemoryPolicy string
 	// TLS serves TLS only (no plain port), with a certificate for 127.0.0.1 signed by a
 	// fresh CA written to CAFile.
 	TLS bool
@@ -96,6 +98,9 @@ func (s *Server) Restart() error {
 		"--protected-mode", "yes", "--loglevel", "warning"}
 	if s.cfg.Password != "" {
 		args = append(args, "--requirepass", s.cfg.Password)
+	}
+	if s.cfg.MaxMemoryPolicy != "" {
+		args = append(args, "--maxmemory-policy", s.cfg.MaxMemoryPolicy)
 	}
 	if s.cfg.TLS {
 		args[1] = "0"
