@@ -124,6 +124,8 @@ func (b *BooksError) Unwrap() error { return b.Err }
 // Hint says what the operator can do about the failure.
 func (b *BooksError) Hint() string {
 	switch {
+	case errors.Is(b.Err, store.ErrUnavailable):
+		return "The shared state store (Redis) is unavailable, so nothing was sent: start Redis or fix AGENTPHONE_REDIS_URL, then retry"
 	case errors.Is(b.Err, syscall.ENOSPC), errors.Is(b.Err, syscall.EDQUOT):
 		return "The disk holding the state dir and audit log is full: free space, then retry"
 	case errors.Is(b.Err, store.ErrInUse), errors.Is(b.Err, filelock.ErrTimeout):

@@ -5,7 +5,9 @@ package server
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -97,6 +99,7 @@ type App struct {
 	calls *inflightCalls
 	// campaigns runs approved campaigns in the background (started by Run or StartCampaigns).
 	campaigns *campaign.Runner
+	ops     *ops // metrics and readiness
 }
 
 // New builds the App. It refuses to start on any configuration mistake, with a message that
@@ -122,7 +125,7 @@ func New(ctx context.Context, cfg Config, opts Options) (app *App, err error) {
 		logger = NewLogger(stderr, cfg.LogLevel, scrubber)
 	}
 	a := &App{cfg: cfg, logger: logger, secrets: opts.Secrets, stderr: scrubbingWriter{w: stderr, s: scrubber},
-		lookupHost: opts.LookupHost, calls: newInflightCalls(), principalKey: make([]byte, 32)}
+		lookupHost: opts.LookupHost, calls: newInflightCalls(), principalKey: make([]byte, 32), ops: newOps()}
 	_, _ = rand.Read(a.principalKey)
 	if a.lookupHost == nil {
 		a.lookupHost = net.DefaultResolver.LookupHost
@@ -144,6 +147,11 @@ func New(ctx context.Context, cfg Config, opts Options) (app *App, err error) {
 		if err != nil {
 			return nil, err
 		}
+	}
+
+	tokenKey, err := signingKey(cfg)
+	if err != nil {
+		return nil, err
 	}
 
 	if cfg.Sandbox && !opts.Secrets.APIKey.IsZero() {
@@ -190,6 +198,7 @@ func New(ctx context.Context, cfg Config, opts Options) (app *App, err error) {
 	// the operator's phone is readable by no tool, resource, wait or inbox.
 	a.hider = newOperatorHider(hc.Transport)
 	hc.Transport = a.hider
+	hc.Transport = a.ops.instrument(hc.Transport)
 	apiTimeout := opts.APITimeout
 	if apiTimeout <= 0 {
 		apiTimeout = cfg.APITimeout
@@ -217,11 +226,12 @@ func New(ctx context.Context, cfg Config, opts Options) (app *App, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("read the audit log: %w", err)
 	}
-	a.store, err = store.Open(StoreDir(cfg), store.Options{Clock: a.clock, RequireExisting: history})
+	a.store, err = a.openStore(ctx, history)
 	if err != nil {
 		return nil, err
 	}
 	a.closers = append(a.closers, a.store.Close)
+	a.ops.reg.MustRegister(newLedgerCollector(a.store, a.clock.Now))
 	a.audit, err = audit.Open(cfg.AuditLog, a.clock)
 	if err != nil {
 		return nil, fmt.Errorf("open the audit log: %w", err)
@@ -232,6 +242,7 @@ func New(ctx context.Context, cfg Config, opts Options) (app *App, err error) {
 	if err != nil {
 		return nil, err
 	}
+	pcfg.TokenKey = tokenKey
 	keys := secretValues
 	checker := &contactChecker{api: a.api, clock: a.clock}
 	replies := newRepliesReader(a.api, logger.With("component", "optouts"))
@@ -255,7 +266,7 @@ func New(ctx context.Context, cfg Config, opts Options) (app *App, err error) {
 	a.events = tools.NewEventHub()
 	deps := &tools.Deps{
 		API: a.api, Policy: a.policy, ConfirmMode: a.policy.ConfirmMode(), OperatorPhone: a.policy.OperatorPhone(),
-		DefaultRegion: cfg.DefaultRegion, Sandbox: cfg.Sandbox, Principal: principal(),
+		DefaultRegion: cfg.DefaultRegion, Sandbox: cfg.Sandbox, Principal: principal(tokenKey, cfg.RedisURL != ""),
 		Clock: a.clock, Logger: logger.With("component", "tools"), Events: a.events, Scrub: scrubber.Scrub,
 		ToolTimeout: cfg.ToolTimeout, ElicitTimeout: cfg.ElicitTimeout,
 	}
@@ -286,6 +297,10 @@ func New(ctx context.Context, cfg Config, opts Options) (app *App, err error) {
 	a.tools = a.toolbox.Listed()
 	a.mcp = a.buildMCP(opts.Version, scrubber, deps)
 	a.recv = a.newReceiver()
+	if err := a.watchSharedInbound(); err != nil {
+		return nil, err
+	}
+	a.startSharedRecovery()
 	return a, nil
 }
 
@@ -376,7 +391,16 @@ func policyConfig(cfg Config) (policy.Config, error) {
 	return pc, nil
 }
 
-func principal() string {
+// principal names who acts, for token binding and the audit log. One process is one
+// principal; replicas sharing a Redis and a signing key are one deployment and so one
+// principal (derived from the key, which it does not reveal), so that a confirmation token
+// issued by one replica is accepted by another.
+func principal(signingKey []byte, shared bool) string {
+	if shared && len(signingKey) > 0 {
+		m := hmac.New(sha256.New, signingKey)
+		m.Write([]byte("agentphone-mcp principal"))
+		return "deployment-" + hex.EncodeToString(m.Sum(nil)[:8])
+	}
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
 	return "local-" + hex.EncodeToString(b)

@@ -84,12 +84,25 @@ type Config struct {
 	// Bound the wait for the user's answer to a confirmation form; without an answer the
 	// confirmation falls back to the two-step token (auto) or is refused (strict).
 	ElicitTimeout time.Duration `env:"AGENTPHONE_ELICIT_TIMEOUT" envDefault:"2m"`
-	// Allow a non-loopback listen address (requires `AGENTPHONE_HTTP_TOKEN`).
 	// One AgentPhone API request's deadline (long polls have their own bound). A send whose
 	// answer does not come in time may have gone out: it is counted and looked up.
 	APITimeout time.Duration `env:"AGENTPHONE_API_TIMEOUT" envDefault:"30s"`
 	// The most recipients one campaign may have.
 	CampaignMax int `env:"AGENTPHONE_CAMPAIGN_MAX" envDefault:"200"`
+	// Put the policy state in a Redis (`redis://` or `rediss://`) shared by several replicas
+	// instead of the state file (see "Running it for a team").
+	RedisURL string `env:"AGENTPHONE_REDIS_URL"`
+	// A file holding the Redis password (instead of the URL's).
+	RedisPasswordFile string `env:"AGENTPHONE_REDIS_PASSWORD_FILE"`
+	// A PEM bundle of the CAs that sign the Redis server's certificate (`rediss://` only).
+	// Default: (the system's roots)
+	RedisCAFile string `env:"AGENTPHONE_REDIS_CA_FILE"`
+	// A file holding the key (at least 32 bytes) that signs confirmation tokens; replicas on one
+	// Redis must share it. Required with `AGENTPHONE_REDIS_URL`.
+	SigningKeyFile string `env:"AGENTPHONE_SIGNING_KEY_FILE"`
+	// Serve `/metrics` on its own address (no token) instead of on the HTTP listener behind the
+	// bearer token.
+	MetricsListen string `env:"AGENTPHONE_METRICS_LISTEN"`
 	// Allow a non-loopback listen address (requires `AGENTPHONE_HTTP_TOKEN`).
 	AllowRemote bool `env:"AGENTPHONE_HTTP_ALLOW_REMOTE"`
 	// End a Streamable HTTP session after this long without a request or an open stream; its id then gets 404 and the client initializes again.

@@ -59,6 +59,7 @@ func (a *App) buildMCP(version string, scrubber *keyguard.Scrubber, deps *tools.
 		mcpserver.WithPromptHandlerMiddleware(scrubPrompts(scrubber)),
 		mcpserver.WithToolHandlerMiddleware(a.recoverMiddleware()),
 		mcpserver.WithToolHandlerMiddleware(a.logMiddleware()),
+		mcpserver.WithToolHandlerMiddleware(a.ops.toolMiddleware()),
 	}
 	if a.cfg.Sandbox {
 		notice := SandboxNotice
@@ -83,6 +84,7 @@ func (a *App) buildMCP(version string, scrubber *keyguard.Scrubber, deps *tools.
 // hooks are the subscription hooks, and forgetting a session's added toolsets when it ends.
 func (a *App) hooks() *mcpserver.Hooks {
 	h := a.subs.hooks()
+	a.ops.addHooks(h) // metrics: tool calls by tool and outcome, open sessions
 	h.AddOnUnregisterSession(func(_ context.Context, sess mcpserver.ClientSession) {
 		a.toolbox.Forget(sess.SessionID())
 	})

@@ -75,7 +75,10 @@ func (a *App) newHTTPTransport(kind string) *httpTransport {
 		go t.sessions.run(ctx)
 		a.closers = append(a.closers, func() error { t.stopSweep(); return nil })
 	}
-	t.handler = &guard{
+	if a.cfg.MetricsListen == "" {
+		mux.Handle("GET "+MetricsPath, a.metricsHandler()) // behind the bearer token
+	}
+	guarded := &guard{
 		next:              mux,
 		tokens:            a.httpTokens,
 		allowRemote:       a.cfg.AllowRemote,
@@ -83,6 +86,13 @@ func (a *App) newHTTPTransport(kind string) *httpTransport {
 		readTimeout:       a.cfg.ReadTimeout,
 		limiter:           newAuthLimiter(a.clock),
 	}
+	// /healthz and /readyz answer without the token: load balancers probe them, and they
+	// reveal only up or down.
+	outer := http.NewServeMux()
+	outer.HandleFunc("GET "+HealthPath, healthHandler)
+	outer.HandleFunc("GET "+ReadyPath, a.readyHandler)
+	outer.Handle("/", guarded)
+	t.handler = outer
 	return t
 }
 
@@ -339,6 +349,7 @@ func (a *App) serveHTTP(ctx context.Context) error {
 	case <-ctx.Done():
 	}
 
+	a.ops.draining.Store(true) // /readyz fails from now on: the load balancer moves on
 	a.logger.Info("http: shutting down", "in_flight", a.calls.count(), "sessions", t.sessions.count(), "grace", a.cfg.ShutdownGrace.String())
 	t.closing.Store(true)
 	t.sessions.shutdown()

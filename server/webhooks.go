@@ -14,6 +14,7 @@ import (
 
 	"github.com/agentphone-mcp/agentphone-mcp/apiclient"
 	"github.com/agentphone-mcp/agentphone-mcp/policy"
+	"github.com/agentphone-mcp/agentphone-mcp/store"
 	"github.com/agentphone-mcp/agentphone-mcp/tools"
 )
 
@@ -113,6 +114,7 @@ func (rv *receiver) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := rv.secrets.verify(r.Context(), r.Header, body); err != nil {
 		log.Warn("webhook delivery refused", "reason", err.Error(), "remote", r.RemoteAddr)
+		rv.app.ops.webhooks.WithLabelValues("rejected").Inc()
 		http.Error(w, "invalid signature", http.StatusUnauthorized)
 		return
 	}
@@ -139,11 +141,21 @@ func (rv *receiver) serve(w http.ResponseWriter, r *http.Request) {
 	signed := sha256.Sum256([]byte(r.Header.Get(apiclient.HeaderTimestamp) + "." + string(body)))
 	for _, key := range []string{"id:" + id, "signed:" + hex.EncodeToString(signed[:])} {
 		seen, err := rv.app.store.SeenDelivery(r.Context(), key)
+		if errors.Is(err, store.ErrUnavailable) {
+			// The shared store (Redis) is down: de-duplication across replicas and the
+			// opt-out check cannot be recorded. Refuse, so that AgentPhone delivers again
+			// later, rather than act on a delivery that may be a duplicate.
+			log.Error("webhook delivery refused: the shared state store is unavailable", "err", err)
+			rv.app.ops.webhooks.WithLabelValues("unavailable").Inc()
+			http.Error(w, "state store unavailable; deliver again later", http.StatusServiceUnavailable)
+			return
+		}
 		if err != nil {
 			log.Error("recording a webhook delivery failed", "err", err)
 			continue
 		}
 		if seen {
+			rv.app.ops.webhooks.WithLabelValues("duplicate").Inc()
 			log.Info("duplicate webhook delivery ignored", "delivery", id)
 			writeJSON(w, map[string]any{"ok": true, "duplicate": true})
 			return
@@ -160,6 +172,7 @@ func (rv *receiver) serve(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, map[string]any{"ok": true})
 		return
 	}
+	rv.app.ops.webhooks.WithLabelValues("accepted").Inc()
 	switch {
 	case ev.Voice != nil:
 		if rv.spokenOptOut(r.Context(), w, ev) {

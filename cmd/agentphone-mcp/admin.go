@@ -187,12 +187,13 @@ func interleaved(args []string) []string {
 
 // openState opens the state and audit log a server with cfg would use, refusing a missing
 // or empty state file where the audit log shows history.
-func openState(cfg server.Config) (*store.Bolt, *audit.Log, error) {
+// With AGENTPHONE_REDIS_URL that is the shared state in Redis.
+func openState(cfg server.Config) (store.Store, *audit.Log, error) {
 	history, err := audit.HasHistory(cfg.AuditLog)
 	if err != nil {
 		return nil, nil, err
 	}
-	st, err := store.Open(server.StoreDir(cfg), store.Options{RequireExisting: history})
+	st, err := server.OpenStore(context.Background(), cfg, nil, history)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -326,6 +327,10 @@ func cmdState(ctx context.Context, e env, args []string) error {
 	}
 	if err := cfg.Validate(); err != nil {
 		return err
+	}
+	if cfg.RedisURL != "" {
+		return errors.New("state rebuild rebuilds the state file, but AGENTPHONE_REDIS_URL puts the state in Redis, which it does not rebuild; " +
+			"restore Redis from its own persistence (appendonly file or snapshot), or unset AGENTPHONE_REDIS_URL to rebuild a local state file")
 	}
 	dir := server.StoreDir(cfg)
 	live, err := store.LiveOwners(dir)
