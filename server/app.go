@@ -99,7 +99,7 @@ type App struct {
 	calls *inflightCalls
 	// campaigns runs approved campaigns in the background (started by Run or StartCampaigns).
 	campaigns *campaign.Runner
-	ops     *ops // metrics and readiness
+	ops       *ops // metrics and readiness
 }
 
 // New builds the App. It refuses to start on any configuration mistake, with a message that
@@ -152,6 +152,13 @@ func New(ctx context.Context, cfg Config, opts Options) (app *App, err error) {
 	tokenKey, err := signingKey(cfg)
 	if err != nil {
 		return nil, err
+	}
+	if tokenKey != nil {
+		// Replicas sharing the signing key name a session or credential the same way, so a
+		// token shown through one replica is redeemable through another by the same caller.
+		m := hmac.New(sha256.New, tokenKey)
+		m.Write([]byte("agentphone-mcp principal key"))
+		a.principalKey = m.Sum(nil)
 	}
 
 	if cfg.Sandbox && !opts.Secrets.APIKey.IsZero() {

@@ -54,4 +54,3 @@ func (a *App) startMetricsListener() (func(), error) {
 	a.logger.Info("serving metrics", "url", "http://"+ln.Addr().String()+MetricsPath)
 	return func() { _ = srv.Close() }, nil
 }
-
