@@ -54,6 +54,9 @@ type Action struct {
 	// Details are preview extras (agent, from number, greeting...). The engine
 	// shows them with invisible characters made visible.
 	Details map[string]string
+	// BodyDetails names the Details that carry message text (a campaign's template and
+	// samples): the audit log records them only with Config.AuditBodies, like Body.
+	BodyDetails []string
 	// CampaignID is the campaign this send belongs to (empty for a tool's own send); it is
 	// kept on the ledger entry.
 	CampaignID string

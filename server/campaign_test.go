@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -607,5 +608,24 @@ func TestCampaignApprovedByElicitation(t *testing.T) {
 		if got := h.sentTo(n.ID); got["+16502530001"] != 1 {
 			t.Fatalf("sent %v", got)
 		}
+	}
+}
+
+// TestCampaignAuditKeepsNoMessageText: with AGENTPHONE_AUDIT_BODIES off, the approval's
+// audit lines show the plan's figures but not the template or the rendered samples.
+func TestCampaignAuditKeepsNoMessageText(t *testing.T) {
+	h, c, numberID, _ := campaignHarness(t)
+	id, _ := h.startCampaign(c, campaignArgs(numberID, 10, recipients("+16502530001")))
+	h.settle(id)
+	raw, err := os.ReadFile(h.app.cfg.AuditLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := string(raw)
+	if strings.Contains(log, "appointment is tomorrow") || strings.Contains(log, "Hi P0") {
+		t.Fatal("the audit log holds message text with AGENTPHONE_AUDIT_BODIES off")
+	}
+	if !strings.Contains(log, `"reach":"1 of 1 recipients"`) || !strings.Contains(log, `"campaign":"`+id+`"`) {
+		t.Fatal("the audit log lacks the campaign's approval")
 	}
 }
