@@ -89,15 +89,17 @@ func (r *Runner) Refresh(ctx context.Context, id string) error {
 				return fmt.Errorf("campaign: read replies: %w", err)
 			}
 			for _, m := range page.Data {
+				// The cursor moves past every message seen, not only replies: a message
+				// before a recipient was texted is never a reply to the campaign.
+				if m.ReceivedAt.After(newest) {
+					newest = m.ReceivedAt.Time
+				}
 				at, ok := texted[m.From]
 				if m.Direction != apiclient.DirectionInbound || !ok || seen[m.ID] || m.ReceivedAt.Before(at) {
 					continue
 				}
 				seen[m.ID] = true
 				found = append(found, Reply{ID: m.ID, From: m.From, Body: m.Body, ReceivedAt: m.ReceivedAt.Time})
-				if m.ReceivedAt.After(newest) {
-					newest = m.ReceivedAt.Time
-				}
 			}
 			if !page.HasMore || len(page.Data) == 0 {
 				break

@@ -69,6 +69,9 @@ type Action struct {
 	// URLs are addresses a third party will be told to call (an agent's custom tools): each
 	// must be a public https URL [unsafe_url], and is checked for secrets like Texts.
 	URLs []string
+	// BodyDetails names the Details that carry message text (a campaign's template and
+	// samples): the audit log records them only with Config.AuditBodies, like Body.
+	BodyDetails []string
 	// CampaignID is the campaign this send belongs to (empty for a tool's own send); it is
 	// kept on the ledger entry.
 	CampaignID string

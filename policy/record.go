@@ -69,6 +69,13 @@ func (e *Engine) auditEntry(a Action, d Decision, method string) audit.Entry {
 			}
 		}
 		entry.Details = e.auditDetails(details)
+		if !e.cfg.AuditBodies {
+			for _, k := range a.BodyDetails {
+				if _, ok := entry.Details[k]; ok {
+					entry.Details[k] = "[message text withheld: AGENTPHONE_AUDIT_BODIES is off]"
+				}
+			}
+		}
 	}
 	if a.Body != "" {
 		entry.BodySHA256 = bodyHash(a.Body)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -607,5 +608,61 @@ func TestCampaignApprovedByElicitation(t *testing.T) {
 		if got := h.sentTo(n.ID); got["+16502530001"] != 1 {
 			t.Fatalf("sent %v", got)
 		}
+	}
+}
+
+// TestCampaignAuditKeepsNoMessageText: with AGENTPHONE_AUDIT_BODIES off, the approval's
+// audit lines show the plan's figures but not the template or the rendered samples.
+func TestCampaignAuditKeepsNoMessageText(t *testing.T) {
+	h, c, numberID, _ := campaignHarness(t)
+	id, _ := h.startCampaign(c, campaignArgs(numberID, 10, recipients("+16502530001")))
+	h.settle(id)
+	raw, err := os.ReadFile(h.app.cfg.AuditLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := string(raw)
+	if strings.Contains(log, "appointment is tomorrow") || strings.Contains(log, "Hi P0") {
+		t.Fatal("the audit log holds message text with AGENTPHONE_AUDIT_BODIES off")
+	}
+	if !strings.Contains(log, `"reach":"1 of 1 recipients"`) || !strings.Contains(log, `"campaign":"`+id+`"`) {
+		t.Fatal("the audit log lacks the campaign's approval")
+	}
+}
+
+// TestCampaignListAndSteeringErrors: list_campaigns pages newest first; steering a campaign
+// in the wrong state, or one that does not exist, is a clear error that changes nothing.
+func TestCampaignListAndSteeringErrors(t *testing.T) {
+	h, c, numberID, _ := campaignHarness(t)
+	var ids []string
+	for i := range 3 {
+		id, _ := h.startCampaign(c, campaignArgs(numberID, 10, recipients(fmt.Sprintf("+165025301%02d", i))))
+		h.settle(id)
+		ids = append(ids, id)
+		h.clk.Advance(time.Minute)
+	}
+	page := h.mustOK(h.call(c, "list_campaigns", map[string]any{"limit": 2}), "list_campaigns")
+	rows := page.data["data"].([]any)
+	if page.data["total"].(float64) != 3 || page.data["has_more"] != true || len(rows) != 2 || rows[0].(map[string]any)["id"] != ids[2] {
+		t.Fatalf("first page: %v", page.data)
+	}
+	page = h.mustOK(h.call(c, "list_campaigns", map[string]any{"limit": 2, "offset": 2}), "list_campaigns")
+	if rows := page.data["data"].([]any); len(rows) != 1 || rows[0].(map[string]any)["id"] != ids[0] || page.data["has_more"] != false {
+		t.Fatalf("second page: %v", page.data)
+	}
+	for _, tc := range []struct{ tool, id, status string }{
+		{"pause_campaign", ids[0], "refused"},  // completed
+		{"resume_campaign", ids[0], "refused"}, // not paused
+		{"cancel_campaign", ids[0], "refused"}, // already completed
+		{"get_campaign", "cmp_0000000000000000", "not_found"},
+		{"cancel_campaign", "../../state", "not_found"},
+	} {
+		r := h.call(c, tc.tool, map[string]any{"campaign_id": tc.id})
+		if !r.isError || r.str("status") != tc.status {
+			t.Errorf("%s %s: %s", tc.tool, tc.id, r.text)
+		}
+	}
+	if status, _ := h.counts(c, ids[0]); status != "completed" {
+		t.Fatalf("a refused steer changed the campaign: %s", status)
 	}
 }

@@ -105,7 +105,7 @@ func createCampaignTool(d *Deps) Tool {
 		bound := canonicalArgs(c)
 		bound["plan_hash"] = plan.Hash
 		action := policy.Action{Kind: policy.KindCampaign, Texts: []string{args.Template}, Args: bound,
-			CampaignID: id, Details: planDetails(args, plan)}
+			CampaignID: id, Details: planDetails(args, plan), BodyDetails: []string{"template", "sample_1", "sample_2", "sample_3"}}
 		res := d.gate(ctx, c, action, args.ConfirmationToken, func(ctx context.Context) outcome {
 			cmp := &campaign.Campaign{ID: id, Name: args.Name, Channel: "sms", AgentID: args.AgentID, NumberID: args.NumberID,
 				Template: args.Template, PerMinute: in.PerMinute, Principal: d.Principal, PlanHash: plan.Hash,
