@@ -79,6 +79,15 @@ func notifyRoute(ctx context.Context) tools.NotifyFunc {
 // presented (or the process when the server needs none). Session ids and credentials are
 // secrets, so the principal is a keyed hash of them, never the value itself.
 func (a *App) principalOf(ctx context.Context) string {
+	if a.cfg.RedisURL != "" {
+		// Replicas on one Redis: a caller is its bearer credential (its sessions are pinned to
+		// one replica, its stateless requests are not), named by the key every replica derives
+		// from the shared signing key; without a credential, every client is the deployment.
+		if cred := credentialFrom(ctx); cred != "" {
+			return "client-" + a.keyedHash("credential", cred)
+		}
+		return a.deps.Principal
+	}
 	if s := mcpserver.ClientSessionFromContext(ctx); s != nil {
 		if id := s.SessionID(); id != "" && id != "stdio" {
 			return "session-" + a.keyedHash("session", id)

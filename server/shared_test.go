@@ -109,7 +109,9 @@ func TestReplicasShareCapsAndTokens(t *testing.T) {
 	r := startRedis(t)
 	hs := replicas(t, 2, r.URL())
 	a, b := hs[0], hs[1]
-	ca, cb := a.connect("inprocess"), b.connect("http")
+	// In-process clients act as the replica process, whose principal every replica derives from
+	// the shared signing key (an HTTP session is a principal of its own: its tokens stay its own).
+	ca, cb := a.connect("inprocess"), b.connect("inprocess")
 	agentID, _, _ := a.setupAgentWithNumber(ca)
 
 	// A token issued on A, redeemed on B: works once; replayed on A: refused.
@@ -201,6 +203,7 @@ func TestMetricsEndpoint(t *testing.T) {
 	const token = "metrics-test-token-0123456789abcdef0123"
 	h := newHarness(t)
 	h.app.secrets.HTTPToken = keyguard.NewSecret(token)
+	h.app.httpTokens = []string{token}
 	c := h.connect("inprocess")
 	h.mustOK(h.call(c, "list_agents", map[string]any{}), "list_agents")
 	agentID, _, own := h.setupAgentWithNumber(c) // buy_number asks for a confirmation first
