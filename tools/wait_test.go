@@ -49,7 +49,9 @@ func TestWaitForCallFollowsLiveTranscript(t *testing.T) {
 		if took := e.clk.Since(began); took > tools.DefaultToolTimeout {
 			t.Fatalf("round %d took %s, over the tool bound", rounds, took)
 		}
-		msgs = append(msgs, prog.all()...)
+		// The in-process client hands notifications to its handler on another goroutine than
+		// results: let the ones sent before the result arrive before reading them.
+		msgs = append(msgs, settledProgress(prog)...)
 		if got.str("wait") != "in_progress" {
 			break
 		}
@@ -271,5 +273,21 @@ func TestWaitForReplyArguments(t *testing.T) {
 	r, _ := e.call(e.ctx, c, "wait_for_call", map[string]any{"call_id": "call_x", "timeout_seconds": 601}, nil)
 	if !r.isError || !strings.Contains(r.text, "600") {
 		t.Fatalf("wait_for_call bound: %s", r.text)
+	}
+}
+
+// settledProgress returns what p received once no notification has come for 100 ms (at most
+// 2 s of real time): delivery to the client's handler is asynchronous.
+func settledProgress(p *progressLog) []string {
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		select {
+		case <-p.got:
+			if time.Now().Before(deadline) {
+				continue
+			}
+		case <-time.After(100 * time.Millisecond):
+		}
+		return p.all()
 	}
 }
