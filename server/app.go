@@ -218,7 +218,7 @@ func New(ctx context.Context, cfg Config, opts Options) (app *App, err error) {
 		return nil, err
 	}
 	a.closers = append(a.closers, a.store.Close)
-	a.audit, err = audit.Open(cfg.AuditLog, a.clock)
+	a.audit, err = audit.Open(cfg.AuditLog, a.clock, audit.WithKeyFile(cfg.AuditKeyFile))
 	if err != nil {
 		return nil, fmt.Errorf("open the audit log: %w", err)
 	}
@@ -329,7 +329,7 @@ func checkStateFiles(cfg Config) error {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return fmt.Errorf("create the audit log folder %s: %w", dir, err)
 		}
-		if err := fsguard.CheckStateDir(dir, filepath.Base(cfg.AuditLog), filepath.Base(cfg.AuditLog)+".lock"); err != nil {
+		if err := fsguard.CheckStateDir(dir, filepath.Base(cfg.AuditLog), filepath.Base(cfg.AuditLog)+".lock", filepath.Base(cfg.AuditLog)+audit.AnchorSuffix, audit.KeyFileName); err != nil {
 			return fmt.Errorf("audit log: %w", err)
 		}
 	}
