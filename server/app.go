@@ -213,16 +213,18 @@ func New(ctx context.Context, cfg Config, opts Options) (app *App, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("read the audit log: %w", err)
 	}
-	a.store, err = store.Open(StoreDir(cfg), store.Options{Clock: a.clock, RequireExisting: history})
-	if err != nil {
-		return nil, err
-	}
-	a.closers = append(a.closers, a.store.Close)
+	// The log is opened first: one cut short, rewritten or swapped (against its keyed
+	// anchor) is refused before anything is rebuilt or appended from it.
 	a.audit, err = audit.Open(cfg.AuditLog, a.clock, audit.WithKeyFile(cfg.AuditKeyFile))
 	if err != nil {
 		return nil, fmt.Errorf("open the audit log: %w", err)
 	}
 	a.closers = append(a.closers, a.audit.Close)
+	a.store, err = store.Open(StoreDir(cfg), store.Options{Clock: a.clock, RequireExisting: history})
+	if err != nil {
+		return nil, err
+	}
+	a.closers = append(a.closers, a.store.Close)
 
 	pcfg, err := policyConfig(cfg)
 	if err != nil {
