@@ -107,7 +107,7 @@ func writeAnchor(logPath string, key []byte, seq uint64, hash string, size int64
 
 // missingAnchorError reports a keyed log, or a key with a non-empty log, that has no anchor.
 func missingAnchorError(logPath string) error {
-	return &VerifyError{Path: logPath, Reason: fmt.Sprintf("the anchor %s is missing although the log is keyed: it was deleted, so a cut-off tail or a replaced log cannot be ruled out. Compare the log with a backup; to accept it as it is, move the log aside and start a new one", anchorPath(logPath))}
+	return &VerifyError{Path: logPath, Reason: fmt.Sprintf("the anchor %s is missing although the log is keyed (or its key already existed): it was deleted, so a cut-off tail or a replaced log cannot be ruled out. Compare the log with a backup; to accept it as it is, move the log aside and start a new one", anchorPath(logPath))}
 }
 
 func truncatedError(logPath string, a *anchor, lines uint64, size int64) error {

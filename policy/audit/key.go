@@ -55,7 +55,7 @@ func DefaultKeyFile(logPath string) string {
 	return filepath.Join(filepath.Dir(logPath), KeyFileName)
 }
 
-// keyFile returns the key file in use and whether the operator named it.
+// keyPath returns the key file in use and whether the operator named it.
 func (o options) keyPath(logPath string) (string, bool) {
 	if o.keyFile != "" {
 		return o.keyFile, true
@@ -102,9 +102,8 @@ func readKey(path string) ([]byte, error) {
 }
 
 func parseKey(path string, b []byte) ([]byte, error) {
-	t := bytes.TrimSpace(b)
-	if len(t) == 2*KeySize || len(t) >= 4*KeySize {
-		if k, err := hex.DecodeString(string(t)); err == nil && len(k) >= KeySize {
+	if t := bytes.TrimSpace(b); len(t) >= 2*KeySize {
+		if k, err := hex.DecodeString(string(t)); err == nil {
 			return k, nil
 		}
 	}

@@ -339,3 +339,31 @@ func TestConcurrentKeyCreationAgrees(t *testing.T) {
 		t.Errorf("temporary key files left behind: %v", left)
 	}
 }
+
+func TestParseKey(t *testing.T) {
+	hexKey := strings.Repeat("0f", KeySize)
+	tests := []struct {
+		name    string
+		in      string
+		wantLen int // 0: an error
+	}{
+		{"64 hex digits", hexKey, KeySize},
+		{"64 hex digits and a newline", hexKey + "\n", KeySize},
+		{"longer hex", hexKey + "abcd", KeySize + 2},
+		{"32 raw bytes", strings.Repeat("k", KeySize), KeySize},
+		{"too short", "0f0f", 0},
+		{"empty", "", 0},
+	}
+	for _, tt := range tests {
+		k, err := parseKey("k", []byte(tt.in))
+		if tt.wantLen == 0 {
+			if err == nil || !strings.Contains(err.Error(), "64 hex digits") {
+				t.Errorf("%s: err = %v, want a refusal saying what a key is", tt.name, err)
+			}
+			continue
+		}
+		if err != nil || len(k) != tt.wantLen {
+			t.Errorf("%s: %d bytes, %v; want %d", tt.name, len(k), err, tt.wantLen)
+		}
+	}
+}
