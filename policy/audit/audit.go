@@ -264,8 +264,12 @@ func (l *Log) resumeWith(an *anchor, starting bool) (keyed bool, err error) {
 		seq, prev, keyed = e.Seq, sum, k
 	}
 	if an != nil {
-		if err := l.checkAnchor(an, size, seq, prev); err != nil {
+		anchoredKeyed, err := l.checkAnchor(an, size, seq, prev)
+		if err != nil {
 			return keyed, anchorAdvice(err)
+		}
+		if anchoredKeyed && !keyed {
+			return keyed, fmt.Errorf("audit: %s: line %d was written without the audit key after keyed lines: an agentphone-mcp older than the keyed audit chain is still appending to this state dir (upgrade every agentphone-mcp that shares it), or the line was forged; nothing more is appended. Run `agentphone-mcp audit verify` to see it", l.path, seq)
 		}
 	}
 	l.seq, l.prevHash, l.size = seq, prev, size
@@ -273,35 +277,32 @@ func (l *Log) resumeWith(an *anchor, starting bool) (keyed bool, err error) {
 }
 
 // checkAnchor checks that the log (size bytes, head seq/sum) still holds the line the
-// anchor recorded, ending where the anchor says.
-func (l *Log) checkAnchor(an *anchor, size int64, seq uint64, sum string) error {
+// anchor recorded, ending where the anchor says; keyed reports whether that line is keyed.
+func (l *Log) checkAnchor(an *anchor, size int64, seq uint64, sum string) (keyed bool, err error) {
 	if size < an.Size || seq < an.Seq {
-		return truncatedError(l.path, an, seq, size)
-	}
-	if an.Size == size {
-		if seq != an.Seq || sum != an.Hash {
-			return differsError(l.path, an)
-		}
-		return nil
+		return false, truncatedError(l.path, an, seq, size)
 	}
 	if an.Size == 0 {
 		if an.Seq != 0 {
-			return differsError(l.path, an)
+			return false, differsError(l.path, an)
 		}
-		return nil
+		return false, nil
 	}
 	line, torn, err := readTail(l.path, an.Size)
 	if err != nil {
-		return fmt.Errorf("audit: read %s: %w", l.path, err)
+		return false, fmt.Errorf("audit: read %s: %w", l.path, err)
 	}
 	if torn != 0 || line == nil {
-		return differsError(l.path, an)
+		return false, differsError(l.path, an)
 	}
-	e, s, _, err := parseLine(line, l.key)
+	e, s, k, err := parseLine(line, l.key)
 	if err != nil || e.Seq != an.Seq || s != an.Hash {
-		return differsError(l.path, an)
+		return false, differsError(l.path, an)
 	}
-	return nil
+	if an.Size == size && (seq != an.Seq || sum != an.Hash) {
+		return false, differsError(l.path, an)
+	}
+	return k, nil
 }
 
 // Path returns the log file path.

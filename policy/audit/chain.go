@@ -155,7 +155,7 @@ func scan(path string, key []byte, fn func(e Entry, sum string, end int64) error
 			return res, &VerifyError{Path: path, Line: n, Reason: err.Error()}
 		}
 		if keyedSeen && !keyed {
-			return res, &VerifyError{Path: path, Line: n, Reason: "unkeyed line after keyed lines: it was written without the audit key (a forged or rewritten line)"}
+			return res, &VerifyError{Path: path, Line: n, Reason: "unkeyed line after keyed lines: it was written without the audit key (a forged or rewritten line, or one from an agentphone-mcp older than the keyed chain still running on this state dir: upgrade it)"}
 		}
 		keyedSeen = keyedSeen || keyed
 		if e.Seq != res.seq+1 {

@@ -367,3 +367,42 @@ func TestParseKey(t *testing.T) {
 		}
 	}
 }
+
+// TestOldBinaryAppendingIsStopped: an agentphone-mcp from before the keyed chain, still
+// running on the same state dir, appends an unkeyed line after keyed ones; the keyed Log
+// refuses to chain onto it (it would be a forgery), and Verify names it.
+func TestOldBinaryAppendingIsStopped(t *testing.T) {
+	path := filepath.Join(t.TempDir(), DefaultFileName)
+	l, err := Open(path, clockwork.NewFakeClockAt(t0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	_, h, err := l.Append(Entry{Tool: "a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeLegacy(t, path, 1, 1, h) // the old process
+	if _, _, err := l.Append(Entry{Tool: "b"}); err == nil || !strings.Contains(err.Error(), "older than the keyed audit chain") {
+		t.Fatalf("Append after an old process's line = %v", err)
+	}
+	if _, err := Verify(path); err == nil || !strings.Contains(err.Error(), "unkeyed line after keyed lines") {
+		t.Fatalf("Verify = %v", err)
+	}
+	// Before any keyed line, an old process's lines are still legacy and fine.
+	path2 := filepath.Join(t.TempDir(), DefaultFileName)
+	writeLegacy(t, path2, 2, 0, GenesisHash)
+	l2, err := Open(path2, clockwork.NewFakeClockAt(t0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l2.Close()
+	ls := readLines(t, path2)
+	writeLegacy(t, path2, 1, 2, mustSum(t, ls[1], nil))
+	if _, _, err := l2.Append(Entry{Tool: "c"}); err != nil {
+		t.Fatalf("Append after legacy lines = %v", err)
+	}
+	if rep, err := Inspect(path2); err != nil || rep.Lines != 4 || rep.Legacy != 3 {
+		t.Fatalf("Inspect = %+v, %v", rep, err)
+	}
+}
