@@ -33,7 +33,9 @@ const UnknownAtRebuild = "rebuilt from the audit log: the intent has no outcome;
 // line must be repaired first (`audit repair`), a broken chain is refused.
 //
 // Rebuild works through the store.Store interface only, so it rebuilds any engine.
-func Rebuild(ctx context.Context, st store.Store, path string, log *audit.Log, now time.Time) (RebuildReport, error) {
+//
+// opts name the log's key (audit.WithKeyFile) when it is not the default one beside it.
+func Rebuild(ctx context.Context, st store.Store, path string, log *audit.Log, now time.Time, opts ...audit.Option) (RebuildReport, error) {
 	var r RebuildReport
 	open := map[string]audit.Entry{} // ledger ID -> intent line, until an outcome closes it
 	var order []string
@@ -120,7 +122,7 @@ func Rebuild(ctx context.Context, st store.Store, path string, log *audit.Log, n
 			r.Legacy++
 		}
 		return nil
-	})
+	}, opts...)
 	r.Lines = n
 	if err != nil {
 		return r, fmt.Errorf("rebuild from %s: %w", path, err)

@@ -233,17 +233,19 @@ func New(ctx context.Context, cfg Config, opts Options) (app *App, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("read the audit log: %w", err)
 	}
+	// The log is opened first: one cut short, rewritten or swapped (against its keyed
+	// anchor) is refused before anything is rebuilt or appended from it.
+	a.audit, err = audit.Open(cfg.AuditLog, a.clock, audit.WithKeyFile(cfg.AuditKeyFile))
+	if err != nil {
+		return nil, fmt.Errorf("open the audit log: %w", err)
+	}
+	a.closers = append(a.closers, a.audit.Close)
 	a.store, err = a.openStore(ctx, history)
 	if err != nil {
 		return nil, err
 	}
 	a.closers = append(a.closers, a.store.Close)
 	a.ops.reg.MustRegister(newLedgerCollector(a.store, a.clock.Now))
-	a.audit, err = audit.Open(cfg.AuditLog, a.clock)
-	if err != nil {
-		return nil, fmt.Errorf("open the audit log: %w", err)
-	}
-	a.closers = append(a.closers, a.audit.Close)
 
 	pcfg, err := policyConfig(cfg)
 	if err != nil {
@@ -374,7 +376,7 @@ func checkStateFiles(cfg Config) error {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return fmt.Errorf("create the audit log folder %s: %w", dir, err)
 		}
-		if err := fsguard.CheckStateDir(dir, filepath.Base(cfg.AuditLog), filepath.Base(cfg.AuditLog)+".lock"); err != nil {
+		if err := fsguard.CheckStateDir(dir, filepath.Base(cfg.AuditLog), filepath.Base(cfg.AuditLog)+".lock", filepath.Base(cfg.AuditLog)+audit.AnchorSuffix, audit.KeyFileName); err != nil {
 			return fmt.Errorf("audit log: %w", err)
 		}
 	}

@@ -61,6 +61,9 @@ type Config struct {
 	// The hash-chained audit log.
 	// Default: `<state dir>/audit.jsonl`
 	AuditLog string `env:"AGENTPHONE_AUDIT_LOG"`
+	// The key of the audit chain (64 hex digits), kept apart from the log.
+	// Default: `<audit log dir>/audit.key`, made on first use
+	AuditKeyFile string `env:"AGENTPHONE_AUDIT_KEY_FILE"`
 	// Store message bodies in the audit log (otherwise only their hash).
 	AuditBodies bool `env:"AGENTPHONE_AUDIT_BODIES"`
 	// The operator's own phone, for one-time codes in `strict` mode.

@@ -197,7 +197,7 @@ func openState(cfg server.Config) (store.Store, *audit.Log, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	log, err := audit.Open(cfg.AuditLog, nil)
+	log, err := audit.Open(cfg.AuditLog, nil, audit.WithKeyFile(cfg.AuditKeyFile))
 	if err != nil {
 		_ = st.Close()
 		return nil, nil, fmt.Errorf("open the audit log: %w", err)
@@ -206,20 +206,27 @@ func openState(cfg server.Config) (store.Store, *audit.Log, error) {
 }
 
 // auditPath resolves the audit log of the audit subcommands: PATH, or the configured log
-// (the sandbox's with --sandbox).
-func auditPath(e env, fs *flag.FlagSet, sandboxLog bool) (string, error) {
+// (the sandbox's with --sandbox), and its key: AGENTPHONE_AUDIT_KEY_FILE, or the default
+// beside the log.
+func auditPath(e env, fs *flag.FlagSet, sandboxLog bool) (string, audit.Option, error) {
 	if p := fs.Arg(0); p != "" {
-		return p, nil
+		keyFile := ""
+		for _, kv := range e.environ {
+			if v, ok := strings.CutPrefix(kv, "AGENTPHONE_AUDIT_KEY_FILE="); ok {
+				keyFile = v
+			}
+		}
+		return p, audit.WithKeyFile(keyFile), nil
 	}
 	cfg, err := server.ConfigFromEnv(e.environ)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	cfg.Sandbox = cfg.Sandbox || sandboxLog
 	if err := cfg.Validate(); err != nil {
-		return "", err
+		return "", nil, err
 	}
-	return cfg.AuditLog, nil
+	return cfg.AuditLog, audit.WithKeyFile(cfg.AuditKeyFile), nil
 }
 
 // cmdAudit verifies the audit log's hash chain, or repairs a torn last line.
@@ -235,7 +242,7 @@ func cmdAudit(e env, args []string) error {
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	path, err := auditPath(e, fs, *sandboxLog)
+	path, key, err := auditPath(e, fs, *sandboxLog)
 	if err != nil {
 		return err
 	}
@@ -243,12 +250,12 @@ func cmdAudit(e env, args []string) error {
 		return fmt.Errorf("no audit log at %s (nothing recorded yet? for the sandbox's log add --sandbox)", path)
 	}
 	if args[0] == "repair" {
-		return auditRepair(e, path)
+		return auditRepair(e, path, key)
 	}
 	if args[0] == "show" {
-		return auditShow(e, path, *campaignID)
+		return auditShow(e, path, *campaignID, key)
 	}
-	rep, err := audit.Inspect(path)
+	rep, err := audit.Inspect(path, key)
 	if err != nil {
 		var ve *audit.VerifyError
 		if errors.As(err, &ve) {
@@ -261,7 +268,14 @@ func cmdAudit(e env, args []string) error {
 		fmt.Fprintln(e.stdout, "Nothing is appended after a torn line. Run `agentphone-mcp audit repair` to move it aside.")
 		return fmt.Errorf("%s: line %d is torn", path, rep.Torn.Line)
 	}
-	fmt.Fprintf(e.stdout, "%s: %d lines, hash chain intact.\n", path, rep.Lines)
+	switch {
+	case rep.Legacy == 0:
+		fmt.Fprintf(e.stdout, "%s: %d lines, hash chain intact: keyed, and matching its anchor.\n", path, rep.Lines)
+	case rep.Legacy == rep.Lines:
+		fmt.Fprintf(e.stdout, "%s: %d lines, hash chain intact but legacy (unkeyed): written before the chain was keyed, so it proves order, not authorship; the next line is keyed.\n", path, rep.Lines)
+	default:
+		fmt.Fprintf(e.stdout, "%s: %d lines, hash chain intact and matching its anchor: lines 1-%d are legacy (unkeyed, written before the chain was keyed), lines %d-%d keyed.\n", path, rep.Lines, rep.Legacy, rep.Legacy+1, rep.Lines)
+	}
 	if len(rep.Open) == 0 {
 		fmt.Fprintln(e.stdout, "Every send intent has its outcome.")
 		return nil
@@ -277,7 +291,7 @@ func cmdAudit(e env, args []string) error {
 
 // auditShow prints the audit log's lines (JSON, one a line), only those of campaign when
 // it is set.
-func auditShow(e env, path, campaign string) error {
+func auditShow(e env, path, campaign string, key audit.Option) error {
 	enc := json.NewEncoder(e.stdout)
 	enc.SetEscapeHTML(false)
 	_, err := audit.Scan(path, func(l audit.Entry) error {
@@ -285,13 +299,13 @@ func auditShow(e env, path, campaign string) error {
 			return nil
 		}
 		return enc.Encode(l)
-	})
+	}, key)
 	return err
 }
 
 // auditRepair says what it will do with a torn last line, then does it.
-func auditRepair(e env, path string) error {
-	torn, err := audit.FindTorn(path)
+func auditRepair(e env, path string, key audit.Option) error {
+	torn, err := audit.FindTorn(path, key)
 	if err != nil {
 		return fmt.Errorf("%s: %w; repair only moves a torn last line aside", path, err)
 	}
@@ -300,7 +314,7 @@ func auditRepair(e env, path string) error {
 		return nil
 	}
 	fmt.Fprintf(e.stdout, "%s: line %d is torn (%d bytes without a newline). Moving it to a file beside the log and cutting the log back to line %d.\n", path, torn.Line, torn.Bytes, torn.Line-1)
-	rep, err := audit.Repair(path, time.Now())
+	rep, err := audit.Repair(path, time.Now(), key)
 	if err != nil {
 		return err
 	}
@@ -343,7 +357,8 @@ func cmdState(ctx context.Context, e env, args []string) error {
 	if _, err := os.Stat(cfg.AuditLog); err != nil {
 		return fmt.Errorf("no audit log to rebuild from at %s: %w", cfg.AuditLog, err)
 	}
-	if torn, err := audit.FindTorn(cfg.AuditLog); err != nil {
+	keyOpt := audit.WithKeyFile(cfg.AuditKeyFile)
+	if torn, err := audit.FindTorn(cfg.AuditLog, keyOpt); err != nil {
 		return fmt.Errorf("the audit log does not verify, so the state cannot be rebuilt from it: %w", err)
 	} else if torn != nil {
 		return fmt.Errorf("the audit log's line %d is torn (a write cut short): run `agentphone-mcp audit repair` first, then state rebuild", torn.Line)
@@ -362,12 +377,12 @@ func cmdState(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer st.Close()
-	log, err := audit.Open(cfg.AuditLog, nil)
+	log, err := audit.Open(cfg.AuditLog, nil, keyOpt)
 	if err != nil {
 		return fmt.Errorf("open the audit log: %w", err)
 	}
 	defer log.Close()
-	rep, err := policy.Rebuild(ctx, st, cfg.AuditLog, log, time.Now())
+	rep, err := policy.Rebuild(ctx, st, cfg.AuditLog, log, time.Now(), keyOpt)
 	if err != nil {
 		return fmt.Errorf("%w (the partial state is in %s; fix the cause and run state rebuild again)", err, db)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/agentphone-mcp/agentphone-mcp/policy"
 	"github.com/agentphone-mcp/agentphone-mcp/policy/audit"
 	"github.com/agentphone-mcp/agentphone-mcp/sandbox"
+	"github.com/agentphone-mcp/agentphone-mcp/server"
 	"github.com/agentphone-mcp/agentphone-mcp/store"
 )
 
@@ -59,7 +60,13 @@ func doctorOptions(environ []string, sandboxMode bool, p clientconfig.Platform, 
 			sb := sandbox.New(sandbox.Options{})
 			return sb.Transport(), sb.Close
 		},
-		VerifyAudit: audit.Verify,
+		VerifyAudit: func(path string) (int, error) {
+			keyFile := ""
+			if cfg, err := server.ConfigFromEnv(environ); err == nil {
+				keyFile = cfg.AuditKeyFile
+			}
+			return audit.Verify(path, audit.WithKeyFile(keyFile))
+		},
 		OpenState: func(dir string) error {
 			st, err := store.Open(dir, store.Options{LockTimeout: 5 * time.Second})
 			if err != nil {

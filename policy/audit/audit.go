@@ -120,6 +120,8 @@ const LockTimeout = 10 * time.Second
 type Log struct {
 	clock clockwork.Clock
 	path  string
+	opts  options
+	key   []byte // the chain key; never written to the log
 
 	mu       sync.Mutex
 	f        *os.File
@@ -130,9 +132,12 @@ type Log struct {
 }
 
 // Open opens (creating with mode 0600) the log at path and resumes the chain
-// from its last line. A damaged or torn last line is an error that says how to
-// go on (`agentphone-mcp audit verify`, then `audit repair` for a torn line).
-func Open(path string, clk clockwork.Clock) (*Log, error) {
+// from its last line. It loads the chain key (creating <dir>/audit.key on first use
+// unless WithKeyFile names the operator's) and checks the log against its anchor: a log
+// shorter than its anchor or different from it is refused, as is a keyed log whose
+// anchor is missing. A damaged or torn last line is an error that says how to go on
+// (`agentphone-mcp audit verify`, then `audit repair` for a torn line).
+func Open(path string, clk clockwork.Clock, opts ...Option) (*Log, error) {
 	if path == "" {
 		return nil, errors.New("audit: log path is empty")
 	}
@@ -155,13 +160,51 @@ func Open(path string, clk clockwork.Clock) (*Log, error) {
 		_ = f.Close()
 		return nil, fmt.Errorf("audit: %w", err)
 	}
-	l := &Log{clock: clk, path: path, f: f, lock: lock, size: -1, prevHash: GenesisHash}
-	if err := l.withLock(false, l.resume); err != nil {
+	l := &Log{clock: clk, path: path, opts: buildOptions(opts), f: f, lock: lock, size: -1, prevHash: GenesisHash}
+	if err := l.withLock(true, l.start); err != nil {
 		_ = f.Close()
 		_ = lock.Close()
 		return nil, err
 	}
 	return l, nil
+}
+
+// start loads (or creates) the key, resumes the chain and checks it against the anchor,
+// writing the first anchor of a log that has none yet (a new log, or one from before
+// keys). It runs under the exclusive file lock.
+func (l *Log) start() error {
+	key, _, created, err := loadKey(l.opts, l.path, true)
+	if err != nil {
+		return err
+	}
+	l.key = key
+	an, err := readAnchor(l.path, key)
+	if err != nil {
+		return anchorAdvice(err)
+	}
+	keyed, err := l.resumeWith(an, true)
+	if err != nil {
+		return err
+	}
+	if an != nil {
+		return nil
+	}
+	// No anchor: fine for an empty log, a log from before keys with a key made now or
+	// given by the operator; not for keyed lines, nor for a log whose own key already
+	// existed (the anchor was deleted).
+	_, operator := l.opts.keyPath(l.path)
+	if l.size > 0 && (keyed || (!created && !operator)) {
+		return anchorAdvice(missingAnchorError(l.path))
+	}
+	return writeAnchor(l.path, key, l.seq, l.prevHash, l.size)
+}
+
+func anchorAdvice(err error) error {
+	var ve *VerifyError
+	if errors.As(err, &ve) {
+		return fmt.Errorf("audit: %w (run `agentphone-mcp audit verify` for details)", err)
+	}
+	return err
 }
 
 // withLock runs fn holding the log's file lock (exclusive for writers).
@@ -177,9 +220,9 @@ func (l *Log) withLock(exclusive bool, fn func() error) (err error) {
 	return fn()
 }
 
-// resume re-reads the chain head (seq and hash of the last line) when the
-// file changed size since this Log last read or wrote it: another process
-// appended. It must run under the file lock.
+// resume re-reads the chain head (seq and hash of the last line) when the file changed
+// size since this Log last read or wrote it (another process appended, or someone cut
+// it), and checks it against the anchor. It must run under the file lock.
 func (l *Log) resume() error {
 	fi, err := l.f.Stat()
 	if err != nil {
@@ -188,23 +231,80 @@ func (l *Log) resume() error {
 	if fi.Size() == l.size {
 		return nil
 	}
-	last, torn, err := readTail(l.path)
+	an, err := readAnchor(l.path, l.key)
 	if err != nil {
-		return fmt.Errorf("audit: read %s: %w", l.path, err)
+		return anchorAdvice(err)
+	}
+	if an == nil {
+		return anchorAdvice(missingAnchorError(l.path))
+	}
+	_, err = l.resumeWith(an, false)
+	return err
+}
+
+// resumeWith reads the head and checks it against an (nil: no anchor yet). keyed
+// reports whether the last line is keyed.
+func (l *Log) resumeWith(an *anchor, starting bool) (keyed bool, err error) {
+	fi, err := l.f.Stat()
+	if err != nil {
+		return false, fmt.Errorf("audit: stat %s: %w", l.path, err)
+	}
+	size := fi.Size()
+	last, torn, err := readTail(l.path, -1)
+	if err != nil {
+		return false, fmt.Errorf("audit: read %s: %w", l.path, err)
 	}
 	if torn > 0 {
-		return fmt.Errorf("audit: %s ends with a torn line (%d bytes without a newline: a write cut short, e.g. by a full disk); nothing more is written after it. Run `agentphone-mcp audit verify` to see it and `agentphone-mcp audit repair` to move it aside", l.path, torn)
+		return false, fmt.Errorf("audit: %s ends with a torn line (%d bytes without a newline: a write cut short, e.g. by a full disk); nothing more is written after it. Run `agentphone-mcp audit verify` to see it and `agentphone-mcp audit repair` to move it aside", l.path, torn)
 	}
 	seq, prev := uint64(0), GenesisHash
 	if len(last) > 0 {
-		e, hash, err := parseLine(last)
+		e, sum, k, err := parseLine(last, l.key)
 		if err != nil {
-			return fmt.Errorf("audit: %s: last line is damaged (%v); run `agentphone-mcp audit verify %s` to see where, then `agentphone-mcp audit repair` to move the torn tail aside", l.path, err, l.path)
+			return false, fmt.Errorf("audit: %s: last line is damaged (%v); run `agentphone-mcp audit verify %s` to see where, then `agentphone-mcp audit repair` to move the torn tail aside", l.path, err, l.path)
 		}
-		seq, prev = e.Seq, hash
+		seq, prev, keyed = e.Seq, sum, k
 	}
-	l.seq, l.prevHash, l.size = seq, prev, fi.Size()
-	return nil
+	if an != nil {
+		anchoredKeyed, err := l.checkAnchor(an, size, seq, prev)
+		if err != nil {
+			return keyed, anchorAdvice(err)
+		}
+		if anchoredKeyed && !keyed {
+			return keyed, fmt.Errorf("audit: %s: line %d was written without the audit key after keyed lines: an agentphone-mcp older than the keyed audit chain is still appending to this state dir (upgrade every agentphone-mcp that shares it), or the line was forged; nothing more is appended. Run `agentphone-mcp audit verify` to see it", l.path, seq)
+		}
+	}
+	l.seq, l.prevHash, l.size = seq, prev, size
+	return keyed, nil
+}
+
+// checkAnchor checks that the log (size bytes, head seq/sum) still holds the line the
+// anchor recorded, ending where the anchor says; keyed reports whether that line is keyed.
+func (l *Log) checkAnchor(an *anchor, size int64, seq uint64, sum string) (keyed bool, err error) {
+	if size < an.Size || seq < an.Seq {
+		return false, truncatedError(l.path, an, seq, size)
+	}
+	if an.Size == 0 {
+		if an.Seq != 0 {
+			return false, differsError(l.path, an)
+		}
+		return false, nil
+	}
+	line, torn, err := readTail(l.path, an.Size)
+	if err != nil {
+		return false, fmt.Errorf("audit: read %s: %w", l.path, err)
+	}
+	if torn != 0 || line == nil {
+		return false, differsError(l.path, an)
+	}
+	e, s, k, err := parseLine(line, l.key)
+	if err != nil || e.Seq != an.Seq || s != an.Hash {
+		return false, differsError(l.path, an)
+	}
+	if an.Size == size && (seq != an.Seq || sum != an.Hash) {
+		return false, differsError(l.path, an)
+	}
+	return k, nil
 }
 
 // Path returns the log file path.
@@ -229,7 +329,7 @@ func (l *Log) Append(e Entry) (_ Entry, hash string, _ error) {
 		if e.Rules == nil {
 			e.Rules = []string{}
 		}
-		line, h, err := encodeLine(e)
+		line, h, err := encodeLine(e, l.key)
 		if err != nil {
 			return fmt.Errorf("audit: encode line %d: %w", e.Seq, err)
 		}
@@ -239,6 +339,12 @@ func (l *Log) Append(e Entry) (_ Entry, hash string, _ error) {
 		}
 		if err := l.f.Sync(); err != nil {
 			return l.cutBack(before, fmt.Errorf("audit: fsync %s: %w", l.path, err))
+		}
+		// The anchor moves with the line: if it cannot (a full disk), the line is cut
+		// back too, so the log and its anchor agree and the caller knows nothing was
+		// recorded.
+		if err := writeAnchor(l.path, l.key, e.Seq, h, l.size+int64(len(line))); err != nil {
+			return l.cutBack(before, err)
 		}
 		l.seq, l.prevHash, l.size, hash = e.Seq, h, l.size+int64(len(line)), h
 		return nil

@@ -94,37 +94,49 @@ func TestAppendVerifyAndResume(t *testing.T) {
 func TestVerifyNamesBrokenLine(t *testing.T) {
 	tests := []struct {
 		name     string
-		mutate   func([][]byte) [][]byte
+		mutate   func(path string, ls [][]byte) [][]byte
 		wantLine int
 		wantGood int
 	}{
-		{"edit a field", func(ls [][]byte) [][]byte {
+		{"edit a field", func(_ string, ls [][]byte) [][]byte {
 			ls[2] = bytes.Replace(ls[2], []byte(`"allow"`), []byte(`"deny"`), 1)
 			return ls
 		}, 3, 2},
-		{"edit and rehash the line", func(ls [][]byte) [][]byte {
-			e, _, err := parseLine(ls[2])
+		{"edit and rehash the line", func(path string, ls [][]byte) [][]byte {
+			// Without the key only a plain SHA-256 can be recomputed: that is an
+			// unkeyed line after keyed ones.
+			e, _, _, err := parseLine(ls[2], keyOf(path))
 			if err != nil {
 				panic(err)
 			}
 			e.Decision = "deny"
-			line, _, _ := encodeLine(e)
+			line, _, _ := encodeLine(e, nil)
 			ls[2] = line
 			return ls
-		}, 4, 3},
-		{"delete a line", func(ls [][]byte) [][]byte {
+		}, 3, 2},
+		{"edit and re-key the line with another key", func(path string, ls [][]byte) [][]byte {
+			e, _, _, err := parseLine(ls[2], keyOf(path))
+			if err != nil {
+				panic(err)
+			}
+			e.Decision = "deny"
+			line, _, _ := encodeLine(e, bytes.Repeat([]byte{7}, KeySize))
+			ls[2] = line
+			return ls
+		}, 3, 2},
+		{"delete a line", func(_ string, ls [][]byte) [][]byte {
 			return append(ls[:1:1], ls[2:]...)
 		}, 2, 1},
-		{"delete the first line", func(ls [][]byte) [][]byte { return ls[1:] }, 1, 0},
-		{"reorder", func(ls [][]byte) [][]byte {
+		{"delete the first line", func(_ string, ls [][]byte) [][]byte { return ls[1:] }, 1, 0},
+		{"reorder", func(_ string, ls [][]byte) [][]byte {
 			ls[1], ls[2] = ls[2], ls[1]
 			return ls
 		}, 2, 1},
-		{"truncated last line", func(ls [][]byte) [][]byte {
+		{"truncated last line", func(_ string, ls [][]byte) [][]byte {
 			ls[4] = ls[4][:len(ls[4])/2]
 			return ls
 		}, 5, 4},
-		{"blank line inserted", func(ls [][]byte) [][]byte {
+		{"blank line inserted", func(_ string, ls [][]byte) [][]byte {
 			return append(ls[:3:3], append([][]byte{[]byte("\n")}, ls[3:]...)...)
 		}, 4, 3},
 	}
@@ -132,7 +144,7 @@ func TestVerifyNamesBrokenLine(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), DefaultFileName)
 			writeN(t, path, 5)
-			writeLines(t, path, tt.mutate(readLines(t, path)))
+			writeLines(t, path, tt.mutate(path, readLines(t, path)))
 			n, err := Verify(path)
 			var ve *VerifyError
 			if !errors.As(err, &ve) {
@@ -209,12 +221,15 @@ func TestReadLastLineLargeFile(t *testing.T) {
 }
 
 func FuzzParseLine(f *testing.F) {
-	line, _, _ := encodeLine(Entry{Tool: "send_sms", Decision: "allow", Seq: 1, PrevHash: GenesisHash})
+	key := bytes.Repeat([]byte{1}, KeySize)
+	line, _, _ := encodeLine(Entry{Tool: "send_sms", Decision: "allow", Seq: 1, PrevHash: GenesisHash}, key)
 	f.Add(line)
+	legacy, _, _ := encodeLine(Entry{Tool: "send_sms", Decision: "allow", Seq: 1, PrevHash: GenesisHash}, nil)
+	f.Add(legacy)
 	f.Add([]byte(`{"hash":"00"}`))
 	f.Add([]byte(``))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		e, hash, err := parseLine(b)
+		e, hash, _, err := parseLine(b, key)
 		if err != nil {
 			return
 		}

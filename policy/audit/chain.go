@@ -3,6 +3,7 @@ package audit
 import (
 	"bufio"
 	"bytes"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -13,57 +14,90 @@ import (
 	"strings"
 )
 
-// The hash chain: how a line is encoded and hashed, how a line is checked, and how a file
-// is walked. Keying the chain (an HMAC instead of a bare SHA-256) is a change here only.
+// The hash chain: how a line is encoded and keyed, how a line is checked, and how a file
+// is walked. A line ends with `,"mac":"<HMAC-SHA256 of the rest under the key>"}`; lines
+// written before keys existed end with `,"hash":"<SHA-256 of the rest>"}` (legacy) and are
+// accepted only before the first keyed line. prev_hash is the previous line's mac or hash.
 
-// hashSuffixLen is len(`,"hash":"` + 64 hex + `"}`).
-const hashSuffixLen = len(`,"hash":"`) + 64 + len(`"}`)
+// hashSuffixLen is len(`,"hash":"` + 64 hex + `"}`); macSuffixLen the same for "mac".
+const (
+	hashSuffixLen = len(`,"hash":"`) + 64 + len(`"}`)
+	macSuffixLen  = len(`,"mac":"`) + 64 + len(`"}`)
+)
 
 // maxLineLen bounds one audit line when reading.
 const maxLineLen = 4 << 20
 
-// encodeLine renders e, hashes it, and appends the hash member and a newline.
-func encodeLine(e Entry) ([]byte, string, error) {
+// lineSum is the line's MAC under key, or its bare SHA-256 when key is nil (legacy).
+func lineSum(key, body []byte) string {
+	if key == nil {
+		sum := sha256.Sum256(body)
+		return hex.EncodeToString(sum[:])
+	}
+	m := hmac.New(sha256.New, key)
+	m.Write(body)
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// encodeLine renders e, keys it (a legacy hash when key is nil: tests only), and appends
+// the mac (or hash) member and a newline.
+func encodeLine(e Entry, key []byte) ([]byte, string, error) {
 	body, err := json.Marshal(e)
 	if err != nil {
 		return nil, "", err
 	}
-	sum := sha256.Sum256(body)
-	hash := hex.EncodeToString(sum[:])
+	sum := lineSum(key, body)
+	member := `,"mac":"`
+	if key == nil {
+		member = `,"hash":"`
+	}
 	line := make([]byte, 0, len(body)+hashSuffixLen+1)
 	line = append(line, body[:len(body)-1]...)
-	line = append(line, `,"hash":"`...)
-	line = append(line, hash...)
+	line = append(line, member...)
+	line = append(line, sum...)
 	line = append(line, "\"}\n"...)
-	return line, hash, nil
+	return line, sum, nil
 }
 
-// parseLine checks one line's own hash and decodes it.
-func parseLine(line []byte) (Entry, string, error) {
-	var e Entry
+// parseLine checks one line's own mac (or legacy hash) and decodes it. keyed reports a
+// mac line; one cannot be checked without key.
+func parseLine(line []byte, key []byte) (e Entry, sum string, keyed bool, err error) {
 	line = bytes.TrimSuffix(line, []byte("\n"))
-	if len(line) < hashSuffixLen+2 {
-		return e, "", errors.New("line too short to hold a hash")
+	var member string
+	switch {
+	case len(line) >= macSuffixLen+2 && bytes.HasPrefix(line[len(line)-macSuffixLen:], []byte(`,"mac":"`)):
+		member, keyed = `,"mac":"`, true
+	case len(line) >= hashSuffixLen+2 && bytes.HasPrefix(line[len(line)-hashSuffixLen:], []byte(`,"hash":"`)):
+		member = `,"hash":"`
+	default:
+		return e, "", false, errors.New(`line does not end with ,"mac":"<hmac>"} (or a legacy ,"hash":"<sha256>"})`)
 	}
-	suffix := string(line[len(line)-hashSuffixLen:])
-	if !strings.HasPrefix(suffix, `,"hash":"`) || !strings.HasSuffix(suffix, `"}`) {
-		return e, "", errors.New(`line does not end with ,"hash":"<sha256>"}`)
+	suffixLen := len(member) + 64 + 2
+	suffix := string(line[len(line)-suffixLen:])
+	if !strings.HasSuffix(suffix, `"}`) {
+		return e, "", keyed, errors.New(`line does not end with "}`)
 	}
-	hash := suffix[len(`,"hash":"`) : len(suffix)-2]
-	if _, err := hex.DecodeString(hash); err != nil || strings.ToLower(hash) != hash {
-		return e, "", errors.New("hash is not lowercase hex")
+	sum = suffix[len(member) : len(suffix)-2]
+	if _, err := hex.DecodeString(sum); err != nil || strings.ToLower(sum) != sum {
+		return e, "", keyed, errors.New("mac or hash is not lowercase hex")
 	}
-	body := make([]byte, 0, len(line)-hashSuffixLen+1)
-	body = append(body, line[:len(line)-hashSuffixLen]...)
+	body := make([]byte, 0, len(line)-suffixLen+1)
+	body = append(body, line[:len(line)-suffixLen]...)
 	body = append(body, '}')
-	sum := sha256.Sum256(body)
-	if hex.EncodeToString(sum[:]) != hash {
-		return e, "", errors.New("hash does not match the line's content (line was modified)")
+	if keyed {
+		if key == nil {
+			return e, "", keyed, errors.New("the line is keyed but the audit key is missing; restore the key file (<state dir>/audit.key, or the one AGENTPHONE_AUDIT_KEY_FILE names)")
+		}
+		if !hmac.Equal([]byte(lineSum(key, body)), []byte(sum)) {
+			return e, "", keyed, errors.New("mac does not match the line's content under the audit key (the line was modified, or written with another key)")
+		}
+	} else if lineSum(nil, body) != sum {
+		return e, "", keyed, errors.New("hash does not match the line's content (line was modified)")
 	}
 	if err := json.Unmarshal(body, &e); err != nil {
-		return e, "", fmt.Errorf("not valid JSON: %w", err)
+		return e, "", keyed, fmt.Errorf("not valid JSON: %w", err)
 	}
-	return e, hash, nil
+	return e, sum, keyed, nil
 }
 
 // Torn describes bytes after the last newline of a log: a line whose write was cut short.
@@ -73,54 +107,71 @@ type Torn struct {
 	Bytes  int64 // how long it is
 }
 
-// scan reads the log at path from the start, checking each line's hash and the chain
-// (seq 1, 2, … and each prev_hash equal to the previous line's hash), and calls fn for
-// every good line. It stops at the first break with a *VerifyError, after which good is
-// the number of good lines. A torn tail (bytes after the last newline) is not a break:
-// it is returned as torn, and everything before it is good.
-func scan(path string, fn func(e Entry) error) (good int, torn *Torn, err error) {
+// scanned is what scan found: the good lines and the head they end at.
+type scanned struct {
+	good   int    // good lines
+	legacy int    // of which unkeyed (all before the first keyed one)
+	seq    uint64 // the last good line's seq (0: none)
+	hash   string // its mac or hash (GenesisHash: none)
+	size   int64  // bytes up to the end of the last good line
+	torn   *Torn
+}
+
+// scan reads the log at path from the start, checking each line's mac (or legacy hash,
+// allowed only before the first keyed line) and the chain (seq 1, 2, … and each prev_hash
+// equal to the previous line's), and calls fn for every good line with its sum and the
+// offset where it ends. It stops at the first break with a *VerifyError. A torn tail
+// (bytes after the last newline) is not a break: it is returned in torn.
+func scan(path string, key []byte, fn func(e Entry, sum string, end int64) error) (res scanned, err error) {
+	res.hash = GenesisHash
 	f, err := os.Open(path)
 	if err != nil {
-		return 0, nil, fmt.Errorf("audit: open %s: %w", path, err)
+		return res, fmt.Errorf("audit: open %s: %w", path, err)
 	}
 	defer f.Close()
 	r := bufio.NewReaderSize(f, 64<<10)
-	prev := GenesisHash
-	var seq uint64
 	var off int64
+	keyedSeen := false
 	for n := 1; ; n++ {
 		line, rerr := readLine(r)
 		if rerr != nil && !errors.Is(rerr, io.EOF) {
 			if errors.Is(rerr, errLineTooLong) {
-				return good, nil, &VerifyError{Path: path, Line: n, Reason: fmt.Sprintf("line longer than %d bytes", maxLineLen)}
+				return res, &VerifyError{Path: path, Line: n, Reason: fmt.Sprintf("line longer than %d bytes", maxLineLen)}
 			}
-			return good, nil, fmt.Errorf("audit: read %s: %w", path, rerr)
+			return res, fmt.Errorf("audit: read %s: %w", path, rerr)
 		}
 		if errors.Is(rerr, io.EOF) {
 			if len(line) > 0 {
-				return good, &Torn{Line: n, Offset: off, Bytes: int64(len(line))}, nil
+				res.torn = &Torn{Line: n, Offset: off, Bytes: int64(len(line))}
 			}
-			return good, nil, nil
+			return res, nil
 		}
 		off += int64(len(line))
 		if len(line) == 1 {
-			return good, nil, &VerifyError{Path: path, Line: n, Reason: "empty line"}
+			return res, &VerifyError{Path: path, Line: n, Reason: "empty line"}
 		}
-		e, hash, err := parseLine(line)
+		e, sum, keyed, err := parseLine(line, key)
 		if err != nil {
-			return good, nil, &VerifyError{Path: path, Line: n, Reason: err.Error()}
+			return res, &VerifyError{Path: path, Line: n, Reason: err.Error()}
 		}
-		if e.Seq != seq+1 {
-			return good, nil, &VerifyError{Path: path, Line: n, Reason: fmt.Sprintf("seq is %d, want %d (a line was deleted, inserted or moved)", e.Seq, seq+1)}
+		if keyedSeen && !keyed {
+			return res, &VerifyError{Path: path, Line: n, Reason: "unkeyed line after keyed lines: it was written without the audit key (a forged or rewritten line, or one from an agentphone-mcp older than the keyed chain still running on this state dir: upgrade it)"}
 		}
-		if e.PrevHash != prev {
-			return good, nil, &VerifyError{Path: path, Line: n, Reason: "prev_hash does not match the previous line's hash (the chain is broken here)"}
+		keyedSeen = keyedSeen || keyed
+		if e.Seq != res.seq+1 {
+			return res, &VerifyError{Path: path, Line: n, Reason: fmt.Sprintf("seq is %d, want %d (a line was deleted, inserted or moved)", e.Seq, res.seq+1)}
 		}
-		seq, prev = e.Seq, hash
-		good++
+		if e.PrevHash != res.hash {
+			return res, &VerifyError{Path: path, Line: n, Reason: "prev_hash does not match the previous line's hash (the chain is broken here)"}
+		}
+		res.seq, res.hash, res.size = e.Seq, sum, off
+		res.good++
+		if !keyed {
+			res.legacy++
+		}
 		if fn != nil {
-			if err := fn(e); err != nil {
-				return good, nil, err
+			if err := fn(e, sum, off); err != nil {
+				return res, err
 			}
 		}
 	}
@@ -148,10 +199,10 @@ func readLine(r *bufio.Reader) ([]byte, error) {
 	}
 }
 
-// readTail returns the last complete line of path (nil for a missing or empty file) and
-// the number of bytes after it that have no newline (a torn write), reading backwards in
-// chunks.
-func readTail(path string) (last []byte, torn int64, err error) {
+// readTail returns the last complete line of path before offset end (the whole file when
+// end < 0; nil for a missing or empty file) and the number of bytes after it, up to end,
+// that have no newline (a torn write), reading backwards in chunks.
+func readTail(path string, end int64) (last []byte, torn int64, err error) {
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, 0, nil
@@ -165,9 +216,12 @@ func readTail(path string) (last []byte, torn int64, err error) {
 		return nil, 0, err
 	}
 	size := fi.Size()
+	if end >= 0 && end < size {
+		size = end
+	}
 	const chunk = 64 << 10
 	var buf []byte
-	end := int64(-1) // offset of the last newline, once found
+	end = -1 // offset of the last newline, once found
 	for off := size; off > 0; {
 		n := min(int64(chunk), off)
 		off -= n

@@ -19,23 +19,70 @@ type VerifyError struct {
 
 // Error implements error.
 func (e *VerifyError) Error() string {
+	if e.Line == 0 {
+		return fmt.Sprintf("audit log %s: %s", e.Path, e.Reason)
+	}
 	return fmt.Sprintf("audit log %s: line %d: %s", e.Path, e.Line, e.Reason)
 }
 
-// Verify recomputes every line's hash and the chain (seq 1, 2, … and each
-// prev_hash equal to the previous line's hash). It returns the number of good
-// lines; on a break the error is a *VerifyError naming the first bad line.
-// Editing, deleting, inserting or reordering lines all break the chain, and a
-// torn last line (a write cut short) is named too.
-func Verify(path string) (lines int, err error) {
-	n, torn, err := scan(path, nil)
+// Verify recomputes every line's mac (or legacy hash) and the chain (seq 1, 2, … and
+// each prev_hash equal to the previous line's), and checks the log against its anchor.
+// It returns the number of good lines; on a break the error is a *VerifyError naming
+// the first bad line. Editing, deleting, inserting or reordering lines, rewriting them
+// without the key, cutting the tail off, emptying or swapping the file all fail, and a
+// torn last line (a write cut short) is named too. It never creates the key.
+func Verify(path string, opts ...Option) (lines int, err error) {
+	res, err := check(path, opts, nil)
 	if err != nil {
-		return n, err
+		return res.good, err
 	}
-	if torn != nil {
-		return n, tornError(path, torn)
+	if res.torn != nil {
+		return res.good, tornError(path, res.torn)
 	}
-	return n, nil
+	return res.good, nil
+}
+
+// check scans the log with its key (if there is one) and checks the result against the
+// anchor.
+func check(path string, opts []Option, fn func(Entry) error) (scanned, error) {
+	o := buildOptions(opts)
+	key, _, _, err := loadKey(o, path, false)
+	if err != nil {
+		return scanned{}, err
+	}
+	an, err := readAnchor(path, key)
+	if err != nil {
+		return scanned{}, err
+	}
+	found, foundSum, foundEnd := false, "", int64(0)
+	res, err := scan(path, key, func(e Entry, sum string, end int64) error {
+		if an != nil && e.Seq == an.Seq {
+			found, foundSum, foundEnd = true, sum, end
+		}
+		if fn != nil {
+			return fn(e)
+		}
+		return nil
+	})
+	if err != nil {
+		return res, err
+	}
+	switch {
+	case an == nil:
+		_, operator := o.keyPath(path)
+		if res.good > res.legacy || (key != nil && !operator && res.size > 0) {
+			return res, missingAnchorError(path)
+		}
+	case res.seq < an.Seq || res.size < an.Size:
+		return res, truncatedError(path, an, res.seq, res.size)
+	case an.Seq == 0:
+		if an.Size != 0 {
+			return res, differsError(path, an)
+		}
+	case !found || foundSum != an.Hash || foundEnd != an.Size:
+		return res, differsError(path, an)
+	}
+	return res, nil
 }
 
 func tornError(path string, t *Torn) error {
@@ -49,6 +96,9 @@ type Report struct {
 	// Open are the ledger intents that have no outcome line: actions in flight, or whose
 	// process died before settling (the next start records them as unknown).
 	Open []Entry
+	// Legacy is how many of the good lines, at the start, were written before the chain
+	// was keyed (a bare SHA-256 each): they prove order, not authorship.
+	Legacy int
 	// Torn is a torn last line, or nil.
 	Torn *Torn
 }
@@ -56,10 +106,10 @@ type Report struct {
 // Inspect verifies the chain like Verify and also lists the intents without an outcome.
 // A torn last line is reported in Report.Torn, not as an error; a broken chain is a
 // *VerifyError (the Report then covers the lines before the break).
-func Inspect(path string) (Report, error) {
+func Inspect(path string, opts ...Option) (Report, error) {
 	var r Report
 	open := map[string]int{} // ledger ID -> index in r.Open
-	n, torn, err := scan(path, func(e Entry) error {
+	res, err := check(path, opts, func(e Entry) error {
 		switch e.Phase {
 		case PhaseIntent:
 			open[e.Ledger] = len(r.Open)
@@ -78,21 +128,21 @@ func Inspect(path string) (Report, error) {
 			kept = append(kept, e)
 		}
 	}
-	r.Open, r.Lines, r.Torn = kept, n, torn
+	r.Open, r.Lines, r.Legacy, r.Torn = kept, res.good, res.legacy, res.torn
 	return r, err
 }
 
 // Scan calls fn for every good line of the log at path, in order, after checking the
 // chain up to it. It fails on a broken chain (*VerifyError) and on a torn last line.
-func Scan(path string, fn func(Entry) error) (lines int, err error) {
-	n, torn, err := scan(path, fn)
+func Scan(path string, fn func(Entry) error, opts ...Option) (lines int, err error) {
+	res, err := check(path, opts, fn)
 	if err != nil {
-		return n, err
+		return res.good, err
 	}
-	if torn != nil {
-		return n, tornError(path, torn)
+	if res.torn != nil {
+		return res.good, tornError(path, res.torn)
 	}
-	return n, nil
+	return res.good, nil
 }
 
 // Repaired says what Repair did.
@@ -104,16 +154,16 @@ type Repaired struct {
 // FindTorn reports the log's torn last line, if any, after checking that every line
 // before it is good (a *VerifyError otherwise: that is not a torn write, and Repair
 // leaves it alone).
-func FindTorn(path string) (*Torn, error) {
-	_, torn, err := scan(path, nil)
-	return torn, err
+func FindTorn(path string, opts ...Option) (*Torn, error) {
+	res, err := check(path, opts, nil)
+	return res.torn, err
 }
 
 // Repair moves a torn last line aside: the bytes go to <path>.torn-<UTC time> (mode 0600,
 // fsynced) and the log is cut back to its last complete line, under the log's lock so no
 // process appends meanwhile. It refuses when the chain is broken before the tail, and
 // does nothing (nil) when there is no torn line.
-func Repair(path string, now time.Time) (*Repaired, error) {
+func Repair(path string, now time.Time, opts ...Option) (*Repaired, error) {
 	lock, err := filelock.OpenLocker(path + ".lock")
 	if err != nil {
 		return nil, fmt.Errorf("audit: %w", err)
@@ -123,7 +173,7 @@ func Repair(path string, now time.Time) (*Repaired, error) {
 		return nil, fmt.Errorf("audit: repair %s: %w", path, err)
 	}
 	defer func() { _ = lock.Unlock() }()
-	torn, err := FindTorn(path)
+	torn, err := FindTorn(path, opts...)
 	if err != nil {
 		var ve *VerifyError
 		if errors.As(err, &ve) {
