@@ -46,20 +46,29 @@ type Approval struct {
 }
 
 // Approve is the Approval for a decision confirmed by method, with the token tok (may be
-// empty) that carried the confirmation.
+// empty) that carried the confirmation. With a token, the approved rules are the token's
+// own (the ones its preview showed), never the decision's: a confirm rule that appeared
+// since the preview is unapproved, and Reserve refuses it. Without one, method off
+// approves every rule and any other method approves d's confirm rules (for callers that
+// confirmed d itself).
 func (e *Engine) Approve(d Decision, method, tok string) Approval {
 	ap := Approval{Method: method}
 	if method == "" {
 		ap.Method = "none"
 	}
-	if d.Outcome == Confirm && ap.Method != "none" {
-		ap.Rules = d.RuleIDs()
-	}
-	if tok != "" {
-		if raw, err := base64.RawURLEncoding.DecodeString(tok); err == nil && len(raw) == tokenLen {
-			ap.TokenExp = time.Unix(0, int64(binary.BigEndian.Uint64(raw[1:9]))).UTC()
-			ap.TokenNonce = hex.EncodeToString(raw[9 : 9+tokenNonceLen])
+	if tok == "" {
+		if d.Outcome == Confirm && ap.Method != "none" {
+			ap.Rules = d.RuleIDs()
 		}
+		return ap
+	}
+	// A token approves exactly the rules its preview showed, whatever the decision now says.
+	ap.Rules = []string{}
+	if rules, ok := e.tokenRules(tok); ok {
+		raw, _ := base64.RawURLEncoding.DecodeString(tok)
+		ap.Rules = rules
+		ap.TokenExp = time.Unix(0, int64(binary.BigEndian.Uint64(raw[1:9]))).UTC()
+		ap.TokenNonce = hex.EncodeToString(raw[9 : 9+tokenNonceLen])
 	}
 	return ap
 }
