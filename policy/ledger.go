@@ -161,7 +161,7 @@ func (e *Engine) Reserve(ctx context.Context, a Action, prior Decision, ap Appro
 		ap.Method = "none"
 	}
 	p := prior.prep
-	if p == nil || p.a.Kind != a.Kind || p.a.To != a.To || p.a.Body != a.Body {
+	if p == nil || p.a.Kind != a.Kind || p.a.To != a.To || p.a.Body != a.Body || !slices.Equal(p.a.Recipients, a.Recipients) {
 		var err error
 		if p, err = e.prepare(a); err != nil {
 			return nil, fmt.Errorf("policy: reserve %s: %w", a.Tool, err)
@@ -239,6 +239,10 @@ func (e *Engine) entryFor(p *prepared, d Decision, ap Approval, now time.Time) s
 	en := store.Entry{Kind: string(a.Kind), Tool: a.Tool, Principal: a.Principal, ConfirmMethod: ap.Method, CreatedAt: now}
 	if a.Body != "" {
 		en.BodyHash = bodyHash(a.Body)
+	}
+	if p.group != nil {
+		groupEntry(&en, p, d, now)
+		return en
 	}
 	first := d.Preview != nil && d.Preview.FirstContact
 	switch a.Kind {

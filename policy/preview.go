@@ -13,6 +13,10 @@ import (
 // with invisible and bidi characters made visible.
 type Preview struct {
 	To           *Destination `json:"to,omitempty"`
+	// Recipients are a group message's destinations, every one (To is then nil).
+	Recipients []*Destination `json:"recipients,omitempty"`
+	// NewRecipients are the group members never contacted before (FirstContact: any).
+	NewRecipients []string `json:"new_recipients,omitempty"`
 	Transfer     *Destination `json:"transfer,omitempty"`
 	FirstContact bool         `json:"first_contact"`
 	Body         *BodyPreview `json:"body,omitempty"`

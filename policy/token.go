@@ -214,6 +214,17 @@ func (e *Engine) canonicalArgs(a Action) ([]byte, error) {
 		}
 		m[key] = n.E164
 	}
+	if len(a.Recipients) > 0 {
+		group := make([]string, len(a.Recipients))
+		for i, raw := range a.Recipients {
+			n, err := phone.Normalize(raw, e.region)
+			if err != nil {
+				return nil, fmt.Errorf("recipients: %w", err)
+			}
+			group[i] = n.E164
+		}
+		m["recipients"] = group
+	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
