@@ -3,6 +3,8 @@ package policy
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -96,5 +98,32 @@ func TestGroupCapsOverAllRecipients(t *testing.T) {
 	wantDecision(t, d, Deny, RuleInvalidNumber)
 	if _, err := e.eng.Evaluate(context.Background(), group("hello", numLA)); err == nil {
 		t.Fatal("a group of one was accepted")
+	}
+}
+
+// TestGroupTokenOfAFullGroup: a token for the largest group, every member asking several
+// confirm rules, is issued (rule ids are carried once each) and approves them.
+func TestGroupTokenOfAFullGroup(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, Config{}, nil)
+	var to []string
+	for i := range MaxGroupRecipients {
+		to = append(to, fmt.Sprintf("+1650253000%d", i))
+	}
+	a := group(strings.Repeat("long message ", 40), to...) // sms_long and first_contact per member
+	d := e.eval(t, a)
+	wantDecision(t, d, Confirm, RuleSMSLong)
+	tok, err := e.eng.IssueToken(a, d.RuleIDs()...)
+	if err != nil {
+		t.Fatalf("token for a full group: %v", err)
+	}
+	if got, _ := e.eng.tokenRules(tok); !slices.Equal(got, []string{RuleFirstContact, RuleSMSLong}) {
+		t.Fatalf("token rules = %v, want each id once", got)
+	}
+	if err := e.eng.RedeemToken(context.Background(), a, tok); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.eng.Reserve(context.Background(), a, d, e.eng.Approve(d, "token", tok)); err != nil {
+		t.Fatalf("Reserve of a full group with its token: %v", err)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -75,7 +76,13 @@ func (e *Engine) IssueToken(a Action, rules ...string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("issue confirmation token: %w", err)
 	}
-	ids := strings.Join(rules, ",")
+	var unique []string // a group repeats rule ids per member; the token approves ids
+	for _, r := range rules {
+		if !slices.Contains(unique, r) {
+			unique = append(unique, r)
+		}
+	}
+	ids := strings.Join(unique, ",")
 	if len(ids) > tokenMaxRules {
 		return "", fmt.Errorf("issue confirmation token: %d rules are too many to bind", len(rules))
 	}
