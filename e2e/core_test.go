@@ -41,6 +41,11 @@ func coreFlow(t *testing.T, c *client.Client) {
 	if r := callTool(t, c, "buy_number", with(with(buyArgs, "area_code", "212"), "confirmation_token", tok)); !r.isError || !strings.Contains(r.text, "mismatch") {
 		t.Fatalf("changed arguments with a valid token: %s", r.text)
 	}
+	// The mismatch used the token up: confirm from a fresh preview.
+	if r := callTool(t, c, "buy_number", with(buyArgs, "confirmation_token", tok)); !r.isError || !strings.Contains(r.text, "reused") {
+		t.Fatalf("a token presented with other arguments stayed usable: %s", r.text)
+	}
+	tok = callTool(t, c, "buy_number", buyArgs).str("confirmation_token")
 	bought := mustOK(t, callTool(t, c, "buy_number", with(buyArgs, "confirmation_token", tok)), "buy_number")
 	if !strings.HasPrefix(bought.str("id"), "num_") || !strings.HasPrefix(bought.str("phone_number"), "+1415") {
 		t.Fatalf("buy_number: %v", bought.data)

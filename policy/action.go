@@ -47,9 +47,12 @@ type Action struct {
 	Tool      string // MCP tool name, e.g. "send_sms"
 	Principal string // who asks: per-process id for stdio, OAuth sub for HTTP
 	Kind      Kind
-	To        string   // raw destination number as given
-	Body      string   // SMS body or DTMF digits
-	Texts     []string // other outbound text checked for secrets and hidden characters: names, notes, URLs...
+	To        string // raw destination number as given
+	// Recipients are the raw numbers of a group message (KindSMS, To empty): every one passes
+	// every rule and counts toward its own caps; one denied recipient denies the whole group.
+	Recipients []string
+	Body       string   // SMS body or DTMF digits
+	Texts      []string // other outbound text checked for secrets and hidden characters: names, notes, URLs...
 	// Spoken are the texts an AI voice will speak, or follow as its instructions: system
 	// prompts, greetings, voicemail messages, call topics, live answers. They get the content
 	// rules (secrets, hidden characters) and the AI-disclosure rule [ai_disclosure], and the

@@ -85,6 +85,13 @@ func (e *Engine) Evaluate(ctx context.Context, a Action) (Decision, error) {
 			return Decision{}, fmt.Errorf("policy: evaluate %s: %w", a.Tool, err)
 		}
 	}
+	for _, m := range p.group {
+		if m.n != nil && len(p.static.deny) == 0 && len(m.static.deny) == 0 {
+			if err := e.checkReplies(ctx, m.n.E164); err != nil {
+				return Decision{}, fmt.Errorf("policy: evaluate %s: %w", a.Tool, err)
+			}
+		}
+	}
 	now := e.clock.Now()
 	c := e.checksFor(p, now)
 	f, err := e.readFacts(ctx, p.query(c))
@@ -109,6 +116,9 @@ type prepared struct {
 	transfer *phone.Number // the transfer number, if any
 	channel  string        // opt-out scope of n: store.ChannelSMS or store.ChannelCall
 	look     lookups       // filled by lookup
+	// group are the members of a group message (Action.Recipients), one prepared each with
+	// the member as To; the group's own static holds the content hits, checked once.
+	group []*prepared
 }
 
 // lookups are the network hooks' answers about n.
@@ -124,6 +134,9 @@ type lookups struct {
 // prepare normalises and checks what needs no store and no network.
 func (e *Engine) prepare(a Action) (*prepared, error) {
 	p := &prepared{a: a}
+	if len(a.Recipients) > 0 {
+		return e.prepareGroup(a)
+	}
 	switch a.Kind {
 	case KindSMS, KindCall:
 		e.checkContent(&p.static, a)
@@ -174,10 +187,14 @@ type checks struct {
 	caps   []*capCheck
 	newCap *capCheck
 	dup    *capCheck
+	group  []checks // a group message: each member's own checks, in member order
 }
 
 // checksFor lists the windows the decision on p reads at now.
 func (e *Engine) checksFor(p *prepared, now time.Time) checks {
+	if p.group != nil {
+		return e.groupChecks(p, now)
+	}
 	var c checks
 	switch p.a.Kind {
 	case KindSMS, KindCall:
@@ -200,6 +217,9 @@ func (e *Engine) checksFor(p *prepared, now time.Time) checks {
 func (c checks) all() []*capCheck {
 	out := make([]*capCheck, 0, len(c.caps)+2)
 	out = append(out, c.caps...)
+	for _, m := range c.group {
+		out = append(out, m.all()...)
+	}
 	for _, x := range []*capCheck{c.newCap, c.dup} {
 		if x != nil {
 			out = append(out, x)
@@ -211,6 +231,11 @@ func (c checks) all() []*capCheck {
 // query is the store read set of the decision on p.
 func (p *prepared) query(c checks) store.FactQuery {
 	var q store.FactQuery
+	for _, m := range p.group {
+		mq := m.query(checks{})
+		q.OptOuts = append(q.OptOuts, mq.OptOuts...)
+		q.Known = append(q.Known, mq.Known...)
+	}
 	if p.a.Kind != KindContactWrite {
 		if p.n != nil {
 			q.OptOuts = append(q.OptOuts, store.OptOutQuery{E164: p.n.E164, Channel: p.channel})
@@ -245,6 +270,17 @@ func (e *Engine) readFacts(ctx context.Context, q store.FactQuery) (store.Facts,
 // A Contacts or History error counts as "not known" (the safe side: it asks for
 // confirmation) and is logged; an OwnNumbers error is returned: the engine cannot decide.
 func (e *Engine) lookup(ctx context.Context, p *prepared, f store.Facts) error {
+	if p.group != nil {
+		if len(p.static.deny) == 0 {
+			for _, m := range p.group {
+				if err := e.lookup(ctx, m, f); err != nil {
+					return err
+				}
+			}
+		}
+		p.look.done = true
+		return nil
+	}
 	if p.look.done || p.n == nil || (p.a.Kind != KindSMS && p.a.Kind != KindCall) {
 		p.look.done = true
 		return nil
@@ -299,10 +335,12 @@ func (e *Engine) rules(p *prepared, c checks, f store.Facts, now time.Time) Deci
 		}
 	}
 	var d Decision
-	switch p.a.Kind {
-	case KindSMS, KindCall:
+	switch {
+	case p.group != nil:
+		d = e.groupRules(p, c, f, now)
+	case p.a.Kind == KindSMS || p.a.Kind == KindCall:
 		d = e.outboundRules(p, c, f, now)
-	case KindContactWrite:
+	case p.a.Kind == KindContactWrite:
 		v := p.static
 		pv := newPreview(p.a)
 		pv.To = e.destination(p.n, nil)

@@ -46,20 +46,29 @@ type Approval struct {
 }
 
 // Approve is the Approval for a decision confirmed by method, with the token tok (may be
-// empty) that carried the confirmation.
+// empty) that carried the confirmation. With a token, the approved rules are the token's
+// own (the ones its preview showed), never the decision's: a confirm rule that appeared
+// since the preview is unapproved, and Reserve refuses it. Without one, method off
+// approves every rule and any other method approves d's confirm rules (for callers that
+// confirmed d itself).
 func (e *Engine) Approve(d Decision, method, tok string) Approval {
 	ap := Approval{Method: method}
 	if method == "" {
 		ap.Method = "none"
 	}
-	if d.Outcome == Confirm && ap.Method != "none" {
-		ap.Rules = d.RuleIDs()
-	}
-	if tok != "" {
-		if raw, err := base64.RawURLEncoding.DecodeString(tok); err == nil && len(raw) == tokenLen {
-			ap.TokenExp = time.Unix(0, int64(binary.BigEndian.Uint64(raw[1:9]))).UTC()
-			ap.TokenNonce = hex.EncodeToString(raw[9 : 9+tokenNonceLen])
+	if tok == "" {
+		if d.Outcome == Confirm && ap.Method != "none" {
+			ap.Rules = d.RuleIDs()
 		}
+		return ap
+	}
+	// A token approves exactly the rules its preview showed, whatever the decision now says.
+	ap.Rules = []string{}
+	if rules, ok := e.tokenRules(tok); ok {
+		raw, _ := base64.RawURLEncoding.DecodeString(tok)
+		ap.Rules = rules
+		ap.TokenExp = time.Unix(0, int64(binary.BigEndian.Uint64(raw[1:9]))).UTC()
+		ap.TokenNonce = hex.EncodeToString(raw[9 : 9+tokenNonceLen])
 	}
 	return ap
 }
@@ -154,7 +163,7 @@ func (e *Engine) Reserve(ctx context.Context, a Action, prior Decision, ap Appro
 		ap.Method = "none"
 	}
 	p := prior.prep
-	if p == nil || p.a.Kind != a.Kind || p.a.To != a.To || p.a.Body != a.Body {
+	if p == nil || p.a.Kind != a.Kind || p.a.To != a.To || p.a.Body != a.Body || !slices.Equal(p.a.Recipients, a.Recipients) {
 		var err error
 		if p, err = e.prepare(a); err != nil {
 			return nil, fmt.Errorf("policy: reserve %s: %w", a.Tool, err)
@@ -232,6 +241,10 @@ func (e *Engine) entryFor(p *prepared, d Decision, ap Approval, now time.Time) s
 	en := store.Entry{Kind: string(a.Kind), Tool: a.Tool, Principal: a.Principal, ConfirmMethod: ap.Method, CreatedAt: now, CampaignID: a.CampaignID}
 	if a.Body != "" {
 		en.BodyHash = bodyHash(a.Body)
+	}
+	if p.group != nil {
+		groupEntry(&en, p, d, now)
+		return en
 	}
 	first := d.Preview != nil && d.Preview.FirstContact
 	switch a.Kind {

@@ -67,7 +67,7 @@ func TestIntentAndOutcomeLines(t *testing.T) {
 	e := newEnv(t, Config{}, nil)
 	a := sms(numLA, "hello")
 	d := e.eval(t, a)
-	tok, err := e.eng.IssueToken(a)
+	tok, err := e.eng.IssueToken(a, d.RuleIDs()...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +141,7 @@ func TestRebuildRestoresTheState(t *testing.T) {
 	}
 	a := sms(numLA, "in flight")
 	d := e.eval(t, a)
-	tok, _ := e.eng.IssueToken(a)
+	tok, _ := e.eng.IssueToken(a, d.RuleIDs()...)
 	if err := e.eng.RedeemToken(ctx, a, tok); err != nil {
 		t.Fatal(err)
 	}

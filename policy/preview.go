@@ -12,11 +12,15 @@ import (
 // normalised values, never from model-written text; caller Details are shown
 // with invisible and bidi characters made visible.
 type Preview struct {
-	To           *Destination `json:"to,omitempty"`
-	Transfer     *Destination `json:"transfer,omitempty"`
-	FirstContact bool         `json:"first_contact"`
-	Body         *BodyPreview `json:"body,omitempty"`
-	Cost         string       `json:"cost,omitempty"` // from the price table (Prices): numbers, SMS segments, call minutes
+	To *Destination `json:"to,omitempty"`
+	// Recipients are a group message's destinations, every one (To is then nil).
+	Recipients []*Destination `json:"recipients,omitempty"`
+	// NewRecipients are the group members never contacted before (FirstContact: any).
+	NewRecipients []string     `json:"new_recipients,omitempty"`
+	Transfer      *Destination `json:"transfer,omitempty"`
+	FirstContact  bool         `json:"first_contact"`
+	Body          *BodyPreview `json:"body,omitempty"`
+	Cost          string       `json:"cost,omitempty"` // from the price table (Prices): numbers, SMS segments, call minutes
 	// Spoken are the texts the AI voice will speak or follow, in full, hidden characters made
 	// visible: a person approves exactly what the agent is told.
 	Spoken  []LabeledText     `json:"spoken,omitempty"`

@@ -11,6 +11,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/agentphone-mcp/agentphone-mcp/policy/phone"
@@ -20,15 +22,19 @@ import (
 const TokenTTL = 5 * time.Minute
 
 // Token layout (before base64url without padding):
-// ver(1) | exp unix ns(8) | nonce(16) | H(tool)(16) | H(principal)(16) | H(args)(16) | HMAC-SHA256(32)
+// ver(1) | exp unix ns(8) | nonce(16) | H(tool)(16) | H(principal)(16) | H(args)(16) |
+// len(1) | rule ids, comma-separated (len bytes) | HMAC-SHA256(32)
 // The three truncated SHA-256 digests (domain-separated) let RedeemToken say
-// which binding differs; the MAC covers all of them.
+// which binding differs; the rule ids are the confirm rules the preview showed, the only
+// ones the token approves (Approve); the MAC covers all of it.
 const (
-	tokenVersion  = 1
+	tokenVersion  = 2
 	tokenNonceLen = 16
 	tokenHashLen  = 16
-	tokenBodyLen  = 1 + 8 + tokenNonceLen + 3*tokenHashLen
-	tokenLen      = tokenBodyLen + sha256.Size
+	tokenFixedLen = 1 + 8 + tokenNonceLen + 3*tokenHashLen // up to the rules' length byte
+	tokenLen      = tokenFixedLen + 1 + sha256.Size        // a token that approves no rule
+	tokenMaxRules = 255                                    // bytes of comma-separated rule ids
+	tokenMaxLen   = tokenLen + tokenMaxRules
 )
 
 // TokenErrorKind says why a token was refused.
@@ -61,11 +67,24 @@ func tokenErr(kind TokenErrorKind, field, what string) *TokenError {
 
 // IssueToken returns a signed, single-use confirmation token for a, bound to
 // a.Tool, a.Principal and the canonical arguments (a.Args plus the normalised
-// To/TransferNumber, a.Kind, a.Body and a.Texts). It expires after TokenTTL.
-func (e *Engine) IssueToken(a Action) (string, error) {
+// To/TransferNumber, a.Kind, a.Body and a.Texts). It expires after TokenTTL. rules are
+// the confirm rules the preview shown with it names (Decision.RuleIDs): the token
+// approves those and no other (a duplicate that appears after a first-contact preview
+// needs a new confirmation).
+func (e *Engine) IssueToken(a Action, rules ...string) (string, error) {
 	args, err := e.canonicalArgs(a)
 	if err != nil {
 		return "", fmt.Errorf("issue confirmation token: %w", err)
+	}
+	var unique []string // a group repeats rule ids per member; the token approves ids
+	for _, r := range rules {
+		if !slices.Contains(unique, r) {
+			unique = append(unique, r)
+		}
+	}
+	ids := strings.Join(unique, ",")
+	if len(ids) > tokenMaxRules {
+		return "", fmt.Errorf("issue confirmation token: %d rules are too many to bind", len(rules))
 	}
 	body := make([]byte, 0, tokenLen)
 	body = append(body, tokenVersion)
@@ -78,13 +97,21 @@ func (e *Engine) IssueToken(a Action) (string, error) {
 	body = append(body, bindHash("tool", []byte(a.Tool))...)
 	body = append(body, bindHash("principal", []byte(a.Principal))...)
 	body = append(body, bindHash("args", args)...)
+	body = append(body, byte(len(ids)))
+	body = append(body, ids...)
 	return base64.RawURLEncoding.EncodeToString(append(body, e.mac(body)...)), nil
 }
 
-// RedeemToken checks tok against a and burns it. It returns a *TokenError
-// (malformed, wrong, expired, mismatch, reused) or a store error; only a nil
-// error means the confirmed action may run. Call Evaluate again afterwards:
-// a confirmation never overrides a deny.
+// RedeemToken spends tok and checks it against a. It returns a *TokenError
+// (malformed, wrong, expired, reused, mismatch) or a store error; only a nil
+// error means the confirmed action may run, and then only for the rules the
+// token names (Approve). A token this server issued, unexpired and presented by
+// the principal it was issued to, is spent by any action it is presented with,
+// before its tool and arguments are compared: a mismatch burns it too, so no
+// token outlives the call it came with. Another principal's presentation spends
+// nothing (it must not be able to burn a token it was never shown). The nonce is
+// spent in the store (atomically, across processes). Call Evaluate again
+// afterwards: a confirmation never overrides a deny.
 func (e *Engine) RedeemToken(ctx context.Context, a Action, tok string) error {
 	body, err := e.openToken(tok)
 	if err != nil {
@@ -95,17 +122,8 @@ func (e *Engine) RedeemToken(ctx context.Context, a Action, tok string) error {
 		return tokenErr(TokenExpired, "", "the token expired (tokens are valid for 5 minutes)")
 	}
 	off := 1 + 8 + tokenNonceLen
-	if !hmac.Equal(body[off:off+tokenHashLen], bindHash("tool", []byte(a.Tool))) {
-		return tokenErr(TokenMismatch, "tool", "the token was issued for a different tool")
-	}
-	off += tokenHashLen
-	if !hmac.Equal(body[off:off+tokenHashLen], bindHash("principal", []byte(a.Principal))) {
+	if !hmac.Equal(body[off+tokenHashLen:off+2*tokenHashLen], bindHash("principal", []byte(a.Principal))) {
 		return tokenErr(TokenMismatch, "principal", "the token was issued to a different user or session")
-	}
-	off += tokenHashLen
-	args, err := e.canonicalArgs(a)
-	if err != nil || !hmac.Equal(body[off:off+tokenHashLen], bindHash("args", args)) {
-		return tokenErr(TokenMismatch, "arguments", "the arguments differ from the ones previewed; confirm exactly the previewed action")
 	}
 	nonce := hex.EncodeToString(body[9 : 9+tokenNonceLen])
 	fresh, err := e.store.UseNonce(ctx, nonce, exp)
@@ -115,7 +133,29 @@ func (e *Engine) RedeemToken(ctx context.Context, a Action, tok string) error {
 	if !fresh {
 		return tokenErr(TokenReused, "", "the token was already used; each token confirms one action once")
 	}
+	if !hmac.Equal(body[off:off+tokenHashLen], bindHash("tool", []byte(a.Tool))) {
+		return tokenErr(TokenMismatch, "tool", "the token was issued for a different tool (it is now used up)")
+	}
+	off += 2 * tokenHashLen
+	args, err := e.canonicalArgs(a)
+	if err != nil || !hmac.Equal(body[off:off+tokenHashLen], bindHash("args", args)) {
+		return tokenErr(TokenMismatch, "arguments", "the arguments differ from the ones previewed (the token is now used up); confirm exactly the previewed action")
+	}
 	return nil
+}
+
+// tokenRules returns the confirm rules tok approves (the ones its preview showed), after
+// checking its MAC; ok is false for a token this engine did not issue.
+func (e *Engine) tokenRules(tok string) (rules []string, ok bool) {
+	body, err := e.openToken(tok)
+	if err != nil {
+		return nil, false
+	}
+	ids := string(body[tokenFixedLen+1:])
+	if ids == "" {
+		return []string{}, true
+	}
+	return strings.Split(ids, ","), true
 }
 
 // TokenNonce verifies tok's MAC and returns its nonce (hex), the key for
@@ -130,14 +170,14 @@ func (e *Engine) TokenNonce(tok string) (string, error) {
 
 // openToken decodes tok and checks its version and MAC, returning the body.
 func (e *Engine) openToken(tok string) ([]byte, error) {
-	if len(tok) > 2*tokenLen {
+	if len(tok) > 2*tokenMaxLen {
 		return nil, tokenErr(TokenMalformed, "", "the token is too long to be one this server issued")
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(tok)
-	if err != nil || len(raw) != tokenLen {
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(tok) // strict: one spelling per token
+	if err != nil || len(raw) < tokenLen || len(raw) > tokenMaxLen || len(raw) != tokenLen+int(raw[tokenFixedLen]) {
 		return nil, tokenErr(TokenMalformed, "", "the token is not one this server issued (bad encoding or length)")
 	}
-	body, mac := raw[:tokenBodyLen], raw[tokenBodyLen:]
+	body, mac := raw[:len(raw)-sha256.Size], raw[len(raw)-sha256.Size:]
 	if body[0] != tokenVersion {
 		return nil, tokenErr(TokenMalformed, "", fmt.Sprintf("unknown token version %d", body[0]))
 	}
@@ -180,6 +220,17 @@ func (e *Engine) canonicalArgs(a Action) ([]byte, error) {
 			return nil, fmt.Errorf("%s: %w", key, err)
 		}
 		m[key] = n.E164
+	}
+	if len(a.Recipients) > 0 {
+		group := make([]string, len(a.Recipients))
+		for i, raw := range a.Recipients {
+			n, err := phone.Normalize(raw, e.region)
+			if err != nil {
+				return nil, fmt.Errorf("recipients: %w", err)
+			}
+			group[i] = n.E164
+		}
+		m["recipients"] = group
 	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -115,11 +116,17 @@ func TestTokens(t *testing.T) {
 			if !strings.Contains(err.Error(), "call again without confirmation_token to get a fresh preview") {
 				t.Errorf("message lacks the fix: %v", err)
 			}
-			// A refused token stays usable for the right action unless it was the
-			// reused/expired case: mismatches do not burn it.
-			if tt.kind == TokenMismatch {
+			// A token presented is spent by any action, a mismatched one included: it
+			// cannot be redeemed afterwards for the action it was issued for.
+			// Another principal's presentation spends nothing: it was never shown the token.
+			if tt.kind == TokenMismatch && tt.field != "principal" {
+				if err := e.eng.RedeemToken(ctx, base, tok); tokenKind(err) != TokenReused {
+					t.Errorf("after a mismatch, redeeming for the previewed action = %v, want reused", err)
+				}
+			}
+			if tt.field == "principal" {
 				if err := e.eng.RedeemToken(ctx, base, tok); err != nil {
-					t.Errorf("token burned by a mismatch: %v", err)
+					t.Errorf("another principal burned the token: %v", err)
 				}
 			}
 		})
@@ -185,4 +192,52 @@ func FuzzRedeemToken(f *testing.F) {
 			t.Fatalf("non-token error %v", err)
 		}
 	})
+}
+
+// TestTokenApprovesOnlyItsPreviewsRules: a token carries the confirm rules its preview
+// showed, and Approve takes them from the token, not from the decision at hand. A token
+// shown for [first_contact] cannot approve a [duplicate] that appeared later.
+func TestTokenApprovesOnlyItsPreviewsRules(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newEnv(t, Config{}, nil)
+	a := sms(numLA, "same text")
+	d := e.eval(t, a)
+	wantDecision(t, d, Confirm, RuleFirstContact)
+	tok, err := e.eng.IssueToken(a, d.RuleIDs()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := e.eng.tokenRules(tok); !ok || !slices.Equal(got, d.RuleIDs()) {
+		t.Fatalf("token rules = %v %v, want %v", got, ok, d.RuleIDs())
+	}
+	e.send(t, a) // the same text went out meanwhile: now known, and a duplicate
+	d2 := e.eval(t, a)
+	wantDecision(t, d2, Confirm, RuleDuplicate)
+	if hasRule(d2, RuleFirstContact) {
+		t.Fatalf("still first contact: %v", d2.Rules)
+	}
+	if err := e.eng.RedeemToken(ctx, a, tok); err != nil {
+		t.Fatal(err)
+	}
+	ap := e.eng.Approve(d2, "token", tok)
+	if !slices.Equal(ap.Rules, []string{RuleFirstContact}) || ap.TokenNonce == "" {
+		t.Fatalf("approval = %+v, want only first_contact and the token's nonce", ap)
+	}
+	_, err = e.eng.Reserve(ctx, a, d2, ap)
+	var r *Refusal
+	if !errors.As(err, &r) || !r.NeedsConfirmation() || len(r.Unapproved) != 1 || r.Unapproved[0].ID != RuleDuplicate {
+		t.Fatalf("Reserve with a first-contact token on a duplicate = %v; want a refusal needing the duplicate confirmation", err)
+	}
+	// A token issued with no rules (an allow preview) approves nothing; a forged rule list
+	// fails the MAC.
+	tok0, _ := e.eng.IssueToken(a)
+	if got, ok := e.eng.tokenRules(tok0); !ok || len(got) != 0 {
+		t.Fatalf("rules of a rule-less token = %v %v", got, ok)
+	}
+	raw, _ := base64.RawURLEncoding.DecodeString(tok)
+	copy(raw[tokenFixedLen+1:], "duplicate,    ")
+	if ap := e.eng.Approve(d2, "token", base64.RawURLEncoding.EncodeToString(raw)); len(ap.Rules) != 0 {
+		t.Fatalf("a token whose rules were rewritten approves %v", ap.Rules)
+	}
 }

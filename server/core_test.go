@@ -75,6 +75,11 @@ func TestBuyNumberConfirmationFlow(t *testing.T) {
 			if n := h.countNumbers(); n != 0 {
 				t.Fatalf("a refused token bought a number: %d numbers", n)
 			}
+			// The mismatch used the token up: the previewed action needs a fresh preview.
+			if again := h.call(c, "buy_number", with(args, "confirmation_token", tok)); !again.isError || !strings.Contains(again.text, "reused") {
+				t.Fatalf("a token presented with other arguments stayed usable: %s", again.text)
+			}
+			tok = h.call(c, "buy_number", args).str("confirmation_token")
 
 			ok := h.mustOK(h.call(c, "buy_number", with(args, "confirmation_token", tok)), "buy_number confirmed")
 			if !strings.HasPrefix(ok.str("id"), "num_") || !strings.HasPrefix(ok.str("phone_number"), "+1415") {

@@ -255,6 +255,10 @@ func TestTwoStepTokenDefects(t *testing.T) {
 				if _, isCall := rf.args["topic"]; isCall {
 					tool = "make_call"
 				}
+				if rf.why == "mismatch" { // a mismatch spends the token: each case gets its own
+					tok = mustConfirm(t, h.call(c, "send_sms", args), rf.name+" preview", "first_contact")
+					rf.args = with(rf.args, "confirmation_token", tok)
+				}
 				r := h.call(c, tool, rf.args)
 				if !r.isError || r.str("status") != "confirmation_refused" || !strings.Contains(r.text, rf.why) {
 					t.Fatalf("%s: want confirmation_refused (%q), got %s", rf.name, rf.why, r.text)
@@ -263,12 +267,17 @@ func TestTwoStepTokenDefects(t *testing.T) {
 					t.Fatalf("%s: a refused token ran the action: %+v", rf.name, got)
 				}
 			}
+			r := h.call(c, "send_sms", with(args, "confirmation_token", tok))
+			if !r.isError || !strings.Contains(r.text, "reused") {
+				t.Fatalf("a token presented with other arguments stayed usable: %s", r.text)
+			}
+			tok = mustConfirm(t, h.call(c, "send_sms", args), "fresh preview", "first_contact")
 			h.mustOK(h.call(c, "send_sms", with(args, "confirmation_token", tok)), "the right token")
 			if got := h.sentMessages(); got != 1 {
 				t.Fatalf("want 1 message, got %d", got)
 			}
 			// Reused: the action is now a duplicate (confirm tier), so the token is checked.
-			r := h.call(c, "send_sms", with(args, "confirmation_token", tok))
+			r = h.call(c, "send_sms", with(args, "confirmation_token", tok))
 			if !r.isError || r.str("status") != "confirmation_refused" || !strings.Contains(r.text, "reused") {
 				t.Fatalf("reused token: want a reuse refusal, got %s", r.text)
 			}
@@ -282,6 +291,66 @@ func TestTwoStepTokenDefects(t *testing.T) {
 			}
 			if got := h.sentMessages(); got != 1 {
 				t.Fatalf("refused tokens sent messages: %d, want 1", got)
+			}
+		})
+	}
+}
+
+// TestTokenSpentByAnyCall: a token is spent by any call it is presented with, also one that
+// needed no confirmation, and approves only the rules its preview showed. The defect: a
+// token shown for a first-contact preview, presented once the recipient was known (an
+// allowed call), stayed unspent and later approved a duplicate send nobody saw.
+func TestTokenSpentByAnyCall(t *testing.T) {
+	for _, tr := range protocolTransports {
+		t.Run(tr, func(t *testing.T) {
+			h := newHarness(t)
+			c := h.connect(tr)
+			agentID, _, _ := h.setupAgentWithNumber(c)
+			const to = "+14155550142"
+			first := sms(agentID, to, "Your table is ready.")
+			tokFirst := mustConfirm(t, h.call(c, "send_sms", first), "preview of the first text", "first_contact")
+			other := sms(agentID, to, "We saved you a window seat.")
+			tokOther := mustConfirm(t, h.call(c, "send_sms", other), "preview of another text", "first_contact")
+			h.mustOK(h.call(c, "send_sms", with(other, "confirmation_token", tokOther)), "the other text, confirmed")
+
+			// The recipient is known now: the first text needs no confirmation, and goes out
+			// once. The token presented with it is spent all the same.
+			h.mustOK(h.call(c, "send_sms", with(first, "confirmation_token", tokFirst)), "an allowed call carrying a token")
+			if got := h.sentMessages(); got != 2 {
+				t.Fatalf("messages sent = %d, want 2", got)
+			}
+			// The same text again is a duplicate: the spent token cannot approve it.
+			r := h.call(c, "send_sms", with(first, "confirmation_token", tokFirst))
+			if !r.isError || r.str("status") != "confirmation_refused" || !strings.Contains(r.text, "reused") {
+				t.Fatalf("a token spent on an allowed call was accepted again: %s", r.text)
+			}
+			if got := h.sentMessages(); got != 2 {
+				t.Fatalf("a spent token sent a duplicate: %d messages, want 2", got)
+			}
+
+			// A token shown for [first_contact] cannot approve a [duplicate] that appeared
+			// after its preview: it needs a new confirmation, and the token is spent.
+			const to2 = "+14155550143"
+			dup := sms(agentID, to2, "Doors open at 7.")
+			tokA := mustConfirm(t, h.call(c, "send_sms", dup), "preview A", "first_contact")
+			tokB := mustConfirm(t, h.call(c, "send_sms", dup), "preview B", "first_contact")
+			h.mustOK(h.call(c, "send_sms", with(dup, "confirmation_token", tokB)), "confirmed by B")
+			r = h.call(c, "send_sms", with(dup, "confirmation_token", tokA))
+			if !r.isError || r.str("status") != "needs_confirmation" || !contains(r.data["rules"], "duplicate") || contains(r.data["rules"], "first_contact") {
+				t.Fatalf("a first-contact token approved a duplicate: isError=%v data=%v text=%s", r.isError, r.data, r.text)
+			}
+			if got := h.sentMessages(); got != 3 {
+				t.Fatalf("messages sent = %d, want 3 (no duplicate)", got)
+			}
+			r = h.call(c, "send_sms", with(dup, "confirmation_token", tokA))
+			if !r.isError || !strings.Contains(r.text, "reused") {
+				t.Fatalf("the refused token stayed usable: %s", r.text)
+			}
+			// A fresh preview names the duplicate, and its token approves it.
+			tokD := mustConfirm(t, h.call(c, "send_sms", dup), "duplicate preview", "duplicate")
+			h.mustOK(h.call(c, "send_sms", with(dup, "confirmation_token", tokD)), "the duplicate, confirmed")
+			if got := h.sentMessages(); got != 4 {
+				t.Fatalf("messages sent = %d, want 4", got)
 			}
 		})
 	}

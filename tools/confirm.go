@@ -62,6 +62,12 @@ func (d *Deps) decide(ctx context.Context, c *call, a policy.Action, token strin
 		return errorResult(fmt.Sprintf("%s: the policy check failed (%v), so nothing was done.", c.tool, err),
 			map[string]any{"status": "policy_error", "error": err.Error()})
 	}
+	answer := server.ElicitationResponse(c.req.Params.InputResponses, confirmKey)
+	if token != "" && answer == nil {
+		// A token presented is spent, whatever the decision: it never outlives the call it
+		// came with, and it approves only the rules its preview showed (execute → Approve).
+		return d.redeem(ctx, c, a, dec, token, exec)
+	}
 	switch dec.Outcome {
 	case policy.Deny:
 		d.record(ctx, a, dec, "none", outcome{})
@@ -74,11 +80,8 @@ func (d *Deps) decide(ctx context.Context, c *call, a policy.Action, token strin
 	if d.ConfirmMode == ConfirmOff {
 		return d.execute(ctx, c, a, dec, "off", "", exec)
 	}
-	if answer := server.ElicitationResponse(c.req.Params.InputResponses, confirmKey); answer != nil {
+	if answer != nil {
 		return d.finishElicitation(ctx, c, a, dec, answer, exec)
-	}
-	if token != "" {
-		return d.redeem(ctx, c, a, dec, token, exec)
 	}
 	if d.canElicit(ctx) {
 		return d.confirmByElicitation(ctx, c, a, dec, exec)
@@ -92,7 +95,7 @@ func (d *Deps) decide(ctx context.Context, c *call, a policy.Action, token strin
 		}
 		return d.sendOTP(ctx, c, a, dec)
 	}
-	tok, err := d.Policy.IssueToken(a)
+	tok, err := d.Policy.IssueToken(a, dec.RuleIDs()...)
 	if err != nil {
 		return errorResult(fmt.Sprintf("%s: could not issue a confirmation token (%v); nothing was done.", c.tool, err),
 			map[string]any{"status": "policy_error", "error": err.Error()})
@@ -223,12 +226,23 @@ func (d *Deps) record(ctx context.Context, a policy.Action, dec policy.Decision,
 	}
 }
 
-// redeem checks a two-step confirmation token (or, in strict mode, token:code) and executes.
+// redeem spends a confirmation token presented with a write (in strict mode, token:code),
+// whatever the decision, and then acts on the decision: a deny stays a deny; an allow or a
+// confirm runs with only the rules the token's preview showed approved, so a confirm rule
+// that appeared since (a duplicate after a first-contact preview) is refused at
+// reservation and needs a new confirmation. In strict mode the credential is TOKEN:CODE: a
+// bare token or a wrong code spends nothing (the code has its own attempt limit) and runs
+// nothing.
 func (d *Deps) redeem(ctx context.Context, c *call, a policy.Action, dec policy.Decision, token string, exec execFunc) *mcp.CallToolResult {
 	method := "token"
 	if d.ConfirmMode == ConfirmStrict {
 		tok, code, ok := strings.Cut(token, ":")
 		if !ok {
+			// A bare token approves nothing in strict mode; it stays for TOKEN:CODE.
+			if dec.Outcome == policy.Deny {
+				d.record(ctx, a, dec, "none", outcome{})
+				return denied(c.tool, dec)
+			}
 			return tokenRefused(c.tool, "strict mode needs confirmation_token in the form TOKEN:CODE, where CODE is the one-time code texted to the operator's phone")
 		}
 		if err := d.checkCode(tok, code); err != nil {
@@ -236,12 +250,17 @@ func (d *Deps) redeem(ctx context.Context, c *call, a policy.Action, dec policy.
 		}
 		token, method = tok, "otp"
 	}
-	if err := d.Policy.RedeemToken(ctx, a, token); err != nil {
-		var te *policy.TokenError
-		if errors.As(err, &te) {
-			return tokenRefused(c.tool, te.Error())
-		}
+	err := d.Policy.RedeemToken(ctx, a, token)
+	if dec.Outcome == policy.Deny { // a deny is the answer, whatever the token was
+		d.record(ctx, a, dec, method, outcome{err: err})
+		return denied(c.tool, dec)
+	}
+	if err != nil {
+		d.record(ctx, a, dec, method, outcome{err: err})
 		return tokenRefused(c.tool, err.Error())
+	}
+	if d.ConfirmMode == ConfirmOff {
+		method = "off"
 	}
 	return d.execute(ctx, c, a, dec, method, token, exec)
 }
@@ -249,7 +268,7 @@ func (d *Deps) redeem(ctx context.Context, c *call, a policy.Action, dec policy.
 // elicit asks the user through the client's own UI. The form needs a random code shown only
 // in the message, so a blind "accept" hook or the model itself cannot approve.
 func (d *Deps) elicit(ctx context.Context, c *call, a policy.Action, dec policy.Decision) *mcp.CallToolResult {
-	tok, err := d.Policy.IssueToken(a)
+	tok, err := d.Policy.IssueToken(a, dec.RuleIDs()...)
 	if err != nil {
 		return errorResult(fmt.Sprintf("%s: could not start the confirmation (%v); nothing was done.", c.tool, err),
 			map[string]any{"status": "policy_error", "error": err.Error()})
@@ -310,7 +329,7 @@ func (d *Deps) sendOTP(ctx context.Context, c *call, a policy.Action, dec policy
 	if cdec.Outcome == policy.Deny {
 		return otpLimited(c.tool)
 	}
-	tok, err := d.Policy.IssueToken(a)
+	tok, err := d.Policy.IssueToken(a, dec.RuleIDs()...)
 	if err != nil {
 		return errorResult(fmt.Sprintf("%s: could not issue a confirmation token (%v); nothing was done.", c.tool, err),
 			map[string]any{"status": "policy_error", "error": err.Error()})

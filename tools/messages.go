@@ -15,7 +15,8 @@ import (
 )
 
 type sendSMSArgs struct {
-	ToNumber          string   `json:"to_number"`
+	ToNumber          string   `json:"to_number,omitempty"`
+	Recipients        []string `json:"recipients,omitempty" jsonschema:"2-8, new group"`
 	Body              string   `json:"body"`
 	AgentID           string   `json:"agent_id,omitempty"`
 	NumberID          string   `json:"number_id,omitempty"`
@@ -35,8 +36,14 @@ func sendSMSTool(d *Deps) Tool {
 		name: "send_sms", title: "Send text message", toolset: ToolsetMessages, effect: reachesOut,
 		desc: "Send a real text: iMessage if they have it, else SMS billed per segment.",
 	}, func(ctx context.Context, c *call, args sendSMSArgs) *mcp.CallToolResult {
-		if strings.TrimSpace(args.ToNumber) == "" {
-			return invalidArgs(c.tool, "to_number is required")
+		group := len(args.Recipients) > 0
+		switch {
+		case group && strings.TrimSpace(args.ToNumber) != "":
+			return invalidArgs(c.tool, "give to_number (one person) or recipients (a new group), not both")
+		case group && (len(args.Recipients) < 2 || len(args.Recipients) > policy.MaxGroupRecipients):
+			return invalidArgs(c.tool, fmt.Sprintf("recipients must list 2 to %d numbers (E.164) to start a group", policy.MaxGroupRecipients))
+		case !group && strings.TrimSpace(args.ToNumber) == "":
+			return invalidArgs(c.tool, "to_number is required (or recipients, to start a group)")
 		}
 		if strings.TrimSpace(args.Body) == "" && len(args.MediaURLs) == 0 {
 			return invalidArgs(c.tool, "body is required (the text to send)")
@@ -88,17 +95,29 @@ func sendSMSTool(d *Deps) Tool {
 				texts = append(texts, dec)
 			}
 		}
-		action := policy.Action{Kind: policy.KindSMS, To: args.ToNumber, Body: args.Body, Texts: texts, Args: canonicalArgs(c), Details: details}
+		action := policy.Action{Kind: policy.KindSMS, To: args.ToNumber, Recipients: args.Recipients, Body: args.Body, Texts: texts, Args: canonicalArgs(c), Details: details}
 		return d.gate(ctx, c, action, args.ConfirmationToken, func(ctx context.Context) outcome {
-			sent, err := d.API.SendMessage(ctx, apiclient.SendMessageRequest{
-				Body: args.Body, ToNumber: d.e164(args.ToNumber), AgentID: args.AgentID,
+			req := apiclient.SendMessageRequest{
+				Body: args.Body, AgentID: args.AgentID,
 				NumberID: args.NumberID, FromNumber: from, MediaURLs: args.MediaURLs,
 				SendStyle: apiclient.SendStyle(args.SendStyle), ReplyToMessageID: args.ReplyToMessageID,
-			})
+			}
+			if group {
+				for _, r := range args.Recipients {
+					req.Recipients = append(req.Recipients, d.e164(r))
+				}
+			} else {
+				req.ToNumber = d.e164(args.ToNumber)
+			}
+			sent, err := d.API.SendMessage(ctx, req)
 			if err != nil {
 				return outcome{result: apiFailure("send_sms", err, "list_numbers"), err: err}
 			}
 			text, view := sentResult(sent, args.SendStyle)
+			if group {
+				view["recipients"] = req.Recipients
+				text += fmt.Sprintf(" Group of %d: %s.", len(req.Recipients), strings.Join(req.Recipients, ", "))
+			}
 			return outcome{result: okResult(text, view), apiID: sent.ID, apiStatus: sent.Status}
 		})
 	})

@@ -2,6 +2,7 @@ package tools
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -22,6 +23,12 @@ func renderPreview(tool string, dec policy.Decision) string {
 	if p.To != nil {
 		writeDestination(&b, "To", p.To)
 		if p.FirstContact {
+			b.WriteString("  First contact: this number has not been called or texted before and is not a contact.\n")
+		}
+	}
+	for i, r := range p.Recipients {
+		writeDestination(&b, fmt.Sprintf("To (group member %d of %d)", i+1, len(p.Recipients)), r)
+		if slices.Contains(p.NewRecipients, r.E164) {
 			b.WriteString("  First contact: this number has not been called or texted before and is not a contact.\n")
 		}
 	}
@@ -86,6 +93,9 @@ func previewOneLine(dec policy.Decision) string {
 	var parts []string
 	if p.To != nil {
 		parts = append(parts, "to "+p.To.E164)
+	}
+	for _, r := range p.Recipients {
+		parts = append(parts, "to "+r.E164)
 	}
 	if p.Body != nil {
 		parts = append(parts, fmt.Sprintf("%q", truncate(p.Body.TextVisible, 60)))
