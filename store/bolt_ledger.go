@@ -41,28 +41,9 @@ func (s *Bolt) Facts(ctx context.Context, q FactQuery) (Facts, error) {
 	return f, err
 }
 
-// checkQuery rejects malformed keys before a transaction starts.
-func (s *Bolt) checkQuery(q FactQuery) error {
-	for _, o := range q.OptOuts {
-		if err := checkKey("opt-out number", o.E164); err != nil {
-			return err
-		}
-		if !validChannel(o.Channel) {
-			return fmt.Errorf("opt-out channel %q is not all, sms or call", o.Channel)
-		}
-	}
-	for _, k := range q.Known {
-		if err := checkKey("recipient", k); err != nil {
-			return err
-		}
-	}
-	for _, w := range q.Windows {
-		if err := checkKey("event key", w.Key); err != nil {
-			return err
-		}
-	}
-	return nil
-}
+// checkQuery rejects malformed keys before a transaction starts (the rules every engine
+// shares: CheckQuery).
+func (s *Bolt) checkQuery(q FactQuery) error { return CheckQuery(q) }
 
 // readFacts reads q inside tx.
 func (s *Bolt) readFacts(tx *bolt.Tx, q FactQuery) (Facts, error) {
