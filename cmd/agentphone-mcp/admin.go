@@ -407,19 +407,7 @@ func cmdWebhookSecret(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	secrets, err := server.LoadSecrets(e.environ, cfg)
-	if err != nil {
-		return err
-	}
-	e.learnSecrets(secrets.APIKey.Reveal(), secrets.WebhookSecret.Reveal(), secrets.HTTPToken.Reveal())
-	if secrets.APIKey.IsZero() {
-		return errors.New("set " + server.EnvAPIKey + " to read the webhook secret from AgentPhone")
-	}
-	ep, err := keyguard.ParseBaseURL(cfg.BaseURL)
-	if err != nil {
-		return err
-	}
-	api, err := apiclient.New(apiclient.Options{BaseURL: ep.BaseURL, HTTPClient: keyguard.NewHTTPClient(ep, secrets.APIKey, nil)})
+	api, err := operatorAPI(e, cfg, "to read the webhook secret from AgentPhone")
 	if err != nil {
 		return err
 	}
@@ -437,4 +425,23 @@ func cmdWebhookSecret(ctx context.Context, e env, args []string) error {
 	}
 	fmt.Fprintln(e.stdout, wh.Secret)
 	return nil
+}
+
+// operatorAPI is the AgentPhone client an operator command uses: the key from the environment
+// or the key file (told to the stderr guard at once), attached by the key guard only for the
+// configured API host. why completes "set AGENTPHONE_API_KEY ..." when no key is set.
+func operatorAPI(e env, cfg server.Config, why string) (*apiclient.Client, error) {
+	secrets, err := server.LoadSecrets(e.environ, cfg)
+	if err != nil {
+		return nil, err
+	}
+	e.learnSecrets(secrets.APIKey.Reveal(), secrets.WebhookSecret.Reveal(), secrets.HTTPToken.Reveal())
+	if secrets.APIKey.IsZero() {
+		return nil, errors.New("set " + server.EnvAPIKey + " " + why)
+	}
+	ep, err := keyguard.ParseBaseURL(cfg.BaseURL)
+	if err != nil {
+		return nil, err
+	}
+	return apiclient.New(apiclient.Options{BaseURL: ep.BaseURL, HTTPClient: keyguard.NewHTTPClient(ep, secrets.APIKey, nil)})
 }

@@ -13,7 +13,6 @@ import (
 	"text/tabwriter"
 
 	"github.com/agentphone-mcp/agentphone-mcp/apiclient"
-	"github.com/agentphone-mcp/agentphone-mcp/policy/keyguard"
 	"github.com/agentphone-mcp/agentphone-mcp/policy/phone"
 	"github.com/agentphone-mcp/agentphone-mcp/server"
 	"github.com/agentphone-mcp/agentphone-mcp/store"
@@ -68,18 +67,7 @@ func cmdContacts(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", fs.Arg(0), err)
 	}
-	secrets, err := server.LoadSecrets(e.environ, cfg)
-	if err != nil {
-		return err
-	}
-	if secrets.APIKey.IsZero() {
-		return errors.New("set " + server.EnvAPIKey + ": contacts are written to the AgentPhone account")
-	}
-	ep, err := keyguard.ParseBaseURL(cfg.BaseURL)
-	if err != nil {
-		return err
-	}
-	api, err := apiclient.New(apiclient.Options{BaseURL: ep.BaseURL, HTTPClient: keyguard.NewHTTPClient(ep, secrets.APIKey, nil)})
+	api, err := operatorAPI(e, cfg, "(contacts are written to the AgentPhone account)")
 	if err != nil {
 		return err
 	}
