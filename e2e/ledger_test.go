@@ -331,3 +331,39 @@ func callToolCtx(ctx context.Context, c *client.Client, name string, args map[st
 	req.Params.Name, req.Params.Arguments = name, args
 	return c.CallTool(ctx, req)
 }
+
+// TestLostGroupAnswerIsReconciled: a group message (a new iMessage group) whose answer is
+// lost after the API acted is counted, reported as maybe sent, and found again by its
+// members: reconciliation settles the ledger entry with the message the API shows.
+func TestLostGroupAnswerIsReconciled(t *testing.T) {
+	f := newFakeAPI(t)
+	agentID, _ := f.sender(t)
+	dir := t.TempDir()
+	p := startProc(t, ledgerEnv(t, f, dir, "AGENTPHONE_CONFIRM_MODE=auto", "AGENTPHONE_API_TIMEOUT=1s"))
+	st, err := store.Open(dir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	// iMessage users in the sandbox: the last seven digits start with 555013.
+	args := map[string]any{"agent_id": agentID, "recipients": []string{"+14155550131", "+14155550132"}, "body": "Dinner at 8?"}
+	for _, x := range []fault{faultReset, faultEmpty2xx} {
+		t.Run(string(x), func(t *testing.T) {
+			before := f.count("POST /v1/messages", "")
+			f.setFault("POST /v1/messages", x)
+			defer f.setFault("POST /v1/messages", faultNone)
+			r := confirmed(t, p.c, "send_sms", args)
+			if got := f.count("POST /v1/messages", "") - before; got != 1 {
+				t.Fatalf("the API received %d group sends, want 1", got)
+			}
+			if !strings.Contains(r.text, "may have been sent") || r.data["reconciled"] != true || r.str("status") != "sent" {
+				t.Fatalf("result after a lost group answer: %s %v; want 'may have been sent', reconciled, status sent", r.text, r.data)
+			}
+			en, err := st.Entry(context.Background(), r.str("ledger_id"))
+			if err != nil || en.State != store.Sent || en.APIID == "" || len(en.Recipients) != 2 {
+				t.Fatalf("ledger entry = %+v, %v; want sent, with the message id found and both members", en, err)
+			}
+			args["body"] = "Dinner at 9?" // the next case starts its own group
+		})
+	}
+}

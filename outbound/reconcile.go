@@ -78,6 +78,9 @@ func (p *Path) probe(ctx context.Context, t *policy.Ticket, since time.Time, cla
 	a := t.Action
 	switch a.Kind {
 	case policy.KindSMS:
+		if len(t.Entry.Recipients) > 1 {
+			return p.findGroupSMS(ctx, t.Entry.Recipients, a.Details["from_number"], a.Body, since, claimed)
+		}
 		if t.Decision.Target == nil {
 			return "", "", errNoProbe
 		}
@@ -116,6 +119,50 @@ func (p *Path) findSMS(ctx context.Context, to, from, body string, since time.Ti
 		}
 	}
 	return "", "", nil
+}
+
+// findGroupSMS looks for an outbound message with body in an iMessage group whose members
+// are exactly members (E.164): a group message starts a new group, so the group is looked up
+// by its members, not by an id the lost answer would have carried.
+func (p *Path) findGroupSMS(ctx context.Context, members []string, from, body string, since time.Time, claimed map[string]bool) (string, string, error) {
+	convs, err := p.API.ListConversations(ctx, apiclient.ListParams{Limit: 50})
+	if err != nil {
+		return "", "", err
+	}
+	for _, c := range convs.Data {
+		if !c.IsGroup || !sameMembers(c.Participants, members) || (from != "" && c.PhoneNumber != "" && c.PhoneNumber != from) {
+			continue
+		}
+		msgs, err := p.API.ListConversationMessages(ctx, c.ID, apiclient.CursorParams{Limit: 100, After: since})
+		if err != nil {
+			return "", "", err
+		}
+		for _, m := range msgs.Data {
+			if m.Direction == apiclient.DirectionOutbound && m.Body == body && !claimed[m.ID] &&
+				(m.ReceivedAt.IsZero() || !m.ReceivedAt.Before(since)) {
+				return m.ID, "sent", nil
+			}
+		}
+	}
+	return "", "", nil
+}
+
+// sameMembers reports whether a group's participants are exactly members, in any order.
+func sameMembers(ps []apiclient.GroupParticipant, members []string) bool {
+	if len(ps) != len(members) {
+		return false
+	}
+	want := make(map[string]bool, len(members))
+	for _, m := range members {
+		want[m] = true
+	}
+	for _, p := range ps {
+		if !want[p.Identifier] {
+			return false
+		}
+		delete(want, p.Identifier)
+	}
+	return len(want) == 0
 }
 
 // findCall looks for an outbound call to `to` that started after since.
