@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -396,4 +397,109 @@ func TestTeamReplicaKilled(t *testing.T) {
 	if counted != 5 || api > counted {
 		t.Fatalf("after a replica was killed mid-burst the ledger counts %d and the API received %d; want 5 counted and no more sent than counted", counted, api)
 	}
+}
+
+// TestTeamStatelessRoundRobin: clients on protocol 2026-07-28 send stateless requests (no
+// session id), so HAProxy routes them round-robin with no stickiness. Every request works on
+// whichever replica gets it; a confirmation token previewed through one replica is redeemed
+// through the other, once: the second redemption is refused, and the API bought one number.
+func TestTeamStatelessRoundRobin(t *testing.T) {
+	lb, _, apiPort := startTeam(t, "AGENTPHONE_CONFIRM_MODE=auto")
+	call := func(name string, args map[string]any) (replica string, sc map[string]any) {
+		t.Helper()
+		params := map[string]any{"name": name, "arguments": args,
+			"_meta": map[string]any{"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": map[string]any{}}}
+		msg, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": params})
+		req, _ := http.NewRequestWithContext(ctxFor(t), http.MethodPost, lb+"/mcp", strings.NewReader(string(msg)))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		req.Header.Set("MCP-Protocol-Version", "2026-07-28")
+		req.Header.Set("Mcp-Method", "tools/call")
+		req.Header.Set("Mcp-Name", name)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("stateless %s through HAProxy: HTTP %d %s", name, resp.StatusCode, body)
+		}
+		if resp.Header.Get("Mcp-Session-Id") != "" {
+			t.Fatalf("a stateless request got a session id %q", resp.Header.Get("Mcp-Session-Id"))
+		}
+		last := string(body)
+		for _, line := range strings.Split(string(body), "\n") {
+			if strings.HasPrefix(line, "data:") {
+				last = strings.TrimSpace(strings.TrimPrefix(line, "data:"))
+			}
+		}
+		var r struct {
+			Result struct {
+				StructuredContent map[string]any `json:"structuredContent"`
+			} `json:"result"`
+		}
+		if err := json.Unmarshal([]byte(last), &r); err != nil {
+			t.Fatalf("%s: %v: %s", name, err, body)
+		}
+		return resp.Header.Get("X-Agentphone-Replica"), r.Result.StructuredContent
+	}
+	seen := map[string]int{}
+	for range 6 {
+		rep, sc := call("list_agents", map[string]any{})
+		if sc == nil {
+			t.Fatal("list_agents answered no structured content")
+		}
+		seen[rep]++
+	}
+	if len(seen) != 2 {
+		t.Fatalf("stateless requests were served by %v; want both replicas (round-robin, no stickiness)", seen)
+	}
+	previewOn, preview := call("buy_number", map[string]any{"area_code": "415"})
+	tok, _ := preview["confirmation_token"].(string)
+	if tok == "" {
+		t.Fatalf("buy_number preview: %v", preview)
+	}
+	args := map[string]any{"area_code": "415", "confirmation_token": tok}
+	// Round-robin alternates between the two replicas: once a read lands on the previewing
+	// replica, the next request goes to the other one, and that one carries the token.
+	var confirmOn string
+	var bought map[string]any
+	for range 4 {
+		if rep, _ := call("list_agents", map[string]any{}); rep == previewOn {
+			confirmOn, bought = call("buy_number", args)
+			break
+		}
+	}
+	if confirmOn == previewOn {
+		t.Fatalf("the confirmation landed on the previewing replica %s: the test could not cross replicas", previewOn)
+	}
+	if confirmOn == "" || bought["id"] == nil {
+		t.Fatalf("token previewed on %s, redeemed on %q: %v; want a number bought", previewOn, confirmOn, bought)
+	}
+	_, again := call("buy_number", args)
+	if again["status"] != "confirmation_refused" {
+		t.Fatalf("a second redemption of one token: %v; want confirmation_refused", again)
+	}
+	if n := apiNumbers(t, apiPort); n != 1 {
+		t.Fatalf("the API holds %d numbers; want exactly 1", n)
+	}
+}
+
+// apiNumbers counts the numbers the sandbox API holds, asking it directly.
+func apiNumbers(t testing.TB, port string) int {
+	t.Helper()
+	ep, err := keyguard.ParseBaseURL("http://127.0.0.1:" + port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	api, err := apiclient.New(apiclient.Options{BaseURL: ep.BaseURL, HTTPClient: keyguard.NewHTTPClient(ep, keyguard.NewSecret("any-key"), nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, err := api.ListNumbers(ctxFor(t), apiclient.ListParams{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(page.Data)
 }
