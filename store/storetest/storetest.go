@@ -59,6 +59,7 @@ func Run(t *testing.T, f Factory) {
 		{"Closed", testClosed},
 		{"SharedAcrossInstances", testShared},
 	}
+	tests = append(tests, accountTests...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			clk := clockwork.NewFakeClockAt(T0)
