@@ -362,6 +362,7 @@ func (s *Redis) kOpen() string              { return s.base + "open" }
 func (s *Redis) kOptOuts() string           { return s.base + "optouts" }
 func (s *Redis) kKnown() string             { return s.base + "known" }
 func (s *Redis) kToolContacts() string      { return s.base + "toolcontacts" }
+func (s *Redis) kOptOutsLifted() string     { return s.base + "optouts_removed" }
 func (s *Redis) kNonce(n string) string     { return s.base + "nonce:" + n }
 func (s *Redis) kDelivery(id string) string { return s.base + "delivery:" + id }
 func (s *Redis) kInbound() string           { return s.base + "inbound" }
