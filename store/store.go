@@ -129,6 +129,37 @@ type Accounts interface {
 	AccountIDs(ctx context.Context) ([]string, error)
 }
 
+// EachAccount calls fn with the engine's default account (account "", st itself) and then
+// with a view of every account AccountIDs lists (closed after fn), in order: to recover the
+// abandoned entries of every account at start, or to count every account's ledger. An st
+// that is not Accounts has only the default account. It stops at the first error fn returns
+// and returns it.
+func EachAccount(ctx context.Context, st Store, fn func(account string, view Store) error) error {
+	if err := fn("", st); err != nil {
+		return err
+	}
+	accts, ok := st.(Accounts)
+	if !ok {
+		return nil
+	}
+	ids, err := accts.AccountIDs(ctx)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		v, err := accts.ForAccount(id)
+		if err != nil {
+			return err
+		}
+		err = fn(id, v)
+		_ = v.Close()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // MaxAccountLen bounds an account id.
 const MaxAccountLen = 64
 
