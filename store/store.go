@@ -119,8 +119,8 @@ type Accounts interface {
 	// Closing a view releases nothing of the engine (later calls on that view fail with
 	// ErrClosed); closing the engine makes every view fail with ErrClosed. A view's
 	// RecoverAbandoned recovers the abandoned pending entries of its own account only (the
-	// engine's, of the default account): a server recovers every account by walking
-	// AccountIDs. Views of one account are interchangeable: two calls return stores that
+	// engine's, of the default account): a server recovers every account by walking them
+	// with EachAccount (until then they stay pending and keep counting). Views of one account are interchangeable: two calls return stores that
 	// see the same state.
 	ForAccount(account string) (Store, error)
 	// AccountIDs lists the accounts other than the default that have state in this engine
