@@ -10,10 +10,11 @@
 // script or WATCH/MULTI per operation) shared by replicas. No operation hands out an open
 // transaction.
 //
-// Key spaces. Event keys beginning with "global/" are operator-wide; every other event key
-// belongs to the account whose API key is in use. Today there is one account. An engine
-// that serves several accounts keeps one view per account and prefixes the account's keys
-// itself (see ScopedKey); callers never see the prefix.
+// Accounts. One engine can keep the state of several accounts apart (Accounts.ForAccount
+// returns a view of one account). In a view everything belongs to that account alone, except
+// event keys beginning with "global/" (GlobalPrefix): every account shares them, so an
+// operator's cap across all accounts is exact. The default account "" is the engine itself,
+// with the single-account layout of earlier versions.
 //
 // The engine behaviour every implementation must show is written once, in the storetest
 // package; run storetest.Run against a new engine.
@@ -22,6 +23,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -97,6 +99,91 @@ type Store interface {
 	// Close releases the Store. Pending entries it still owns become abandoned (another
 	// Store's RecoverAbandoned turns them into unknown).
 	Close() error
+}
+
+// Accounts is implemented by engines (*Bolt, redisstore.*Redis) that keep several accounts'
+// state apart on one engine: one state file and its lock, or one Redis client and owner.
+type Accounts interface {
+	// ForAccount returns a view of the engine for account (an opaque id the caller chooses,
+	// such as a keyed hash of the account's API key; CheckAccount says which ids are valid;
+	// "" is refused: the default account is the engine itself). In the view EVERYTHING is
+	// the account's own: ledger entries and the pending index, opt-outs and the operator's
+	// lifts, known recipients, tool contacts, token nonces, webhook delivery ids, inbound
+	// events and their sequence, event windows. The exception are event keys beginning
+	// with GlobalPrefix: every account (and the default one) shares them, and a Reserve in
+	// any view reads them in its facts and writes them in the same atomic step as its own
+	// events, so a cap on a global window holds exactly across accounts, processes and
+	// replicas.
+	//
+	// A view reserves under the engine's owner and shares its lock, client and heartbeat.
+	// Closing a view releases nothing of the engine (later calls on that view fail with
+	// ErrClosed); closing the engine makes every view fail with ErrClosed. A view's
+	// RecoverAbandoned recovers the abandoned pending entries of its own account only (the
+	// engine's, of the default account): a server recovers every account by walking them
+	// with EachAccount (until then they stay pending and keep counting). Views of one account are interchangeable: two calls return stores that
+	// see the same state.
+	ForAccount(account string) (Store, error)
+	// AccountIDs lists the accounts other than the default that have state in this engine
+	// (at least every account with a ledger entry, so every account with pending entries),
+	// sorted.
+	AccountIDs(ctx context.Context) ([]string, error)
+}
+
+// EachAccount calls fn with the engine's default account (account "", st itself) and then
+// with a view of every account AccountIDs lists (closed after fn), in order: to recover the
+// abandoned entries of every account at start, or to count every account's ledger. An st
+// that is not Accounts has only the default account. It stops at the first error fn returns
+// and returns it.
+func EachAccount(ctx context.Context, st Store, fn func(account string, view Store) error) error {
+	if err := fn("", st); err != nil {
+		return err
+	}
+	accts, ok := st.(Accounts)
+	if !ok {
+		return nil
+	}
+	ids, err := accts.AccountIDs(ctx)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		v, err := accts.ForAccount(id)
+		if err != nil {
+			return err
+		}
+		err = fn(id, v)
+		_ = v.Close()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// MaxAccountLen bounds an account id.
+const MaxAccountLen = 64
+
+// ErrBadAccount: an account id is empty, too long, or has a character outside
+// [A-Za-z0-9_-].
+var ErrBadAccount = errors.New("invalid account id")
+
+// CheckAccount rejects an account id that ForAccount refuses: empty, longer than
+// MaxAccountLen, or with a character outside ASCII letters, digits, '_' and '-' (ids are
+// parts of keys and bucket names: no separator may appear in one).
+func CheckAccount(account string) error {
+	if account == "" {
+		return fmt.Errorf("%w: empty (the default account is the engine itself, not a view)", ErrBadAccount)
+	}
+	if len(account) > MaxAccountLen {
+		return fmt.Errorf("%w: %d bytes, longer than %d", ErrBadAccount, len(account), MaxAccountLen)
+	}
+	for i := 0; i < len(account); i++ {
+		c := account[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-') {
+			return fmt.Errorf("%w: byte %d is not an ASCII letter, digit, '_' or '-'", ErrBadAccount, i)
+		}
+	}
+	return nil
 }
 
 // Errors callers may test for with errors.Is.

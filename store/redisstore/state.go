@@ -23,7 +23,20 @@ func jsonString(v any) (string, error) {
 	return string(b), nil
 }
 
-// AddOptOut implements store.Store (HSETNX: the first opt-out of a scope is kept).
+// addOptOut adds the opt-out ARGV[2] under the field ARGV[1] of the hash KEYS[1] unless
+// one is there (the first is kept) or, for a source other than the operator (ARGV[5] is
+// "0"), the operator lifted ARGV[3]'s opt-out (hash KEYS[2]: number -> ns) at or after
+// ARGV[4] (when the person said it, ns). Returns 1 when added.
+var addOptOut = redis.NewScript(`
+if ARGV[5] == '0' then
+  local lifted = redis.call('HGET', KEYS[2], ARGV[3])
+  if lifted and tonumber(ARGV[4]) <= tonumber(lifted) then return 0 end
+end
+return redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])
+`)
+
+// AddOptOut implements store.Store: one script, so the check of the operator's last lift
+// and the write are one step (the first opt-out of a scope is kept).
 func (s *Redis) AddOptOut(ctx context.Context, o store.OptOut) (bool, error) {
 	if err := s.check(); err != nil {
 		return false, fmt.Errorf("store: add opt-out: %w", err)
@@ -43,11 +56,16 @@ func (s *Redis) AddOptOut(ctx context.Context, o store.OptOut) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("store: add opt-out: %w", err)
 	}
-	added, err := s.rdb.HSetNX(ctx, s.kOptOuts(), store.OptOutField(o.E164, o.Channel), v).Result()
+	operator := "0"
+	if o.Source == store.SourceOperator {
+		operator = "1"
+	}
+	n, err := addOptOut.Run(ctx, s.rdb, []string{s.kOptOuts(), s.kOptOutsLifted()},
+		store.OptOutField(o.E164, o.Channel), v, o.E164, nanos(o.At), operator).Int()
 	if err != nil {
 		return false, s.fail("add opt-out", err)
 	}
-	return added, nil
+	return n == 1, nil
 }
 
 // RemoveOptOut implements store.Store.
@@ -69,11 +87,18 @@ func (s *Redis) RemoveOptOut(ctx context.Context, e164, channel string) (bool, e
 	for i, c := range scopes {
 		fields[i] = store.OptOutField(e164, c)
 	}
-	n, err := s.rdb.HDel(ctx, s.kOptOuts(), fields...).Result()
+	// The lift is recorded with the removal, in one transaction, so that AddOptOut can
+	// refuse words said before it.
+	var del *redis.IntCmd
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HSet(ctx, s.kOptOutsLifted(), e164, strconv.FormatInt(nanos(s.opts.Clock.Now()), 10))
+		del = p.HDel(ctx, s.kOptOuts(), fields...)
+		return nil
+	})
 	if err != nil {
 		return false, s.fail("remove opt-out", err)
 	}
-	return n > 0, nil
+	return del.Val() > 0, nil
 }
 
 // IsOptedOut implements store.Store.
@@ -261,32 +286,76 @@ func (s *Redis) WatchInbound(ctx context.Context, fn func(store.Inbound)) error 
 		_ = ps.Close()
 		return s.fail("watch inbound events", err)
 	}
-	go func() {
-		defer ps.Close()
-		ch := ps.Channel()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-s.stop:
-				return
-			case m, ok := <-ch:
-				if !ok {
-					return
-				}
-				seqStr, rest, _ := strings.Cut(m.Payload, " ")
-				owner, body, _ := strings.Cut(rest, " ")
-				if owner == s.owner {
-					continue
-				}
-				var in store.Inbound
-				if json.Unmarshal([]byte(body), &in) != nil {
-					continue
-				}
-				in.Seq, _ = strconv.ParseUint(seqStr, 10, 64)
-				fn(in)
-			}
-		}
-	}()
+	go s.deliver(ctx, ps, func(_ *redis.Message, in store.Inbound) { fn(in) })
 	return nil
+}
+
+// WatchAllInbound implements store.AccountInboundWatcher: one subscription (the default
+// account's channel and a pattern over every account's) hands fn every inbound event
+// another Store appends, with its account, until ctx ends. It returns once the
+// subscription is active. At most once, like WatchInbound.
+func (s *Redis) WatchAllInbound(ctx context.Context, fn func(account string, in store.Inbound)) error {
+	if err := s.check(); err != nil {
+		return fmt.Errorf("store: watch inbound events: %w", err)
+	}
+	def := s.engine.view("", false).InboundChannel()
+	acctPrefix := s.tag + "acct/"
+	ps := s.rdb.Subscribe(ctx, def)
+	if _, err := ps.Receive(ctx); err != nil {
+		_ = ps.Close()
+		return s.fail("watch inbound events", err)
+	}
+	if err := ps.PSubscribe(ctx, acctPrefix+"*/inbound:new"); err != nil {
+		_ = ps.Close()
+		return s.fail("watch inbound events", err)
+	}
+	if _, err := ps.Receive(ctx); err != nil {
+		_ = ps.Close()
+		return s.fail("watch inbound events", err)
+	}
+	go s.deliver(ctx, ps, func(m *redis.Message, in store.Inbound) {
+		if m.Channel == def {
+			fn("", in)
+			return
+		}
+		id, ok := strings.CutPrefix(m.Channel, acctPrefix)
+		if !ok {
+			return
+		}
+		id, ok = strings.CutSuffix(id, "/inbound:new")
+		if ok && store.CheckAccount(id) == nil {
+			fn(id, in)
+		}
+	})
+	return nil
+}
+
+// deliver decodes the messages of ps ("<seq> <owner> <json>") and hands those of other
+// owners to fn, until ctx ends or the engine closes.
+func (s *Redis) deliver(ctx context.Context, ps *redis.PubSub, fn func(*redis.Message, store.Inbound)) {
+	defer ps.Close()
+	ch := ps.Channel()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.stop:
+			return
+		case m, ok := <-ch:
+			if !ok {
+				return
+			}
+			seqStr, rest, _ := strings.Cut(m.Payload, " ")
+			owner, body, _ := strings.Cut(rest, " ")
+			if owner == s.owner {
+				continue
+			}
+			var in store.Inbound
+			if json.Unmarshal([]byte(body), &in) != nil {
+				continue
+			}
+			in.Seq, _ = strconv.ParseUint(seqStr, 10, 64)
+			fn(m, in)
+		}
+	}
 }
