@@ -14,7 +14,9 @@ import (
 	"github.com/agentphone-mcp/agentphone-mcp/apiclient"
 )
 
-type noArgs struct{}
+func accountTools(d *Deps) []Tool {
+	return []Tool{getAccountOverviewTool(d)}
+}
 
 type accountArgs struct {
 	Usage  string `json:"usage,omitempty" jsonschema:"enum=daily,enum=monthly,enum=by_number,enum=by_agent"`

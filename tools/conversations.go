@@ -12,6 +12,10 @@ import (
 	"github.com/agentphone-mcp/agentphone-mcp/apiclient"
 )
 
+func conversationTools(d *Deps) []Tool {
+	return []Tool{listConversationsTool(d), getConversationTool(d), updateConversationTool(d)}
+}
+
 // conversationView is a conversation as tools return it; third-party text is sanitised.
 func conversationView(cv *apiclient.Conversation) map[string]any {
 	v := map[string]any{

@@ -12,6 +12,10 @@ import (
 	"github.com/agentphone-mcp/agentphone-mcp/policy"
 )
 
+func webhookTools(d *Deps) []Tool {
+	return []Tool{getWebhookTool(d), listWebhookDeliveriesTool(d), setWebhookTool(d), deleteWebhookTool(d), testWebhookTool(d)}
+}
+
 // secretHint tells where the operator reads a webhook's signing secret; tools never show it.
 func secretHint(agentID string) string {
 	cmd := "agentphone-mcp webhook-secret"
