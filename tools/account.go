@@ -14,8 +14,11 @@ import (
 	"github.com/agentphone-mcp/agentphone-mcp/apiclient"
 )
 
+// accountTools is the account toolset, in tools/list order (reads first). This list is
+// the one place a tool's toolset is written.
 func accountTools(d *Deps) []Tool {
-	return []Tool{getAccountOverviewTool(d)}
+	return members(ToolsetAccount,
+		getAccountOverviewTool(d))
 }
 
 type accountArgs struct {
@@ -28,7 +31,7 @@ type accountArgs struct {
 
 func getAccountOverviewTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "get_account_overview", title: "Account overview", toolset: ToolsetAccount, effect: reads,
+		name: "get_account_overview", title: "Account overview", effect: reads,
 		desc: "Account, quota, usage, agents, numbers, webhook, A2P status; or a usage breakdown.",
 	}, func(ctx context.Context, c *call, args accountArgs) *mcp.CallToolResult {
 		if args.Usage == "" {

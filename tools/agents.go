@@ -12,9 +12,11 @@ import (
 	"github.com/agentphone-mcp/agentphone-mcp/policy"
 )
 
+// agentTools is the agents toolset, in tools/list order (reads first). This list is
+// the one place a tool's toolset is written.
 func agentTools(d *Deps) []Tool {
-	return []Tool{listAgentsTool(d), getAgentTool(d), listVoicesTool(d), createAgentTool(d), updateAgentTool(d),
-		deleteAgentTool(d)}
+	return members(ToolsetAgents,
+		listAgentsTool(d), getAgentTool(d), listVoicesTool(d), createAgentTool(d), updateAgentTool(d), deleteAgentTool(d))
 }
 
 // AgentSettingsArgs are the optional agent settings shared by create_agent and update_agent.
@@ -159,7 +161,7 @@ func (a *AgentSettingsArgs) outboundTexts() []string {
 
 func createAgentTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "create_agent", title: "Create agent", toolset: ToolsetAgents, effect: creates,
+		name: "create_agent", title: "Create agent", effect: creates,
 		desc: "Create an AI phone agent; hosted mode needs system_prompt. Prompts and greetings need confirmation.",
 	}, func(ctx context.Context, c *call, args createAgentArgs) *mcp.CallToolResult {
 		args.Name = strings.TrimSpace(args.Name)
@@ -236,7 +238,7 @@ func agentLine(a *apiclient.Agent) string {
 
 func listAgentsTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "list_agents", title: "List agents", toolset: ToolsetAgents, effect: reads,
+		name: "list_agents", title: "List agents", effect: reads,
 		desc: "List agents and their numbers.",
 	}, func(ctx context.Context, c *call, args pageArgs) *mcp.CallToolResult {
 		if msg := args.check(); msg != "" {
@@ -261,7 +263,7 @@ type agentIDArgs struct {
 
 func getAgentTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "get_agent", title: "Get agent", toolset: ToolsetAgents, effect: reads,
+		name: "get_agent", title: "Get agent", effect: reads,
 		desc: "Get an agent's settings.",
 	}, func(ctx context.Context, c *call, args agentIDArgs) *mcp.CallToolResult {
 		if msg := requireID("agent_id", args.AgentID, "list_agents"); msg != "" {
@@ -310,7 +312,7 @@ func agentFullView(a *apiclient.Agent) map[string]any {
 
 func listVoicesTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "list_voices", title: "List voices", toolset: ToolsetAgents, effect: reads,
+		name: "list_voices", title: "List voices", effect: reads,
 		desc: "List voices.",
 	}, func(ctx context.Context, c *call, _ noArgs) *mcp.CallToolResult {
 		voices, err := d.API.ListVoices(ctx)
@@ -364,7 +366,7 @@ func (a *updateAgentArgs) changed(raw map[string]any) []string {
 
 func updateAgentTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "update_agent", title: "Update agent", toolset: ToolsetAgents, effect: replaces,
+		name: "update_agent", title: "Update agent", effect: replaces,
 		desc: "Change agent settings; prompt, greeting, transfer or custom tool changes need confirmation.",
 	}, func(ctx context.Context, c *call, args updateAgentArgs) *mcp.CallToolResult {
 		if msg := requireID("agent_id", args.AgentID, "list_agents"); msg != "" {
@@ -439,7 +441,7 @@ type deleteAgentArgs struct {
 
 func deleteAgentTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "delete_agent", title: "Delete agent", toolset: ToolsetAgents, effect: destroys,
+		name: "delete_agent", title: "Delete agent", effect: destroys,
 		desc: "Delete an agent; irreversible, needs confirmation.",
 	}, func(ctx context.Context, c *call, args deleteAgentArgs) *mcp.CallToolResult {
 		if msg := requireID("agent_id", args.AgentID, "list_agents"); msg != "" {

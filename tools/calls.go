@@ -17,8 +17,11 @@ import (
 	"github.com/agentphone-mcp/agentphone-mcp/policy/text"
 )
 
+// callTools is the calls toolset, in tools/list order (reads first). This list is
+// the one place a tool's toolset is written.
 func callTools(d *Deps) []Tool {
-	return []Tool{listCallsTool(d), getTranscriptTool(d), waitForCallTool(d), makeCallTool(d), endCallTool(d)}
+	return members(ToolsetCalls,
+		listCallsTool(d), getTranscriptTool(d), waitForCallTool(d), makeCallTool(d), endCallTool(d))
 }
 
 // AIDisclosure opens the greeting of every call this server places: the callee hears that
@@ -90,7 +93,7 @@ type makeCallArgs struct {
 
 func makeCallTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "make_call", title: "Make phone call", toolset: ToolsetCalls, effect: reachesOut,
+		name: "make_call", title: "Make phone call", effect: reachesOut,
 		desc: "Place a real call; opens with an AI disclosure. With topic the agent's AI talks, else your webhook.",
 	}, func(ctx context.Context, c *call, args makeCallArgs) *mcp.CallToolResult {
 		if strings.TrimSpace(args.AgentID) == "" {
@@ -345,7 +348,7 @@ type getTranscriptArgs struct {
 
 func getTranscriptTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "get_transcript", title: "Get call transcript", toolset: ToolsetCalls, effect: reads,
+		name: "get_transcript", title: "Get call transcript", effect: reads,
 		desc: "Get a call's status, summary, recording URL and full transcript.",
 	}, func(ctx context.Context, c *call, args getTranscriptArgs) *mcp.CallToolResult {
 		if strings.TrimSpace(args.CallID) == "" {
@@ -415,7 +418,7 @@ func callLine(c *apiclient.Call) string {
 
 func listCallsTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "list_calls", title: "List calls", toolset: ToolsetCalls, effect: reads,
+		name: "list_calls", title: "List calls", effect: reads,
 		desc: "List calls, newest first.",
 	}, func(ctx context.Context, c *call, args listCallsArgs) *mcp.CallToolResult {
 		if msg := (pageArgs{Limit: args.Limit, Offset: args.Offset}).check(); msg != "" {
@@ -508,7 +511,7 @@ type endCallArgs struct {
 
 func endCallTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "end_call", title: "End call", toolset: ToolsetCalls, effect: destroys,
+		name: "end_call", title: "End call", effect: destroys,
 		desc: "Hang up a live call.",
 	}, func(ctx context.Context, c *call, args endCallArgs) *mcp.CallToolResult {
 		if msg := requireID("call_id", args.CallID, "list_calls"); msg != "" {
@@ -536,7 +539,7 @@ type waitForCallArgs struct {
 
 func waitForCallTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "wait_for_call", title: "Wait for call to end", toolset: ToolsetCalls, effect: reads,
+		name: "wait_for_call", title: "Wait for call to end", effect: reads,
 		desc: "Wait for a call to end; returns its transcript.",
 	}, func(ctx context.Context, c *call, args waitForCallArgs) *mcp.CallToolResult {
 		if msg := requireID("call_id", args.CallID, "list_calls"); msg != "" {

@@ -12,9 +12,11 @@ import (
 	"github.com/agentphone-mcp/agentphone-mcp/policy/phone"
 )
 
+// contactTools is the contacts toolset, in tools/list order (reads first). This list is
+// the one place a tool's toolset is written.
 func contactTools(d *Deps) []Tool {
-	return []Tool{listContactsTool(d), getContactTool(d), getCapabilitiesTool(d), createContactTool(d), updateContactTool(d),
-		deleteContactTool(d)}
+	return members(ToolsetContacts,
+		listContactsTool(d), getContactTool(d), getCapabilitiesTool(d), createContactTool(d), updateContactTool(d), deleteContactTool(d))
 }
 
 // contactView is a contact as tools return it: name, email and notes are third-party text.
@@ -45,7 +47,7 @@ type listContactsArgs struct {
 
 func listContactsTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "list_contacts", title: "List contacts", toolset: ToolsetContacts, effect: reads,
+		name: "list_contacts", title: "List contacts", effect: reads,
 		desc: "List or search contacts.",
 	}, func(ctx context.Context, c *call, args listContactsArgs) *mcp.CallToolResult {
 		if msg := args.check(); msg != "" {
@@ -70,7 +72,7 @@ type contactIDArgs struct {
 
 func getContactTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "get_contact", title: "Get contact", toolset: ToolsetContacts, effect: reads,
+		name: "get_contact", title: "Get contact", effect: reads,
 		desc: "Get a contact.",
 	}, func(ctx context.Context, c *call, args contactIDArgs) *mcp.CallToolResult {
 		if msg := requireID("contact_id", args.ContactID, "list_contacts"); msg != "" {
@@ -112,7 +114,7 @@ type createContactArgs struct {
 
 func createContactTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "create_contact", title: "Create contact", toolset: ToolsetContacts, effect: creates,
+		name: "create_contact", title: "Create contact", effect: creates,
 		desc: "Add a contact.",
 	}, func(ctx context.Context, c *call, args createContactArgs) *mcp.CallToolResult {
 		if strings.TrimSpace(args.PhoneNumber) == "" {
@@ -148,7 +150,7 @@ type updateContactArgs struct {
 
 func updateContactTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "update_contact", title: "Update contact", toolset: ToolsetContacts, effect: replaces,
+		name: "update_contact", title: "Update contact", effect: replaces,
 		desc: "Change a contact.",
 	}, func(ctx context.Context, c *call, args updateContactArgs) *mcp.CallToolResult {
 		if msg := requireID("contact_id", args.ContactID, "list_contacts"); msg != "" {
@@ -194,7 +196,7 @@ type deleteContactArgs struct {
 
 func deleteContactTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "delete_contact", title: "Delete contact", toolset: ToolsetContacts, effect: destroys,
+		name: "delete_contact", title: "Delete contact", effect: destroys,
 		desc: "Delete a contact; irreversible, needs confirmation.",
 	}, func(ctx context.Context, c *call, args deleteContactArgs) *mcp.CallToolResult {
 		if msg := requireID("contact_id", args.ContactID, "list_contacts"); msg != "" {
@@ -235,7 +237,7 @@ type capabilitiesArgs struct {
 // (GET /v1/contacts/capabilities), so the model can pick iMessage or SMS.
 func getCapabilitiesTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "get_capabilities", title: "Check messaging capabilities", toolset: ToolsetContacts, effect: reads,
+		name: "get_capabilities", title: "Check messaging capabilities", effect: reads,
 		desc: "Live check: can a number get iMessage, or only SMS?",
 	}, func(ctx context.Context, c *call, args capabilitiesArgs) *mcp.CallToolResult {
 		if strings.TrimSpace(args.PhoneNumber) == "" {

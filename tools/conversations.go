@@ -12,8 +12,11 @@ import (
 	"github.com/agentphone-mcp/agentphone-mcp/apiclient"
 )
 
+// conversationTools is the conversations toolset, in tools/list order (reads first). This list is
+// the one place a tool's toolset is written.
 func conversationTools(d *Deps) []Tool {
-	return []Tool{listConversationsTool(d), getConversationTool(d), updateConversationTool(d)}
+	return members(ToolsetConversations,
+		listConversationsTool(d), getConversationTool(d), updateConversationTool(d))
 }
 
 // conversationView is a conversation as tools return it; third-party text is sanitised.
@@ -89,7 +92,7 @@ type listConversationsArgs struct {
 
 func listConversationsTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "list_conversations", title: "List conversations", toolset: ToolsetConversations, effect: reads,
+		name: "list_conversations", title: "List conversations", effect: reads,
 		desc: "List conversations, latest first.",
 	}, func(ctx context.Context, c *call, args listConversationsArgs) *mcp.CallToolResult {
 		if msg := args.check(); msg != "" {
@@ -124,7 +127,7 @@ type getConversationArgs struct {
 
 func getConversationTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "get_conversation", title: "Get conversation", toolset: ToolsetConversations, effect: reads,
+		name: "get_conversation", title: "Get conversation", effect: reads,
 		desc: "Get a conversation's metadata and messages, newest first.",
 	}, func(ctx context.Context, c *call, args getConversationArgs) *mcp.CallToolResult {
 		if msg := requireID("conversation_id", args.ConversationID, "list_conversations"); msg != "" {
@@ -241,7 +244,7 @@ type updateConversationArgs struct {
 
 func updateConversationTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "update_conversation", title: "Update conversation metadata", toolset: ToolsetConversations, effect: replaces,
+		name: "update_conversation", title: "Update conversation metadata", effect: replaces,
 		desc: "Replace a conversation's metadata; {} clears it.",
 	}, func(ctx context.Context, c *call, args updateConversationArgs) *mcp.CallToolResult {
 		if msg := requireID("conversation_id", args.ConversationID, "list_conversations"); msg != "" {

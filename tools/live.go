@@ -13,7 +13,12 @@ import (
 	"github.com/agentphone-mcp/agentphone-mcp/policy"
 )
 
-func liveTools(d *Deps) []Tool { return []Tool{listenCallTool(d), sayTool(d)} }
+// liveTools is the live toolset, in tools/list order (reads first). This list is
+// the one place a tool's toolset is written.
+func liveTools(d *Deps) []Tool {
+	return members(ToolsetLive,
+		listenCallTool(d), sayTool(d))
+}
 
 // Bounds of listen_call's wait.
 const (
@@ -37,7 +42,7 @@ type listenCallArgs struct {
 
 func listenCallTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "listen_call", title: "Listen to live call", toolset: ToolsetLive, effect: takesTurn,
+		name: "listen_call", title: "Listen to live call", effect: takesTurn,
 		desc: "Wait for the next caller turn on a webhook-mode call, or a new call.",
 	}, func(ctx context.Context, c *call, args listenCallArgs) *mcp.CallToolResult {
 		if d.Live == nil {
@@ -102,7 +107,7 @@ type sayArgs struct {
 
 func sayTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "say", title: "Speak on live call", toolset: ToolsetLive, effect: reachesOut,
+		name: "say", title: "Speak on live call", effect: reachesOut,
 		desc: "Answer the caller's waiting turn: speak, hang up, transfer or press digits.",
 	}, func(ctx context.Context, c *call, args sayArgs) *mcp.CallToolResult {
 		if d.Live == nil {

@@ -14,8 +14,11 @@ import (
 	"github.com/agentphone-mcp/agentphone-mcp/policy/phone"
 )
 
+// messageTools is the messages toolset, in tools/list order (reads first). This list is
+// the one place a tool's toolset is written.
 func messageTools(d *Deps) []Tool {
-	return []Tool{listMessagesTool(d), waitForReplyTool(d), sendSMSTool(d), reactToMessageTool(d)}
+	return members(ToolsetMessages,
+		listMessagesTool(d), waitForReplyTool(d), sendSMSTool(d), reactToMessageTool(d))
 }
 
 type sendSMSArgs struct {
@@ -37,7 +40,7 @@ var sendStyles = []string{"celebration", "fireworks", "lasers", "love", "confett
 
 func sendSMSTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "send_sms", title: "Send text message", toolset: ToolsetMessages, effect: reachesOut,
+		name: "send_sms", title: "Send text message", effect: reachesOut,
 		desc: "Send a real text: iMessage if they have it, else SMS billed per segment.",
 	}, func(ctx context.Context, c *call, args sendSMSArgs) *mcp.CallToolResult {
 		group := len(args.Recipients) > 0
@@ -165,7 +168,7 @@ type listMessagesArgs struct {
 
 func listMessagesTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "list_messages", title: "List messages", toolset: ToolsetMessages, effect: reads,
+		name: "list_messages", title: "List messages", effect: reads,
 		desc: "List a number's texts, newest first.",
 	}, func(ctx context.Context, c *call, args listMessagesArgs) *mcp.CallToolResult {
 		if msg := requireID("number_id", args.NumberID, "list_numbers"); msg != "" {
@@ -218,7 +221,7 @@ type reactArgs struct {
 
 func reactToMessageTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "react_to_message", title: "React to message", toolset: ToolsetMessages, effect: signals,
+		name: "react_to_message", title: "React to message", effect: signals,
 		desc: "React to an iMessage.",
 	}, func(ctx context.Context, c *call, args reactArgs) *mcp.CallToolResult {
 		if msg := requireID("message_id", args.MessageID, "list_messages"); msg != "" {
@@ -251,7 +254,7 @@ type waitForReplyArgs struct {
 
 func waitForReplyTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "wait_for_reply", title: "Wait for text reply", toolset: ToolsetMessages, effect: reads,
+		name: "wait_for_reply", title: "Wait for text reply", effect: reads,
 		desc: "Wait for the next inbound text in a conversation, or from participant.",
 	}, func(ctx context.Context, c *call, args waitForReplyArgs) *mcp.CallToolResult {
 		target, wait, msg := d.replyTarget(ctx, args)

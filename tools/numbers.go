@@ -12,8 +12,11 @@ import (
 	"github.com/agentphone-mcp/agentphone-mcp/policy"
 )
 
+// numberTools is the numbers toolset, in tools/list order (reads first). This list is
+// the one place a tool's toolset is written.
 func numberTools(d *Deps) []Tool {
-	return []Tool{listNumbersTool(d), getNumberTool(d), buyNumberTool(d), updateNumberTool(d), releaseNumberTool(d)}
+	return members(ToolsetNumbers,
+		listNumbersTool(d), getNumberTool(d), buyNumberTool(d), updateNumberTool(d), releaseNumberTool(d))
 }
 
 // numberMonthlyCost is AgentPhone's published price of a number.
@@ -30,7 +33,7 @@ var areaCodePattern = regexp.MustCompile(`^[2-9][0-9]{2}$`)
 
 func buyNumberTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "buy_number", title: "Buy number", toolset: ToolsetNumbers, effect: spends,
+		name: "buy_number", title: "Buy number", effect: spends,
 		desc: "Buy a number (" + numberMonthlyCost + ", charged now); needs confirmation.",
 	}, func(ctx context.Context, c *call, args buyNumberArgs) *mcp.CallToolResult {
 		country := strings.ToUpper(strings.TrimSpace(args.Country))
@@ -91,7 +94,7 @@ func numberLine(n *apiclient.Number) string {
 
 func listNumbersTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "list_numbers", title: "List numbers", toolset: ToolsetNumbers, effect: reads,
+		name: "list_numbers", title: "List numbers", effect: reads,
 		desc: "List your active numbers.",
 	}, func(ctx context.Context, c *call, args pageArgs) *mcp.CallToolResult {
 		if msg := args.check(); msg != "" {
@@ -116,7 +119,7 @@ type numberIDArgs struct {
 
 func getNumberTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "get_number", title: "Get number", toolset: ToolsetNumbers, effect: reads,
+		name: "get_number", title: "Get number", effect: reads,
 		desc: "Get a number, even a released one.",
 	}, func(ctx context.Context, c *call, args numberIDArgs) *mcp.CallToolResult {
 		if msg := requireID("number_id", args.NumberID, "list_numbers"); msg != "" {
@@ -137,7 +140,7 @@ type releaseNumberArgs struct {
 
 func releaseNumberTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "release_number", title: "Release number", toolset: ToolsetNumbers, effect: destroys,
+		name: "release_number", title: "Release number", effect: destroys,
 		desc: "Release a number; irreversible, needs confirmation.",
 	}, func(ctx context.Context, c *call, args releaseNumberArgs) *mcp.CallToolResult {
 		if msg := requireID("number_id", args.NumberID, "list_numbers"); msg != "" {
@@ -182,7 +185,7 @@ type updateNumberArgs struct {
 
 func updateNumberTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "update_number", title: "Route number", toolset: ToolsetNumbers, effect: replaces,
+		name: "update_number", title: "Route number", effect: replaces,
 		desc: "Route a number to an agent, or detach it; needs confirmation.",
 	}, func(ctx context.Context, c *call, args updateNumberArgs) *mcp.CallToolResult {
 		if msg := requireID("number_id", args.NumberID, "list_numbers"); msg != "" {

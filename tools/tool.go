@@ -208,7 +208,9 @@ type spec struct {
 	name string
 	// title is the display name clients show (tools/list "title"): a few words, Title case
 	// on the first word only.
-	title   string
+	title string
+	// toolset is normally left empty: the toolset's list (members) sets it. A spec that names
+	// one must agree with its list.
 	toolset string
 	desc    string
 	effect  effect
@@ -435,4 +437,16 @@ func compactSchema(raw json.RawMessage) json.RawMessage {
 	}
 	res.WriteByte('}')
 	return res.Bytes()
+}
+
+// members is the list of a toolset: it marks each tool as the toolset's. A tool whose spec
+// already names another toolset is a programming error.
+func members(toolset string, tools ...Tool) []Tool {
+	for i := range tools {
+		if t := tools[i].Toolset; t != "" && t != toolset {
+			panic(fmt.Sprintf("tools: %s is listed in %s but its spec says %s", tools[i].Def.Name, toolset, t))
+		}
+		tools[i].Toolset = toolset
+	}
+	return tools
 }

@@ -12,8 +12,11 @@ import (
 	"github.com/agentphone-mcp/agentphone-mcp/policy"
 )
 
+// webhookTools is the webhooks toolset, in tools/list order (reads first). This list is
+// the one place a tool's toolset is written.
 func webhookTools(d *Deps) []Tool {
-	return []Tool{getWebhookTool(d), listWebhookDeliveriesTool(d), setWebhookTool(d), deleteWebhookTool(d), testWebhookTool(d)}
+	return members(ToolsetWebhooks,
+		getWebhookTool(d), listWebhookDeliveriesTool(d), setWebhookTool(d), deleteWebhookTool(d), testWebhookTool(d))
 }
 
 // secretHint tells where the operator reads a webhook's signing secret; tools never show it.
@@ -48,7 +51,7 @@ type webhookScopeArgs struct {
 
 func getWebhookTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "get_webhook", title: "Get webhook", toolset: ToolsetWebhooks, effect: reads,
+		name: "get_webhook", title: "Get webhook", effect: reads,
 		desc: "Get the project's or an agent's webhook (never its secret).",
 	}, func(ctx context.Context, c *call, args webhookScopeArgs) *mcp.CallToolResult {
 		var (
@@ -95,7 +98,7 @@ func (a setWebhookArgs) check() string {
 
 func setWebhookTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "set_webhook", title: "Set webhook", toolset: ToolsetWebhooks, effect: rotates,
+		name: "set_webhook", title: "Set webhook", effect: rotates,
 		desc: "Send inbound events to an https URL; needs confirmation.",
 	}, func(ctx context.Context, c *call, args setWebhookArgs) *mcp.CallToolResult {
 		if msg := args.check(); msg != "" {
@@ -136,7 +139,7 @@ type deleteWebhookArgs struct {
 
 func deleteWebhookTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "delete_webhook", title: "Delete webhook", toolset: ToolsetWebhooks, effect: destroys,
+		name: "delete_webhook", title: "Delete webhook", effect: destroys,
 		desc: "Remove a webhook; needs confirmation.",
 	}, func(ctx context.Context, c *call, args deleteWebhookArgs) *mcp.CallToolResult {
 		action := policy.Action{Kind: policy.KindWebhookChange, Args: canonicalArgs(c),
@@ -162,7 +165,7 @@ func deleteWebhookTool(d *Deps) Tool {
 
 func testWebhookTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "test_webhook", title: "Send test webhook", toolset: ToolsetWebhooks, effect: signals,
+		name: "test_webhook", title: "Send test webhook", effect: signals,
 		desc: "Send a test event to a webhook.",
 	}, func(ctx context.Context, c *call, args webhookScopeArgs) *mcp.CallToolResult {
 		action := policyAudited(c, map[string]string{"webhook": webhookScope(args.AgentID)})
@@ -229,7 +232,7 @@ type listDeliveriesArgs struct {
 
 func listWebhookDeliveriesTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "list_webhook_deliveries", title: "List webhook deliveries", toolset: ToolsetWebhooks, effect: reads,
+		name: "list_webhook_deliveries", title: "List webhook deliveries", effect: reads,
 		desc: "List recent webhook deliveries.",
 	}, func(ctx context.Context, c *call, args listDeliveriesArgs) *mcp.CallToolResult {
 		if args.Limit < 0 || args.Limit > maxPage {
