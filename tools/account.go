@@ -32,7 +32,7 @@ type accountArgs struct {
 func getAccountOverviewTool(d *Deps) Tool {
 	return define(d, spec{
 		name: "get_account_overview", title: "Account overview", effect: reads,
-		desc: "Account, quota, usage, agents, numbers, webhook, A2P status; or a usage breakdown.",
+		desc: "Quota, usage, agents, numbers, webhook, A2P; or a usage breakdown.",
 	}, func(ctx context.Context, c *call, args accountArgs) *mcp.CallToolResult {
 		if args.Usage == "" {
 			if args.Days != 0 || args.Months != 0 || args.Period != "" || args.TZ != "" {

@@ -34,7 +34,7 @@ type AgentSettingsArgs struct {
 	TransferNumber   *string      `json:"transfer_number,omitempty" jsonschema:"empty removes"`
 	VoicemailMessage *string      `json:"voicemail_message,omitempty" jsonschema:"empty disables"`
 	Language         *string      `json:"language,omitempty" jsonschema:"BCP-47"`
-	Tuning           *AgentTuning `json:"tuning,omitempty" jsonschema:"voice_speed, interruption_sensitivity, enable_backchannel, enable_messaging, stt_mode, ambient_sound, denoising_mode, max_silence_ms"`
+	Tuning           *AgentTuning `json:"tuning,omitempty" jsonschema:"voice knobs, e.g. voice_speed"`
 }
 
 // AgentTuning are an agent's voice and speech-recognition knobs (the tuning argument).
@@ -162,7 +162,7 @@ func (a *AgentSettingsArgs) outboundTexts() []string {
 func createAgentTool(d *Deps) Tool {
 	return define(d, spec{
 		name: "create_agent", title: "Create agent", effect: creates,
-		desc: "Create an AI phone agent; hosted mode needs system_prompt. Prompts and greetings need confirmation.",
+		desc: "An AI phone agent; hosted mode needs system_prompt.",
 	}, func(ctx context.Context, c *call, args createAgentArgs) *mcp.CallToolResult {
 		args.Name = strings.TrimSpace(args.Name)
 		if args.Name == "" {
@@ -239,7 +239,7 @@ func agentLine(a *apiclient.Agent) string {
 func listAgentsTool(d *Deps) Tool {
 	return define(d, spec{
 		name: "list_agents", title: "List agents", effect: reads,
-		desc: "List agents and their numbers.",
+		desc: "Agents and their numbers.",
 	}, func(ctx context.Context, c *call, args pageArgs) *mcp.CallToolResult {
 		if msg := args.check(); msg != "" {
 			return invalidArgs(c.tool, msg)
@@ -264,7 +264,7 @@ type agentIDArgs struct {
 func getAgentTool(d *Deps) Tool {
 	return define(d, spec{
 		name: "get_agent", title: "Get agent", effect: reads,
-		desc: "Get an agent's settings.",
+		desc: "An agent's settings.",
 	}, func(ctx context.Context, c *call, args agentIDArgs) *mcp.CallToolResult {
 		if msg := requireID("agent_id", args.AgentID, "list_agents"); msg != "" {
 			return invalidArgs(c.tool, msg)
@@ -313,7 +313,7 @@ func agentFullView(a *apiclient.Agent) map[string]any {
 func listVoicesTool(d *Deps) Tool {
 	return define(d, spec{
 		name: "list_voices", title: "List voices", effect: reads,
-		desc: "List voices.",
+		desc: "Voices for agents.",
 	}, func(ctx context.Context, c *call, _ noArgs) *mcp.CallToolResult {
 		voices, err := d.API.ListVoices(ctx)
 		if err != nil {
@@ -367,7 +367,7 @@ func (a *updateAgentArgs) changed(raw map[string]any) []string {
 func updateAgentTool(d *Deps) Tool {
 	return define(d, spec{
 		name: "update_agent", title: "Update agent", effect: replaces,
-		desc: "Change agent settings; prompt, greeting, transfer or custom tool changes need confirmation.",
+		desc: "Changes only the settings given.",
 	}, func(ctx context.Context, c *call, args updateAgentArgs) *mcp.CallToolResult {
 		if msg := requireID("agent_id", args.AgentID, "list_agents"); msg != "" {
 			return invalidArgs(c.tool, msg)
@@ -442,7 +442,7 @@ type deleteAgentArgs struct {
 func deleteAgentTool(d *Deps) Tool {
 	return define(d, spec{
 		name: "delete_agent", title: "Delete agent", effect: destroys,
-		desc: "Delete an agent; irreversible, needs confirmation.",
+		desc: "Cannot be undone.",
 	}, func(ctx context.Context, c *call, args deleteAgentArgs) *mcp.CallToolResult {
 		if msg := requireID("agent_id", args.AgentID, "list_agents"); msg != "" {
 			return invalidArgs(c.tool, msg)

@@ -2,6 +2,7 @@ package tools
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/agentphone-mcp/agentphone-mcp/apiclient"
@@ -93,7 +94,7 @@ func TestUpdateAgent(t *testing.T) {
 		{map[string]any{"agent_id": a.ID}, "at least one setting"},
 		{map[string]any{"agent_id": a.ID, "tuning": map[string]any{"voice_speed": 3}}, "tuning.voice_speed must be between"},
 		{map[string]any{"agent_id": a.ID, "tuning": map[string]any{"stt_mode": "slow"}}, "tuning.stt_mode must be one of"},
-		{map[string]any{"agent_id": a.ID, "tuning": map[string]any{"speed": 1}}, `unknown argument "speed"`},
+		{map[string]any{"agent_id": a.ID, "tuning": map[string]any{"speed": 1}}, `unknown key "speed" in tuning; tuning accepts: voice_speed`},
 		{map[string]any{"agent_id": a.ID, "name": "  "}, "name cannot be empty"},
 	}
 	for _, tt := range bad {
@@ -171,4 +172,24 @@ func TestUpdateNumberRouting(t *testing.T) {
 	args["confirmation_token"] = first["confirmation_token"]
 	text, _ = env.fails("update_number", args)
 	mustContain(t, text, "HTTP 500")
+}
+
+// TestBindArgsNamesNestedKeys: the schema describes tuning briefly, so a wrong key inside it
+// is answered with every key tuning accepts.
+func TestBindArgsNamesNestedKeys(t *testing.T) {
+	var args createAgentArgs
+	msg := bindArgs(map[string]any{"name": "A", "tuning": map[string]any{"speed": 1.2}}, &args)
+	for _, want := range []string{`unknown key "speed" in tuning`, "voice_speed", "interruption_sensitivity", "max_silence_ms", "enable_messaging"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("bindArgs message %q lacks %q", msg, want)
+		}
+	}
+	if msg := bindArgs(map[string]any{"name": "A", "colour": "red"}, &args); !strings.Contains(msg, `unknown argument "colour"; this tool accepts: name`) {
+		t.Errorf("top-level unknown argument: %q", msg)
+	}
+	var upd updateAgentArgs
+	msg = bindArgs(map[string]any{"agent_id": "a", "custom_tools": []any{map[string]any{"name": "x", "verb": "GET"}}}, &upd)
+	if !strings.Contains(msg, `unknown key "verb" in custom_tools`) || !strings.Contains(msg, "url") {
+		t.Errorf("custom_tools unknown key: %q", msg)
+	}
 }

@@ -81,20 +81,20 @@ func greetingWithDisclosure(greeting string) string {
 type makeCallArgs struct {
 	AgentID           string            `json:"agent_id"`
 	ToNumber          string            `json:"to_number"`
-	Topic             string            `json:"topic,omitempty" jsonschema:"Objective"`
+	Topic             string            `json:"topic,omitempty"`
 	InitialGreeting   string            `json:"initial_greeting,omitempty"`
 	FromNumberID      string            `json:"from_number_id,omitempty"`
 	Voice             string            `json:"voice,omitempty"`
 	Wait              bool              `json:"wait,omitempty" jsonschema:"Until it ends"`
-	MaxWaitSeconds    int               `json:"max_wait_seconds,omitempty" jsonschema:"10-600"`
+	MaxWaitSeconds    int               `json:"max_wait_seconds,omitempty"`
 	Variables         map[string]string `json:"variables,omitempty" jsonschema:"{{name}} values"`
 	ConfirmationToken string            `json:"confirmation_token,omitempty"`
 }
 
 func makeCallTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "make_call", title: "Make phone call", effect: reachesOut,
-		desc: "Place a real call; opens with an AI disclosure. With topic the agent's AI talks, else your webhook.",
+		name: "make_call", title: "Make call", effect: reachesOut,
+		desc: "Real call, opened with an AI disclosure; with topic the agent's AI talks, else your webhook.",
 	}, func(ctx context.Context, c *call, args makeCallArgs) *mcp.CallToolResult {
 		if strings.TrimSpace(args.AgentID) == "" {
 			return invalidArgs(c.tool, "agent_id is required (list_agents shows them)")
@@ -348,8 +348,8 @@ type getTranscriptArgs struct {
 
 func getTranscriptTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "get_transcript", title: "Get call transcript", effect: reads,
-		desc: "Get a call's status, summary, recording URL and full transcript.",
+		name: "get_transcript", title: "Get transcript", effect: reads,
+		desc: "Status, summary, recording and transcript.",
 	}, func(ctx context.Context, c *call, args getTranscriptArgs) *mcp.CallToolResult {
 		if strings.TrimSpace(args.CallID) == "" {
 			return invalidArgs(c.tool, "call_id is required (list_calls shows them)")
@@ -379,7 +379,7 @@ var (
 type listCallsArgs struct {
 	AgentID   string `json:"agent_id,omitempty"`
 	NumberID  string `json:"number_id,omitempty"`
-	Status    string `json:"status,omitempty" jsonschema:"enum=ringing,enum=in-progress,enum=completed,enum=failed,enum=busy,enum=no-answer"`
+	Status    string `json:"status,omitempty"`
 	Direction string `json:"direction,omitempty" jsonschema:"enum=inbound,enum=outbound,enum=web"`
 	Search    string `json:"search,omitempty"`
 	// Limit and Offset are not an embedded pageArgs: the schema reflector drops the fields of
@@ -419,7 +419,7 @@ func callLine(c *apiclient.Call) string {
 func listCallsTool(d *Deps) Tool {
 	return define(d, spec{
 		name: "list_calls", title: "List calls", effect: reads,
-		desc: "List calls, newest first.",
+		desc: "Newest first.",
 	}, func(ctx context.Context, c *call, args listCallsArgs) *mcp.CallToolResult {
 		if msg := (pageArgs{Limit: args.Limit, Offset: args.Offset}).check(); msg != "" {
 			return invalidArgs(c.tool, msg)
@@ -534,13 +534,13 @@ func endCallTool(d *Deps) Tool {
 
 type waitForCallArgs struct {
 	CallID         string `json:"call_id"`
-	TimeoutSeconds int    `json:"timeout_seconds,omitempty" jsonschema:"max 600"`
+	TimeoutSeconds int    `json:"timeout_seconds,omitempty"`
 }
 
 func waitForCallTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "wait_for_call", title: "Wait for call to end", effect: reads,
-		desc: "Wait for a call to end; returns its transcript.",
+		name: "wait_for_call", title: "Wait for call", effect: reads,
+		desc: "Returns the transcript when it ends.",
 	}, func(ctx context.Context, c *call, args waitForCallArgs) *mcp.CallToolResult {
 		if msg := requireID("call_id", args.CallID, "list_calls"); msg != "" {
 			return invalidArgs(c.tool, msg)

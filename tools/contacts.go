@@ -73,7 +73,7 @@ type contactIDArgs struct {
 func getContactTool(d *Deps) Tool {
 	return define(d, spec{
 		name: "get_contact", title: "Get contact", effect: reads,
-		desc: "Get a contact.",
+		desc: "A contact by id.",
 	}, func(ctx context.Context, c *call, args contactIDArgs) *mcp.CallToolResult {
 		if msg := requireID("contact_id", args.ContactID, "list_contacts"); msg != "" {
 			return invalidArgs(c.tool, msg)
@@ -197,7 +197,7 @@ type deleteContactArgs struct {
 func deleteContactTool(d *Deps) Tool {
 	return define(d, spec{
 		name: "delete_contact", title: "Delete contact", effect: destroys,
-		desc: "Delete a contact; irreversible, needs confirmation.",
+		desc: "Cannot be undone.",
 	}, func(ctx context.Context, c *call, args deleteContactArgs) *mcp.CallToolResult {
 		if msg := requireID("contact_id", args.ContactID, "list_contacts"); msg != "" {
 			return invalidArgs(c.tool, msg)
@@ -237,8 +237,8 @@ type capabilitiesArgs struct {
 // (GET /v1/contacts/capabilities), so the model can pick iMessage or SMS.
 func getCapabilitiesTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "get_capabilities", title: "Check messaging capabilities", effect: reads,
-		desc: "Live check: can a number get iMessage, or only SMS?",
+		name: "get_capabilities", title: "Check iMessage", effect: reads,
+		desc: "Can a number get iMessage, or only SMS?",
 	}, func(ctx context.Context, c *call, args capabilitiesArgs) *mcp.CallToolResult {
 		if strings.TrimSpace(args.PhoneNumber) == "" {
 			return invalidArgs(c.tool, "phone_number is required")

@@ -93,7 +93,7 @@ type listConversationsArgs struct {
 func listConversationsTool(d *Deps) Tool {
 	return define(d, spec{
 		name: "list_conversations", title: "List conversations", effect: reads,
-		desc: "List conversations, latest first.",
+		desc: "Latest first.",
 	}, func(ctx context.Context, c *call, args listConversationsArgs) *mcp.CallToolResult {
 		if msg := args.check(); msg != "" {
 			return invalidArgs(c.tool, msg)
@@ -128,7 +128,7 @@ type getConversationArgs struct {
 func getConversationTool(d *Deps) Tool {
 	return define(d, spec{
 		name: "get_conversation", title: "Get conversation", effect: reads,
-		desc: "Get a conversation's metadata and messages, newest first.",
+		desc: "Metadata and messages, newest first.",
 	}, func(ctx context.Context, c *call, args getConversationArgs) *mcp.CallToolResult {
 		if msg := requireID("conversation_id", args.ConversationID, "list_conversations"); msg != "" {
 			return invalidArgs(c.tool, msg)
@@ -244,8 +244,8 @@ type updateConversationArgs struct {
 
 func updateConversationTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "update_conversation", title: "Update conversation metadata", effect: replaces,
-		desc: "Replace a conversation's metadata; {} clears it.",
+		name: "update_conversation", title: "Update conversation", effect: replaces,
+		desc: "Replaces its metadata; {} clears it.",
 	}, func(ctx context.Context, c *call, args updateConversationArgs) *mcp.CallToolResult {
 		if msg := requireID("conversation_id", args.ConversationID, "list_conversations"); msg != "" {
 			return invalidArgs(c.tool, msg)

@@ -37,13 +37,13 @@ func noReceiver(tool string) *mcp.CallToolResult {
 
 type listenCallArgs struct {
 	CallID         string `json:"call_id,omitempty" jsonschema:"Omit for any call"`
-	TimeoutSeconds int    `json:"timeout_seconds,omitempty" jsonschema:"max 300"`
+	TimeoutSeconds int    `json:"timeout_seconds,omitempty"`
 }
 
 func listenCallTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "listen_call", title: "Listen to live call", effect: takesTurn,
-		desc: "Wait for the next caller turn on a webhook-mode call, or a new call.",
+		name: "listen_call", title: "Listen to call", effect: takesTurn,
+		desc: "Next caller turn on a webhook-mode call, or a new call.",
 	}, func(ctx context.Context, c *call, args listenCallArgs) *mcp.CallToolResult {
 		if d.Live == nil {
 			return noReceiver(c.tool)
@@ -107,8 +107,8 @@ type sayArgs struct {
 
 func sayTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "say", title: "Speak on live call", effect: reachesOut,
-		desc: "Answer the caller's waiting turn: speak, hang up, transfer or press digits.",
+		name: "say", title: "Speak on call", effect: reachesOut,
+		desc: "Answer the waiting caller turn: speak, hang up, transfer or press digits.",
 	}, func(ctx context.Context, c *call, args sayArgs) *mcp.CallToolResult {
 		if d.Live == nil {
 			return noReceiver(c.tool)

@@ -29,7 +29,7 @@ type sendSMSArgs struct {
 	NumberID          string   `json:"number_id,omitempty"`
 	FromNumber        string   `json:"from_number,omitempty"`
 	MediaURLs         []string `json:"media_urls,omitempty" jsonschema:"https (MMS)"`
-	SendStyle         string   `json:"send_style,omitempty" jsonschema:"iMessage,enum=celebration,enum=fireworks,enum=lasers,enum=love,enum=confetti,enum=balloons,enum=spotlight,enum=echo,enum=invisible,enum=gentle,enum=loud,enum=slam"`
+	SendStyle         string   `json:"send_style,omitempty" jsonschema:"iMessage effect"`
 	ReplyToMessageID  string   `json:"reply_to_message_id,omitempty"`
 	ConfirmationToken string   `json:"confirmation_token,omitempty"`
 }
@@ -40,8 +40,8 @@ var sendStyles = []string{"celebration", "fireworks", "lasers", "love", "confett
 
 func sendSMSTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "send_sms", title: "Send text message", effect: reachesOut,
-		desc: "Send a real text: iMessage if they have it, else SMS billed per segment.",
+		name: "send_sms", title: "Send text", effect: reachesOut,
+		desc: "Real text: iMessage if they have it, else SMS billed per segment.",
 	}, func(ctx context.Context, c *call, args sendSMSArgs) *mcp.CallToolResult {
 		group := len(args.Recipients) > 0
 		switch {
@@ -169,7 +169,7 @@ type listMessagesArgs struct {
 func listMessagesTool(d *Deps) Tool {
 	return define(d, spec{
 		name: "list_messages", title: "List messages", effect: reads,
-		desc: "List a number's texts, newest first.",
+		desc: "Newest first.",
 	}, func(ctx context.Context, c *call, args listMessagesArgs) *mcp.CallToolResult {
 		if msg := requireID("number_id", args.NumberID, "list_numbers"); msg != "" {
 			return invalidArgs(c.tool, msg)
@@ -222,7 +222,7 @@ type reactArgs struct {
 func reactToMessageTool(d *Deps) Tool {
 	return define(d, spec{
 		name: "react_to_message", title: "React to message", effect: signals,
-		desc: "React to an iMessage.",
+		desc: "iMessage only.",
 	}, func(ctx context.Context, c *call, args reactArgs) *mcp.CallToolResult {
 		if msg := requireID("message_id", args.MessageID, "list_messages"); msg != "" {
 			return invalidArgs(c.tool, msg)
@@ -246,16 +246,16 @@ type waitForReplyArgs struct {
 	ConversationID string `json:"conversation_id,omitempty"`
 	AgentID        string `json:"agent_id,omitempty"`
 	NumberID       string `json:"number_id,omitempty"`
-	Participant    string `json:"participant,omitempty" jsonschema:"Their number"`
-	Since          string `json:"since,omitempty" jsonschema:"RFC 3339; default now"`
-	Cursor         string `json:"cursor,omitempty" jsonschema:"From the last result"`
-	TimeoutSeconds int    `json:"timeout_seconds,omitempty" jsonschema:"max 300"`
+	Participant    string `json:"participant,omitempty"`
+	Since          string `json:"since,omitempty" jsonschema:"RFC 3339"`
+	Cursor         string `json:"cursor,omitempty"`
+	TimeoutSeconds int    `json:"timeout_seconds,omitempty"`
 }
 
 func waitForReplyTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "wait_for_reply", title: "Wait for text reply", effect: reads,
-		desc: "Wait for the next inbound text in a conversation, or from participant.",
+		name: "wait_for_reply", title: "Wait for reply", effect: reads,
+		desc: "Next inbound text in a conversation, or from participant (a number).",
 	}, func(ctx context.Context, c *call, args waitForReplyArgs) *mcp.CallToolResult {
 		target, wait, msg := d.replyTarget(ctx, args)
 		if msg != "" {

@@ -24,7 +24,7 @@ const numberMonthlyCost = "$3.00/month"
 
 type buyNumberArgs struct {
 	Country           string `json:"country,omitempty" jsonschema:"enum=US,enum=CA"`
-	AreaCode          string `json:"area_code,omitempty" jsonschema:"3 digits"`
+	AreaCode          string `json:"area_code,omitempty"`
 	AgentID           string `json:"agent_id,omitempty"`
 	ConfirmationToken string `json:"confirmation_token,omitempty"`
 }
@@ -34,7 +34,7 @@ var areaCodePattern = regexp.MustCompile(`^[2-9][0-9]{2}$`)
 func buyNumberTool(d *Deps) Tool {
 	return define(d, spec{
 		name: "buy_number", title: "Buy number", effect: spends,
-		desc: "Buy a number (" + numberMonthlyCost + ", charged now); needs confirmation.",
+		desc: numberMonthlyCost + ", charged now.",
 	}, func(ctx context.Context, c *call, args buyNumberArgs) *mcp.CallToolResult {
 		country := strings.ToUpper(strings.TrimSpace(args.Country))
 		if country == "" {
@@ -95,7 +95,7 @@ func numberLine(n *apiclient.Number) string {
 func listNumbersTool(d *Deps) Tool {
 	return define(d, spec{
 		name: "list_numbers", title: "List numbers", effect: reads,
-		desc: "List your active numbers.",
+		desc: "Active numbers.",
 	}, func(ctx context.Context, c *call, args pageArgs) *mcp.CallToolResult {
 		if msg := args.check(); msg != "" {
 			return invalidArgs(c.tool, msg)
@@ -120,7 +120,7 @@ type numberIDArgs struct {
 func getNumberTool(d *Deps) Tool {
 	return define(d, spec{
 		name: "get_number", title: "Get number", effect: reads,
-		desc: "Get a number, even a released one.",
+		desc: "A number, even a released one.",
 	}, func(ctx context.Context, c *call, args numberIDArgs) *mcp.CallToolResult {
 		if msg := requireID("number_id", args.NumberID, "list_numbers"); msg != "" {
 			return invalidArgs(c.tool, msg)
@@ -141,7 +141,7 @@ type releaseNumberArgs struct {
 func releaseNumberTool(d *Deps) Tool {
 	return define(d, spec{
 		name: "release_number", title: "Release number", effect: destroys,
-		desc: "Release a number; irreversible, needs confirmation.",
+		desc: "Cannot be undone.",
 	}, func(ctx context.Context, c *call, args releaseNumberArgs) *mcp.CallToolResult {
 		if msg := requireID("number_id", args.NumberID, "list_numbers"); msg != "" {
 			return invalidArgs(c.tool, msg)
@@ -186,7 +186,7 @@ type updateNumberArgs struct {
 func updateNumberTool(d *Deps) Tool {
 	return define(d, spec{
 		name: "update_number", title: "Route number", effect: replaces,
-		desc: "Route a number to an agent, or detach it; needs confirmation.",
+		desc: "Attach a number to an agent, or detach it.",
 	}, func(ctx context.Context, c *call, args updateNumberArgs) *mcp.CallToolResult {
 		if msg := requireID("number_id", args.NumberID, "list_numbers"); msg != "" {
 			return invalidArgs(c.tool, msg)

@@ -52,7 +52,7 @@ type webhookScopeArgs struct {
 func getWebhookTool(d *Deps) Tool {
 	return define(d, spec{
 		name: "get_webhook", title: "Get webhook", effect: reads,
-		desc: "Get the project's or an agent's webhook (never its secret).",
+		desc: "The project's or an agent's webhook (no secret).",
 	}, func(ctx context.Context, c *call, args webhookScopeArgs) *mcp.CallToolResult {
 		var (
 			w   *apiclient.Webhook
@@ -77,8 +77,8 @@ func getWebhookTool(d *Deps) Tool {
 type setWebhookArgs struct {
 	URL               string `json:"url"`
 	AgentID           string `json:"agent_id,omitempty"`
-	ContextLimit      *int   `json:"context_limit,omitempty" jsonschema:"0-50"`
-	Timeout           *int   `json:"timeout,omitempty" jsonschema:"5-120 s"`
+	ContextLimit      *int   `json:"context_limit,omitempty" jsonschema:"history items per event"`
+	Timeout           *int   `json:"timeout,omitempty" jsonschema:"seconds"`
 	ConfirmationToken string `json:"confirmation_token,omitempty"`
 }
 
@@ -99,7 +99,7 @@ func (a setWebhookArgs) check() string {
 func setWebhookTool(d *Deps) Tool {
 	return define(d, spec{
 		name: "set_webhook", title: "Set webhook", effect: rotates,
-		desc: "Send inbound events to an https URL; needs confirmation.",
+		desc: "Send inbound events to an https URL.",
 	}, func(ctx context.Context, c *call, args setWebhookArgs) *mcp.CallToolResult {
 		if msg := args.check(); msg != "" {
 			return invalidArgs(c.tool, msg)
@@ -140,7 +140,7 @@ type deleteWebhookArgs struct {
 func deleteWebhookTool(d *Deps) Tool {
 	return define(d, spec{
 		name: "delete_webhook", title: "Delete webhook", effect: destroys,
-		desc: "Remove a webhook; needs confirmation.",
+		desc: "Stop sending inbound events.",
 	}, func(ctx context.Context, c *call, args deleteWebhookArgs) *mcp.CallToolResult {
 		action := policy.Action{Kind: policy.KindWebhookChange, Args: canonicalArgs(c),
 			Details: map[string]string{"webhook": webhookScope(args.AgentID), "change": "delete"}}
@@ -165,8 +165,8 @@ func deleteWebhookTool(d *Deps) Tool {
 
 func testWebhookTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "test_webhook", title: "Send test webhook", effect: signals,
-		desc: "Send a test event to a webhook.",
+		name: "test_webhook", title: "Test webhook", effect: signals,
+		desc: "Send a test event.",
 	}, func(ctx context.Context, c *call, args webhookScopeArgs) *mcp.CallToolResult {
 		action := policyAudited(c, map[string]string{"webhook": webhookScope(args.AgentID)})
 		return d.gate(ctx, c, action, "", func(ctx context.Context) outcome {
@@ -232,8 +232,8 @@ type listDeliveriesArgs struct {
 
 func listWebhookDeliveriesTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "list_webhook_deliveries", title: "List webhook deliveries", effect: reads,
-		desc: "List recent webhook deliveries.",
+		name: "list_webhook_deliveries", title: "List deliveries", effect: reads,
+		desc: "Recent webhook delivery attempts.",
 	}, func(ctx context.Context, c *call, args listDeliveriesArgs) *mcp.CallToolResult {
 		if args.Limit < 0 || args.Limit > maxPage {
 			return invalidArgs(c.tool, "limit must be between 1 and 100")
