@@ -24,6 +24,8 @@ func TestGuidanceInTheAnswer(t *testing.T) {
 			[]string{"between 1 and 300"}},
 		{"set_webhook", map[string]any{"url": "https://hooks.example.com/in", "context_limit": 51}, []string{"between 0 and 50"}},
 		{"set_webhook", map[string]any{"url": "https://hooks.example.com/in", "timeout": 2}, []string{"between 5 and 120 seconds"}},
+		{"make_call", map[string]any{"agent_id": a.ID, "to_number": "+14155550123", "topic": "hi {{name}}", "variables": map[string]any{"name": 5}},
+			[]string{`each value of argument "variables" must be a string, not number`}},
 		{"buy_number", map[string]any{"area_code": "41"}, []string{"must be 3 digits"}},
 		{"create_agent", map[string]any{"name": "X", "tuning": map[string]any{"speed": 1.1}},
 			[]string{`unknown key "speed" in tuning`, "voice_speed", "interruption_sensitivity", "enable_backchannel",

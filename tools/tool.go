@@ -291,6 +291,9 @@ func bindArgs(raw map[string]any, dst any) string {
 		}
 		return fmt.Sprintf("unknown argument %s; this tool accepts: %s", name, accepted)
 	case errors.As(err, &typeErr):
+		if argKind(dst, typeErr.Field) == reflect.Map && typeErr.Type.Kind() != reflect.Map {
+			return fmt.Sprintf("each value of argument %q must be %s, not %s", typeErr.Field, jsonKind(typeErr.Type), typeErr.Value)
+		}
 		return fmt.Sprintf("argument %q must be %s, not %s", typeErr.Field, jsonKind(typeErr.Type), typeErr.Value)
 	default:
 		return fmt.Sprintf("the arguments could not be read (%v); this tool accepts: %s", err, accepted)
@@ -342,6 +345,32 @@ func nestedUnknown(raw map[string]any, dst any) (string, []string) {
 		}
 	}
 	return "", nil
+}
+
+// argKind is the kind of dst's argument named name (pointers followed), or Invalid.
+func argKind(dst any, name string) reflect.Kind {
+	t := reflect.TypeOf(dst)
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if f.Anonymous && tag == "" && f.Type.Kind() == reflect.Struct {
+			if k := argKind(reflect.New(f.Type).Interface(), name); k != reflect.Invalid {
+				return k
+			}
+			continue
+		}
+		if tag == name {
+			ft := f.Type
+			for ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			return ft.Kind()
+		}
+	}
+	return reflect.Invalid
 }
 
 func argNames(dst any) []string {
