@@ -12,7 +12,8 @@ import (
 	"github.com/agentphone-mcp/agentphone-mcp/apiclient"
 )
 
-// Waiting tools (wait_for_call, wait_for_reply, make_call with wait). Each call returns within
+// Waiting for a call to end (wait_for_call and make_call with wait, in calls.go; the same
+// rules hold for wait_for_reply, whose machinery is in replywait.go). Each call returns within
 // the tool time bound (AGENTPHONE_TOOL_TIMEOUT): a wait that needs longer returns "still in
 // progress" with what is known so far and how to continue, and calling again resumes without
 // losing anything. Every API request of a wait lives inside the wait: a long poll asks the API
