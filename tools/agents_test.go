@@ -193,3 +193,39 @@ func TestBindArgsNamesNestedKeys(t *testing.T) {
 		t.Errorf("custom_tools unknown key: %q", msg)
 	}
 }
+
+func TestCheckCustomTools(t *testing.T) {
+	t.Parallel()
+	ms := 5000
+	good := []CustomToolArg{{Name: "lookup_order", Description: "Find an order", URL: "https://tools.example.com/o", Method: "GET", TimeoutMs: &ms,
+		Headers: map[string]string{"X-Api-Version": "2"}, Parameters: map[string]any{"type": "object"}}}
+	if msg := checkCustomTools(good); msg != "" {
+		t.Errorf("valid tool refused: %s", msg)
+	}
+	long := 999
+	cases := map[string][]CustomToolArg{
+		"name must be":          {{Name: "look up", Description: "d", URL: "https://x.example.com"}},
+		"used twice":            {{Name: "a", Description: "d", URL: "https://x.example.com"}, {Name: "a", Description: "d", URL: "https://x.example.com"}},
+		"description is":        {{Name: "a", URL: "https://x.example.com"}},
+		"url is required":       {{Name: "a", Description: "d"}},
+		"method must be":        {{Name: "a", Description: "d", URL: "https://x.example.com", Method: "DELETE"}},
+		"timeout_ms must be":    {{Name: "a", Description: "d", URL: "https://x.example.com", TimeoutMs: &long}},
+		"not a valid header":    {{Name: "a", Description: "d", URL: "https://x.example.com", Headers: map[string]string{"X-A": "b\r\nInjected: 1"}}},
+		"at most 16384 bytes":   {{Name: "a", Description: "d", URL: "https://x.example.com", Parameters: map[string]any{"d": strings.Repeat("x", 17000)}}},
+		"custom_tools: at most": make([]CustomToolArg, 21),
+	}
+	for want, tools := range cases {
+		if msg := checkCustomTools(tools); !strings.Contains(msg, want) {
+			t.Errorf("%q: got %q", want, msg)
+		}
+	}
+	urls, texts, details := customToolsPolicy(good)
+	if len(urls) != 1 || urls[0] != "https://tools.example.com/o" || !strings.Contains(strings.Join(texts, " "), "X-Api-Version") {
+		t.Errorf("policy view: %v %v", urls, texts)
+	}
+	mustContain(t, details["custom_tool_1"], "lookup_order GET https://tools.example.com/o; Find an order", "header X-Api-Version: 2",
+		`parameters {"type":"object"}`, "timeout 5000 ms")
+	if _, _, d := customToolsPolicy(nil); !strings.Contains(d["custom_tools"], "every custom tool is removed") {
+		t.Errorf("clearing shows %v", d)
+	}
+}
