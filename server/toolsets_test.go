@@ -84,8 +84,10 @@ func TestEnableToolsetPerSession(t *testing.T) {
 			changes := watchListChanged(c)
 
 			names := listedNames(h, c)
-			if !slices.Contains(names, "enable_toolset") || !slices.Contains(names, "send_sms") {
-				t.Fatalf("default list lacks enable_toolset or send_sms: %v", names)
+			for _, want := range []string{"enable_toolset", "send_sms", "create_campaign", "wait_for_campaign"} {
+				if !slices.Contains(names, want) {
+					t.Fatalf("default list lacks %s (campaigns are in the default set): %v", want, names)
+				}
 			}
 			if slices.Contains(names, "buy_number") || slices.Contains(names, "set_webhook") {
 				t.Fatalf("default list has on-request or operator-only tools: %v", names)
@@ -130,6 +132,10 @@ func TestEnableToolsetPerSession(t *testing.T) {
 			// live needs the receiver, which this harness does not run.
 			if r := h.call(c, "enable_toolset", map[string]any{"toolset": "live"}); !r.isError || !strings.Contains(r.text, "webhook receiver") {
 				t.Fatalf("enable_toolset live: %s", r.text)
+			}
+			// campaigns is listed from the start: asking for it changes nothing and says so.
+			if r := h.mustOK(h.call(c, "enable_toolset", map[string]any{"toolset": "campaigns"}), "enable_toolset campaigns"); r.data["already_enabled"] != true || !strings.Contains(r.text, "listed from the start") {
+				t.Fatalf("enable_toolset campaigns: %s %v", r.text, r.data)
 			}
 			if n := changes.count(); n != 1 {
 				t.Fatalf("%d list_changed notifications, want 1", n)

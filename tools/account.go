@@ -14,7 +14,12 @@ import (
 	"github.com/agentphone-mcp/agentphone-mcp/apiclient"
 )
 
-type noArgs struct{}
+// accountTools is the account toolset, in tools/list order (reads first). This list is
+// the one place a tool's toolset is written.
+func accountTools(d *Deps) []Tool {
+	return members(ToolsetAccount,
+		getAccountOverviewTool(d))
+}
 
 type accountArgs struct {
 	Usage  string `json:"usage,omitempty" jsonschema:"enum=daily,enum=monthly,enum=by_number,enum=by_agent"`
@@ -26,8 +31,8 @@ type accountArgs struct {
 
 func getAccountOverviewTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "get_account_overview", title: "Account overview", toolset: ToolsetAccount, effect: reads,
-		desc: "Account, quota, usage, agents, numbers, webhook, A2P status; or a usage breakdown.",
+		name: "get_account_overview", title: "Account overview", effect: reads,
+		desc: "Quota, usage, agents, numbers, webhook, A2P; or a usage breakdown.",
 	}, func(ctx context.Context, c *call, args accountArgs) *mcp.CallToolResult {
 		if args.Usage == "" {
 			if args.Days != 0 || args.Months != 0 || args.Period != "" || args.TZ != "" {

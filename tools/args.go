@@ -1,7 +1,10 @@
 package tools
 
 import (
+	"errors"
+	"fmt"
 	"maps"
+	"strings"
 
 	"github.com/agentphone-mcp/agentphone-mcp/policy/phone"
 )
@@ -34,4 +37,35 @@ func (d *Deps) e164Ptr(raw *string) *string {
 	}
 	v := d.e164(*raw)
 	return &v
+}
+
+type noArgs struct{}
+
+// requireID returns "" when v is set, else a message that says where ids come from.
+func requireID(name, v, finder string) string {
+	if strings.TrimSpace(v) != "" {
+		return ""
+	}
+	if finder == "" {
+		return name + " is required"
+	}
+	return fmt.Sprintf("%s is required (%s shows them)", name, finder)
+}
+
+// phoneReason is the reason of a phone.Normalize error, without the echoed input.
+func phoneReason(err error) string {
+	var pe *phone.Error
+	if errors.As(err, &pe) {
+		return pe.Reason
+	}
+	return err.Error()
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
 }

@@ -177,3 +177,20 @@ func (d *Deps) run(ctx context.Context, c *call, h func(context.Context, *call) 
 	}
 	return res
 }
+
+// clockTimeout is context.WithTimeout on d.Clock, so fake clocks drive tool timeouts.
+func (d *Deps) clockTimeout(ctx context.Context, after time.Duration) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(ctx)
+	timer := d.Clock.NewTimer(after)
+	go func() {
+		select {
+		case <-timer.Chan():
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, func() {
+		timer.Stop()
+		cancel()
+	}
+}

@@ -2,22 +2,26 @@ package tools
 
 import (
 	"encoding/json"
+	"slices"
 	"testing"
 )
 
 // Token budget of tools/list (issue 10): the compact JSON of the tools array a session lists,
-// as mcp-go sends it. With every toolset listed it must stay within 16 KB, and the default
-// set (what a session lists from the start when the operator sets nothing, enable_toolset
-// included) within 9 KB. The default set, which every session pays for, is held to the
-// stricter reading (9,000 bytes); every toolset together is held to 16 KiB (16,384 bytes)
-// for the toolsets issue 10 measured. The campaigns toolset (issue 13, seven tools, offered on
-// request only) came after: it has its own budget, and every toolset with it a guard that
-// says how far the whole list is over the 16 KiB (see the README's footprint table).
+// as mcp-go sends it.
+//
+//   - The default set (what a session lists from the start when the operator sets nothing:
+//     account, calls, messages, conversations and campaigns, enable_toolset included) is paid
+//     for by every user: at most 9,000 bytes. create_campaign may grow by 250 bytes (call
+//     campaigns), so the set is kept near 8,750.
+//   - The toolsets issue 10 measured (every toolset but campaigns) stay within 16 KiB.
+//   - Every toolset together (campaigns included) cannot reach 16 KiB without dropping tools,
+//     arguments, titles or hints: with no description at all its 44 tools would still take
+//     about 14.7 KB, 4.5 KB of it the four explicit hints every tool sends. It is held at
+//     18,000 bytes: its size with today's descriptions plus create_campaign's 250.
 const (
-	budgetAll          = 16 * 1024
-	budgetDefault      = 9_000
-	budgetCampaigns    = 3_000
-	budgetAllCampaigns = budgetAll + budgetCampaigns
+	budgetDefault = 9_000
+	budgetIssue10 = 16 * 1024
+	budgetAll     = 18_000
 )
 
 // listBytes is the size of the tools/list "tools" array for the given tools.
@@ -44,6 +48,31 @@ func listed(t testing.TB, sel Selection) []Tool {
 	return b.Listed()
 }
 
+// TestCampaignsListedFromTheStart: the campaigns toolset is in the default set (issue 13), so
+// a session lists every campaign tool without enable_toolset, and enable_toolset does not
+// offer it.
+func TestCampaignsListedFromTheStart(t *testing.T) {
+	b, err := NewToolbox(&Deps{}, All(&Deps{}), Selection{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]bool{}
+	for _, tl := range b.Listed() {
+		names[tl.Def.Name] = true
+	}
+	for _, tl := range campaignTools(&Deps{}) {
+		if !names[tl.Def.Name] {
+			t.Errorf("%s is not listed from the start", tl.Def.Name)
+		}
+	}
+	if slices.Contains(b.OnRequest(), ToolsetCampaigns) {
+		t.Errorf("campaigns is still offered on request: %v", b.OnRequest())
+	}
+	if !slices.Contains(DefaultToolsets(), ToolsetCampaigns) {
+		t.Errorf("DefaultToolsets lacks campaigns: %v", DefaultToolsets())
+	}
+}
+
 func TestToolsListBudget(t *testing.T) {
 	for _, c := range []struct {
 		name  string
@@ -53,9 +82,8 @@ func TestToolsListBudget(t *testing.T) {
 		{"default", Selection{}, budgetDefault},
 		{"default with the webhook receiver", Selection{Receiver: true}, budgetDefault},
 		{"default, read-only", Selection{ReadOnly: true}, budgetDefault},
-		{"every toolset but campaigns", Selection{Toolsets: withoutCampaigns(), Receiver: true}, budgetAll},
-		{"campaigns", Selection{Toolsets: []string{ToolsetCampaigns}}, budgetCampaigns},
-		{"all", Selection{Toolsets: []string{"all"}, Receiver: true}, budgetAllCampaigns},
+		{"every toolset of issue 10 (all but campaigns)", Selection{Toolsets: withoutCampaigns(), Receiver: true}, budgetIssue10},
+		{"all", Selection{Toolsets: []string{"all"}, Receiver: true}, budgetAll},
 	} {
 		tools := listed(t, c.sel)
 		if n := listBytes(t, tools); n > c.limit {
@@ -80,8 +108,8 @@ func TestFootprintTableIsCurrent(t *testing.T) {
 	if got := listBytes(t, listed(t, Selection{})); def.Bytes != got {
 		t.Errorf("footprint default row says %d bytes, tools/list is %d", def.Bytes, got)
 	}
-	if def.Bytes > budgetDefault || all.Bytes > budgetAllCampaigns {
-		t.Errorf("footprint over budget: default %d (max %d), all %d (max %d)", def.Bytes, budgetDefault, all.Bytes, budgetAllCampaigns)
+	if def.Bytes > budgetDefault || all.Bytes > budgetAll {
+		t.Errorf("footprint over budget: default %d (max %d), all %d (max %d)", def.Bytes, budgetDefault, all.Bytes, budgetAll)
 	}
 }
 

@@ -17,6 +17,13 @@ import (
 	"github.com/agentphone-mcp/agentphone-mcp/policy/text"
 )
 
+// callTools is the calls toolset, in tools/list order (reads first). This list is
+// the one place a tool's toolset is written.
+func callTools(d *Deps) []Tool {
+	return members(ToolsetCalls,
+		listCallsTool(d), getTranscriptTool(d), waitForCallTool(d), makeCallTool(d), endCallTool(d))
+}
+
 // AIDisclosure opens the greeting of every call this server places: the callee hears that
 // the voice is an AI before anything else.
 const AIDisclosure = "Hi, quick heads-up: I'm an AI assistant calling on behalf of an AgentPhone user."
@@ -74,20 +81,20 @@ func greetingWithDisclosure(greeting string) string {
 type makeCallArgs struct {
 	AgentID           string            `json:"agent_id"`
 	ToNumber          string            `json:"to_number"`
-	Topic             string            `json:"topic,omitempty" jsonschema:"Objective"`
+	Topic             string            `json:"topic,omitempty"`
 	InitialGreeting   string            `json:"initial_greeting,omitempty"`
 	FromNumberID      string            `json:"from_number_id,omitempty"`
 	Voice             string            `json:"voice,omitempty"`
 	Wait              bool              `json:"wait,omitempty" jsonschema:"Until it ends"`
-	MaxWaitSeconds    int               `json:"max_wait_seconds,omitempty" jsonschema:"10-600"`
+	MaxWaitSeconds    int               `json:"max_wait_seconds,omitempty"`
 	Variables         map[string]string `json:"variables,omitempty" jsonschema:"{{name}} values"`
 	ConfirmationToken string            `json:"confirmation_token,omitempty"`
 }
 
 func makeCallTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "make_call", title: "Make phone call", toolset: ToolsetCalls, effect: reachesOut,
-		desc: "Place a real call; opens with an AI disclosure. With topic the agent's AI talks, else your webhook.",
+		name: "make_call", title: "Make call", effect: reachesOut,
+		desc: "Real call, opened with an AI disclosure; with topic the agent's AI talks, else your webhook.",
 	}, func(ctx context.Context, c *call, args makeCallArgs) *mcp.CallToolResult {
 		if strings.TrimSpace(args.AgentID) == "" {
 			return invalidArgs(c.tool, "agent_id is required (list_agents shows them)")
@@ -341,8 +348,8 @@ type getTranscriptArgs struct {
 
 func getTranscriptTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "get_transcript", title: "Get call transcript", toolset: ToolsetCalls, effect: reads,
-		desc: "Get a call's status, summary, recording URL and full transcript.",
+		name: "get_transcript", title: "Get transcript", effect: reads,
+		desc: "Status, summary, recording and transcript.",
 	}, func(ctx context.Context, c *call, args getTranscriptArgs) *mcp.CallToolResult {
 		if strings.TrimSpace(args.CallID) == "" {
 			return invalidArgs(c.tool, "call_id is required (list_calls shows them)")
@@ -364,72 +371,201 @@ func getTranscriptTool(d *Deps) Tool {
 	})
 }
 
-// CallParty is the other side of a call: the callee of an outbound call, the caller of an
-// inbound one.
-func CallParty(c *apiclient.Call) string {
-	if c.Direction == apiclient.DirectionInbound {
-		return c.FromNumber
-	}
-	return c.ToNumber
+var (
+	callStatuses   = []string{"ringing", "in-progress", "completed", "failed", "busy", "no-answer"}
+	callDirections = []string{"inbound", "outbound", "web"}
+)
+
+type listCallsArgs struct {
+	AgentID   string `json:"agent_id,omitempty"`
+	NumberID  string `json:"number_id,omitempty"`
+	Status    string `json:"status,omitempty"`
+	Direction string `json:"direction,omitempty" jsonschema:"enum=inbound,enum=outbound,enum=web"`
+	Search    string `json:"search,omitempty"`
+	// Limit and Offset are not an embedded pageArgs: the schema reflector drops the fields of
+	// an embedded unexported struct once a tag uses the enum= form.
+	Limit  int `json:"limit,omitempty"`
+	Offset int `json:"offset,omitempty"`
 }
 
-// CallerTurns returns what the other party said on a call, turn by turn (raw, for the
-// policy's opt-out check; never shown without sanitising).
-func CallerTurns(in []apiclient.TranscriptTurn) []string {
-	var out []string
-	for _, t := range in {
-		switch {
-		case t.Content != "":
-			if t.Role != apiclient.RoleAgent {
-				out = append(out, t.Content)
-			}
-		case strings.TrimSpace(t.Transcript) != "":
-			out = append(out, t.Transcript)
+// keep reports whether a call passes the filters (used on agent- and number-scoped pages,
+// whose API routes take no filters).
+func (a listCallsArgs) keep(c *apiclient.Call) bool {
+	if a.Status != "" && string(c.Status) != a.Status {
+		return false
+	}
+	if a.Direction != "" && string(c.Direction) != a.Direction {
+		return false
+	}
+	if a.Search != "" && !strings.Contains(c.FromNumber+" "+c.ToNumber, a.Search) {
+		return false
+	}
+	return true
+}
+
+// callLine is a call in one list line.
+func callLine(c *apiclient.Call) string {
+	dur := ""
+	if c.DurationSeconds != nil {
+		dur = fmt.Sprintf(", %d s", *c.DurationSeconds)
+	}
+	out := ""
+	if o, ok := knownOutcome(c); ok && o != OutcomeInProgress {
+		out = ", outcome " + o
+	}
+	return fmt.Sprintf("%s %s %s %s → %s %s%s%s", c.ID, when(c.StartedAt), c.Direction, c.FromNumber, c.ToNumber, c.Status, dur, out)
+}
+
+func listCallsTool(d *Deps) Tool {
+	return define(d, spec{
+		name: "list_calls", title: "List calls", effect: reads,
+		desc: "Newest first.",
+	}, func(ctx context.Context, c *call, args listCallsArgs) *mcp.CallToolResult {
+		if msg := (pageArgs{Limit: args.Limit, Offset: args.Offset}).check(); msg != "" {
+			return invalidArgs(c.tool, msg)
 		}
-	}
-	return out
+		if args.Status != "" && !contains(callStatuses, args.Status) {
+			return invalidArgs(c.tool, "status must be one of "+strings.Join(callStatuses, ", "))
+		}
+		if args.Direction != "" && !contains(callDirections, args.Direction) {
+			return invalidArgs(c.tool, "direction must be one of "+strings.Join(callDirections, ", "))
+		}
+		lp := apiclient.ListParams{Limit: args.Limit, Offset: args.Offset}
+		var (
+			page   *apiclient.Page[apiclient.Call]
+			err    error
+			finder = "list_calls"
+			scoped = true
+		)
+		switch {
+		case args.NumberID != "":
+			page, err = d.API.ListNumberCalls(ctx, args.NumberID, lp)
+			finder = "list_numbers"
+		case args.AgentID != "":
+			page, err = d.API.ListAgentCalls(ctx, args.AgentID, lp)
+			finder = "list_agents"
+		default:
+			scoped = false
+			page, err = d.API.ListCalls(ctx, apiclient.ListCallsParams{Limit: args.Limit, Offset: args.Offset,
+				Status: apiclient.CallStatus(args.Status), Direction: apiclient.Direction(args.Direction), Search: args.Search})
+		}
+		if err != nil {
+			return apiFailure(c.tool, err, finder)
+		}
+		l := list{noun: "calls", hasMore: page.HasMore || morePages(page.Total, args.Offset, len(page.Data)), offset: args.Offset, untrusted: true}
+		for i := range page.Data {
+			cl := &page.Data[i]
+			if scoped && !args.keep(cl) {
+				continue
+			}
+			l.lines = append(l.lines, callLine(cl))
+			v := callView(cl)
+			if _, ok := knownOutcome(cl); !ok {
+				delete(v, "outcome") // get_transcript tells a person from a voicemail greeting
+			}
+			if cl.LastTranscriptSnippet != "" {
+				v["last_snippet"] = untrusted(cl.LastTranscriptSnippet, maxSnippet)
+			}
+			l.items = append(l.items, v)
+		}
+		if l.hasMore {
+			// The next page starts after everything fetched, filtered out or not.
+			l.nextHint = pageHint(true, args.Offset, len(page.Data))
+			l.extra = map[string]any{"next_offset": args.Offset + len(page.Data)}
+		}
+		return l.result()
+	})
 }
 
-// observeCall checks the caller turns of a call that ended (or is still going on when a wait
-// gives up) for a spoken do-not-call request, reading the full transcript when the call object
-// holds only part of it, and returns a note for the model when the other party opted out, or "".
-func (d *Deps) observeCall(ctx context.Context, c *apiclient.Call) string {
-	if c == nil || (!c.Status.Terminal() && c.Status != apiclient.CallInProgress) {
-		return ""
+// callDetails renders a call with its transcript, summary and recording URL.
+func (d *Deps) callDetails(cl *apiclient.Call) (map[string]any, string) {
+	view := callView(cl)
+	turns := turnsOf(cl.Transcripts)
+	view["transcript"] = turns
+	view["notice"] = UntrustedNotice
+	var b strings.Builder
+	fmt.Fprintf(&b, "Call %s\n", callLine(cl))
+	if cl.AgentID != "" {
+		fmt.Fprintf(&b, "Agent %s.\n", cl.AgentID)
 	}
-	turns := c.Transcripts
-	if tr, err := d.API.GetTranscript(ctx, c.ID); err == nil && len(tr.Turns) > 0 {
-		turns = tr.Turns
+	if cl.RecordingAvailable {
+		rec := cl.RecordingURL
+		if rec == "" {
+			rec = d.API.RecordingURL(cl.ID)
+		}
+		view["recording_url"] = rec
+		fmt.Fprintf(&b, "Recording: %s\n", rec)
 	}
-	ch, err := d.Policy.ObserveCall(ctx, CallParty(c), c.ID, CallerTurns(turns), c.EndedAt.Time)
-	if err != nil {
-		d.logger().Warn("checking a call for a spoken opt-out failed", "call", c.ID, "err", err)
-		return ""
+	view["recording_available"] = cl.RecordingAvailable
+	writeOutcome(view, &b, cl)
+	writeTranscript(&b, turns)
+	if len(turns) > 0 {
+		b.WriteString(UntrustedNotice)
 	}
-	return optOutNote(CallParty(c), ch)
+	return view, strings.TrimRight(b.String(), "\n")
 }
 
-// optOutNote tells the model what a recorded opt-out means.
-func optOutNote(party, channel string) string {
-	switch channel {
-	case "":
-		return ""
-	case policy.OptOutCall:
-		return fmt.Sprintf("%s asked not to be called again: calls to them are now refused [opted_out].", party)
-	case policy.OptOutSMS:
-		return fmt.Sprintf("%s asked not to be texted again: texts to them are now refused [opted_out].", party)
-	}
-	return fmt.Sprintf("%s asked not to be contacted again: calls and texts to them are now refused [opted_out].", party)
+type endCallArgs struct {
+	CallID string `json:"call_id"`
 }
 
-// withOptOutNote adds an opt-out note to a call result.
-func withOptOutNote(res *mcp.CallToolResult, note string) *mcp.CallToolResult {
-	if note == "" || res == nil {
-		return res
-	}
-	if m, ok := res.StructuredContent.(map[string]any); ok {
-		m["opted_out"] = note
-	}
-	res.Content = append(res.Content, mcp.NewTextContent(note))
-	return res
+func endCallTool(d *Deps) Tool {
+	return define(d, spec{
+		name: "end_call", title: "End call", effect: destroys,
+		desc: "Hang up a live call.",
+	}, func(ctx context.Context, c *call, args endCallArgs) *mcp.CallToolResult {
+		if msg := requireID("call_id", args.CallID, "list_calls"); msg != "" {
+			return invalidArgs(c.tool, msg)
+		}
+		action := policyAudited(c, map[string]string{"call_id": args.CallID})
+		return d.gate(ctx, c, action, "", func(ctx context.Context) outcome {
+			cl, err := d.API.EndCall(ctx, args.CallID)
+			if err != nil {
+				return outcome{result: apiFailure(c.tool, err, "list_calls"), err: err}
+			}
+			text := fmt.Sprintf("Hang-up requested for call %s (status now %s, outcome %s until it turns final within seconds).", cl.ID, cl.Status, callOutcome(cl))
+			if cl.Status.Terminal() {
+				text = fmt.Sprintf("Call %s has ended (%s, outcome %s).", cl.ID, cl.Status, callOutcome(cl))
+			}
+			return outcome{result: okResult(text, callView(cl)), apiID: cl.ID, apiStatus: string(cl.Status)}
+		})
+	})
+}
+
+type waitForCallArgs struct {
+	CallID         string `json:"call_id"`
+	TimeoutSeconds int    `json:"timeout_seconds,omitempty"`
+}
+
+func waitForCallTool(d *Deps) Tool {
+	return define(d, spec{
+		name: "wait_for_call", title: "Wait for call", effect: reads,
+		desc: "Returns the transcript when it ends.",
+	}, func(ctx context.Context, c *call, args waitForCallArgs) *mcp.CallToolResult {
+		if msg := requireID("call_id", args.CallID, "list_calls"); msg != "" {
+			return invalidArgs(c.tool, msg)
+		}
+		wait := defaultCallWait
+		if args.TimeoutSeconds != 0 {
+			wait = time.Duration(args.TimeoutSeconds) * time.Second
+			if wait < time.Second || wait > maxCallWait {
+				return invalidArgs(c.tool, fmt.Sprintf("timeout_seconds must be between 1 and %d", int(maxCallWait.Seconds())))
+			}
+		}
+		w := d.waitForCall(ctx, c, args.CallID, wait)
+		switch {
+		case w.call == nil && errors.Is(w.err, errWaitCancelled):
+			return okNext("Stopped waiting: the request was cancelled. The call goes on.",
+				fmt.Sprintf("Call wait_for_call with call_id %s to wait again, or end_call to hang up.", args.CallID),
+				map[string]any{"id": args.CallID, "status": "cancelled"})
+		case w.call == nil && errors.Is(w.err, errWaitTimeout):
+			next := fmt.Sprintf("Call wait_for_call with call_id %s to keep waiting.", args.CallID)
+			return okNext(fmt.Sprintf("Still in progress: AgentPhone did not answer within %d s, so the call's state is unknown.", int(d.waitLimit(c, wait).Seconds())), next,
+				map[string]any{"id": args.CallID, "wait": "in_progress"})
+		case w.call == nil || (w.err != nil && !errors.Is(w.err, errWaitTimeout) && !errors.Is(w.err, errWaitCancelled)):
+			return apiFailure(c.tool, w.err, "list_calls")
+		}
+		// outcome, summary and sentiment: writeOutcome; a spoken opt-out: observeCall.
+		return withOptOutNote(withSummary(waitedCallResult(w.call, w.call, w.err), w.call, w.summary), d.observeCall(ctx, w.call))
+	})
 }

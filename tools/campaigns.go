@@ -221,7 +221,7 @@ type campaignIDArgs struct {
 func getCampaignTool(d *Deps) Tool {
 	return define(d, spec{
 		name: "get_campaign", title: "Get campaign", toolset: ToolsetCampaigns, effect: reads,
-		desc: "A campaign's status, counts and problems.",
+		desc: "Status, counts, replies and problems.",
 	}, func(ctx context.Context, c *call, args campaignIDArgs) *mcp.CallToolResult {
 		return d.campaignResult(c.tool, args.CampaignID, func(id string) (*campaign.Campaign, error) {
 			if d.Campaigns == nil {
@@ -239,7 +239,7 @@ func getCampaignTool(d *Deps) Tool {
 func pauseCampaignTool(d *Deps) Tool {
 	return define(d, spec{
 		name: "pause_campaign", title: "Pause campaign", toolset: ToolsetCampaigns, effect: steers,
-		desc: "Pause a campaign.",
+		desc: "Stops sending until resumed.",
 	}, func(ctx context.Context, c *call, args campaignIDArgs) *mcp.CallToolResult {
 		return d.campaignResult(c.tool, args.CampaignID, d.Campaigns.Pause)
 	})
@@ -248,7 +248,7 @@ func pauseCampaignTool(d *Deps) Tool {
 func resumeCampaignTool(d *Deps) Tool {
 	return define(d, spec{
 		name: "resume_campaign", title: "Resume campaign", toolset: ToolsetCampaigns, effect: steers,
-		desc: "Resume a paused campaign.",
+		desc: "Resumes sending.",
 	}, func(ctx context.Context, c *call, args campaignIDArgs) *mcp.CallToolResult {
 		return d.campaignResult(c.tool, args.CampaignID, d.Campaigns.Resume)
 	})
@@ -257,7 +257,7 @@ func resumeCampaignTool(d *Deps) Tool {
 func cancelCampaignTool(d *Deps) Tool {
 	return define(d, spec{
 		name: "cancel_campaign", title: "Cancel campaign", toolset: ToolsetCampaigns, effect: destroys,
-		desc: "Cancel a campaign; unsent messages are dropped.",
+		desc: "Unsent messages are dropped.",
 	}, func(ctx context.Context, c *call, args campaignIDArgs) *mcp.CallToolResult {
 		return d.campaignResult(c.tool, args.CampaignID, d.Campaigns.Cancel)
 	})
@@ -352,7 +352,7 @@ func (d *Deps) campaignView(c *campaign.Campaign, detail bool) map[string]any {
 func listCampaignsTool(d *Deps) Tool {
 	return define(d, spec{
 		name: "list_campaigns", title: "List campaigns", toolset: ToolsetCampaigns, effect: reads,
-		desc: "Campaigns, newest first.",
+		desc: "Newest first.",
 	}, func(ctx context.Context, c *call, args pageArgs) *mcp.CallToolResult {
 		if msg := args.check(); msg != "" {
 			return invalidArgs(c.tool, msg)
@@ -411,7 +411,7 @@ type waitForCampaignArgs struct {
 func waitForCampaignTool(d *Deps) Tool {
 	return define(d, spec{
 		name: "wait_for_campaign", title: "Wait for campaign", toolset: ToolsetCampaigns, effect: reads,
-		desc: "Wait (up to 50 s) for a campaign to finish or stop.",
+		desc: "Until it ends or stops.",
 	}, func(ctx context.Context, c *call, args waitForCampaignArgs) *mcp.CallToolResult {
 		wait := maxCampaignWait
 		if args.TimeoutSeconds != 0 {

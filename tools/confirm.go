@@ -316,55 +316,6 @@ func (d *Deps) finishElicitation(ctx context.Context, c *call, a policy.Action, 
 	return d.execute(ctx, c, a, dec, "elicitation", tok, exec)
 }
 
-// sendOTP texts a one-time code to the operator's phone and returns the preview; the model
-// must then ask the user for the code. The text goes through the outbound path as an
-// operator code: a looping model cannot spam the operator's phone (each text is billed), and
-// the cap holds across every process sharing the state.
-func (d *Deps) sendOTP(ctx context.Context, c *call, a policy.Action, dec policy.Decision) *mcp.CallToolResult {
-	codeAction := policy.Action{Tool: c.tool, Principal: d.PrincipalFor(ctx), Kind: policy.KindOperatorCode, Details: map[string]string{"confirms": c.tool}}
-	cdec, err := d.Policy.Evaluate(ctx, codeAction)
-	if err != nil {
-		return errorResult(fmt.Sprintf("%s: the policy check failed (%v), so nothing was done.", c.tool, err), map[string]any{"status": "policy_error", "error": err.Error()})
-	}
-	if cdec.Outcome == policy.Deny {
-		return otpLimited(c.tool)
-	}
-	tok, err := d.Policy.IssueToken(a, dec.RuleIDs()...)
-	if err != nil {
-		return errorResult(fmt.Sprintf("%s: could not issue a confirmation token (%v); nothing was done.", c.tool, err),
-			map[string]any{"status": "policy_error", "error": err.Error()})
-	}
-	code, err := d.newCode(tok, 6)
-	if err != nil {
-		return tokenRefused(c.tool, err.Error())
-	}
-	body := fmt.Sprintf("agentphone-mcp: approve %s? Code %s (5 min). %s", c.tool, code, previewOneLine(dec))
-	run := d.outbound().Run(ctx, outbound.Request{Action: codeAction, Decision: cdec, Approval: d.Policy.Approve(cdec, "none", ""),
-		Do: func(ctx context.Context) outbound.Attempt {
-			id, err := d.textOperator(ctx, body)
-			return outbound.Attempt{APIID: id, Err: err}
-		}})
-	var r *policy.Refusal
-	switch {
-	case errors.As(run.Refused, &r):
-		return otpLimited(c.tool)
-	case run.Refused != nil:
-		return refusedAtReservation(c.tool, run.Refused)
-	case run.Outcome == apiclient.OutcomeNotSent:
-		return errorResult(fmt.Sprintf("%s needs confirmation, but the code could not be texted to the operator (%v). Nothing was done.", c.tool, run.Attempt.Err),
-			map[string]any{"status": "policy_error", "error": run.Attempt.Err.Error()})
-	}
-	d.record(ctx, a, dec, "none", outcome{apiStatus: "awaiting confirmation (code texted to the operator)"})
-	return confirmationRequired(c.tool, dec, tok, "A one-time code was texted to the operator's phone. Ask the user for it; only they can approve. Then call "+c.tool+" again with the same arguments and confirmation_token set to TOKEN:CODE.")
-}
-
-// otpLimited is the result when the operator-code cap is reached.
-func otpLimited(tool string) *mcp.CallToolResult {
-	return errorNext(fmt.Sprintf("%s needs confirmation, but %d codes were texted to the operator in the last %d minutes; no more are sent for now. Nothing was done.",
-		tool, policy.OperatorCodesMax, int(policy.OperatorCodesWindow.Minutes())), "Ask the user to approve the earlier request, or try again later.",
-		map[string]any{"status": "denied", "rule": "confirmation_unavailable", "reason": "operator code rate limit"})
-}
-
 func denied(tool string, dec policy.Decision) *mcp.CallToolResult {
 	rule, reason := "", ""
 	if len(dec.Rules) > 0 {
@@ -416,30 +367,12 @@ func ruleList(dec policy.Decision) string {
 	return strings.Join(parts, "; ")
 }
 
-// newCode makes a random numeric code and holds it, keyed by the token's nonce, for
-// checkCode (3 attempts, 5 minutes).
-func (d *Deps) newCode(tok string, digits int) (string, error) {
-	nonce, err := d.Policy.TokenNonce(tok)
-	if err != nil {
-		return "", err
-	}
-	code := policy.NewCode(digits)
-	d.Policy.Codes().Put(nonce, code)
-	return code, nil
-}
+// kindAudited is the policy kind of a write that the engine allows and audits without further
+// rules (attach/detach, an update_agent that leaves prompt and transfer number alone,
+// update_conversation, react_to_message, end_call, test_webhook).
+const kindAudited = policy.KindOther
 
-// checkCode compares a typed code with the one held for the token; a match consumes it.
-func (d *Deps) checkCode(tok, code string) error {
-	nonce, err := d.Policy.TokenNonce(tok)
-	if err != nil {
-		return err
-	}
-	ok, remaining, err := d.Policy.Codes().Check(nonce, code)
-	switch {
-	case err != nil:
-		return err
-	case !ok:
-		return fmt.Errorf("wrong code; %d attempts left", remaining)
-	}
-	return nil
+// policyAudited is the Action of a write the engine only audits.
+func policyAudited(c *call, details map[string]string) policy.Action {
+	return policy.Action{Kind: kindAudited, Args: canonicalArgs(c), Details: details}
 }

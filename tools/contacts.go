@@ -9,7 +9,15 @@ import (
 
 	"github.com/agentphone-mcp/agentphone-mcp/apiclient"
 	"github.com/agentphone-mcp/agentphone-mcp/policy"
+	"github.com/agentphone-mcp/agentphone-mcp/policy/phone"
 )
+
+// contactTools is the contacts toolset, in tools/list order (reads first). This list is
+// the one place a tool's toolset is written.
+func contactTools(d *Deps) []Tool {
+	return members(ToolsetContacts,
+		listContactsTool(d), getContactTool(d), getCapabilitiesTool(d), createContactTool(d), updateContactTool(d), deleteContactTool(d))
+}
 
 // contactView is a contact as tools return it: name, email and notes are third-party text.
 func contactView(ct *apiclient.Contact) map[string]any {
@@ -39,7 +47,7 @@ type listContactsArgs struct {
 
 func listContactsTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "list_contacts", title: "List contacts", toolset: ToolsetContacts, effect: reads,
+		name: "list_contacts", title: "List contacts", effect: reads,
 		desc: "List or search contacts.",
 	}, func(ctx context.Context, c *call, args listContactsArgs) *mcp.CallToolResult {
 		if msg := args.check(); msg != "" {
@@ -64,8 +72,8 @@ type contactIDArgs struct {
 
 func getContactTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "get_contact", title: "Get contact", toolset: ToolsetContacts, effect: reads,
-		desc: "Get a contact.",
+		name: "get_contact", title: "Get contact", effect: reads,
+		desc: "A contact by id.",
 	}, func(ctx context.Context, c *call, args contactIDArgs) *mcp.CallToolResult {
 		if msg := requireID("contact_id", args.ContactID, "list_contacts"); msg != "" {
 			return invalidArgs(c.tool, msg)
@@ -106,7 +114,7 @@ type createContactArgs struct {
 
 func createContactTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "create_contact", title: "Create contact", toolset: ToolsetContacts, effect: creates,
+		name: "create_contact", title: "Create contact", effect: creates,
 		desc: "Add a contact.",
 	}, func(ctx context.Context, c *call, args createContactArgs) *mcp.CallToolResult {
 		if strings.TrimSpace(args.PhoneNumber) == "" {
@@ -142,7 +150,7 @@ type updateContactArgs struct {
 
 func updateContactTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "update_contact", title: "Update contact", toolset: ToolsetContacts, effect: replaces,
+		name: "update_contact", title: "Update contact", effect: replaces,
 		desc: "Change a contact.",
 	}, func(ctx context.Context, c *call, args updateContactArgs) *mcp.CallToolResult {
 		if msg := requireID("contact_id", args.ContactID, "list_contacts"); msg != "" {
@@ -188,8 +196,8 @@ type deleteContactArgs struct {
 
 func deleteContactTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "delete_contact", title: "Delete contact", toolset: ToolsetContacts, effect: destroys,
-		desc: "Delete a contact; irreversible, needs confirmation.",
+		name: "delete_contact", title: "Delete contact", effect: destroys,
+		desc: "Cannot be undone.",
 	}, func(ctx context.Context, c *call, args deleteContactArgs) *mcp.CallToolResult {
 		if msg := requireID("contact_id", args.ContactID, "list_contacts"); msg != "" {
 			return invalidArgs(c.tool, msg)
@@ -219,4 +227,41 @@ func nonEmpty(vs ...string) []string {
 		}
 	}
 	return out
+}
+
+type capabilitiesArgs struct {
+	PhoneNumber string `json:"phone_number"`
+}
+
+// getCapabilitiesTool asks AgentPhone, live, which channels reach a number
+// (GET /v1/contacts/capabilities), so the model can pick iMessage or SMS.
+func getCapabilitiesTool(d *Deps) Tool {
+	return define(d, spec{
+		name: "get_capabilities", title: "Check iMessage", effect: reads,
+		desc: "Can a number get iMessage, or only SMS?",
+	}, func(ctx context.Context, c *call, args capabilitiesArgs) *mcp.CallToolResult {
+		if strings.TrimSpace(args.PhoneNumber) == "" {
+			return invalidArgs(c.tool, "phone_number is required")
+		}
+		n, err := phone.Normalize(args.PhoneNumber, d.DefaultRegion)
+		if err != nil {
+			return invalidArgs(c.tool, fmt.Sprintf("phone_number: %v", err))
+		}
+		cp, err := d.API.ContactCapabilities(ctx, n.E164)
+		if err != nil {
+			return apiFailure(c.tool, err, "list_numbers")
+		}
+		im, sms := cp.Capabilities.IMessage, cp.Capabilities.SMS
+		channel, text := "none", "can get neither iMessage nor SMS"
+		switch {
+		case im && sms:
+			channel, text = "imessage", "can get iMessage (send_style effects and threaded replies work) and SMS"
+		case im:
+			channel, text = "imessage", "can get iMessage only"
+		case sms:
+			channel, text = "sms", "can get SMS only: send_style effects are dropped and replies are not threaded"
+		}
+		view := map[string]any{"phone_number": n.E164, "imessage": im, "sms": sms, "channel": channel, "checked_at": cp.CheckedAt}
+		return okResult(fmt.Sprintf("%s %s (checked %s).", n.E164, text, when(cp.CheckedAt)), view)
+	})
 }

@@ -12,6 +12,13 @@ import (
 	"github.com/agentphone-mcp/agentphone-mcp/apiclient"
 )
 
+// conversationTools is the conversations toolset, in tools/list order (reads first). This list is
+// the one place a tool's toolset is written.
+func conversationTools(d *Deps) []Tool {
+	return members(ToolsetConversations,
+		listConversationsTool(d), getConversationTool(d), updateConversationTool(d))
+}
+
 // conversationView is a conversation as tools return it; third-party text is sanitised.
 func conversationView(cv *apiclient.Conversation) map[string]any {
 	v := map[string]any{
@@ -85,8 +92,8 @@ type listConversationsArgs struct {
 
 func listConversationsTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "list_conversations", title: "List conversations", toolset: ToolsetConversations, effect: reads,
-		desc: "List conversations, latest first.",
+		name: "list_conversations", title: "List conversations", effect: reads,
+		desc: "Latest first.",
 	}, func(ctx context.Context, c *call, args listConversationsArgs) *mcp.CallToolResult {
 		if msg := args.check(); msg != "" {
 			return invalidArgs(c.tool, msg)
@@ -120,8 +127,8 @@ type getConversationArgs struct {
 
 func getConversationTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "get_conversation", title: "Get conversation", toolset: ToolsetConversations, effect: reads,
-		desc: "Get a conversation's metadata and messages, newest first.",
+		name: "get_conversation", title: "Get conversation", effect: reads,
+		desc: "Metadata and messages, newest first.",
 	}, func(ctx context.Context, c *call, args getConversationArgs) *mcp.CallToolResult {
 		if msg := requireID("conversation_id", args.ConversationID, "list_conversations"); msg != "" {
 			return invalidArgs(c.tool, msg)
@@ -237,8 +244,8 @@ type updateConversationArgs struct {
 
 func updateConversationTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "update_conversation", title: "Update conversation metadata", toolset: ToolsetConversations, effect: replaces,
-		desc: "Replace a conversation's metadata; {} clears it.",
+		name: "update_conversation", title: "Update conversation", effect: replaces,
+		desc: "Replaces its metadata; {} clears it.",
 	}, func(ctx context.Context, c *call, args updateConversationArgs) *mcp.CallToolResult {
 		if msg := requireID("conversation_id", args.ConversationID, "list_conversations"); msg != "" {
 			return invalidArgs(c.tool, msg)

@@ -2,6 +2,7 @@ package tools
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -419,8 +420,9 @@ func TestGuardCoverage(t *testing.T) {
 	}
 }
 
-// TestGuardToolsetLists: each toolset's list in groups.go holds exactly the tools whose spec
-// names that toolset, and every toolset of ToolsetInfos has a list.
+// TestGuardToolsetLists: each toolset's list (the xxxTools function at the top of its file,
+// where members marks its tools) agrees with the toolset every tool reports, every toolset of
+// ToolsetInfos has a list, and the lists together are All, each tool once.
 func TestGuardToolsetLists(t *testing.T) {
 	d := &Deps{}
 	lists := map[string][]Tool{
@@ -445,4 +447,25 @@ func TestGuardToolsetLists(t *testing.T) {
 	if n := len(All(d)); n != total {
 		t.Errorf("All has %d tools, the toolset lists %d", n, total)
 	}
+	seen := map[string]string{}
+	for _, tl := range All(d) {
+		if prev, dup := seen[tl.Def.Name]; dup {
+			t.Errorf("%s is listed twice (%s and %s)", tl.Def.Name, prev, tl.Toolset)
+		}
+		seen[tl.Def.Name] = tl.Toolset
+	}
+}
+
+// TestMembersRefusesADisagreeingSpec: a spec naming another toolset than its list is caught
+// when the list is built, not later in a filter.
+func TestMembersRefusesADisagreeingSpec(t *testing.T) {
+	d := &Deps{}
+	tl := define(d, spec{name: "x_probe", title: "Probe", toolset: ToolsetCalls, desc: "Probe.", effect: reads},
+		func(context.Context, *call, noArgs) *mcp.CallToolResult { return nil })
+	defer func() {
+		if recover() == nil {
+			t.Error("members accepted a tool whose spec names another toolset")
+		}
+	}()
+	members(ToolsetMessages, tl)
 }

@@ -151,4 +151,12 @@ func TestSayArguments(t *testing.T) {
 			t.Fatalf("%v: want an error naming %q, got %s", tc.args, tc.want, r.text)
 		}
 	}
+	// listen_call's schema no longer states its bound: the error does.
+	r, err := e.call(e.ctx, c, "listen_call", map[string]any{"timeout_seconds": 301}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.isError || !strings.Contains(r.text, "between 1 and 300") {
+		t.Fatalf("listen_call timeout_seconds 301: %s", r.text)
+	}
 }

@@ -2,10 +2,10 @@ package tools
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
 
@@ -13,6 +13,13 @@ import (
 	"github.com/agentphone-mcp/agentphone-mcp/policy"
 	"github.com/agentphone-mcp/agentphone-mcp/policy/phone"
 )
+
+// messageTools is the messages toolset, in tools/list order (reads first). This list is
+// the one place a tool's toolset is written.
+func messageTools(d *Deps) []Tool {
+	return members(ToolsetMessages,
+		listMessagesTool(d), waitForReplyTool(d), sendSMSTool(d), reactToMessageTool(d))
+}
 
 type sendSMSArgs struct {
 	ToNumber          string   `json:"to_number,omitempty"`
@@ -22,7 +29,7 @@ type sendSMSArgs struct {
 	NumberID          string   `json:"number_id,omitempty"`
 	FromNumber        string   `json:"from_number,omitempty"`
 	MediaURLs         []string `json:"media_urls,omitempty" jsonschema:"https (MMS)"`
-	SendStyle         string   `json:"send_style,omitempty" jsonschema:"iMessage,enum=celebration,enum=fireworks,enum=lasers,enum=love,enum=confetti,enum=balloons,enum=spotlight,enum=echo,enum=invisible,enum=gentle,enum=loud,enum=slam"`
+	SendStyle         string   `json:"send_style,omitempty" jsonschema:"iMessage effect"`
 	ReplyToMessageID  string   `json:"reply_to_message_id,omitempty"`
 	ConfirmationToken string   `json:"confirmation_token,omitempty"`
 }
@@ -33,8 +40,8 @@ var sendStyles = []string{"celebration", "fireworks", "lasers", "love", "confett
 
 func sendSMSTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "send_sms", title: "Send text message", toolset: ToolsetMessages, effect: reachesOut,
-		desc: "Send a real text: iMessage if they have it, else SMS billed per segment.",
+		name: "send_sms", title: "Send text", effect: reachesOut,
+		desc: "Real text: iMessage if they have it, else SMS billed per segment.",
 	}, func(ctx context.Context, c *call, args sendSMSArgs) *mcp.CallToolResult {
 		group := len(args.Recipients) > 0
 		switch {
@@ -154,60 +161,109 @@ func sentResult(sent *apiclient.SentMessage, style string) (string, map[string]a
 	return b.String(), view
 }
 
-// textOperator sends a confirmation code to the operator's own phone from the account's
-// first active number. It bypasses the policy on purpose: the recipient is fixed by the
-// operator's configuration, and the body is server-rendered.
-func (d *Deps) textOperator(ctx context.Context, body string) (string, error) {
-	ctx = WithOperatorText(ctx) // the operator filter must see the operator's number here
-	page, err := d.API.ListNumbers(ctx, apiclient.ListParams{Limit: 100})
-	if err != nil {
-		return "", fmt.Errorf("find a number to text from: %w", err)
-	}
-	for _, n := range page.Data {
-		if n.PhoneNumber == d.OperatorPhone {
-			return "", errors.New("AGENTPHONE_OPERATOR_PHONE is one of this account's own numbers; it must be the operator's personal phone")
+type listMessagesArgs struct {
+	NumberID string `json:"number_id"`
+	cursorArgs
+}
+
+func listMessagesTool(d *Deps) Tool {
+	return define(d, spec{
+		name: "list_messages", title: "List messages", effect: reads,
+		desc: "Newest first.",
+	}, func(ctx context.Context, c *call, args listMessagesArgs) *mcp.CallToolResult {
+		if msg := requireID("number_id", args.NumberID, "list_numbers"); msg != "" {
+			return invalidArgs(c.tool, msg)
 		}
-	}
-	for _, n := range page.Data {
-		if n.Status == apiclient.NumberActive {
-			sent, err := d.API.SendMessage(ctx, apiclient.SendMessageRequest{Body: body, ToNumber: d.OperatorPhone, NumberID: n.ID})
-			if err != nil {
-				return "", fmt.Errorf("text the operator: %w", err)
+		p, msg := args.params()
+		if msg != "" {
+			return invalidArgs(c.tool, msg)
+		}
+		page, err := d.API.ListNumberMessages(ctx, args.NumberID, apiclient.CursorParams{Limit: p.limit, Before: p.before, After: p.after})
+		if err != nil {
+			return apiFailure(c.tool, err, "list_numbers")
+		}
+		l := list{noun: "messages", hasMore: page.HasMore, untrusted: true}
+		var oldest time.Time
+		var tally optOutTally
+		for _, m := range page.Data {
+			o := d.observeInbound(ctx, m.Direction, m.From, m.Body, m.ID, m.ReceivedAt.Time)
+			tally.add(o)
+			flag, mark := optOutMark(o)
+			body := untrusted(m.Body, maxBody)
+			l.lines = append(l.lines, fmt.Sprintf("%s [%s] %s %s → %s: %q%s", m.ID, when(m.ReceivedAt), m.Direction, m.From, m.To, body, mark))
+			item := map[string]any{"id": m.ID, "from": m.From, "to": m.To, "body": body, "direction": m.Direction,
+				"channel": m.Channel, "received_at": m.ReceivedAt}
+			if flag != nil {
+				item["opt_out"] = flag
 			}
-			return sent.ID, nil
+			l.items = append(l.items, item)
+			if oldest.IsZero() || (!m.ReceivedAt.Time.IsZero() && m.ReceivedAt.Time.Before(oldest)) {
+				oldest = m.ReceivedAt.Time
+			}
 		}
-	}
-	return "", errors.New("the account has no active number to text the operator from")
+		cursorHint(&l, oldest)
+		if l.extra == nil {
+			l.extra = map[string]any{}
+		}
+		if n := tally.notices(l.extra); n != "" {
+			l.nextHint = strings.TrimSpace(l.nextHint + " " + n)
+		}
+		return l.result()
+	})
 }
 
-func truncate(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n]) + "…"
+var reactions = []string{"love", "like", "dislike", "laugh", "emphasize", "question"}
+
+type reactArgs struct {
+	MessageID string `json:"message_id"`
+	Reaction  string `json:"reaction" jsonschema:"enum=love,enum=like,enum=dislike,enum=laugh,enum=emphasize,enum=question"`
 }
 
-// operatorTextKey marks the context of the server's own code text to the operator.
-type operatorTextKey struct{}
-
-// WithOperatorText marks ctx as the server's own text to the operator's phone: the one API
-// answer the operator filter (server) lets through, because it is not shown to the model.
-func WithOperatorText(ctx context.Context) context.Context {
-	return context.WithValue(ctx, operatorTextKey{}, true)
+func reactToMessageTool(d *Deps) Tool {
+	return define(d, spec{
+		name: "react_to_message", title: "React to message", effect: signals,
+		desc: "iMessage only.",
+	}, func(ctx context.Context, c *call, args reactArgs) *mcp.CallToolResult {
+		if msg := requireID("message_id", args.MessageID, "list_messages"); msg != "" {
+			return invalidArgs(c.tool, msg)
+		}
+		if !contains(reactions, args.Reaction) {
+			return invalidArgs(c.tool, "reaction must be one of "+strings.Join(reactions, ", "))
+		}
+		action := policyAudited(c, map[string]string{"message_id": args.MessageID, "reaction": args.Reaction})
+		return d.gate(ctx, c, action, "", func(ctx context.Context) outcome {
+			r, err := d.API.React(ctx, args.MessageID, apiclient.ReactionType(args.Reaction))
+			if err != nil {
+				return outcome{result: apiFailure(c.tool, err, "get_conversation"), err: err}
+			}
+			return outcome{result: okResult(fmt.Sprintf("Reacted %s to message %s (%s).", r.ReactionType, r.MessageID, r.Channel),
+				map[string]any{"id": r.ID, "reaction": r.ReactionType, "message_id": r.MessageID, "channel": r.Channel}), apiID: r.ID, apiStatus: "sent"}
+		})
+	})
 }
 
-// IsOperatorText reports whether ctx was marked by WithOperatorText.
-func IsOperatorText(ctx context.Context) bool {
-	v, _ := ctx.Value(operatorTextKey{}).(bool)
-	return v
+type waitForReplyArgs struct {
+	ConversationID string `json:"conversation_id,omitempty"`
+	AgentID        string `json:"agent_id,omitempty"`
+	NumberID       string `json:"number_id,omitempty"`
+	Participant    string `json:"participant,omitempty"`
+	Since          string `json:"since,omitempty" jsonschema:"RFC 3339"`
+	Cursor         string `json:"cursor,omitempty"`
+	TimeoutSeconds int    `json:"timeout_seconds,omitempty"`
 }
 
-// phoneReason is the reason of a phone.Normalize error, without the echoed input.
-func phoneReason(err error) string {
-	var pe *phone.Error
-	if errors.As(err, &pe) {
-		return pe.Reason
-	}
-	return err.Error()
+func waitForReplyTool(d *Deps) Tool {
+	return define(d, spec{
+		name: "wait_for_reply", title: "Wait for reply", effect: reads,
+		desc: "Next inbound text in a conversation, or from participant (a number).",
+	}, func(ctx context.Context, c *call, args waitForReplyArgs) *mcp.CallToolResult {
+		target, wait, msg := d.replyTarget(ctx, args)
+		if msg != "" {
+			return invalidArgs(c.tool, msg)
+		}
+		if target.numberIDs == nil && target.conversationID == "" {
+			return d.resolveSender(ctx, c, target, wait)
+		}
+		return d.awaitReply(ctx, c, target, wait)
+	})
 }

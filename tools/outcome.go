@@ -142,10 +142,3 @@ func writeOutcome(view map[string]any, b *strings.Builder, c *apiclient.Call) {
 		fmt.Fprintf(b, "Goal reached (analysis): %s.\n", yesNo(*a.successful))
 	}
 }
-
-func yesNo(v bool) string {
-	if v {
-		return "yes"
-	}
-	return "no"
-}

@@ -180,11 +180,3 @@ func sentence(s string) string {
 	}
 	return s
 }
-
-// pageHint says how to fetch the next page of an offset-paged list.
-func pageHint(hasMore bool, offset, count int) string {
-	if !hasMore {
-		return ""
-	}
-	return fmt.Sprintf("More results: call again with offset=%d.", offset+count)
-}

@@ -16,6 +16,7 @@ import (
 	"reflect"
 	"regexp"
 	"runtime/debug"
+	"slices"
 	"strings"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -42,7 +43,7 @@ type ToolsetInfo struct {
 	Name string
 	// Description says what its tools do (README, docs).
 	Description string
-	// Brief is the few words enable_toolset's description gives it.
+	// Brief is the few words enable_toolset's description gives it, if its name needs any.
 	Brief string
 	// Default toolsets are listed from the start when the operator names no toolsets (or
 	// names "default"). Their tools/list must fit the default budget (9 KB).
@@ -62,9 +63,9 @@ func ToolsetInfos() []ToolsetInfo {
 	return []ToolsetInfo{
 		{Name: ToolsetAccount, Default: true,
 			Description: "Plan, quota and usage, with an overview of agents, numbers and the webhook."},
-		{Name: ToolsetAgents, OnRequest: true, Brief: "agents, voices",
+		{Name: ToolsetAgents, OnRequest: true,
 			Description: "Create, change and delete AI voice agents; list voices."},
-		{Name: ToolsetNumbers, OnRequest: true, Brief: "buy, route, release",
+		{Name: ToolsetNumbers, OnRequest: true,
 			Description: "List, buy, route and release phone numbers."},
 		{Name: ToolsetCalls, Default: true,
 			Description: "Place calls, wait for them, read transcripts, hang up."},
@@ -72,13 +73,13 @@ func ToolsetInfos() []ToolsetInfo {
 			Description: "Send texts, wait for replies, list texts, react to iMessages."},
 		{Name: ToolsetConversations, Default: true,
 			Description: "Read SMS conversations and set their metadata."},
-		{Name: ToolsetContacts, OnRequest: true, Brief: "look up, edit",
+		{Name: ToolsetContacts, OnRequest: true,
 			Description: "Look up, add, change and delete contacts."},
 		{Name: ToolsetWebhooks,
 			Description: "Read and change where inbound events go. Only the operator can enable it: it can redirect a user's inbound traffic."},
 		{Name: ToolsetLive, OnRequest: true, NeedsReceiver: true, Brief: "webhook-mode calls",
 			Description: "Answer webhook-mode calls turn by turn. Offered only when the webhook receiver runs."},
-		{Name: ToolsetCampaigns, OnRequest: true, Brief: "bulk texts with one approval",
+		{Name: ToolsetCampaigns, Default: true,
 			Description: "Plan, approve once, run and watch texts to a contact list, paced and within local hours."},
 	}
 }
@@ -208,7 +209,9 @@ type spec struct {
 	name string
 	// title is the display name clients show (tools/list "title"): a few words, Title case
 	// on the first word only.
-	title   string
+	title string
+	// toolset is normally left empty: the toolset's list (members) sets it. A spec that names
+	// one must agree with its list.
 	toolset string
 	desc    string
 	effect  effect
@@ -283,12 +286,91 @@ func bindArgs(raw map[string]any, dst any) string {
 	switch {
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		name := strings.TrimPrefix(err.Error(), "json: unknown field ")
+		if parent, keys := nestedUnknown(raw, dst); parent != "" {
+			return fmt.Sprintf("unknown key %s in %s; %s accepts: %s", name, parent, parent, strings.Join(keys, ", "))
+		}
 		return fmt.Sprintf("unknown argument %s; this tool accepts: %s", name, accepted)
 	case errors.As(err, &typeErr):
+		if argKind(dst, typeErr.Field) == reflect.Map && typeErr.Type.Kind() != reflect.Map {
+			return fmt.Sprintf("each value of argument %q must be %s, not %s", typeErr.Field, jsonKind(typeErr.Type), typeErr.Value)
+		}
 		return fmt.Sprintf("argument %q must be %s, not %s", typeErr.Field, jsonKind(typeErr.Type), typeErr.Value)
 	default:
 		return fmt.Sprintf("the arguments could not be read (%v); this tool accepts: %s", err, accepted)
 	}
+}
+
+// nestedUnknown finds the object argument of raw that holds a key its struct lacks, and
+// returns its name and the keys it accepts ("" when every object argument is clean): schemas
+// describe object arguments briefly, so the error is where their keys are listed in full.
+func nestedUnknown(raw map[string]any, dst any) (string, []string) {
+	t := reflect.TypeOf(dst)
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		ft := f.Type
+		for ft.Kind() == reflect.Pointer || ft.Kind() == reflect.Slice {
+			ft = ft.Elem()
+		}
+		if f.Anonymous && name == "" && ft.Kind() == reflect.Struct {
+			if parent, keys := nestedUnknown(raw, reflect.New(ft).Interface()); parent != "" {
+				return parent, keys
+			}
+			continue
+		}
+		if name == "" || name == "-" || ft.Kind() != reflect.Struct {
+			continue
+		}
+		var objs []map[string]any
+		switch v := raw[name].(type) {
+		case map[string]any:
+			objs = append(objs, v)
+		case []any:
+			for _, e := range v {
+				if m, ok := e.(map[string]any); ok {
+					objs = append(objs, m)
+				}
+			}
+		}
+		keys := argNames(reflect.New(ft).Interface())
+		for _, o := range objs {
+			for k := range o {
+				if !slices.Contains(keys, k) {
+					return name, keys
+				}
+			}
+		}
+	}
+	return "", nil
+}
+
+// argKind is the kind of dst's argument named name (pointers followed), or Invalid.
+func argKind(dst any, name string) reflect.Kind {
+	t := reflect.TypeOf(dst)
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if f.Anonymous && tag == "" && f.Type.Kind() == reflect.Struct {
+			if k := argKind(reflect.New(f.Type).Interface(), name); k != reflect.Invalid {
+				return k
+			}
+			continue
+		}
+		if tag == name {
+			ft := f.Type
+			for ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			return ft.Kind()
+		}
+	}
+	return reflect.Invalid
 }
 
 func argNames(dst any) []string {
@@ -357,6 +439,9 @@ var (
 	schemaRewrites = []struct{ from, to string }{
 		{`,"additionalProperties":false}`, `}`},
 		{`,"additionalProperties":true`, ``},
+		// A map of strings (template variables): the values are text anyway, and bindArgs names
+		// a value of another type.
+		{`,"additionalProperties":{"type":"string"}`, ``},
 	}
 )
 
@@ -435,4 +520,16 @@ func compactSchema(raw json.RawMessage) json.RawMessage {
 	}
 	res.WriteByte('}')
 	return res.Bytes()
+}
+
+// members is the list of a toolset: it marks each tool as the toolset's. A tool whose spec
+// already names another toolset is a programming error.
+func members(toolset string, tools ...Tool) []Tool {
+	for i := range tools {
+		if t := tools[i].Toolset; t != "" && t != toolset {
+			panic(fmt.Sprintf("tools: %s is listed in %s but its spec says %s", tools[i].Def.Name, toolset, t))
+		}
+		tools[i].Toolset = toolset
+	}
+	return tools
 }

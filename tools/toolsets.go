@@ -166,12 +166,16 @@ func onRequestToolsets() []ToolsetInfo {
 func (b *Toolbox) enableToolsetTool(d *Deps) Tool {
 	var briefs, names []string
 	for _, ts := range onRequestToolsets() {
-		briefs = append(briefs, fmt.Sprintf("%s (%s)", ts.Name, ts.Brief))
+		brief := ts.Name
+		if ts.Brief != "" {
+			brief += " (" + ts.Brief + ")"
+		}
+		briefs = append(briefs, brief)
 		names = append(names, ts.Name)
 	}
 	t := define(d, spec{
 		name: "enable_toolset", title: "Enable toolset", effect: sessionOnly,
-		desc: "Add tools to this session: " + strings.Join(briefs, ", ") + ".",
+		desc: "Add to this session: " + strings.Join(briefs, ", ") + ".",
 	}, func(ctx context.Context, c *call, args enableToolsetArgs) *mcp.CallToolResult {
 		return b.enable(ctx, c, strings.ToLower(strings.TrimSpace(args.Toolset)))
 	})

@@ -12,6 +12,13 @@ import (
 	"github.com/agentphone-mcp/agentphone-mcp/policy"
 )
 
+// webhookTools is the webhooks toolset, in tools/list order (reads first). This list is
+// the one place a tool's toolset is written.
+func webhookTools(d *Deps) []Tool {
+	return members(ToolsetWebhooks,
+		getWebhookTool(d), listWebhookDeliveriesTool(d), setWebhookTool(d), deleteWebhookTool(d), testWebhookTool(d))
+}
+
 // secretHint tells where the operator reads a webhook's signing secret; tools never show it.
 func secretHint(agentID string) string {
 	cmd := "agentphone-mcp webhook-secret"
@@ -44,8 +51,8 @@ type webhookScopeArgs struct {
 
 func getWebhookTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "get_webhook", title: "Get webhook", toolset: ToolsetWebhooks, effect: reads,
-		desc: "Get the project's or an agent's webhook (never its secret).",
+		name: "get_webhook", title: "Get webhook", effect: reads,
+		desc: "The project's or an agent's webhook (no secret).",
 	}, func(ctx context.Context, c *call, args webhookScopeArgs) *mcp.CallToolResult {
 		var (
 			w   *apiclient.Webhook
@@ -70,8 +77,8 @@ func getWebhookTool(d *Deps) Tool {
 type setWebhookArgs struct {
 	URL               string `json:"url"`
 	AgentID           string `json:"agent_id,omitempty"`
-	ContextLimit      *int   `json:"context_limit,omitempty" jsonschema:"0-50"`
-	Timeout           *int   `json:"timeout,omitempty" jsonschema:"5-120 s"`
+	ContextLimit      *int   `json:"context_limit,omitempty" jsonschema:"history items per event"`
+	Timeout           *int   `json:"timeout,omitempty" jsonschema:"seconds"`
 	ConfirmationToken string `json:"confirmation_token,omitempty"`
 }
 
@@ -91,8 +98,8 @@ func (a setWebhookArgs) check() string {
 
 func setWebhookTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "set_webhook", title: "Set webhook", toolset: ToolsetWebhooks, effect: rotates,
-		desc: "Send inbound events to an https URL; needs confirmation.",
+		name: "set_webhook", title: "Set webhook", effect: rotates,
+		desc: "Send inbound events to an https URL.",
 	}, func(ctx context.Context, c *call, args setWebhookArgs) *mcp.CallToolResult {
 		if msg := args.check(); msg != "" {
 			return invalidArgs(c.tool, msg)
@@ -132,8 +139,8 @@ type deleteWebhookArgs struct {
 
 func deleteWebhookTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "delete_webhook", title: "Delete webhook", toolset: ToolsetWebhooks, effect: destroys,
-		desc: "Remove a webhook; needs confirmation.",
+		name: "delete_webhook", title: "Delete webhook", effect: destroys,
+		desc: "Stop sending inbound events.",
 	}, func(ctx context.Context, c *call, args deleteWebhookArgs) *mcp.CallToolResult {
 		action := policy.Action{Kind: policy.KindWebhookChange, Args: canonicalArgs(c),
 			Details: map[string]string{"webhook": webhookScope(args.AgentID), "change": "delete"}}
@@ -158,8 +165,8 @@ func deleteWebhookTool(d *Deps) Tool {
 
 func testWebhookTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "test_webhook", title: "Send test webhook", toolset: ToolsetWebhooks, effect: signals,
-		desc: "Send a test event to a webhook.",
+		name: "test_webhook", title: "Test webhook", effect: signals,
+		desc: "Send a test event.",
 	}, func(ctx context.Context, c *call, args webhookScopeArgs) *mcp.CallToolResult {
 		action := policyAudited(c, map[string]string{"webhook": webhookScope(args.AgentID)})
 		return d.gate(ctx, c, action, "", func(ctx context.Context) outcome {
@@ -225,8 +232,8 @@ type listDeliveriesArgs struct {
 
 func listWebhookDeliveriesTool(d *Deps) Tool {
 	return define(d, spec{
-		name: "list_webhook_deliveries", title: "List webhook deliveries", toolset: ToolsetWebhooks, effect: reads,
-		desc: "List recent webhook deliveries.",
+		name: "list_webhook_deliveries", title: "List deliveries", effect: reads,
+		desc: "Recent webhook delivery attempts.",
 	}, func(ctx context.Context, c *call, args listDeliveriesArgs) *mcp.CallToolResult {
 		if args.Limit < 0 || args.Limit > maxPage {
 			return invalidArgs(c.tool, "limit must be between 1 and 100")

@@ -1,6 +1,8 @@
 package tools
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -73,4 +75,43 @@ func TestReactToMessage(t *testing.T) {
 	mustContain(t, text, "HTTP 400", "iMessage")
 	text, _ = env.fails("react_to_message", map[string]any{"message_id": imsg, "reaction": "🔥"})
 	mustContain(t, text, "reaction must be one of")
+}
+
+// TestSendSMS: send_sms refuses arguments it cannot use, naming the fix, and sends nothing;
+// a first text to a stranger needs confirmation, then goes out once with the token.
+func TestSendSMS(t *testing.T) {
+	env := newToolEnv(t)
+	a, n := env.seed("Texter")
+	for _, tt := range []struct {
+		args map[string]any
+		want string
+	}{
+		{map[string]any{"agent_id": a.ID, "body": "hi"}, "to_number is required"},
+		{map[string]any{"agent_id": a.ID, "to_number": "+14155550123", "recipients": []any{"+14155550124", "+14155550125"}, "body": "hi"}, "not both"},
+		{map[string]any{"agent_id": a.ID, "recipients": []any{"+14155550124"}, "body": "hi"}, "recipients must list 2 to"},
+		{map[string]any{"agent_id": a.ID, "to_number": "+14155550123"}, "body is required"},
+		{map[string]any{"to_number": "+14155550123", "body": "hi"}, "name the sender"},
+		{map[string]any{"number_id": n.ID, "to_number": "+14155550123", "body": "hi", "media_urls": []any{"http://x.example.com/a.png"}}, "not a public https URL"},
+		{map[string]any{"number_id": n.ID, "to_number": "+14155550123", "body": "hi", "reply_to_message_id": "a b"}, "reply_to_message_id must be"},
+		{map[string]any{"from_number": "12", "to_number": "+14155550123", "body": "hi"}, "from_number:"},
+	} {
+		text, _ := env.fails("send_sms", tt.args)
+		mustContain(t, text, tt.want, "Nothing was done")
+	}
+	// What the API holds for the sender's number.
+	texts := func() []any {
+		_, data := env.ok("list_messages", map[string]any{"number_id": n.ID})
+		items, _ := data["items"].([]any)
+		return items
+	}
+	if sent := texts(); len(sent) != 0 {
+		t.Fatalf("refused calls sent %d messages: %v", len(sent), sent)
+	}
+	text, data := env.confirmed("send_sms", map[string]any{"agent_id": a.ID, "to_number": "+14155550123", "body": "Your table is ready."})
+	if data["id"] == nil || data["id"] == "" {
+		t.Fatalf("sent result lacks the message id: %s %v", text, data)
+	}
+	if sent := texts(); len(sent) != 1 || !strings.Contains(fmt.Sprint(sent[0]), "Your table is ready.") {
+		t.Fatalf("the API holds %v, want the one text", sent)
+	}
 }

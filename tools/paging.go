@@ -8,43 +8,8 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 )
 
-// Each toolset's tools, in tools/list order: reads first, then writes.
-
-func accountTools(d *Deps) []Tool {
-	return []Tool{getAccountOverviewTool(d)}
-}
-
-func agentTools(d *Deps) []Tool {
-	return []Tool{listAgentsTool(d), getAgentTool(d), listVoicesTool(d), createAgentTool(d), updateAgentTool(d),
-		deleteAgentTool(d)}
-}
-
-func numberTools(d *Deps) []Tool {
-	return []Tool{listNumbersTool(d), getNumberTool(d), buyNumberTool(d), updateNumberTool(d), releaseNumberTool(d)}
-}
-
-func callTools(d *Deps) []Tool {
-	return []Tool{listCallsTool(d), getTranscriptTool(d), waitForCallTool(d), makeCallTool(d), endCallTool(d)}
-}
-
-func messageTools(d *Deps) []Tool {
-	return []Tool{listMessagesTool(d), waitForReplyTool(d), sendSMSTool(d), reactToMessageTool(d)}
-}
-
-func conversationTools(d *Deps) []Tool {
-	return []Tool{listConversationsTool(d), getConversationTool(d), updateConversationTool(d)}
-}
-
-func contactTools(d *Deps) []Tool {
-	return []Tool{listContactsTool(d), getContactTool(d), getCapabilitiesTool(d), createContactTool(d), updateContactTool(d),
-		deleteContactTool(d)}
-}
-
-func webhookTools(d *Deps) []Tool {
-	return []Tool{getWebhookTool(d), listWebhookDeliveriesTool(d), setWebhookTool(d), deleteWebhookTool(d), testWebhookTool(d)}
-}
-
-func liveTools(d *Deps) []Tool { return []Tool{listenCallTool(d), sayTool(d)} }
+// Paging shared by the list tools: offset and time-cursor arguments, the rendered list
+// result and its paging hints.
 
 // Paging bounds shared by the list tools.
 const (
@@ -106,17 +71,6 @@ type cursorParams struct {
 	before, after time.Time
 }
 
-// requireID returns "" when v is set, else a message that says where ids come from.
-func requireID(name, v, finder string) string {
-	if strings.TrimSpace(v) != "" {
-		return ""
-	}
-	if finder == "" {
-		return name + " is required"
-	}
-	return fmt.Sprintf("%s is required (%s shows them)", name, finder)
-}
-
 // list is a rendered list result: one line per item, the full items as structuredContent.
 type list struct {
 	noun      string           // plural noun for the header, e.g. "agents"
@@ -159,41 +113,27 @@ func (l list) result() *mcp.CallToolResult {
 	return okNext(b.String(), hint, data)
 }
 
-// when formats a time for a list line.
-func when(t interface{ String() string }) string {
-	s := t.String()
-	if s == "" {
-		return "-"
-	}
-	return s
+// morePages reports whether a page with a total leaves items after it (the agents list
+// answers total without hasMore).
+func morePages(total *int, offset, n int) bool {
+	return total != nil && n > 0 && offset+n < *total
 }
 
-// sanitizeValue bounds and cleans third-party JSON (conversation metadata): every string,
-// key included, is sanitised, and nesting deeper than a few levels is cut.
-func sanitizeValue(v any, depth int) any {
-	if depth > 4 {
-		return "…"
+// pageHint says how to fetch the next page of an offset-paged list.
+func pageHint(hasMore bool, offset, count int) string {
+	if !hasMore {
+		return ""
 	}
-	switch x := v.(type) {
-	case string:
-		return untrusted(x, maxNotes)
-	case map[string]any:
-		out := make(map[string]any, len(x))
-		for k, val := range x {
-			out[untrusted(k, maxSnippet)] = sanitizeValue(val, depth+1)
-		}
-		return out
-	case []any:
-		out := make([]any, 0, len(x))
-		for i, val := range x {
-			if i >= 50 {
-				out = append(out, "…")
-				break
-			}
-			out = append(out, sanitizeValue(val, depth+1))
-		}
-		return out
-	default:
-		return v
+	return fmt.Sprintf("More results: call again with offset=%d.", offset+count)
+}
+
+// cursorHint sets the next-page hint of a time-cursor list: older messages come with
+// before set to the oldest time on this page.
+func cursorHint(l *list, oldest time.Time) {
+	if !l.hasMore || oldest.IsZero() {
+		return
 	}
+	ts := oldest.UTC().Format(time.RFC3339Nano)
+	l.nextHint = "More results: call again with before=" + ts + "."
+	l.extra = map[string]any{"next_before": ts}
 }

@@ -2,6 +2,7 @@ package tools
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/agentphone-mcp/agentphone-mcp/apiclient"
@@ -93,7 +94,7 @@ func TestUpdateAgent(t *testing.T) {
 		{map[string]any{"agent_id": a.ID}, "at least one setting"},
 		{map[string]any{"agent_id": a.ID, "tuning": map[string]any{"voice_speed": 3}}, "tuning.voice_speed must be between"},
 		{map[string]any{"agent_id": a.ID, "tuning": map[string]any{"stt_mode": "slow"}}, "tuning.stt_mode must be one of"},
-		{map[string]any{"agent_id": a.ID, "tuning": map[string]any{"speed": 1}}, `unknown argument "speed"`},
+		{map[string]any{"agent_id": a.ID, "tuning": map[string]any{"speed": 1}}, `unknown key "speed" in tuning; tuning accepts: voice_speed`},
 		{map[string]any{"agent_id": a.ID, "name": "  "}, "name cannot be empty"},
 	}
 	for _, tt := range bad {
@@ -171,4 +172,60 @@ func TestUpdateNumberRouting(t *testing.T) {
 	args["confirmation_token"] = first["confirmation_token"]
 	text, _ = env.fails("update_number", args)
 	mustContain(t, text, "HTTP 500")
+}
+
+// TestBindArgsNamesNestedKeys: the schema describes tuning briefly, so a wrong key inside it
+// is answered with every key tuning accepts.
+func TestBindArgsNamesNestedKeys(t *testing.T) {
+	var args createAgentArgs
+	msg := bindArgs(map[string]any{"name": "A", "tuning": map[string]any{"speed": 1.2}}, &args)
+	for _, want := range []string{`unknown key "speed" in tuning`, "voice_speed", "interruption_sensitivity", "max_silence_ms", "enable_messaging"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("bindArgs message %q lacks %q", msg, want)
+		}
+	}
+	if msg := bindArgs(map[string]any{"name": "A", "colour": "red"}, &args); !strings.Contains(msg, `unknown argument "colour"; this tool accepts: name`) {
+		t.Errorf("top-level unknown argument: %q", msg)
+	}
+	var upd updateAgentArgs
+	msg = bindArgs(map[string]any{"agent_id": "a", "custom_tools": []any{map[string]any{"name": "x", "verb": "GET"}}}, &upd)
+	if !strings.Contains(msg, `unknown key "verb" in custom_tools`) || !strings.Contains(msg, "url") {
+		t.Errorf("custom_tools unknown key: %q", msg)
+	}
+}
+
+func TestCheckCustomTools(t *testing.T) {
+	t.Parallel()
+	ms := 5000
+	good := []CustomToolArg{{Name: "lookup_order", Description: "Find an order", URL: "https://tools.example.com/o", Method: "GET", TimeoutMs: &ms,
+		Headers: map[string]string{"X-Api-Version": "2"}, Parameters: map[string]any{"type": "object"}}}
+	if msg := checkCustomTools(good); msg != "" {
+		t.Errorf("valid tool refused: %s", msg)
+	}
+	long := 999
+	cases := map[string][]CustomToolArg{
+		"name must be":          {{Name: "look up", Description: "d", URL: "https://x.example.com"}},
+		"used twice":            {{Name: "a", Description: "d", URL: "https://x.example.com"}, {Name: "a", Description: "d", URL: "https://x.example.com"}},
+		"description is":        {{Name: "a", URL: "https://x.example.com"}},
+		"url is required":       {{Name: "a", Description: "d"}},
+		"method must be":        {{Name: "a", Description: "d", URL: "https://x.example.com", Method: "DELETE"}},
+		"timeout_ms must be":    {{Name: "a", Description: "d", URL: "https://x.example.com", TimeoutMs: &long}},
+		"not a valid header":    {{Name: "a", Description: "d", URL: "https://x.example.com", Headers: map[string]string{"X-A": "b\r\nInjected: 1"}}},
+		"at most 16384 bytes":   {{Name: "a", Description: "d", URL: "https://x.example.com", Parameters: map[string]any{"d": strings.Repeat("x", 17000)}}},
+		"custom_tools: at most": make([]CustomToolArg, 21),
+	}
+	for want, tools := range cases {
+		if msg := checkCustomTools(tools); !strings.Contains(msg, want) {
+			t.Errorf("%q: got %q", want, msg)
+		}
+	}
+	urls, texts, details := customToolsPolicy(good)
+	if len(urls) != 1 || urls[0] != "https://tools.example.com/o" || !strings.Contains(strings.Join(texts, " "), "X-Api-Version") {
+		t.Errorf("policy view: %v %v", urls, texts)
+	}
+	mustContain(t, details["custom_tool_1"], "lookup_order GET https://tools.example.com/o; Find an order", "header X-Api-Version: 2",
+		`parameters {"type":"object"}`, "timeout 5000 ms")
+	if _, _, d := customToolsPolicy(nil); !strings.Contains(d["custom_tools"], "every custom tool is removed") {
+		t.Errorf("clearing shows %v", d)
+	}
 }
