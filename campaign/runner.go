@@ -61,8 +61,9 @@ type Runner struct {
 
 // run is one campaign's goroutine.
 type run struct {
-	wake      chan struct{}
-	waitUntil time.Time // zero while working
+	wake         chan struct{}
+	waitUntil    time.Time // zero while working
+	lastCallPoll time.Time // the last look at the calls in progress (this goroutine only)
 }
 
 func (r *Runner) init() {
@@ -123,8 +124,8 @@ func (r *Runner) ResumeAll() error {
 			r.Logger.Error("campaign: cannot load; left alone", "campaign", id, "err", err)
 			continue
 		}
-		if c.Status == Running {
-			r.launch(id)
+		if c.Status == Running || c.inFlight() > 0 {
+			r.launch(id) // a paused or canceled campaign's calls in progress are followed to their end
 		}
 	}
 	return nil
@@ -362,10 +363,23 @@ func (r *Runner) loop(id string, h *run) {
 			r.Logger.Error("campaign: cannot load; stopping its run", "campaign", id, "err", err)
 			return
 		}
-		if c.Status != Running {
+		calling := c.inFlight()
+		if c.Status != Running && calling == 0 {
 			return
 		}
-		if now := r.Clock.Now(); !now.Before(c.LastPoll.Add(pollEvery)) {
+		if calling > 0 && !r.Clock.Now().Before(h.lastCallPoll.Add(callPollEvery)) {
+			// Calls in progress are followed until they end, also once paused or canceled.
+			h.lastCallPoll = r.Clock.Now()
+			r.pollCalls(c)
+			continue
+		}
+		if c.Status != Running {
+			if !r.waitFor(id, h, h.lastCallPoll.Add(callPollEvery)) {
+				return
+			}
+			continue
+		}
+		if now := r.Clock.Now(); !now.Before(c.LastPoll.Add(pollEvery)) && !c.IsCall() {
 			if err := r.Refresh(r.ctx, id); err != nil {
 				r.Logger.Warn("campaign: the look for replies failed; trying again later", "campaign", id, "err", err)
 				_ = r.update(id, func(c *Campaign) error { c.LastPoll = now; return nil }, nil)
@@ -373,9 +387,9 @@ func (r *Runner) loop(id string, h *run) {
 			continue
 		}
 		i := c.next()
-		if i < 0 {
+		if i < 0 && calling == 0 {
 			_ = r.update(id, func(c *Campaign) error {
-				if c.Status == Running {
+				if c.Status == Running && c.next() < 0 && c.inFlight() == 0 {
 					c.Status, c.FinishedAt = Completed, r.Clock.Now()
 				}
 				return nil
@@ -383,67 +397,136 @@ func (r *Runner) loop(id string, h *run) {
 			return
 		}
 		now := r.Clock.Now()
-		due := c.NextSendAt()
-		if poll := c.LastPoll.Add(pollEvery); poll.Before(due) {
-			due = poll // look for replies (and opt-outs) while waiting
+		var due time.Time
+		if i >= 0 && calling < c.concurrency() {
+			due = c.NextSendAt()
+		}
+		if !c.IsCall() {
+			if poll := c.LastPoll.Add(pollEvery); poll.Before(due) {
+				due = poll // look for replies (and opt-outs) while waiting
+			}
+		}
+		if calling > 0 {
+			if poll := h.lastCallPoll.Add(callPollEvery); due.IsZero() || poll.Before(due) {
+				due = poll // follow the calls in progress
+			}
 		}
 		if due.After(now) {
-			// The timer first, then the idle mark: whoever sees the run idle and moves a
-			// (fake) clock on finds the timer already set.
-			t := r.Clock.NewTimer(due.Sub(now))
-			r.setWait(id, h, due)
-			select {
-			case <-t.Chan():
-			case <-h.wake:
-				t.Stop()
-			case <-r.ctx.Done():
-				t.Stop()
+			if !r.waitFor(id, h, due) {
 				return
 			}
-			r.setWait(id, h, time.Time{})
+			continue
+		}
+		if c.IsCall() {
+			r.callOne(c, i)
 			continue
 		}
 		r.sendOne(c, i)
 	}
 }
 
+// waitFor sleeps on the clock until due, a wake-up (a steer) or the Runner's close; it
+// reports false on close.
+func (r *Runner) waitFor(id string, h *run, due time.Time) bool {
+	now := r.Clock.Now()
+	if !due.After(now) {
+		return true
+	}
+	// The timer first, then the idle mark: whoever sees the run idle and moves a (fake)
+	// clock on finds the timer already set.
+	t := r.Clock.NewTimer(due.Sub(now))
+	r.setWait(id, h, due)
+	defer r.setWait(id, h, time.Time{})
+	select {
+	case <-t.Chan():
+	case <-h.wake:
+		t.Stop()
+	case <-r.ctx.Done():
+		t.Stop()
+		return false
+	}
+	return true
+}
+
 // reconcile settles, from the ledger, queued recipients an earlier run reserved: a run
-// killed between the reservation and saving the campaign file must not send them again.
+// killed between the reservation and saving the campaign file must not send them again. A
+// call campaign's entries beyond a recipient's recorded attempts are adopted: the call is
+// followed to its end (its id from the ledger, or found in the API), never placed again.
 func (r *Runner) reconcile(id string) error {
 	c, err := r.files().load(id)
 	if err != nil {
 		return err
 	}
-	found := map[int]store.Entry{}
+	kind := policy.KindSMS
+	if c.IsCall() {
+		kind = policy.KindCall
+	}
+	type found struct {
+		e     store.Entry
+		count int
+	}
+	got := map[int]found{}
 	for i, rc := range c.Recipients {
-		if rc.State != Queued {
+		if rc.State != Queued && rc.State != Calling {
 			continue
 		}
-		es, err := r.Store.Entries(r.ctx, store.EntryFilter{Recipient: rc.E164, Kind: string(policy.KindSMS)})
+		es, err := r.Store.Entries(r.ctx, store.EntryFilter{Recipient: rc.E164, Kind: string(kind)})
 		if err != nil {
 			return fmt.Errorf("campaign: read the ledger: %w", err)
 		}
+		var f found
 		for _, e := range es {
 			if e.CampaignID == id {
-				found[i] = e
-				break
+				if f.count == 0 || e.CreatedAt.After(f.e.CreatedAt) {
+					f.e = e
+				}
+				f.count++
+			}
+		}
+		switch {
+		case f.count == 0:
+		case !c.IsCall() && rc.State == Queued:
+			got[i] = f
+		case c.IsCall() && f.count > rc.Attempts:
+			got[i] = f
+		}
+	}
+	if len(got) == 0 {
+		return nil
+	}
+	claimed := map[string]bool{}
+	for _, rc := range c.Recipients {
+		if rc.APIID != "" {
+			claimed[rc.APIID] = true
+		}
+	}
+	// A call whose outcome the ledger does not know may still have been placed: look for it.
+	for i, f := range got {
+		if c.IsCall() && f.e.APIID == "" && f.e.State != store.Failed {
+			if callID := r.findCall(c.Recipients[i].E164, f.e.CreatedAt, claimed); callID != "" {
+				f.e.APIID, f.e.State = callID, store.Sent
+				claimed[callID] = true
+				got[i] = f
 			}
 		}
 	}
-	if len(found) == 0 {
-		return nil
-	}
 	return r.update(id, func(c *Campaign) error {
-		for i, e := range found {
+		for i, f := range got {
 			rc := &c.Recipients[i]
-			if rc.State != Queued {
+			e := f.e
+			if rc.State != Queued && rc.State != Calling {
 				continue
 			}
 			rc.LedgerID, rc.APIID = e.ID, e.APIID
-			switch e.State {
-			case store.Sent:
+			if c.IsCall() {
+				rc.Attempts = f.count
+			}
+			switch {
+			case e.State == store.Sent && c.IsCall():
+				rc.State, rc.SentAt, rc.Waiting = Calling, e.CreatedAt, ""
+			case e.State == store.Sent:
 				rc.State, rc.SentAt = Sent, e.CreatedAt
-			case store.Failed:
+			case e.State == store.Failed:
 				rc.State, rc.Rule, rc.Reason = Failed, "api_error", "not sent (ledger: "+e.Note+")"
 			default:
 				rc.State, rc.Reason = MaybeSent, "an earlier run reserved it and stopped before its outcome was known; it is not sent again"
@@ -452,6 +535,21 @@ func (r *Runner) reconcile(id string) error {
 		return nil
 	}, nil)
 }
+
+// findCall looks in the API for an outbound call to e164 placed since the reservation at
+// (less the clock skew both sides may have) that no recipient claims; "" when there is none
+// or the API cannot say.
+func (r *Runner) findCall(e164 string, at time.Time, claimed map[string]bool) string {
+	id, _, err := r.Path.FindCall(r.ctx, e164, at.Add(-reconcileSkew), claimed)
+	if err != nil {
+		r.Logger.Warn("campaign: could not look for a call an earlier run may have placed; it is not placed again", "err", err)
+		return ""
+	}
+	return id
+}
+
+// reconcileSkew widens the look for a placed call: the API's clock and ours may differ.
+const reconcileSkew = 2 * time.Minute
 
 // sendOne takes recipient i's send through the policy and the outbound path.
 func (r *Runner) sendOne(c *Campaign, i int) {
@@ -488,19 +586,7 @@ func (r *Runner) sendOne(c *Campaign, i int) {
 		},
 	})
 	if res.Refused != nil {
-		var ref *policy.Refusal
-		var be *policy.BooksError
-		switch {
-		case errors.As(res.Refused, &ref):
-			if !r.refuse(c.ID, i, ref.Decision, rc.Approved, now) {
-				r.hold(c.ID, now.Add(policyRetry), "policy_error")
-			}
-		case errors.As(res.Refused, &be):
-			_ = r.update(c.ID, func(c *Campaign) error {
-				c.Status, c.Note = Paused, "paused: nothing could be put on the books ("+be.Error()+")"
-				return nil
-			}, nil)
-		}
+		r.refused(c.ID, i, res.Refused, rc.Approved, now)
 		return
 	}
 	_ = r.update(c.ID, func(c *Campaign) error {

@@ -46,14 +46,24 @@ func (e *Engine) NextWindow(n *phone.Number, t time.Time) (time.Time, bool) {
 // SMSSegmentBudget returns the all-recipient SMS segment cap per hour (max < 0: disabled)
 // and how many segments the last hour used, as of now.
 func (e *Engine) SMSSegmentBudget(ctx context.Context) (max, used int, err error) {
-	max = e.limits.SMSSegmentsHour
+	return e.hourBudget(ctx, evSMSSegments, e.limits.SMSSegmentsHour)
+}
+
+// CallBudget returns the all-recipient calls-per-hour cap (max < 0: disabled) and how many
+// calls the last hour placed, as of now.
+func (e *Engine) CallBudget(ctx context.Context) (max, used int, err error) {
+	return e.hourBudget(ctx, evCalls, e.limits.CallsHour)
+}
+
+func (e *Engine) hourBudget(ctx context.Context, key string, max int) (int, int, error) {
 	if max < 0 {
 		return max, 0, nil
 	}
-	f, err := e.readFacts(ctx, store.FactQuery{Windows: []store.Window{{Key: evSMSSegments, Since: e.clock.Now().Add(-time.Hour)}}})
+	f, err := e.readFacts(ctx, store.FactQuery{Windows: []store.Window{{Key: key, Since: e.clock.Now().Add(-time.Hour)}}})
 	if err != nil {
 		return 0, 0, err
 	}
+	used := 0
 	if len(f.Sums) > 0 {
 		used = f.Sums[0]
 	}

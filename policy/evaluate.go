@@ -437,7 +437,7 @@ func (e *Engine) adminRules(p *prepared, c checks, f store.Facts) Decision {
 			v.confirmHit(RuleAgentChange, "a new agent's system prompt, greeting or voicemail message decides what it says on every call it makes or answers; a person must read it first")
 		}
 	case KindCampaign:
-		v.confirmHit(RuleCampaign, "a campaign texts every recipient in its plan, one by one at its pace, without asking again")
+		v.confirmHit(RuleCampaign, "a campaign texts or calls every recipient in its plan, one by one at its pace, without asking again")
 	case KindRouteNumber:
 		v.confirmHit(RuleAgentChange, "routing a number to an agent, or detaching it, changes who answers its calls and texts")
 	case KindOperatorCode:
