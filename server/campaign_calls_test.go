@@ -42,7 +42,7 @@ func callCampaignArgs(agentID string, nums ...string) map[string]any {
 		rs[i] = map[string]any{"phone_number": n, "variables": map[string]any{"name": fmt.Sprintf("P%d", i), "time": "10:00"}}
 	}
 	return map[string]any{"name": "Reminder calls", "channel": "call", "agent_id": agentID, "recipients": rs,
-		"topic": "remind {{name}} of the dental cleaning tomorrow at {{time}} and ask them to confirm",
+		"topic":            "remind {{name}} of the dental cleaning tomorrow at {{time}} and ask them to confirm",
 		"initial_greeting": "Hello {{name}}, this is Bright Smile Dental.", "per_minute": 60}
 }
 
