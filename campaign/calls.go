@@ -83,7 +83,7 @@ func (r *Runner) callOne(c *Campaign, i int) {
 		return
 	}
 	_ = r.update(c.ID, func(c *Campaign) error {
-		p := &c.Recipients[i]
+		p := c.rec(i)
 		p.LedgerID, p.APIID, p.SentAt, p.Waiting = res.Ticket.Entry.ID, res.Attempt.APIID, now, ""
 		p.Attempts++
 		p.EndedAt = time.Time{}
@@ -170,7 +170,7 @@ func (r *Runner) pollCalls(c *Campaign) {
 	}
 	_ = r.update(c.ID, func(c *Campaign) error {
 		for i, e := range done {
-			p := &c.Recipients[i]
+			p := c.rec(i)
 			if p.State != Calling {
 				continue
 			}

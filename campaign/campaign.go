@@ -115,6 +115,19 @@ type Campaign struct {
 	Replies      []Reply     `json:"replies,omitempty"`
 	Recipients   []Recipient `json:"recipients"`
 	Excluded     []Exclusion `json:"excluded,omitempty"`
+	// JournalSeq is the last journal line this snapshot includes (files.go).
+	JournalSeq int64 `json:"journal_seq,omitempty"`
+
+	dirty map[int]struct{} // recipients changed by the update in progress (rec)
+}
+
+// rec returns recipient i for a change: the update writes it to the journal.
+func (c *Campaign) rec(i int) *Recipient {
+	if c.dirty == nil {
+		c.dirty = map[int]struct{}{}
+	}
+	c.dirty[i] = struct{}{}
+	return &c.Recipients[i]
 }
 
 // Interval is the pause between two sends.
@@ -250,6 +263,7 @@ func (c *Campaign) NextSendAt() time.Time {
 // clone deep-copies c for readers.
 func (c *Campaign) clone() *Campaign {
 	cp := *c
+	cp.dirty = nil
 	cp.Recipients = append([]Recipient(nil), c.Recipients...) // Vars are never changed in place
 	cp.Excluded = append([]Exclusion(nil), c.Excluded...)
 	cp.Replies = append([]Reply(nil), c.Replies...)

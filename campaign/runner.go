@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -188,7 +187,7 @@ func (r *Runner) Cancel(id string) (*Campaign, error) {
 		c.Status, c.FinishedAt = Canceled, r.Clock.Now()
 		for i := range c.Recipients {
 			if c.Recipients[i].State == Queued {
-				c.Recipients[i].State = Dropped
+				c.rec(i).State = Dropped
 			}
 		}
 		return nil
@@ -223,9 +222,10 @@ func (r *Runner) steer(id string, fn func(*Campaign) error) (*Campaign, error) {
 	return out, nil
 }
 
-// update is the one read-modify-write of a campaign file: under this process's mutex and
-// the campaign's exclusive file lock, load it (nil if none), apply fn, save (fresh, when
-// given, replaces a missing file).
+// update is the one read-modify-write of a campaign: under this process's mutex and the
+// campaign's exclusive file lock, apply fn to it as it stands (nil if none) and write what
+// fn changed (files.mutate: a journal line per changed recipient; fresh, when given, is
+// saved for a missing campaign). fn marks the recipients it changes with Campaign.rec.
 func (r *Runner) update(id string, fn func(*Campaign) error, fresh *Campaign) error {
 	err := r.updateLocked(id, fn, fresh)
 	if err == nil && r.OnChange != nil {
@@ -252,23 +252,7 @@ func (r *Runner) updateLocked(id string, fn func(*Campaign) error, fresh *Campai
 		return fmt.Errorf("campaign: lock %s: %w", id, err)
 	}
 	defer filelock.Unlock(f)
-	c, err := r.files().load(id)
-	if errors.Is(err, ErrNotFound) {
-		c, err = nil, nil
-	}
-	if err != nil {
-		return err
-	}
-	if err := fn(c); err != nil {
-		return err
-	}
-	if c == nil {
-		c = fresh
-	}
-	if c == nil {
-		return ErrNotFound
-	}
-	if err := r.files().save(c); err != nil {
+	if err := r.files().mutate(id, fn, fresh); err != nil {
 		return err
 	}
 	r.notify()
@@ -512,7 +496,7 @@ func (r *Runner) reconcile(id string) error {
 	}
 	return r.update(id, func(c *Campaign) error {
 		for i, f := range got {
-			rc := &c.Recipients[i]
+			rc := c.rec(i)
 			e := f.e
 			if rc.State != Queued && rc.State != Calling {
 				continue
@@ -590,7 +574,7 @@ func (r *Runner) sendOne(c *Campaign, i int) {
 		return
 	}
 	_ = r.update(c.ID, func(c *Campaign) error {
-		p := &c.Recipients[i]
+		p := c.rec(i)
 		p.LedgerID, p.APIID, p.SentAt, p.Waiting = res.Ticket.Entry.ID, res.Attempt.APIID, now, ""
 		switch res.State {
 		case store.Sent:
@@ -660,7 +644,7 @@ func (r *Runner) refuse(id string, i int, d policy.Decision, approved []string, 
 			reason = "needs a confirmation the campaign's approval did not cover: " + reason
 		}
 		_ = r.update(id, func(c *Campaign) error {
-			p := &c.Recipients[i]
+			p := c.rec(i)
 			if p.State == Queued {
 				p.State, p.Rule, p.Reason, p.Waiting = Skipped, skip.ID, reason, ""
 			}
@@ -683,7 +667,7 @@ func (r *Runner) deferQuiet(id string, i int, n *phone.Number, now time.Time) {
 		at = now.Add(windowRetry)
 	}
 	_ = r.update(id, func(c *Campaign) error {
-		p := &c.Recipients[i]
+		p := c.rec(i)
 		if p.State == Queued {
 			p.NotBefore, p.Waiting = at, policy.RuleQuietHours
 		}
