@@ -43,8 +43,7 @@ func callAction(c *Campaign, rc Recipient) policy.Action {
 // callOne places recipient i's call through the policy and the outbound path, exactly as
 // make_call does (decide, reserve in the ledger, POST /v1/calls, settle); the run then
 // follows the call until it ends.
-func (r *Runner) callOne(c *Campaign, i int) {
-	rc := c.Recipients[i]
+func (r *Runner) callOne(c *Campaign, i int, rc Recipient) {
 	now := r.Clock.Now()
 	n, nerr := phone.Normalize(rc.E164, r.Region)
 	if nerr == nil && !r.Path.Policy.InWindow(&n, now) {
@@ -63,8 +62,7 @@ func (r *Runner) callOne(c *Campaign, i int) {
 	}
 	// Last look: a cancel or pause since the loop loaded the campaign stops this call, and
 	// a line must be free (another process may have taken the run over meanwhile).
-	if cur, err := r.files().load(c.ID); err != nil || cur.Status != Running || cur.Recipients[i].State != Queued ||
-		cur.Recipients[i].Attempts != rc.Attempts || cur.inFlight() >= cur.concurrency() {
+	if !r.stillDue(c.ID, i, rc.Attempts) {
 		return
 	}
 	res := r.Path.Run(r.ctx, outbound.Request{
@@ -123,17 +121,14 @@ func (r *Runner) refused(id string, i int, err error, approved []string, now tim
 // pollCalls asks the API how each call in progress stands; an ended call gets its outcome
 // and summary, a spoken "do not call me" is recorded as an opt-out (as make_call does), and
 // a no_answer is queued once more an hour later when the plan retries.
-func (r *Runner) pollCalls(c *Campaign) {
+func (r *Runner) pollCalls(c *Campaign, calls map[int]Recipient) {
 	type ended struct {
 		outcome, summary string
 		at               time.Time
 	}
 	done := map[int]ended{}
 	now := r.Clock.Now()
-	for i, rc := range c.Recipients {
-		if rc.State != Calling {
-			continue
-		}
+	for i, rc := range calls {
 		if rc.APIID == "" {
 			done[i] = ended{outcome: OutcomeUnknown, at: now}
 			continue

@@ -342,19 +342,19 @@ func (r *Runner) loop(id string, h *run) {
 		return
 	}
 	for r.ctx.Err() == nil {
-		c, err := r.files().load(id)
+		st, err := r.look(id)
 		if err != nil {
 			r.Logger.Error("campaign: cannot load; stopping its run", "campaign", id, "err", err)
 			return
 		}
-		calling := c.inFlight()
+		c, calling := st.c, len(st.calls)
 		if c.Status != Running && calling == 0 {
 			return
 		}
 		if calling > 0 && !r.Clock.Now().Before(h.lastCallPoll.Add(callPollEvery)) {
 			// Calls in progress are followed until they end, also once paused or canceled.
 			h.lastCallPoll = r.Clock.Now()
-			r.pollCalls(c)
+			r.pollCalls(c, st.calls)
 			continue
 		}
 		if c.Status != Running {
@@ -370,7 +370,7 @@ func (r *Runner) loop(id string, h *run) {
 			}
 			continue
 		}
-		i := c.next()
+		i := st.next
 		if i < 0 && calling == 0 {
 			_ = r.update(id, func(c *Campaign) error {
 				if c.Status == Running && c.next() < 0 && c.inFlight() == 0 {
@@ -383,7 +383,7 @@ func (r *Runner) loop(id string, h *run) {
 		now := r.Clock.Now()
 		var due time.Time
 		if i >= 0 && calling < c.concurrency() {
-			due = c.NextSendAt()
+			due = st.due
 		}
 		if !c.IsCall() {
 			if poll := c.LastPoll.Add(pollEvery); poll.Before(due) {
@@ -402,11 +402,56 @@ func (r *Runner) loop(id string, h *run) {
 			continue
 		}
 		if c.IsCall() {
-			r.callOne(c, i)
+			r.callOne(c, i, st.rec)
 			continue
 		}
-		r.sendOne(c, i)
+		r.sendOne(c, i, st.rec)
 	}
+}
+
+// step is what one turn of a run needs of its campaign, read without copying the list:
+// the campaign's other fields (c has no lists), the next recipient and when it is due, and
+// the calls in progress.
+type step struct {
+	c     *Campaign
+	next  int
+	rec   Recipient
+	due   time.Time
+	calls map[int]Recipient
+}
+
+// look reads the step of campaign id.
+func (r *Runner) look(id string) (step, error) {
+	var st step
+	err := r.files().peek(id, func(c *Campaign) {
+		head := *c
+		head.Recipients, head.Excluded, head.Replies, head.dirty = nil, nil, nil, nil
+		st.c = &head
+		st.next = c.next()
+		if st.next >= 0 {
+			st.rec, st.due = c.Recipients[st.next], c.NextSendAt()
+		}
+		for k, rc := range c.Recipients {
+			if rc.State == Calling {
+				if st.calls == nil {
+					st.calls = map[int]Recipient{}
+				}
+				st.calls[k] = rc
+			}
+		}
+	})
+	return st, err
+}
+
+// stillDue reports whether recipient i of campaign id may still be sent now: the campaign
+// runs, i is queued with attempts made, and (calls) a line is free.
+func (r *Runner) stillDue(id string, i, attempts int) bool {
+	ok := false
+	_ = r.files().peek(id, func(c *Campaign) {
+		ok = c.Status == Running && i < len(c.Recipients) && c.Recipients[i].State == Queued &&
+			c.Recipients[i].Attempts == attempts && (!c.IsCall() || c.inFlight() < c.concurrency())
+	})
+	return ok
 }
 
 // waitFor sleeps on the clock until due, a wake-up (a steer) or the Runner's close; it
@@ -536,8 +581,7 @@ func (r *Runner) findCall(e164 string, at time.Time, claimed map[string]bool) st
 const reconcileSkew = 2 * time.Minute
 
 // sendOne takes recipient i's send through the policy and the outbound path.
-func (r *Runner) sendOne(c *Campaign, i int) {
-	rc := c.Recipients[i]
+func (r *Runner) sendOne(c *Campaign, i int, rc Recipient) {
 	now := r.Clock.Now()
 	n, nerr := phone.Normalize(rc.E164, r.Region)
 	if nerr == nil && !r.Path.Policy.InWindow(&n, now) {
@@ -556,7 +600,7 @@ func (r *Runner) sendOne(c *Campaign, i int) {
 		return
 	}
 	// Last look: a cancel or pause since the loop loaded the campaign stops this send.
-	if cur, err := r.files().load(c.ID); err != nil || cur.Status != Running || cur.Recipients[i].State != Queued {
+	if !r.stillDue(c.ID, i, rc.Attempts) {
 		return
 	}
 	res := r.Path.Run(r.ctx, outbound.Request{
