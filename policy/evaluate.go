@@ -124,6 +124,7 @@ type prepared struct {
 // lookups are the network hooks' answers about n.
 type lookups struct {
 	done        bool
+	pre         bool // history and contact were answered in bulk (BulkVoucher)
 	own         bool // n is one of the account's own numbers
 	allowlisted bool // n is on the operator allowlist
 	vouchSkip   bool // history and contacts were not asked (n was already known)
@@ -305,6 +306,10 @@ func (e *Engine) lookup(ctx context.Context, p *prepared, f store.Facts) error {
 	_, p.look.allowlisted = e.allow.match(e164)
 	if p.look.allowlisted || f.Known[e164].Known {
 		p.look.vouchSkip = true
+		p.look.done = true
+		return nil
+	}
+	if p.look.pre {
 		p.look.done = true
 		return nil
 	}
