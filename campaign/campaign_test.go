@@ -29,14 +29,14 @@ func TestRender(t *testing.T) {
 	}
 }
 
-// TestFilesRoundTripAndDamage: a campaign file round-trips; another writer's save is read
+// TestFilesRoundTripAndDamage: a campaign round-trips; another writer's change is read
 // afresh (not the cached copy); a damaged file is an error naming the file, never a panic;
 // ids that are not campaign ids name no file.
 func TestFilesRoundTripAndDamage(t *testing.T) {
 	dir := t.TempDir()
 	f := files{dir: dir, cache: &fileCache{}}
 	c := &Campaign{ID: NewID(), Name: "n", Status: Running, CreatedAt: time.Unix(1, 0).UTC(), Recipients: []Recipient{{E164: "+16502530001", State: Queued}}}
-	if err := f.save(c); err != nil {
+	if err := f.mutate(c.ID, func(*Campaign) error { return nil }, c); err != nil {
 		t.Fatal(err)
 	}
 	got, err := f.load(c.ID)
@@ -48,12 +48,11 @@ func TestFilesRoundTripAndDamage(t *testing.T) {
 		t.Fatal("the cache handed out a shared copy")
 	}
 	other := files{dir: dir, cache: &fileCache{}} // another process
-	c.Status = Paused
-	if err := other.save(c); err != nil {
+	if err := other.mutate(c.ID, func(c *Campaign) error { c.Status = Paused; c.rec(0).State = Skipped; return nil }, nil); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := f.load(c.ID); got.Status != Paused {
-		t.Fatalf("another writer's save was not seen: %s", got.Status)
+	if got, _ := f.load(c.ID); got.Status != Paused || got.Recipients[0].State != Skipped {
+		t.Fatalf("another writer's change was not seen: %s %s", got.Status, got.Recipients[0].State)
 	}
 	if err := os.WriteFile(filepath.Join(dir, c.ID+".json"), []byte(`{"id":`), 0o600); err != nil {
 		t.Fatal(err)
@@ -65,6 +64,95 @@ func TestFilesRoundTripAndDamage(t *testing.T) {
 		if _, err := f.load(bad); !errors.Is(err, ErrNotFound) {
 			t.Errorf("load(%q) = %v, want ErrNotFound", bad, err)
 		}
+	}
+}
+
+// TestJournal: a recipient's change appends one line of the same size whatever the list's
+// size; lines are replayed by a fresh reader; a torn last line is ignored and cut by the
+// next writer; the snapshot is rewritten after a quarter of the list (at least 64 lines) and
+// when the campaign ends, and lines a snapshot already holds are never applied twice.
+func TestJournal(t *testing.T) {
+	dir := t.TempDir()
+	mk := func(n int) *Campaign {
+		c := &Campaign{ID: NewID(), Status: Running, Recipients: make([]Recipient, n)}
+		for i := range c.Recipients {
+			c.Recipients[i] = Recipient{E164: "+16502530001", Body: "Your parcel arrives today.", State: Queued}
+		}
+		return c
+	}
+	f := files{dir: dir, cache: &fileCache{}}
+	journal := func(id string) int64 {
+		fi, err := os.Stat(filepath.Join(dir, id+".journal"))
+		if err != nil {
+			return 0
+		}
+		return fi.Size()
+	}
+	send := func(id string, i int) {
+		t.Helper()
+		if err := f.mutate(id, func(c *Campaign) error { p := c.rec(i); p.State, p.LedgerID = Sent, "led_1"; return nil }, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	small, big := mk(10), mk(2000)
+	for _, c := range []*Campaign{small, big} {
+		if err := f.mutate(c.ID, func(*Campaign) error { return nil }, c); err != nil {
+			t.Fatal(err)
+		}
+		send(c.ID, 1)
+	}
+	if a, b := journal(small.ID), journal(big.ID); a == 0 || a != b {
+		t.Fatalf("one send appended %d bytes to a 10-person campaign and %d to a 2,000-person one", a, b)
+	}
+	snap := filepath.Join(dir, big.ID+".json")
+	before, _ := os.Stat(snap)
+	for i := 2; i < 400; i++ {
+		send(big.ID, i)
+	}
+	if after, _ := os.Stat(snap); !os.SameFile(before, after) {
+		t.Fatal("the snapshot was rewritten before a quarter of the list changed")
+	}
+	// A fresh reader (another process) replays the lines.
+	if got, err := (files{dir: dir, cache: &fileCache{}}).load(big.ID); err != nil || got.Recipients[399].State != Sent || got.Recipients[400].State != Queued {
+		t.Fatalf("replayed: %v", err)
+	}
+	// A torn last line (a kill mid-write) is ignored, then cut by the next writer.
+	jf, err := os.OpenFile(filepath.Join(dir, big.ID+".journal"), os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = jf.WriteString(`{"s":99999,"i":500,"r":{"e164":"+1","st`)
+	jf.Close()
+	if got, err := (files{dir: dir, cache: &fileCache{}}).load(big.ID); err != nil || got.Recipients[500].State != Queued {
+		t.Fatalf("torn line: %v", err)
+	}
+	send(big.ID, 400)
+	if got, err := (files{dir: dir, cache: &fileCache{}}).load(big.ID); err != nil || got.Recipients[400].State != Sent {
+		t.Fatalf("after the torn line was cut: %v", err)
+	}
+	// The 500th line since the snapshot compacts: a new snapshot, an empty journal.
+	for i := 401; i < 502; i++ {
+		send(big.ID, i)
+	}
+	if after, _ := os.Stat(snap); os.SameFile(before, after) || journal(big.ID) >= 100*int64(len("{}")) {
+		t.Fatalf("no compaction after a quarter of the list (journal %d bytes)", journal(big.ID))
+	}
+	// A crash between the snapshot and emptying the journal: the old lines are skipped.
+	old, err := os.ReadFile(filepath.Join(dir, small.ID+".journal"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.mutate(small.ID, func(c *Campaign) error { c.rec(1).State = Failed; c.Status = Completed; return nil }, nil); err != nil {
+		t.Fatal(err)
+	}
+	if journal(small.ID) != 0 {
+		t.Fatal("an ended campaign was not compacted")
+	}
+	if err := os.WriteFile(filepath.Join(dir, small.ID+".journal"), old, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := (files{dir: dir, cache: &fileCache{}}).load(small.ID); err != nil || got.Recipients[1].State != Failed || got.Status != Completed {
+		t.Fatalf("a stale journal was replayed onto a newer snapshot: %v %v", got.Recipients[1].State, err)
 	}
 }
 

@@ -17,45 +17,60 @@ import (
 	"github.com/agentphone-mcp/agentphone-mcp/policy/text"
 )
 
-// PricePerSegment is the estimate used for plan.cost: AgentPhone publishes no SMS price.
-const PricePerSegment = 0.02
+// EstimatedCallMinutes is the length of a campaign call plan.cost assumes (a short
+// reminder or follow-up; a call is billed per second at the price table's rate).
+const EstimatedCallMinutes = 2
 
 // Exclusion rules the planner adds to the policy's own rule ids.
 const (
 	RuleDuplicateInList = "duplicate_in_list"
 	RuleMissingVariable = "missing_variable"
+	RuleInvalidVariable = "invalid_variable" // a call's variable the API could not take safely
 )
 
 // Input is what the planner plans: the campaign's arguments with contact ids already
 // resolved to numbers.
 type Input struct {
 	Name      string
+	Channel   string // ChannelSMS (default) or ChannelCall
 	AgentID   string
 	NumberID  string
 	Template  string
 	PerMinute int
 	Principal string
 	Targets   []Target
+	// Calls only: the topic (rendered per recipient into the hosted prompt by the API, as
+	// make_call's variables are), the greeting the API gets (the AI disclosure first), the
+	// system prompt built from the topic, concurrent calls, and the no_answer retry.
+	Topic, Greeting, CallPrompt string
+	Concurrent                  int
+	RetryNoAnswer               bool
 }
 
 // Target is one requested recipient.
 type Target struct {
 	PhoneNumber string            // as given (or the contact's number)
 	Variables   map[string]string // template variables
+	// Invalid, when set, excludes the recipient (RuleInvalidVariable) with this reason.
+	Invalid string
 }
 
 // Sample is one message rendered exactly as it will be sent.
 type Sample struct {
 	To         string `json:"to"`
-	Body       string `json:"body"`
-	Segments   int    `json:"segments"`
-	Encoding   string `json:"encoding"`
-	Characters int    `json:"characters"`
+	Body       string `json:"body,omitempty"`     // SMS
+	Greeting   string `json:"greeting,omitempty"` // calls: spoken first
+	Topic      string `json:"topic,omitempty"`    // calls: what the AI talks about
+	Segments   int    `json:"segments,omitempty"`
+	Encoding   string `json:"encoding,omitempty"`
+	Characters int    `json:"characters,omitempty"`
 }
 
 // Cost is the plan's estimated price.
 type Cost struct {
-	Segments int    `json:"segments"`
+	Segments int    `json:"segments,omitempty"`
+	Calls    int    `json:"calls,omitempty"`
+	Minutes  int    `json:"minutes,omitempty"` // estimated call minutes
 	USD      string `json:"usd"`
 	Basis    string `json:"basis"`
 }
@@ -67,6 +82,9 @@ type Plan struct {
 	Samples   []Sample    `json:"samples"`
 	Cost      Cost        `json:"cost"`
 	PerMinute int         `json:"per_minute"`
+	// Calls only: at most this many calls in progress at once; a no_answer retried once.
+	ConcurrentCalls int  `json:"concurrent_calls,omitempty"`
+	RetryNoAnswer   bool `json:"retry_no_answer,omitempty"`
 	// Deferred counts reached recipients whose calling window is closed at the start.
 	Deferred int `json:"deferred"`
 	// FinishBy is when the last message is due, given pacing, the hourly segment cap and
@@ -113,44 +131,85 @@ type Planner struct {
 // Plan decides every target at now with the same rules a send takes (one store read for
 // all of them: policy.Engine.EvaluateMany), and schedules the run.
 func (p *Planner) Plan(ctx context.Context, in Input, now time.Time) (*Plan, error) {
+	call := in.Channel == ChannelCall
 	out := make([]planned, len(in.Targets))
 	seen := map[string]bool{}
 	var todo []int
 	for i, t := range in.Targets {
-		body, missing := Render(in.Template, t.Variables)
-		out[i].r = Recipient{E164: strings.TrimSpace(t.PhoneNumber), Body: body, State: Queued}
-		if missing != "" {
-			out[i].excl = &Exclusion{PhoneNumber: t.PhoneNumber, Rule: RuleMissingVariable, Reason: fmt.Sprintf("the template uses {{%s}}, which this recipient's variables lack", missing)}
+		var body, topic, missing string
+		if call {
+			var m2 string
+			body, missing = Render(in.Greeting, t.Variables)
+			topic, m2 = Render(in.Topic, t.Variables)
+			if missing == "" {
+				missing = m2
+			}
+		} else {
+			body, missing = Render(in.Template, t.Variables)
+		}
+		out[i].r = Recipient{E164: strings.TrimSpace(t.PhoneNumber), Body: body, Topic: topic, State: Queued}
+		switch {
+		case missing != "":
+			what := "template"
+			if call {
+				what = "topic or greeting"
+			}
+			out[i].excl = &Exclusion{PhoneNumber: t.PhoneNumber, Rule: RuleMissingVariable, Reason: fmt.Sprintf("the %s uses {{%s}}, which this recipient's variables lack", what, missing)}
 			continue
+		case t.Invalid != "":
+			out[i].excl = &Exclusion{PhoneNumber: t.PhoneNumber, Rule: RuleInvalidVariable, Reason: t.Invalid}
+			continue
+		}
+		if call && len(t.Variables) > 0 {
+			out[i].r.Vars = t.Variables
 		}
 		todo = append(todo, i)
 	}
-	max, used, err := p.Policy.SMSSegmentBudget(ctx)
+	budget := p.Policy.SMSSegmentBudget
+	if call {
+		budget = p.Policy.CallBudget
+	}
+	max, used, err := budget(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("campaign: read the SMS cap: %w", err)
+		return nil, fmt.Errorf("campaign: read the hourly cap: %w", err)
 	}
 	actions := make([]policy.Action, len(todo))
 	for k, i := range todo {
-		actions[k] = policy.Action{Tool: "create_campaign", Principal: in.Principal, Kind: policy.KindSMS, To: out[i].r.E164, Body: out[i].r.Body}
+		r := out[i].r
+		if call {
+			// As make_call: the greeting and topic are what the voice speaks (checked for
+			// secrets, hidden characters and AI-disclosure denial); the variables leave too.
+			a := policy.Action{Tool: "create_campaign", Principal: in.Principal, Kind: policy.KindCall, To: r.E164, CallMode: policy.CallHosted,
+				Spoken: []policy.LabeledText{{Label: "greeting", Text: r.Body}, {Label: "topic", Text: r.Topic}}}
+			for k, v := range r.Vars {
+				a.Texts = append(a.Texts, k, v)
+			}
+			actions[k] = a
+			continue
+		}
+		actions[k] = policy.Action{Tool: "create_campaign", Principal: in.Principal, Kind: policy.KindSMS, To: r.E164, Body: r.Body}
 	}
 	decisions, err := p.Policy.EvaluateMany(ctx, actions)
 	if err != nil {
 		return nil, fmt.Errorf("campaign: plan: %w", err)
 	}
 	for k, i := range todo {
-		classify(&out[i], decisions[k], max, used)
+		classify(&out[i], decisions[k], max, used, call)
 	}
 	// A number listed twice (in any spelling) gets one message: the first listing's.
 	for _, i := range todo {
-		if n := out[i].n; n != nil {
+		if n := out[i].n; n != nil && out[i].excl == nil {
 			if seen[n.E164] {
-				out[i].excl = &Exclusion{PhoneNumber: n.E164, Rule: RuleDuplicateInList, Reason: "the number is already in the list; it gets one message"}
+				out[i].excl = &Exclusion{PhoneNumber: n.E164, Rule: RuleDuplicateInList, Reason: "the number is already in the list; it is reached once"}
 			}
 			seen[n.E164] = true
 		}
 	}
 
 	plan := &Plan{PerMinute: in.PerMinute, Excluded: []Exclusion{}, Samples: []Sample{}}
+	if call {
+		plan.ConcurrentCalls, plan.RetryNoAnswer = max1(in.Concurrent), in.RetryNoAnswer
+	}
 	var nums []*phone.Number
 	approved := map[string]bool{}
 	for _, o := range out {
@@ -168,6 +227,10 @@ func (p *Planner) Plan(ctx context.Context, in Input, now time.Time) (*Plan, err
 			approved[id] = true
 		}
 		if len(plan.Samples) < 3 {
+			if call {
+				plan.Samples = append(plan.Samples, Sample{To: o.r.E164, Greeting: o.r.Body, Topic: o.r.Topic})
+				continue
+			}
 			info := text.SMS(o.r.Body)
 			plan.Samples = append(plan.Samples, Sample{To: o.r.E164, Body: o.r.Body, Segments: info.Segments, Encoding: info.Encoding, Characters: info.Characters})
 		}
@@ -177,22 +240,46 @@ func (p *Planner) Plan(ctx context.Context, in Input, now time.Time) (*Plan, err
 	}
 	slices.Sort(plan.ApprovedRules)
 	plan.Reach = len(plan.Recipients)
-	plan.Cost.USD = fmt.Sprintf("%.2f", float64(plan.Cost.Segments)*PricePerSegment)
-	plan.Cost.Basis = fmt.Sprintf("estimate: $%.2f per SMS segment", PricePerSegment)
-	plan.FinishBy = p.schedule(plan.Recipients, nums, in.PerMinute, now, max, used)
+	prices := p.Policy.Prices()
+	if call {
+		plan.Cost.Segments = 0
+		plan.Cost.Calls = plan.Reach
+		plan.Cost.Minutes = plan.Reach * EstimatedCallMinutes
+		plan.Cost.USD = fmt.Sprintf("%.2f", float64(plan.Cost.Minutes)*prices.VoiceHostedPerMin)
+		plan.Cost.Basis = fmt.Sprintf("estimate: %d min per call at %s/min (AgentPhone's AI), billed per second; a call may run up to %d min",
+			EstimatedCallMinutes, policy.Money(prices.VoiceHostedPerMin), prices.MaxCallMinutes)
+		if in.RetryNoAnswer {
+			plan.Cost.Basis += "; unanswered calls retried once add little (no talk time)"
+		}
+	} else {
+		plan.Cost.USD = fmt.Sprintf("%.2f", float64(plan.Cost.Segments)*prices.SMSPerSegment)
+		plan.Cost.Basis = fmt.Sprintf("estimate: %s per SMS segment", policy.Money(prices.SMSPerSegment))
+	}
+	plan.FinishBy = p.schedule(plan.Recipients, nums, scheduleOpts{perMinute: in.PerMinute, start: now, capMax: max, capUsed: used, call: call, concurrent: max1(in.Concurrent)})
 	plan.Hash = planHash(in, plan.Recipients)
 	return plan, nil
 }
 
+func max1(n int) int {
+	if n < 1 {
+		return 1
+	}
+	return n
+}
+
 // classify turns the policy's decision for a send to one target now into its place in
 // the plan: reached (with the confirm rules the approval covers), deferred, or excluded.
-func classify(o *planned, d policy.Decision, segMax, segUsed int) {
+func classify(o *planned, d policy.Decision, segMax, segUsed int, call bool) {
 	if d.Target != nil {
 		o.r.E164 = d.Target.E164
 		o.n = d.Target
 	}
-	info := text.SMS(o.r.Body)
-	o.r.Segments = info.Segments
+	weight := 1 // a call counts one toward the calls-per-hour cap
+	if !call {
+		info := text.SMS(o.r.Body)
+		o.r.Segments = info.Segments
+		weight = info.Segments
+	}
 	exclude := func(h policy.RuleHit) {
 		o.excl = &Exclusion{PhoneNumber: o.r.E164, Rule: h.ID, Reason: h.Reason}
 	}
@@ -202,8 +289,8 @@ func classify(o *planned, d policy.Decision, segMax, segUsed int) {
 			switch {
 			case h.ID == policy.RuleQuietHours:
 				o.deferred = true
-			case h.ID == policy.RuleRateLimit && segMax >= 0 && segUsed+info.Segments > segMax && info.Segments <= segMax:
-				// The all-recipient segment cap is full now: the run waits for it.
+			case h.ID == policy.RuleRateLimit && segMax >= 0 && segUsed+weight > segMax && weight <= segMax:
+				// The all-recipient hourly cap (segments or calls) is full now: the run waits for it.
 			default:
 				exclude(h)
 				return
@@ -228,28 +315,43 @@ func classify(o *planned, d policy.Decision, segMax, segUsed int) {
 // planHash binds the approval to what the run will do.
 func planHash(in Input, rs []Recipient) string {
 	type row struct {
-		To, Body string
-		Approved []string
+		To, Body, Topic string
+		Approved        []string
+		Vars            map[string]string
 	}
 	rows := make([]row, len(rs))
 	for i, r := range rs {
-		rows[i] = row{r.E164, r.Body, r.Approved}
+		rows[i] = row{r.E164, r.Body, r.Topic, r.Approved, r.Vars}
 	}
 	raw, _ := json.Marshal(struct {
-		Name, AgentID, NumberID, Template string
-		PerMinute                         int
-		Rows                              []row
-	}{in.Name, in.AgentID, in.NumberID, in.Template, in.PerMinute, rows})
+		Name, Channel, AgentID, NumberID, Template string
+		Topic, Greeting, CallPrompt                string
+		PerMinute, Concurrent                      int
+		RetryNoAnswer                              bool
+		Rows                                       []row
+	}{in.Name, in.Channel, in.AgentID, in.NumberID, in.Template, in.Topic, in.Greeting, in.CallPrompt,
+		in.PerMinute, in.Concurrent, in.RetryNoAnswer, rows})
 	sum := sha256.Sum256(raw)
 	return hex.EncodeToString(sum[:16])
 }
 
+// scheduleOpts are the pace and caps schedule simulates.
+type scheduleOpts struct {
+	perMinute       int
+	start           time.Time
+	capMax, capUsed int // the hourly all-recipient cap (segments or calls; max < 0: none) and its use
+	call            bool
+	concurrent      int // calls at once
+}
+
 // schedule simulates the run: one send per interval, the earliest due recipient first,
 // a recipient outside its calling window deferred to its next window, and the hourly
-// segment cap (segMax, segUsed already used) pausing the run. It returns when the last
+// all-recipient cap (segments, or calls) pausing the run; calls also wait for a free line
+// (at most o.concurrent calls of EstimatedCallMinutes at once). It returns when the last
 // send is due.
-func (p *Planner) schedule(rs []Recipient, nums []*phone.Number, perMinute int, start time.Time, segMax, segUsed int) time.Time {
-	interval := (&Campaign{PerMinute: perMinute}).Interval()
+func (p *Planner) schedule(rs []Recipient, nums []*phone.Number, o scheduleOpts) time.Time {
+	interval := (&Campaign{PerMinute: o.perMinute}).Interval()
+	start := o.start
 	h := &dueHeap{}
 	for i := range rs {
 		heap.Push(h, due{i: i, at: start})
@@ -260,11 +362,12 @@ func (p *Planner) schedule(rs []Recipient, nums []*phone.Number, perMinute int, 
 	}
 	var window []spent
 	inWindow := 0
-	if segUsed > 0 {
-		// Segments spent before the plan leave the window within the hour: count them as
-		// spent at the start (finish_by is then an upper bound).
-		window, inWindow = append(window, spent{start, segUsed}), segUsed
+	if o.capUsed > 0 {
+		// Use before the plan leaves the window within the hour: count it as spent at the
+		// start (finish_by is then an upper bound).
+		window, inWindow = append(window, spent{start, o.capUsed}), o.capUsed
 	}
+	var lines []time.Time // when each call in progress ends (calls only)
 	t, last := start, start
 	cache := map[string]time.Time{}
 	for h.Len() > 0 {
@@ -272,6 +375,16 @@ func (p *Planner) schedule(rs []Recipient, nums []*phone.Number, perMinute int, 
 		at := d.at
 		if at.Before(t) {
 			at = t
+		}
+		if o.call {
+			slices.SortFunc(lines, func(a, b time.Time) int { return a.Compare(b) })
+			for len(lines) > 0 && !lines[0].After(at) {
+				lines = lines[1:]
+			}
+			if len(lines) >= max1(o.concurrent) {
+				heap.Push(h, due{i: d.i, at: lines[0]})
+				continue
+			}
 		}
 		if n := nums[d.i]; n != nil {
 			key := strings.Join(n.Timezones, ",") + "|" + at.Format(time.RFC3339)
@@ -288,17 +401,24 @@ func (p *Planner) schedule(rs []Recipient, nums []*phone.Number, perMinute int, 
 				continue
 			}
 		}
-		if segMax >= 0 {
+		weight := rs[d.i].Segments
+		if o.call {
+			weight = 1
+		}
+		if o.capMax >= 0 {
 			for len(window) > 0 && !window[0].at.After(at.Add(-time.Hour)) {
 				inWindow -= window[0].seg
 				window = window[1:]
 			}
-			if inWindow+rs[d.i].Segments > segMax && len(window) > 0 {
+			if inWindow+weight > o.capMax && len(window) > 0 {
 				heap.Push(h, due{i: d.i, at: window[0].at.Add(time.Hour)})
 				continue
 			}
-			window = append(window, spent{at, rs[d.i].Segments})
-			inWindow += rs[d.i].Segments
+			window = append(window, spent{at, weight})
+			inWindow += weight
+		}
+		if o.call {
+			lines = append(lines, at.Add(EstimatedCallMinutes*time.Minute))
 		}
 		last = at
 		t = at.Add(interval)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -61,8 +60,9 @@ type Runner struct {
 
 // run is one campaign's goroutine.
 type run struct {
-	wake      chan struct{}
-	waitUntil time.Time // zero while working
+	wake         chan struct{}
+	waitUntil    time.Time // zero while working
+	lastCallPoll time.Time // the last look at the calls in progress (this goroutine only)
 }
 
 func (r *Runner) init() {
@@ -123,8 +123,8 @@ func (r *Runner) ResumeAll() error {
 			r.Logger.Error("campaign: cannot load; left alone", "campaign", id, "err", err)
 			continue
 		}
-		if c.Status == Running {
-			r.launch(id)
+		if c.Status == Running || c.inFlight() > 0 {
+			r.launch(id) // a paused or canceled campaign's calls in progress are followed to their end
 		}
 	}
 	return nil
@@ -187,7 +187,7 @@ func (r *Runner) Cancel(id string) (*Campaign, error) {
 		c.Status, c.FinishedAt = Canceled, r.Clock.Now()
 		for i := range c.Recipients {
 			if c.Recipients[i].State == Queued {
-				c.Recipients[i].State = Dropped
+				c.rec(i).State = Dropped
 			}
 		}
 		return nil
@@ -222,9 +222,10 @@ func (r *Runner) steer(id string, fn func(*Campaign) error) (*Campaign, error) {
 	return out, nil
 }
 
-// update is the one read-modify-write of a campaign file: under this process's mutex and
-// the campaign's exclusive file lock, load it (nil if none), apply fn, save (fresh, when
-// given, replaces a missing file).
+// update is the one read-modify-write of a campaign: under this process's mutex and the
+// campaign's exclusive file lock, apply fn to it as it stands (nil if none) and write what
+// fn changed (files.mutate: a journal line per changed recipient; fresh, when given, is
+// saved for a missing campaign). fn marks the recipients it changes with Campaign.rec.
 func (r *Runner) update(id string, fn func(*Campaign) error, fresh *Campaign) error {
 	err := r.updateLocked(id, fn, fresh)
 	if err == nil && r.OnChange != nil {
@@ -251,23 +252,7 @@ func (r *Runner) updateLocked(id string, fn func(*Campaign) error, fresh *Campai
 		return fmt.Errorf("campaign: lock %s: %w", id, err)
 	}
 	defer filelock.Unlock(f)
-	c, err := r.files().load(id)
-	if errors.Is(err, ErrNotFound) {
-		c, err = nil, nil
-	}
-	if err != nil {
-		return err
-	}
-	if err := fn(c); err != nil {
-		return err
-	}
-	if c == nil {
-		c = fresh
-	}
-	if c == nil {
-		return ErrNotFound
-	}
-	if err := r.files().save(c); err != nil {
+	if err := r.files().mutate(id, fn, fresh); err != nil {
 		return err
 	}
 	r.notify()
@@ -357,25 +342,38 @@ func (r *Runner) loop(id string, h *run) {
 		return
 	}
 	for r.ctx.Err() == nil {
-		c, err := r.files().load(id)
+		st, err := r.look(id)
 		if err != nil {
 			r.Logger.Error("campaign: cannot load; stopping its run", "campaign", id, "err", err)
 			return
 		}
-		if c.Status != Running {
+		c, calling := st.c, len(st.calls)
+		if c.Status != Running && calling == 0 {
 			return
 		}
-		if now := r.Clock.Now(); !now.Before(c.LastPoll.Add(pollEvery)) {
+		if calling > 0 && !r.Clock.Now().Before(h.lastCallPoll.Add(callPollEvery)) {
+			// Calls in progress are followed until they end, also once paused or canceled.
+			h.lastCallPoll = r.Clock.Now()
+			r.pollCalls(c, st.calls)
+			continue
+		}
+		if c.Status != Running {
+			if !r.waitFor(id, h, h.lastCallPoll.Add(callPollEvery)) {
+				return
+			}
+			continue
+		}
+		if now := r.Clock.Now(); !now.Before(c.LastPoll.Add(pollEvery)) && !c.IsCall() {
 			if err := r.Refresh(r.ctx, id); err != nil {
 				r.Logger.Warn("campaign: the look for replies failed; trying again later", "campaign", id, "err", err)
 				_ = r.update(id, func(c *Campaign) error { c.LastPoll = now; return nil }, nil)
 			}
 			continue
 		}
-		i := c.next()
-		if i < 0 {
+		i := st.next
+		if i < 0 && calling == 0 {
 			_ = r.update(id, func(c *Campaign) error {
-				if c.Status == Running {
+				if c.Status == Running && c.next() < 0 && c.inFlight() == 0 {
 					c.Status, c.FinishedAt = Completed, r.Clock.Now()
 				}
 				return nil
@@ -383,67 +381,181 @@ func (r *Runner) loop(id string, h *run) {
 			return
 		}
 		now := r.Clock.Now()
-		due := c.NextSendAt()
-		if poll := c.LastPoll.Add(pollEvery); poll.Before(due) {
-			due = poll // look for replies (and opt-outs) while waiting
+		var due time.Time
+		if i >= 0 && calling < c.concurrency() {
+			due = st.due
+		}
+		if !c.IsCall() {
+			if poll := c.LastPoll.Add(pollEvery); poll.Before(due) {
+				due = poll // look for replies (and opt-outs) while waiting
+			}
+		}
+		if calling > 0 {
+			if poll := h.lastCallPoll.Add(callPollEvery); due.IsZero() || poll.Before(due) {
+				due = poll // follow the calls in progress
+			}
 		}
 		if due.After(now) {
-			// The timer first, then the idle mark: whoever sees the run idle and moves a
-			// (fake) clock on finds the timer already set.
-			t := r.Clock.NewTimer(due.Sub(now))
-			r.setWait(id, h, due)
-			select {
-			case <-t.Chan():
-			case <-h.wake:
-				t.Stop()
-			case <-r.ctx.Done():
-				t.Stop()
+			if !r.waitFor(id, h, due) {
 				return
 			}
-			r.setWait(id, h, time.Time{})
 			continue
 		}
-		r.sendOne(c, i)
+		if c.IsCall() {
+			r.callOne(c, i, st.rec)
+			continue
+		}
+		r.sendOne(c, i, st.rec)
 	}
 }
 
+// step is what one turn of a run needs of its campaign, read without copying the list:
+// the campaign's other fields (c has no lists), the next recipient and when it is due, and
+// the calls in progress.
+type step struct {
+	c     *Campaign
+	next  int
+	rec   Recipient
+	due   time.Time
+	calls map[int]Recipient
+}
+
+// look reads the step of campaign id.
+func (r *Runner) look(id string) (step, error) {
+	var st step
+	err := r.files().peek(id, func(c *Campaign) {
+		head := *c
+		head.Recipients, head.Excluded, head.Replies, head.dirty = nil, nil, nil, nil
+		st.c = &head
+		st.next = c.next()
+		if st.next >= 0 {
+			st.rec, st.due = c.Recipients[st.next], c.NextSendAt()
+		}
+		for k, rc := range c.Recipients {
+			if rc.State == Calling {
+				if st.calls == nil {
+					st.calls = map[int]Recipient{}
+				}
+				st.calls[k] = rc
+			}
+		}
+	})
+	return st, err
+}
+
+// stillDue reports whether recipient i of campaign id may still be sent now: the campaign
+// runs, i is queued with attempts made, and (calls) a line is free.
+func (r *Runner) stillDue(id string, i, attempts int) bool {
+	ok := false
+	_ = r.files().peek(id, func(c *Campaign) {
+		ok = c.Status == Running && i < len(c.Recipients) && c.Recipients[i].State == Queued &&
+			c.Recipients[i].Attempts == attempts && (!c.IsCall() || c.inFlight() < c.concurrency())
+	})
+	return ok
+}
+
+// waitFor sleeps on the clock until due, a wake-up (a steer) or the Runner's close; it
+// reports false on close.
+func (r *Runner) waitFor(id string, h *run, due time.Time) bool {
+	now := r.Clock.Now()
+	if !due.After(now) {
+		return true
+	}
+	// The timer first, then the idle mark: whoever sees the run idle and moves a (fake)
+	// clock on finds the timer already set.
+	t := r.Clock.NewTimer(due.Sub(now))
+	r.setWait(id, h, due)
+	defer r.setWait(id, h, time.Time{})
+	select {
+	case <-t.Chan():
+	case <-h.wake:
+		t.Stop()
+	case <-r.ctx.Done():
+		t.Stop()
+		return false
+	}
+	return true
+}
+
 // reconcile settles, from the ledger, queued recipients an earlier run reserved: a run
-// killed between the reservation and saving the campaign file must not send them again.
+// killed between the reservation and saving the campaign file must not send them again. A
+// call campaign's entries beyond a recipient's recorded attempts are adopted: the call is
+// followed to its end (its id from the ledger, or found in the API), never placed again.
 func (r *Runner) reconcile(id string) error {
 	c, err := r.files().load(id)
 	if err != nil {
 		return err
 	}
-	found := map[int]store.Entry{}
+	kind := policy.KindSMS
+	if c.IsCall() {
+		kind = policy.KindCall
+	}
+	type found struct {
+		e     store.Entry
+		count int
+	}
+	got := map[int]found{}
 	for i, rc := range c.Recipients {
-		if rc.State != Queued {
+		if rc.State != Queued && rc.State != Calling {
 			continue
 		}
-		es, err := r.Store.Entries(r.ctx, store.EntryFilter{Recipient: rc.E164, Kind: string(policy.KindSMS)})
+		es, err := r.Store.Entries(r.ctx, store.EntryFilter{Recipient: rc.E164, Kind: string(kind)})
 		if err != nil {
 			return fmt.Errorf("campaign: read the ledger: %w", err)
 		}
+		var f found
 		for _, e := range es {
 			if e.CampaignID == id {
-				found[i] = e
-				break
+				if f.count == 0 || e.CreatedAt.After(f.e.CreatedAt) {
+					f.e = e
+				}
+				f.count++
+			}
+		}
+		switch {
+		case f.count == 0:
+		case !c.IsCall() && rc.State == Queued:
+			got[i] = f
+		case c.IsCall() && f.count > rc.Attempts:
+			got[i] = f
+		}
+	}
+	if len(got) == 0 {
+		return nil
+	}
+	claimed := map[string]bool{}
+	for _, rc := range c.Recipients {
+		if rc.APIID != "" {
+			claimed[rc.APIID] = true
+		}
+	}
+	// A call whose outcome the ledger does not know may still have been placed: look for it.
+	for i, f := range got {
+		if c.IsCall() && f.e.APIID == "" && f.e.State != store.Failed {
+			if callID := r.findCall(c.Recipients[i].E164, f.e.CreatedAt, claimed); callID != "" {
+				f.e.APIID, f.e.State = callID, store.Sent
+				claimed[callID] = true
+				got[i] = f
 			}
 		}
 	}
-	if len(found) == 0 {
-		return nil
-	}
 	return r.update(id, func(c *Campaign) error {
-		for i, e := range found {
-			rc := &c.Recipients[i]
-			if rc.State != Queued {
+		for i, f := range got {
+			rc := c.rec(i)
+			e := f.e
+			if rc.State != Queued && rc.State != Calling {
 				continue
 			}
 			rc.LedgerID, rc.APIID = e.ID, e.APIID
-			switch e.State {
-			case store.Sent:
+			if c.IsCall() {
+				rc.Attempts = f.count
+			}
+			switch {
+			case e.State == store.Sent && c.IsCall():
+				rc.State, rc.SentAt, rc.Waiting = Calling, e.CreatedAt, ""
+			case e.State == store.Sent:
 				rc.State, rc.SentAt = Sent, e.CreatedAt
-			case store.Failed:
+			case e.State == store.Failed:
 				rc.State, rc.Rule, rc.Reason = Failed, "api_error", "not sent (ledger: "+e.Note+")"
 			default:
 				rc.State, rc.Reason = MaybeSent, "an earlier run reserved it and stopped before its outcome was known; it is not sent again"
@@ -453,9 +565,23 @@ func (r *Runner) reconcile(id string) error {
 	}, nil)
 }
 
+// findCall looks in the API for an outbound call to e164 placed since the reservation at
+// (less the clock skew both sides may have) that no recipient claims; "" when there is none
+// or the API cannot say.
+func (r *Runner) findCall(e164 string, at time.Time, claimed map[string]bool) string {
+	id, _, err := r.Path.FindCall(r.ctx, e164, at.Add(-reconcileSkew), claimed)
+	if err != nil {
+		r.Logger.Warn("campaign: could not look for a call an earlier run may have placed; it is not placed again", "err", err)
+		return ""
+	}
+	return id
+}
+
+// reconcileSkew widens the look for a placed call: the API's clock and ours may differ.
+const reconcileSkew = 2 * time.Minute
+
 // sendOne takes recipient i's send through the policy and the outbound path.
-func (r *Runner) sendOne(c *Campaign, i int) {
-	rc := c.Recipients[i]
+func (r *Runner) sendOne(c *Campaign, i int, rc Recipient) {
 	now := r.Clock.Now()
 	n, nerr := phone.Normalize(rc.E164, r.Region)
 	if nerr == nil && !r.Path.Policy.InWindow(&n, now) {
@@ -474,7 +600,7 @@ func (r *Runner) sendOne(c *Campaign, i int) {
 		return
 	}
 	// Last look: a cancel or pause since the loop loaded the campaign stops this send.
-	if cur, err := r.files().load(c.ID); err != nil || cur.Status != Running || cur.Recipients[i].State != Queued {
+	if !r.stillDue(c.ID, i, rc.Attempts) {
 		return
 	}
 	res := r.Path.Run(r.ctx, outbound.Request{
@@ -488,23 +614,11 @@ func (r *Runner) sendOne(c *Campaign, i int) {
 		},
 	})
 	if res.Refused != nil {
-		var ref *policy.Refusal
-		var be *policy.BooksError
-		switch {
-		case errors.As(res.Refused, &ref):
-			if !r.refuse(c.ID, i, ref.Decision, rc.Approved, now) {
-				r.hold(c.ID, now.Add(policyRetry), "policy_error")
-			}
-		case errors.As(res.Refused, &be):
-			_ = r.update(c.ID, func(c *Campaign) error {
-				c.Status, c.Note = Paused, "paused: nothing could be put on the books ("+be.Error()+")"
-				return nil
-			}, nil)
-		}
+		r.refused(c.ID, i, res.Refused, rc.Approved, now)
 		return
 	}
 	_ = r.update(c.ID, func(c *Campaign) error {
-		p := &c.Recipients[i]
+		p := c.rec(i)
 		p.LedgerID, p.APIID, p.SentAt, p.Waiting = res.Ticket.Entry.ID, res.Attempt.APIID, now, ""
 		switch res.State {
 		case store.Sent:
@@ -574,7 +688,7 @@ func (r *Runner) refuse(id string, i int, d policy.Decision, approved []string, 
 			reason = "needs a confirmation the campaign's approval did not cover: " + reason
 		}
 		_ = r.update(id, func(c *Campaign) error {
-			p := &c.Recipients[i]
+			p := c.rec(i)
 			if p.State == Queued {
 				p.State, p.Rule, p.Reason, p.Waiting = Skipped, skip.ID, reason, ""
 			}
@@ -597,7 +711,7 @@ func (r *Runner) deferQuiet(id string, i int, n *phone.Number, now time.Time) {
 		at = now.Add(windowRetry)
 	}
 	_ = r.update(id, func(c *Campaign) error {
-		p := &c.Recipients[i]
+		p := c.rec(i)
 		if p.State == Queued {
 			p.NotBefore, p.Waiting = at, policy.RuleQuietHours
 		}

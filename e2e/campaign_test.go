@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -168,5 +169,72 @@ func TestCampaignSteeredFromAnotherProcess(t *testing.T) {
 	counts, _ := r.data["counts"].(map[string]any)
 	if r.str("status") != "canceled" || int(counts["sent"].(float64)) != final || counts["queued"] != float64(0) {
 		t.Fatalf("campaign after the cancel (API got %d): %s %v", final, r.text, counts)
+	}
+}
+
+// TestCallCampaignKillNineAdoptsCallsInProgress runs a call campaign (two calls at once) in
+// the built binary against a standalone simulated API, kills it (SIGKILL) while one call is
+// talking and another was placed at the API but its answer never came back, and starts
+// another server on the same state dir. Counted at the API: nobody is called twice, never
+// more than two calls are in progress, and the restarted run records the outcome of both
+// calls it found in progress (one from the ledger, one found in the API) and calls the rest.
+func TestCallCampaignKillNineAdoptsCallsInProgress(t *testing.T) {
+	f := newFakeAPI(t)
+	agentID, _ := f.sender(t)
+	dir := t.TempDir()
+	pf := policyFileWith(t, map[string]any{"allowlist": []string{"+1650555"}})
+	env := ledgerEnv(t, f, dir, "AGENTPHONE_POLICY_FILE="+pf)
+	// The sandbox's simulated people +1 650 555-0200..0203 all answer (sandbox.PeoplePrefix).
+	var nums []string
+	var rs []any
+	for i := range 4 {
+		n := fmt.Sprintf("+1650555020%d", i)
+		nums = append(nums, n)
+		rs = append(rs, map[string]any{"phone_number": n, "variables": map[string]any{"name": fmt.Sprintf("P%d", i)}})
+	}
+	held := nums[1]
+	f.mu.Lock()
+	f.holdTo = held
+	f.mu.Unlock()
+
+	p := startProc(t, env)
+	res := mustOK(t, callTool(t, p.c, "create_campaign", map[string]any{
+		"name": "calls", "channel": "call", "agent_id": agentID, "recipients": rs, "per_minute": 60, "concurrent_calls": 2,
+		"topic": "remind {{name}} of tomorrow's delivery", "initial_greeting": "Hello {{name}}.",
+	}), "create_campaign")
+	id := res.str("id")
+	calls := func(to string) int { return f.count("POST /v1/calls", to) }
+	// Kill once the second call reached the API (its answer held): the first is talking.
+	if !waitFor(20*time.Second, func() bool { return calls(held) == 1 }) {
+		t.Fatalf("the second call never reached the API: %v", f.all())
+	}
+	if now, _ := f.sb.CallsInProgress(); now != 2 {
+		t.Fatalf("%d calls in progress at the kill, want 2", now)
+	}
+	p.kill()
+	if got := calls(""); got != 2 {
+		t.Fatalf("before the kill the API got %d calls, want 2", got)
+	}
+
+	p2 := startProc(t, env)
+	var r result
+	if !waitFor(60*time.Second, func() bool {
+		r = callTool(t, p2.c, "get_campaign", map[string]any{"campaign_id": id})
+		return r.str("status") == "completed"
+	}) {
+		t.Fatalf("the restarted server did not finish the run: %s; the API got %v", r.text, f.all())
+	}
+	for _, n := range nums {
+		if got := calls(n); got != 1 {
+			t.Errorf("%s: the API got %d calls, want 1", n, got)
+		}
+	}
+	if _, peak := f.sb.CallsInProgress(); peak > 2 {
+		t.Errorf("%d calls were in progress at once, the limit is 2", peak)
+	}
+	counts, _ := r.data["counts"].(map[string]any)
+	oc, _ := counts["outcomes"].(map[string]any)
+	if counts["sent"] != float64(4) || oc["human"] != float64(4) {
+		t.Fatalf("counts %v, want 4 calls answered by a person", counts)
 	}
 }

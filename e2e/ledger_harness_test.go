@@ -46,6 +46,7 @@ type fakeAPI struct {
 	faults   map[string]fault // by route "POST /v1/messages"
 	received []received
 	hangTo   string        // faultHang applies only to this recipient
+	holdTo   string        // the API acts for this recipient, then its answer is held until released
 	release  chan struct{} // closed to release hung requests
 }
 
@@ -116,6 +117,7 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	x := f.faults[route]
 	hang := f.hangTo != "" && to == f.hangTo
+	hold := f.holdTo != "" && to == f.holdTo
 	release := f.release
 	if !hang {
 		f.received = append(f.received, received{route: route, to: to, body: body.Body})
@@ -132,6 +134,13 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r.Body = io.NopCloser(bytes.NewReader(raw))
 	rec := httptest.NewRecorder()
 	f.sb.ServeHTTP(rec, r) // the API acts
+	if hold {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+		return
+	}
 	switch x {
 	case faultReset:
 		if hj, ok := w.(http.Hijacker); ok {

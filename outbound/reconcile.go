@@ -89,7 +89,7 @@ func (p *Path) probe(ctx context.Context, t *policy.Ticket, since time.Time, cla
 		if t.Decision.Target == nil {
 			return "", "", errNoProbe
 		}
-		return p.findCall(ctx, t.Decision.Target.E164, since, claimed)
+		return p.FindCall(ctx, t.Decision.Target.E164, since, claimed)
 	case policy.KindBuyNumber:
 		return p.findNumber(ctx, a.Details["country"], a.Details["area_code"], since, claimed)
 	}
@@ -165,8 +165,10 @@ func sameMembers(ps []apiclient.GroupParticipant, members []string) bool {
 	return len(want) == 0
 }
 
-// findCall looks for an outbound call to `to` that started after since.
-func (p *Path) findCall(ctx context.Context, to string, since time.Time, claimed map[string]bool) (string, string, error) {
+// FindCall looks in the API for an outbound call to `to` that started after since and is
+// not in claimed (by id); "" when there is none. A campaign restarted after a kill uses it
+// for a call its earlier run reserved and may have placed.
+func (p *Path) FindCall(ctx context.Context, to string, since time.Time, claimed map[string]bool) (string, string, error) {
 	page, err := p.API.ListCalls(ctx, apiclient.ListCallsParams{Search: to, Direction: apiclient.DirectionOutbound, Limit: 20})
 	if err != nil {
 		return "", "", err

@@ -46,14 +46,24 @@ func (e *Engine) NextWindow(n *phone.Number, t time.Time) (time.Time, bool) {
 // SMSSegmentBudget returns the all-recipient SMS segment cap per hour (max < 0: disabled)
 // and how many segments the last hour used, as of now.
 func (e *Engine) SMSSegmentBudget(ctx context.Context) (max, used int, err error) {
-	max = e.limits.SMSSegmentsHour
+	return e.hourBudget(ctx, evSMSSegments, e.limits.SMSSegmentsHour)
+}
+
+// CallBudget returns the all-recipient calls-per-hour cap (max < 0: disabled) and how many
+// calls the last hour placed, as of now.
+func (e *Engine) CallBudget(ctx context.Context) (max, used int, err error) {
+	return e.hourBudget(ctx, evCalls, e.limits.CallsHour)
+}
+
+func (e *Engine) hourBudget(ctx context.Context, key string, max int) (int, int, error) {
 	if max < 0 {
 		return max, 0, nil
 	}
-	f, err := e.readFacts(ctx, store.FactQuery{Windows: []store.Window{{Key: evSMSSegments, Since: e.clock.Now().Add(-time.Hour)}}})
+	f, err := e.readFacts(ctx, store.FactQuery{Windows: []store.Window{{Key: key, Since: e.clock.Now().Add(-time.Hour)}}})
 	if err != nil {
 		return 0, 0, err
 	}
+	used := 0
 	if len(f.Sums) > 0 {
 		used = f.Sums[0]
 	}
@@ -113,6 +123,7 @@ func (e *Engine) EvaluateMany(ctx context.Context, as []Action) ([]Decision, err
 		}
 		return fi
 	}
+	e.prefetchVouching(ctx, ps, f)
 	if err := parallel(len(as), func(i int) error {
 		if err := e.lookup(ctx, ps[i], factsOf(i)); err != nil {
 			return fmt.Errorf("policy: evaluate %s: %w", as[i].Tool, err)
@@ -126,6 +137,45 @@ func (e *Engine) EvaluateMany(ctx context.Context, as []Action) ([]Decision, err
 		out[i] = e.rules(ps[i], cs[i], factsOf(i), now)
 	}
 	return out, nil
+}
+
+// bulkVouchMin is the least number of unknown destinations worth a bulk look-up.
+const bulkVouchMin = 16
+
+// prefetchVouching answers, in one bulk look-up (BulkVoucher), the contact-book and
+// call-history questions lookup would ask for each destination the store does not know
+// and the allowlist does not vouch for. When the bulk look-up cannot answer for everyone,
+// nothing is set and lookup asks one by one, as Evaluate does.
+func (e *Engine) prefetchVouching(ctx context.Context, ps []*prepared, f store.Facts) {
+	bulk, ok := e.contacts.(BulkVoucher)
+	if !ok || e.history == nil {
+		return
+	}
+	var todo []*prepared
+	var nums []string
+	for _, p := range ps {
+		if p.n == nil || p.group != nil || len(p.static.deny) > 0 || (p.a.Kind != KindSMS && p.a.Kind != KindCall) {
+			continue
+		}
+		if _, allowed := e.allow.match(p.n.E164); allowed || f.Known[p.n.E164].Known {
+			continue
+		}
+		todo = append(todo, p)
+		nums = append(nums, p.n.E164)
+	}
+	if len(todo) < bulkVouchMin {
+		return
+	}
+	contacts, history, complete, err := bulk.Vouched(ctx, nums)
+	if err != nil || !complete {
+		if err != nil {
+			e.log.WarnContext(ctx, "policy: bulk contact look-up failed; asking one by one", "err", e.scrub(err.Error()))
+		}
+		return
+	}
+	for _, p := range todo {
+		p.look.pre, p.look.history, p.look.contact = true, history[p.n.E164], contacts[p.n.E164]
+	}
 }
 
 // parallel runs fn for 0..n-1 on up to evaluateWorkers goroutines and returns the first error.

@@ -2,7 +2,10 @@ package policy
 
 import (
 	"context"
+	"fmt"
 	"reflect"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -57,5 +60,76 @@ func TestNextWindow(t *testing.T) {
 	}
 	if got, _ := e.eng.NextWindow(n.n, got); !got.Equal(time.Date(2026, 3, 11, 12, 0, 0, 0, time.UTC)) {
 		t.Fatalf("inside the window NextWindow moved to %v", got)
+	}
+}
+
+// bulkChecker is a contact book and call history that answers in bulk (BulkVoucher), and
+// counts the one-by-one questions it gets.
+type bulkChecker struct {
+	contacts, history map[string]bool
+	complete          bool
+	mu                sync.Mutex
+	single, bulk      int
+}
+
+func (b *bulkChecker) IsContact(_ context.Context, e164 string) (bool, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.single++
+	return b.contacts[e164], nil
+}
+
+func (b *bulkChecker) Contacted(_ context.Context, e164 string) (bool, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.single++
+	return b.history[e164], nil
+}
+
+func (b *bulkChecker) Vouched(_ context.Context, e164s []string) (map[string]bool, map[string]bool, bool, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.bulk++
+	if !b.complete {
+		return nil, nil, false, nil
+	}
+	c, h := map[string]bool{}, map[string]bool{}
+	for _, n := range e164s {
+		c[n], h[n] = b.contacts[n], b.history[n]
+	}
+	return c, h, true, nil
+}
+
+// TestEvaluateManyBulkVouching: a plan of many unknown numbers asks the contact book and
+// call history once in bulk, deciding exactly as Evaluate does one by one; when the bulk
+// look-up cannot answer for everyone, it asks one by one.
+func TestEvaluateManyBulkVouching(t *testing.T) {
+	for _, complete := range []bool{true, false} {
+		bc := &bulkChecker{contacts: map[string]bool{"+14155550105": true}, history: map[string]bool{"+14155550107": true}, complete: complete}
+		e := newEnv(t, Config{}, func(d *Deps) { d.Contacts, d.History = bc, bc })
+		var as []Action
+		for i := range 20 {
+			as = append(as, sms(fmt.Sprintf("+141555501%02d", i), "hello"))
+		}
+		many, err := e.eng.EvaluateMany(context.Background(), as)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if complete && (bc.bulk != 1 || bc.single != 0) {
+			t.Fatalf("complete: %d bulk and %d single look-ups, want 1 and 0", bc.bulk, bc.single)
+		}
+		if !complete && bc.single == 0 {
+			t.Fatal("incomplete bulk answer: nobody was asked one by one")
+		}
+		for i, a := range as {
+			one := e.eval(t, a)
+			if one.Outcome != many[i].Outcome || !reflect.DeepEqual(one.RuleIDs(), many[i].RuleIDs()) {
+				t.Errorf("%s (complete %v): Evaluate %s %v, EvaluateMany %s %v", a.To, complete, one.Outcome, one.RuleIDs(), many[i].Outcome, many[i].RuleIDs())
+			}
+			first := slices.Contains(many[i].RuleIDs(), RuleFirstContact)
+			if vouched := a.To == "+14155550105" || a.To == "+14155550107"; first == vouched {
+				t.Errorf("%s: first_contact %v", a.To, first)
+			}
+		}
 	}
 }

@@ -43,6 +43,14 @@ type HistoryChecker interface {
 	Contacted(ctx context.Context, e164 string) (bool, error)
 }
 
+// BulkVoucher is implemented by a ContactChecker that can answer IsContact and the
+// HistoryChecker's Contacted for many numbers at once (a campaign's plan asks about hundreds
+// of numbers; one by one that is two API requests each). complete false: it could not know
+// for every number (too long a list to read), and each is asked one by one.
+type BulkVoucher interface {
+	Vouched(ctx context.Context, e164s []string) (contacts, history map[string]bool, complete bool, err error)
+}
+
 // Deps are the engine's collaborators. Store is required; a nil Clock means
 // the real clock, a nil Logger discards, nil Audit/Contacts/History/OwnNumbers
 // are skipped.

@@ -124,6 +124,7 @@ type prepared struct {
 // lookups are the network hooks' answers about n.
 type lookups struct {
 	done        bool
+	pre         bool // history and contact were answered in bulk (BulkVoucher)
 	own         bool // n is one of the account's own numbers
 	allowlisted bool // n is on the operator allowlist
 	vouchSkip   bool // history and contacts were not asked (n was already known)
@@ -312,6 +313,10 @@ func (e *Engine) lookup(ctx context.Context, p *prepared, f store.Facts) error {
 		p.look.done = true
 		return nil
 	}
+	if p.look.pre {
+		p.look.done = true
+		return nil
+	}
 	if e.history != nil {
 		ok, err := e.history.Contacted(ctx, e164)
 		if err != nil {
@@ -445,7 +450,7 @@ func (e *Engine) adminRules(p *prepared, c checks, f store.Facts) Decision {
 			v.confirmHit(RuleAgentChange, "a new agent's system prompt, greeting or voicemail message decides what it says on every call it makes or answers; a person must read it first")
 		}
 	case KindCampaign:
-		v.confirmHit(RuleCampaign, "a campaign texts every recipient in its plan, one by one at its pace, without asking again")
+		v.confirmHit(RuleCampaign, "a campaign texts or calls every recipient in its plan, one by one at its pace, without asking again")
 	case KindRouteNumber:
 		v.confirmHit(RuleAgentChange, "routing a number to an agent, or detaching it, changes who answers its calls and texts")
 	case KindOperatorCode:

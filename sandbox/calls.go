@@ -311,6 +311,10 @@ func (s *Sandbox) createCall(r *http.Request) (int, any, *apiError) {
 		s.mu.Unlock()
 		return fail(badRequest("Agent " + a.cfg.ID + " has no phone number; attach one with POST /v1/agents/{agent_id}/numbers"))
 	}
+	if lim := s.opts.ConcurrentCalls; lim > 0 && s.st.outActive >= lim {
+		s.mu.Unlock()
+		return fail(conflict("CONCURRENCY_LIMIT_REACHED", fmt.Sprintf("Concurrent call limit reached: %d calls are in progress (the plan allows %d)", s.st.outActive, lim)))
+	}
 	if len(req.vars) > 0 && req.prompt == "" && a.cfg.VoiceMode != "hosted" {
 		s.mu.Unlock()
 		return fail(badRequest("variables need a systemPrompt or a hosted agent: agent " + a.cfg.ID + " is in webhook mode and no systemPrompt was given"))

@@ -59,6 +59,10 @@ func (s *Sandbox) newCall(a *agent, n *number, direction, from, to, other string
 		c.numberID, c.ourPhone = n.id, n.phone
 	}
 	s.st.calls[c.id] = c
+	if direction == "outbound" {
+		s.st.outActive++
+		s.st.outPeak = max(s.st.outPeak, s.st.outActive)
+	}
 	id := c.id
 	c.step = s.bg.after(s.opts.RingTime, func() { s.answer(id) })
 	return c
@@ -232,6 +236,9 @@ func (s *Sandbox) advance(id string) {
 // finishLocked ends a call, fills its analysis, and returns its agent.call_ended event.
 // Caller holds s.mu.
 func (s *Sandbox) finishLocked(c *call, status, reason string) *event {
+	if c.direction == "outbound" && c.ended.IsZero() {
+		s.st.outActive--
+	}
 	c.step.stop()
 	c.step = nil
 	c.status = status

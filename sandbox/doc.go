@@ -45,6 +45,15 @@
 // variables fill {{name}} in the prompt, greeting and voicemail message (they need a
 // systemPrompt or a hosted agent). GET /v1/calls/{id}/transcript/stream replays the stored
 // turns, then streams live ones as they happen on the clock, with a heartbeat every 15 s.
+// The simulated people (PeoplePrefix: last seven digits 55502xx, e.g. +16505550200 to
+// +16505550209) answer by themselves, by the last digit of their number: 0-3 reply to a
+// text and answer calls (a short talk on the topic), 4 replies STOP and answers calls, 5-6
+// send calls to voicemail, 7 does not answer a first call but answers one placed at least an
+// hour after it, 8 never answers, 9 is busy; 5-9 never reply to texts. A ten-person campaign
+// to +1 NPA 555-0200..0209 therefore meets replies, a STOP, voicemail, no-answer (one a
+// retry reaches) and busy without anything injected. [Sandbox.CallsInProgress] counts the
+// outbound calls ringing or talking, and the most ever at once; Options.ConcurrentCalls
+// refuses one call more with 409 CONCURRENCY_LIMIT_REACHED.
 // Numbers bought from the sandbox are +1 <area code> 555-01xx with xx below 96 and outside
 // 30-39, so they never collide with these or with the iMessage users.
 //
@@ -59,7 +68,7 @@
 // recipients (2 to 32 iMessage users) starts a group: the answer's to_number is the new grp_
 // id, and later messages to that id go to the group. GET /v1/contacts/capabilities answers
 // from the same rule. With Options.AutoReply the participant (a group's first member)
-// answers after Options.ReplyDelay.
+// answers after Options.ReplyDelay (a simulated person answers by their own rule instead).
 // Inbound traffic is injected with [Sandbox.InjectInboundSMS], [Sandbox.InjectInboundMessage],
 // [Sandbox.InjectInboundCall], or over HTTP with POST /sandbox/inbound/sms and
 // POST /sandbox/inbound/call (Bearer auth required like every /v1 route).

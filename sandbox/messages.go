@@ -341,8 +341,12 @@ func (s *Sandbox) sendMessage(r *http.Request) (int, any, *apiError) {
 		resp.ReplyToMessageID = &req.replyTo
 		resp.ReplyParentUnresolved = &unresolved
 	}
-	if s.opts.AutoReply {
-		s.scheduleAutoReply(n.id, conv.id, req.body)
+	// A simulated person (PeoplePrefix) answers by their own rule; with AutoReply anyone else
+	// answers too.
+	if reply, person := personReply(to); person {
+		s.scheduleReply(n.id, conv.id, reply)
+	} else if personDigit(to) < 0 && s.opts.AutoReply {
+		s.scheduleReply(n.id, conv.id, autoReplyText(req.body))
 	}
 	return ok(resp)
 }
@@ -363,10 +367,9 @@ func (s *Sandbox) addMessage(conv *conversation, from, to, body, direction, chan
 	return m
 }
 
-// scheduleAutoReply makes the other party (the first member of a group) answer after
+// scheduleReply makes the other party (the first member of a group) answer reply after
 // ReplyDelay, on the conversation's channel. Caller holds s.mu.
-func (s *Sandbox) scheduleAutoReply(numberID, convID, body string) {
-	reply := autoReplyText(body)
+func (s *Sandbox) scheduleReply(numberID, convID, reply string) {
 	s.bg.after(s.opts.ReplyDelay, func() {
 		s.mu.Lock()
 		n, found := s.st.numbers[numberID]

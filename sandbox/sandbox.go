@@ -47,6 +47,10 @@ type Options struct {
 	// (6 attempts in all). Default 5 s.
 	WebhookRetryBase time.Duration
 
+	// ConcurrentCalls, when positive, is how many outbound calls the account may have ringing
+	// or talking at once; one more is refused with 409 CONCURRENCY_LIMIT_REACHED. Zero: no limit.
+	ConcurrentCalls int
+
 	// NumberLimit is the number of active numbers an account may hold. Default 10.
 	NumberLimit int
 	// BalanceCents, when positive, enables balance checks: each number costs 300 cents and a

@@ -21,6 +21,8 @@ type state struct {
 	projectHook *webhook
 	outcomes    map[string]string   // destination E.164 -> forced call status
 	calleeLines map[string][]string // destination E.164 -> what the callee says on outbound calls
+	// outActive counts outbound calls ringing or talking now; outPeak the most at once.
+	outActive, outPeak int
 
 	balanceEnforced bool
 	balanceCents    int64

@@ -5,6 +5,7 @@ import (
 	"net/mail"
 	"strings"
 	"sync"
+	"time"
 )
 
 // world is the simulated outside world, shared by the master account and every sub-account:
@@ -14,10 +15,12 @@ type world struct {
 	outcomes map[string]string // destination E.164 -> forced call status
 	imessage map[string]bool   // E.164 -> iMessage capability, overriding IMessagePrefix
 	phones   map[string]bool   // every number ever bought, in any account
+	// unanswered is when each simulated person (PeoplePrefix) first did not answer.
+	unanswered map[string]time.Time
 }
 
 func newWorld() *world {
-	return &world{outcomes: map[string]string{}, imessage: map[string]bool{}}
+	return &world{outcomes: map[string]string{}, imessage: map[string]bool{}, unanswered: map[string]time.Time{}}
 }
 
 // IMessagePrefix marks the sandbox's iMessage users: a phone number whose last seven digits
@@ -77,6 +80,9 @@ func (s *Sandbox) SetCallOutcome(toE164, status string) error {
 func (s *Sandbox) outcomeFor(to string) string {
 	s.world.mu.Lock()
 	o, found := s.world.outcomes[to]
+	if !found {
+		o, found = s.world.personCallOutcome(to, s.clock.Now())
+	}
 	s.world.mu.Unlock()
 	if found {
 		return o

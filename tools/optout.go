@@ -89,20 +89,7 @@ func CallParty(c *apiclient.Call) string {
 
 // CallerTurns returns what the other party said on a call, turn by turn (raw, for the
 // policy's opt-out check; never shown without sanitising).
-func CallerTurns(in []apiclient.TranscriptTurn) []string {
-	var out []string
-	for _, t := range in {
-		switch {
-		case t.Content != "":
-			if t.Role != apiclient.RoleAgent {
-				out = append(out, t.Content)
-			}
-		case strings.TrimSpace(t.Transcript) != "":
-			out = append(out, t.Transcript)
-		}
-	}
-	return out
-}
+func CallerTurns(in []apiclient.TranscriptTurn) []string { return apiclient.CallerTurns(in) }
 
 // observeCall checks the caller turns of a call that ended (or is still going on when a wait
 // gives up) for a spoken do-not-call request, reading the full transcript when the call object

@@ -8,46 +8,20 @@ import (
 )
 
 // Call outcomes: how a call ended, in one word the model can branch on. Every call result
-// carries one as "outcome" in structuredContent and in its text.
+// carries one as "outcome" in structuredContent and in its text. The rule lives in
+// apiclient.CallOutcome (the campaign runner shares it).
 const (
-	OutcomeHuman      = "human"       // a person answered and the call ran
-	OutcomeVoicemail  = "voicemail"   // a voicemail greeting (or answering machine) took the call
-	OutcomeNoAnswer   = "no_answer"   // nobody picked up (or only an automated menu did)
-	OutcomeBusy       = "busy"        // the line was busy or the callee declined
-	OutcomeFailed     = "failed"      // the call could not be connected or broke down
-	OutcomeCanceled   = "canceled"    // this side hung up before anyone answered
-	OutcomeInProgress = "in_progress" // the call has not ended yet
+	OutcomeHuman      = apiclient.CallOutcomeHuman
+	OutcomeVoicemail  = apiclient.CallOutcomeVoicemail
+	OutcomeNoAnswer   = apiclient.CallOutcomeNoAnswer
+	OutcomeBusy       = apiclient.CallOutcomeBusy
+	OutcomeFailed     = apiclient.CallOutcomeFailed
+	OutcomeCanceled   = apiclient.CallOutcomeCanceled
+	OutcomeInProgress = apiclient.CallOutcomeInProgress
 )
 
-// callOutcome derives the outcome from the call's status, disconnection reason, answer and
-// post-call analysis. The reason (the voice provider's words) wins over a generic status:
-// a voicemail greeting leaves the status "completed", for instance.
-func callOutcome(c *apiclient.Call) string {
-	if !c.Status.Terminal() {
-		return OutcomeInProgress
-	}
-	reason := strings.ToLower(strings.TrimSpace(c.DisconnectionReason))
-	inVoicemail := c.Analysis != nil && c.Analysis.InVoicemail != nil && *c.Analysis.InVoicemail
-	switch {
-	case inVoicemail || reason == "voicemail_reached" || reason == "machine_detected":
-		return OutcomeVoicemail
-	case c.Status == apiclient.CallBusy || reason == "dial_busy" || reason == "user_declined":
-		return OutcomeBusy
-	case c.Status == apiclient.CallNoAnswer || reason == "dial_no_answer" || reason == "ivr_reached" || reason == "registered_call_timeout":
-		return OutcomeNoAnswer
-	case c.Status == apiclient.CallCanceled || c.Status == "cancelled":
-		return OutcomeCanceled
-	case c.Status == apiclient.CallFailed || failedReason(reason):
-		return OutcomeFailed
-	}
-	if answered(c) {
-		return OutcomeHuman
-	}
-	if reason == "api_hangup" || reason == "call_canceled" {
-		return OutcomeCanceled
-	}
-	return OutcomeNoAnswer
-}
+// callOutcome is apiclient.CallOutcome.
+func callOutcome(c *apiclient.Call) string { return apiclient.CallOutcome(c) }
 
 // knownOutcome is callOutcome where the call says enough: a call summary in a list has no
 // disconnection reason or analysis, so a completed one there may be a person or a voicemail
@@ -57,29 +31,6 @@ func knownOutcome(c *apiclient.Call) (outcome string, ok bool) {
 		return "", false
 	}
 	return callOutcome(c), true
-}
-
-// failedReason reports disconnection reasons meaning the call never connected or broke down.
-func failedReason(r string) bool {
-	switch r {
-	case "dial_failed", "invalid_destination", "marked_as_spam", "sip_routing_error", "concurrency_limit_reached",
-		"no_valid_payment", "scam_detected", "no_webhook_configured":
-		return true
-	}
-	return strings.HasPrefix(r, "error") || strings.HasPrefix(r, "telephony_provider")
-}
-
-// answered reports whether anyone was on the line: talk time, or the other party speaking.
-func answered(c *apiclient.Call) bool {
-	if c.DurationSeconds != nil && *c.DurationSeconds > 0 {
-		return true
-	}
-	for _, t := range c.Transcripts {
-		if strings.TrimSpace(t.Transcript) != "" || (t.Role == apiclient.RoleUser && strings.TrimSpace(t.Content) != "") {
-			return true
-		}
-	}
-	return false
 }
 
 // outcomeMeaning says an outcome in a few words, for the text.

@@ -89,16 +89,36 @@ func TestContactsImport(t *testing.T) {
 }
 
 // TestDemoCampaign runs `demo campaign` end to end: the plan's exclusions, the approval,
-// the paced run with a STOP reply and an operator opt-out mid-run, the report.
+// the paced run with a STOP the simulated recipient sends by itself and an operator opt-out
+// mid-run, the report.
 func TestDemoCampaign(t *testing.T) {
 	code, out, errOut := runCmd(t, nil, "demo", "campaign")
 	if code != 0 {
 		t.Fatalf("demo campaign exited %d: %s\n%s", code, errOut, out)
 	}
 	for _, want := range []string{"reach 10 of 13", "[duplicate_in_list]", "[first_contact]", "[emergency]",
-		"is running: 10 recipients at 6 a minute", "is completed: 9 sent", "1 skipped", "2 opted out"} {
+		"is running: 10 recipients at 6 a minute", "a STOP came in by itself", "is completed: 9 sent", "1 skipped", "5 replied, 2 opted out"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// TestDemoCallCampaign runs `demo campaign --call`: two calls at once, every outcome, the
+// no_answer retried once an hour later.
+func TestDemoCallCampaign(t *testing.T) {
+	code, out, errOut := runCmd(t, nil, "demo", "campaign", "--call")
+	if code != 0 {
+		t.Fatalf("demo campaign --call exited %d: %s\n%s", code, errOut, out)
+	}
+	for _, want := range []string{"at most 2 calls at once", "greeting: Hi, quick heads-up: I'm an AI assistant", "topic:    remind Ada",
+		"in progress 2,", "the clock jumps there", "is completed: 10 sent", "2 retried; outcomes human 6, voicemail 2, no_answer 1, busy 1",
+		"+16505550207  human     (2 call(s))"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("demo output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "in progress 3") {
+		t.Errorf("more than two calls at once:\n%s", out)
 	}
 }

@@ -25,11 +25,16 @@ const demoRecipient = "(415) 555-0142"
 // stdio protocol (in one process, over pipes), printing each step as a person would want to
 // see it. Nothing real happens.
 func cmdDemo(ctx context.Context, e env, args []string) error {
-	if len(args) == 1 && args[0] == "campaign" {
-		return cmdDemoCampaign(ctx, e)
+	if len(args) >= 1 && args[0] == "campaign" {
+		switch {
+		case len(args) == 1:
+			return cmdDemoCampaign(ctx, e, false)
+		case len(args) == 2 && args[1] == "--call":
+			return cmdDemoCampaign(ctx, e, true)
+		}
 	}
 	if len(args) > 0 {
-		return usageError{"usage: agentphone-mcp demo [campaign]"}
+		return usageError{"usage: agentphone-mcp demo [campaign [--call]]"}
 	}
 	stateDir, err := os.MkdirTemp("", "agentphone-demo-")
 	if err != nil {

@@ -70,7 +70,7 @@ Usage:
   agentphone-mcp [serve] [flags]        run the MCP server (stdio by default)
   agentphone-mcp stdio [flags]          run the MCP server over stdio (what client entries run)
   agentphone-mcp demo                   see it work: drive the server on the sandbox
-  agentphone-mcp demo campaign          a ten-person campaign on a fast simulated clock
+  agentphone-mcp demo campaign [--call] a ten-person campaign on a fast simulated clock
   agentphone-mcp sandbox --listen ADDR  serve the simulated AgentPhone API alone
   agentphone-mcp tools [--toolsets|--footprint]  the tools (or toolsets, or tools/list bytes) as Markdown
   agentphone-mcp optout list|add|remove NUMBER [--channel all|sms|call]
