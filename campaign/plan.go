@@ -291,6 +291,8 @@ func classify(o *planned, d policy.Decision, segMax, segUsed int, call bool) {
 				o.deferred = true
 			case h.ID == policy.RuleRateLimit && segMax >= 0 && segUsed+weight > segMax && weight <= segMax:
 				// The all-recipient hourly cap (segments or calls) is full now: the run waits for it.
+			case h.ID == policy.RuleGlobalLimit:
+				// The operator's cap across all callers is full now: the run waits for it.
 			default:
 				exclude(h)
 				return

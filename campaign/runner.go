@@ -652,7 +652,8 @@ func apiReason(err error) string {
 // it, a cap holds the whole run, anything else skips it (opted out meanwhile, a confirm
 // rule the plan's approval did not cover). It reports false when the decision allows.
 func (r *Runner) refuse(id string, i int, d policy.Decision, approved []string, now time.Time) bool {
-	var quiet, capped bool
+	var quiet bool
+	var capped string // the cap rule that holds the run
 	var skip *policy.RuleHit
 	switch d.Outcome {
 	case policy.Allow:
@@ -662,8 +663,10 @@ func (r *Runner) refuse(id string, i int, d policy.Decision, approved []string, 
 			switch h.ID {
 			case policy.RuleQuietHours:
 				quiet = true
-			case policy.RuleRateLimit:
-				capped = true
+			case policy.RuleRateLimit, policy.RuleGlobalLimit:
+				// A cap (the account's, or the operator's across all callers) holds the
+				// whole run until its window opens; it does not skip the recipient.
+				capped = h.ID
 			default:
 				if skip == nil {
 					skip = &d.Rules[k]
@@ -696,8 +699,8 @@ func (r *Runner) refuse(id string, i int, d policy.Decision, approved []string, 
 		}, nil)
 	case quiet && d.Target != nil:
 		r.deferQuiet(id, i, d.Target, now)
-	case capped:
-		r.hold(id, now.Add(capRetry), policy.RuleRateLimit)
+	case capped != "":
+		r.hold(id, now.Add(capRetry), capped)
 	default:
 		r.hold(id, now.Add(policyRetry), "policy_error")
 	}

@@ -666,3 +666,42 @@ func TestCampaignListAndSteeringErrors(t *testing.T) {
 		t.Fatalf("a refused steer changed the campaign: %s", status)
 	}
 }
+
+// TestCampaignGlobalLimitHoldsTheRun: the operator's cap across all callers (global_limits)
+// full mid-run holds the run (held_by global_limit) instead of skipping the recipients it
+// would refuse; when the window opens the run sends the rest, each exactly once.
+func TestCampaignGlobalLimitHoldsTheRun(t *testing.T) {
+	h, c, numberID, _ := campaignHarnessWith(t, `{"allowlist": ["+1650253"], "global_limits": {"sms_day": 3}}`)
+	nums := []string{"+16502530001", "+16502530002", "+16502530003", "+16502530004", "+16502530005"}
+	id, plan := h.startCampaign(c, campaignArgs(numberID, 60, recipients(nums...)))
+	if ex, _ := plan["excluded"].([]any); len(ex) != 0 {
+		t.Fatalf("the plan excluded %v; a cap that fills later is waited for, not an exclusion", ex)
+	}
+	for range 5 {
+		h.settle(id)
+		h.clk.Advance(time.Second)
+	}
+	h.settle(id)
+	if got := h.sentTo(numberID); len(got) != 3 {
+		t.Fatalf("under the global cap of 3: %v", got)
+	}
+	r := h.mustOK(h.call(c, "get_campaign", map[string]any{"campaign_id": id}), "get_campaign")
+	if r.str("status") != "running" || r.str("held_by") != "global_limit" {
+		t.Fatalf("held run: %v", r.data)
+	}
+	h.clk.Advance(24 * time.Hour)
+	for range 3 {
+		h.settle(id)
+		h.clk.Advance(time.Second)
+	}
+	h.settle(id)
+	got := h.sentTo(numberID)
+	for _, n := range nums {
+		if got[n] != 1 {
+			t.Fatalf("after the window: %v", got)
+		}
+	}
+	if status, n := h.counts(c, id); status != "completed" {
+		t.Fatalf("status %s, counts %v", status, n)
+	}
+}
