@@ -11,6 +11,7 @@ import (
 
 	"github.com/jonboulle/clockwork"
 
+	"github.com/agentphone-mcp/agentphone-mcp/policy"
 	"github.com/agentphone-mcp/agentphone-mcp/store"
 	"github.com/agentphone-mcp/agentphone-mcp/store/redisstore"
 )
@@ -125,12 +126,22 @@ func (a *App) startSharedRecovery() {
 			case <-ctx.Done():
 				return
 			case <-ticker.Chan():
-				got, err := a.policy.RecoverAbandoned(ctx)
-				if err != nil && ctx.Err() == nil {
-					a.logger.Warn("recovering the sends of replicas that ended mid-send failed; retrying later", "err", err)
+				engines := []*policy.Engine{a.policy}
+				if a.callers != nil {
+					// Caller mode: each open account's own entries, audited in its own log
+					// (an account not open here is recovered when it is next opened).
+					for _, t := range a.callers.openTenants() {
+						engines = append(engines, t.policy)
+					}
 				}
-				if len(got) > 0 {
-					a.logger.Warn("sends left pending by a replica that ended are now recorded as unknown (they may have been sent and stay counted)", "count", len(got))
+				for _, pol := range engines {
+					got, err := pol.RecoverAbandoned(ctx)
+					if err != nil && ctx.Err() == nil {
+						a.logger.Warn("recovering the sends of replicas that ended mid-send failed; retrying later", "err", err)
+					}
+					if len(got) > 0 {
+						a.logger.Warn("sends left pending by a replica that ended are now recorded as unknown (they may have been sent and stay counted)", "count", len(got))
+					}
 				}
 			}
 		}

@@ -75,8 +75,10 @@ func (a *App) newHTTPTransport(kind string) *httpTransport {
 		go t.sessions.run(ctx)
 		a.closers = append(a.closers, func() error { t.stopSweep(); return nil })
 	}
-	if a.cfg.MetricsListen == "" {
-		mux.Handle("GET "+MetricsPath, a.metricsHandler()) // behind the bearer token
+	if a.cfg.MetricsListen == "" && a.callers == nil {
+		// Behind the bearer token. In caller mode any AgentPhone key is a valid bearer, so
+		// the operator's metrics are served only on AGENTPHONE_METRICS_LISTEN.
+		mux.Handle("GET "+MetricsPath, a.metricsHandler())
 	}
 	guarded := &guard{
 		next:              mux,
@@ -85,6 +87,7 @@ func (a *App) newHTTPTransport(kind string) *httpTransport {
 		localhostLoopback: loopbackOnly(context.Background(), a.lookupHost, "localhost"),
 		readTimeout:       a.cfg.ReadTimeout,
 		limiter:           newAuthLimiter(a.clock),
+		callers:           a.callers,
 	}
 	// /healthz and /readyz answer without the token: load balancers probe them, and they
 	// reveal only up or down.
@@ -317,7 +320,8 @@ const sseQueueWait = 10 * time.Second
 // results still reach the client), then everything is cancelled, the streams closed, and it
 // returns nil within about a second more.
 func (a *App) serveHTTP(ctx context.Context) error {
-	if err := checkListen(ctx, a.lookupHost, a.cfg.Listen, a.cfg.AllowRemote, len(a.httpTokens) > 0); err != nil {
+	// In caller mode every request is authenticated by its caller's own verified API key.
+	if err := checkListen(ctx, a.lookupHost, a.cfg.Listen, a.cfg.AllowRemote, len(a.httpTokens) > 0 || a.callers != nil); err != nil {
 		return err
 	}
 	ln, err := net.Listen("tcp", a.cfg.Listen)
