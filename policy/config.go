@@ -49,6 +49,11 @@ type Config struct {
 	PolicyFile string
 	// Prices override DefaultPrices (the policy file's "prices").
 	Prices PriceOverrides
+	// GlobalLimits are the operator's caps across all callers (the policy file's
+	// "global_limits"); zero fields are no cap. When one is set, every reservation of an
+	// action it counts also writes a "global/" event, which every account of the store
+	// shares, and a full cap denies [global_limit].
+	GlobalLimits GlobalLimits
 }
 
 // Limits are the sliding-window caps. Windows are fixed; counts are

@@ -184,10 +184,11 @@ func (e *Engine) prepare(a Action) (*prepared, error) {
 
 // checks are the sliding-window counts one decision reads, built for one moment.
 type checks struct {
-	caps   []*capCheck
-	newCap *capCheck
-	dup    *capCheck
-	group  []checks // a group message: each member's own checks, in member order
+	caps      []*capCheck // the account's caps and the operator's global caps
+	newCap    *capCheck
+	globalNew *capCheck // the global new-recipients cap (first contact only)
+	dup       *capCheck
+	group     []checks // a group message: each member's own checks, in member order
 }
 
 // checksFor lists the windows the decision on p reads at now.
@@ -200,10 +201,13 @@ func (e *Engine) checksFor(p *prepared, now time.Time) checks {
 	case KindSMS, KindCall:
 		if p.n != nil {
 			c.caps, c.newCap = e.capsFor(p.a.Kind, p.n.E164, p.info.Segments)
+			g, gNew := e.globalCaps(p.a.Kind, p.info.Segments)
+			c.caps, c.globalNew = append(c.caps, g...), gNew
 			c.dup = dupCheck(p.a, p.n.E164)
 		}
 	case KindBuyNumber:
-		c.caps = e.purchaseCaps()
+		g, _ := e.globalCaps(p.a.Kind, 0)
+		c.caps = append(e.purchaseCaps(), g...)
 	case KindOperatorCode:
 		c.caps = []*capCheck{{key: evOperatorCode, window: OperatorCodesWindow, max: OperatorCodesMax, add: 1, what: "confirmation codes texted to the operator per 10 minutes"}}
 	}
@@ -220,7 +224,7 @@ func (c checks) all() []*capCheck {
 	for _, m := range c.group {
 		out = append(out, m.all()...)
 	}
-	for _, x := range []*capCheck{c.newCap, c.dup} {
+	for _, x := range []*capCheck{c.newCap, c.globalNew, c.dup} {
 		if x != nil {
 			out = append(out, x)
 		}
@@ -384,9 +388,13 @@ func (e *Engine) outboundRules(p *prepared, c checks, f store.Facts, now time.Ti
 
 	first := isFirstContact(p.look, f.Known[n.E164])
 	pv.FirstContact = first
-	caps := c.caps
-	if first && c.newCap != nil {
-		caps = append(caps[:len(caps):len(caps)], c.newCap)
+	caps := c.caps[:len(c.caps):len(c.caps)]
+	if first {
+		for _, x := range []*capCheck{c.newCap, c.globalNew} {
+			if x != nil {
+				caps = append(caps, x)
+			}
+		}
 	}
 	checkLimits(&v, caps)
 	if len(v.deny) > 0 {

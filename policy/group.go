@@ -67,10 +67,15 @@ func (e *Engine) groupChecks(p *prepared, now time.Time) checks {
 		if c.newCap == nil {
 			c.newCap = mc.newCap
 		}
-		mc.newCap = nil
+		if c.globalNew == nil {
+			c.globalNew = mc.globalNew
+		}
+		mc.newCap, mc.globalNew = nil, nil
 		kept := mc.caps[:0:0]
 		for _, x := range mc.caps {
-			if x.key == evSMSSegments {
+			// Caps over all recipients (and the operator's global caps) are kept once, with
+			// every member's weight.
+			if x.key == evSMSSegments || x.rule == RuleGlobalLimit {
 				if len(c.group) > 0 {
 					continue
 				}
@@ -117,10 +122,14 @@ func (e *Engine) groupRules(p *prepared, c checks, f store.Facts, now time.Time)
 			}
 		}
 	}
-	if n := len(pv.NewRecipients); n > 0 && c.newCap != nil {
-		nc := *c.newCap
-		nc.add = n
-		checkLimits(&v, []*capCheck{&nc})
+	if n := len(pv.NewRecipients); n > 0 {
+		for _, x := range []*capCheck{c.newCap, c.globalNew} {
+			if x != nil {
+				nc := *x
+				nc.add = n
+				checkLimits(&v, []*capCheck{&nc})
+			}
+		}
 	}
 	return v.decision(nil, pv)
 }
@@ -135,7 +144,7 @@ func memberName(m *prepared) string {
 
 // groupEntry fills the ledger entry of a group message: every member is a recipient, and
 // each counts its own events.
-func groupEntry(en *store.Entry, p *prepared, d Decision, now time.Time) {
+func (e *Engine) groupEntry(en *store.Entry, p *prepared, d Decision, now time.Time) {
 	for _, m := range p.group {
 		if m.n == nil {
 			continue
@@ -143,6 +152,6 @@ func groupEntry(en *store.Entry, p *prepared, d Decision, now time.Time) {
 		en.Recipients = append(en.Recipients, m.n.E164)
 		en.MarkKnown = append(en.MarkKnown, m.n.E164)
 		first := d.Preview != nil && slices.Contains(d.Preview.NewRecipients, m.n.E164)
-		en.Events = append(en.Events, eventsFor(m, first, now)...)
+		en.Events = append(en.Events, e.eventsFor(m, first, now)...)
 	}
 }

@@ -243,7 +243,7 @@ func (e *Engine) entryFor(p *prepared, d Decision, ap Approval, now time.Time) s
 		en.BodyHash = bodyHash(a.Body)
 	}
 	if p.group != nil {
-		groupEntry(&en, p, d, now)
+		e.groupEntry(&en, p, d, now)
 		return en
 	}
 	first := d.Preview != nil && d.Preview.FirstContact
@@ -260,7 +260,7 @@ func (e *Engine) entryFor(p *prepared, d Decision, ap Approval, now time.Time) s
 			en.ToolContacts = []string{p.n.E164}
 		}
 	}
-	en.Events = eventsFor(p, first, now)
+	en.Events = e.eventsFor(p, first, now)
 	return en
 }
 

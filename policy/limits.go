@@ -37,6 +37,7 @@ type capCheck struct {
 	what   string
 	since  time.Time // start of the window for this decision
 	used   int       // the window's current total, from the store's facts
+	rule   string    // the deny rule when full: RuleRateLimit (""), or RuleGlobalLimit
 }
 
 // capsFor lists the caps that apply to an SMS or call to e164, and the
@@ -89,6 +90,10 @@ func checkLimits(v *verdict, caps []*capCheck) {
 			continue
 		}
 		if c.used+c.add > c.max {
+			if c.rule == RuleGlobalLimit {
+				v.denyHit(RuleGlobalLimit, globalLimitReason(c))
+				continue
+			}
 			v.denyHit(RuleRateLimit, fmt.Sprintf("limit reached: %d of %d %s already used; this would add %d. Wait for the window to pass or ask the operator to raise the limit", c.used, c.max, c.what, c.add))
 		}
 	}
@@ -144,8 +149,9 @@ func isFirstContact(l lookups, k store.KnownFact) bool {
 }
 
 // eventsFor lists what a reservation of p counts: one event per cap and duplicate key
-// the action adds to (at at), and the new-recipients event on first contact.
-func eventsFor(p *prepared, first bool, at time.Time) []store.Event {
+// the action adds to (at at), the new-recipients event on first contact, and the events
+// of the operator's global caps that are set.
+func (e *Engine) eventsFor(p *prepared, first bool, at time.Time) []store.Event {
 	var evs []store.Event
 	add := func(key string, w int) { evs = append(evs, store.Event{Key: key, At: at, Weight: w}) }
 	switch p.a.Kind {
@@ -166,5 +172,5 @@ func eventsFor(p *prepared, first bool, at time.Time) []store.Event {
 	if first {
 		add(evNewRecipient, 1)
 	}
-	return evs
+	return append(evs, e.globalEvents(p, first, at)...)
 }

@@ -29,6 +29,11 @@ const maxPolicyFileSize = 1 << 20
 //	    "calls_per_recipient_10min": 1, "calls_per_recipient_day": 3,
 //	    "new_recipients_day": 10, "sms_segments_hour": 60, "calls_hour": 20
 //	  },
+//	  "global_limits": {                              // the operator's caps across ALL callers (caller-key mode);
+//	    "sms_day": 2000, "sms_segments_hour": 600,    // omitted, 0 or negative = no cap [global_limit]
+//	    "calls_hour": 100, "calls_day": 500,
+//	    "new_recipients_day": 200, "numbers_bought_day": 5
+//	  },
 //	  "operator_phone":    "+14155550123",            // the operator's own phone, for OTP confirmations
 //	  "prices": {                                     // US dollars; each set key replaces the published price
 //	    "number_monthly": 3.00, "voice_webhook_per_min": 0.13, "voice_hosted_per_min": 0.22,
@@ -44,6 +49,7 @@ type FileConfig struct {
 	AllowedCountries []string        `json:"allowed_countries,omitempty"`
 	QuietHours       string          `json:"quiet_hours,omitempty"`
 	Limits           *Limits         `json:"limits,omitempty"`
+	GlobalLimits     *GlobalLimits   `json:"global_limits,omitempty"`
 	OperatorPhone    string          `json:"operator_phone,omitempty"`
 	Prices           *PriceOverrides `json:"prices,omitempty"`
 }
@@ -160,7 +166,7 @@ func checkDuplicateKeys(data []byte) error {
 
 // WithFile returns c with the policy file applied: allowlist and denylist
 // entries are added; allowed_countries, quiet_hours, operator_phone and each
-// set limit replace the configured value.
+// set limit and global limit replace the configured value.
 func (c Config) WithFile(f FileConfig) Config {
 	c.Allowlist = append(append([]string(nil), c.Allowlist...), f.Allowlist...)
 	c.Denylist = append(append([]string(nil), c.Denylist...), f.Denylist...)
@@ -175,6 +181,9 @@ func (c Config) WithFile(f FileConfig) Config {
 	}
 	if f.Limits != nil {
 		c.Limits = c.Limits.overlay(*f.Limits)
+	}
+	if f.GlobalLimits != nil {
+		c.GlobalLimits = c.GlobalLimits.overlay(*f.GlobalLimits)
 	}
 	if f.Prices != nil {
 		c.Prices = c.Prices.merge(*f.Prices)

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jonboulle/clockwork"
@@ -48,6 +49,16 @@ var (
 var allBuckets = [][]byte{bucketEvents, bucketKnown, bucketOptOuts, bucketNonces, bucketInbound,
 	bucketDeliveries, bucketToolContacts, bucketLedger, bucketLedgerOpen, bucketOptOutsGone}
 
+// bucketAccounts holds one nested bucket per account other than the default
+// (accounts/<id>/<bucket>), with every bucket of allBuckets but events: event windows of
+// every account live in the one events bucket, under keys scoped with ScopedKey, so that
+// "global/" keys are shared and one sweep prunes them all. Created with the first view.
+var bucketAccounts = []byte("accounts")
+
+// accountBuckets are the buckets each account has of its own.
+var accountBuckets = [][]byte{bucketKnown, bucketOptOuts, bucketNonces, bucketInbound,
+	bucketDeliveries, bucketToolContacts, bucketLedger, bucketLedgerOpen, bucketOptOutsGone}
+
 // Defaults for Options fields left at their zero value.
 const (
 	DefaultLockTimeout    = time.Second
@@ -77,7 +88,8 @@ type Options struct {
 	// instead of creating it: set it when the audit log shows history, so that a lost
 	// state file (and its opt-outs) is never silently replaced by an empty one.
 	RequireExisting bool
-	// Account scopes event keys (see ScopedKey); empty is the single default account.
+	// Account makes the opened Bolt the view of that account (as ForAccount would: see
+	// Accounts); empty is the default account, with the single-account layout.
 	Account string
 }
 
@@ -91,7 +103,20 @@ type Options struct {
 // only for their own short transaction; nothing waits on a network call.
 //
 // A Bolt is safe for concurrent use by goroutines; its own transactions run one at a time.
+//
+// A Bolt is also the view of one account (Options.Account, ForAccount): the default
+// account's buckets are the top-level ones (the layout of single-account files), another
+// account's are nested under accounts/<id>/. Every view of one engine shares its lock
+// file, owner and transactions.
 type Bolt struct {
+	*boltEngine
+	account string
+	isView  bool        // made by ForAccount: Close releases nothing of the engine
+	closed  atomic.Bool // this view was closed
+}
+
+// boltEngine is what every view of one opened state directory shares.
+type boltEngine struct {
 	dir  string
 	path string
 	opts Options
@@ -105,9 +130,14 @@ type Bolt struct {
 	pruneMu   sync.Mutex // guards lastPrune and lastSweep
 	lastPrune time.Time
 	lastSweep time.Time
+
+	ensured sync.Map // account id -> struct{}: its buckets exist in the file
 }
 
-var _ Store = (*Bolt)(nil)
+var (
+	_ Store    = (*Bolt)(nil)
+	_ Accounts = (*Bolt)(nil)
+)
 
 // Open prepares <dir>/state.db (created with its buckets if needed, unless
 // Options.RequireExisting), <dir>/state.lock and this process's owner lock. The directory
@@ -153,16 +183,24 @@ func Open(dir string, opts Options) (*Bolt, error) {
 			return nil, missingError(path, "is empty (0 bytes)")
 		}
 	}
+	if opts.Account != "" {
+		if err := CheckAccount(opts.Account); err != nil {
+			return nil, fmt.Errorf("store: Options.Account: %w", err)
+		}
+	}
 	lock, err := filelock.OpenLocker(filepath.Join(dir, LockFileName))
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
-	s := &Bolt{dir: dir, path: path, opts: opts, lock: lock}
+	s := &Bolt{boltEngine: &boltEngine{dir: dir, path: path, opts: opts, lock: lock}, account: opts.Account}
 	err = s.run(context.Background(), "open the state file", true, func(tx *bolt.Tx) error {
 		for _, b := range allBuckets {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return fmt.Errorf("create bucket %s: %w", b, err)
 			}
+		}
+		if err := ensureAccount(tx, opts.Account); err != nil {
+			return err
 		}
 		return walk(tx)
 	})
@@ -179,7 +217,94 @@ func Open(dir string, opts Options) (*Bolt, error) {
 		_ = lock.Close()
 		return nil, err
 	}
+	if opts.Account != "" {
+		s.ensured.Store(opts.Account, struct{}{})
+	}
 	return s, nil
+}
+
+// ensureAccount creates account's buckets (accounts/<id>/...) if they are missing; the
+// default account's are the top-level ones, created by Open.
+func ensureAccount(tx *bolt.Tx, account string) error {
+	if account == "" {
+		return nil
+	}
+	all, err := tx.CreateBucketIfNotExists(bucketAccounts)
+	if err != nil {
+		return fmt.Errorf("create bucket %s: %w", bucketAccounts, err)
+	}
+	ab, err := all.CreateBucketIfNotExists([]byte(account))
+	if err != nil {
+		return fmt.Errorf("create the buckets of account %s: %w", account, err)
+	}
+	for _, b := range accountBuckets {
+		if _, err := ab.CreateBucketIfNotExists(b); err != nil {
+			return fmt.Errorf("create bucket %s of account %s: %w", b, account, err)
+		}
+	}
+	return nil
+}
+
+// ForAccount implements Accounts: a view of this engine for account, sharing its lock,
+// owner and file. The first view of an account in this engine creates the account's
+// buckets (one write transaction); later ones do no I/O. It fails with ErrClosed once the
+// engine is closed.
+func (s *Bolt) ForAccount(account string) (Store, error) {
+	if err := CheckAccount(account); err != nil {
+		return nil, fmt.Errorf("store: for account: %w", err)
+	}
+	v := &Bolt{boltEngine: s.boltEngine, account: account, isView: true}
+	if _, ok := s.ensured.Load(account); ok {
+		if s.engineClosed() {
+			return nil, fmt.Errorf("store: for account: %w", ErrClosed)
+		}
+		return v, nil
+	}
+	err := s.run(context.Background(), "create the account's state", true, func(tx *bolt.Tx) error {
+		return ensureAccount(tx, account)
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.ensured.Store(account, struct{}{})
+	return v, nil
+}
+
+// AccountIDs implements Accounts: the accounts that have buckets in the file.
+func (s *Bolt) AccountIDs(ctx context.Context) ([]string, error) {
+	var out []string
+	err := s.viewEngine(ctx, "list accounts", func(tx *bolt.Tx) error {
+		all := tx.Bucket(bucketAccounts)
+		if all == nil {
+			return nil
+		}
+		return all.ForEach(func(k, v []byte) error {
+			if v == nil {
+				out = append(out, string(k))
+			}
+			return nil
+		})
+	})
+	return out, err
+}
+
+// Account returns the account this Bolt is the view of ("" for the default account).
+func (s *Bolt) Account() string { return s.account }
+
+// engineClosed reports whether the engine was closed.
+func (s *boltEngine) engineClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lock == nil
+}
+
+// b returns the account's bucket name inside tx (run checked that the account's buckets
+// exist). Event windows are not the account's own: use tx.Bucket(bucketEvents).
+func (s *Bolt) b(tx *bolt.Tx, name []byte) *bolt.Bucket {
+	if s.account == "" {
+		return tx.Bucket(name)
+	}
+	return tx.Bucket(bucketAccounts).Bucket([]byte(s.account)).Bucket(name)
 }
 
 // missingError explains a missing or empty state file where history says there was one.
@@ -198,8 +323,13 @@ func (s *Bolt) Dir() string { return s.dir }
 func (s *Bolt) Owner() string { return s.owner }
 
 // Close releases the lock file and the owner lock. The state file is not held open
-// between transactions, so Close never loses data. Later calls fail with ErrClosed.
+// between transactions, so Close never loses data. Later calls fail with ErrClosed, on
+// every view of the engine too. Closing a view (ForAccount) only ends that view.
 func (s *Bolt) Close() error {
+	if s.isView {
+		s.closed.Store(true)
+		return nil
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.lock == nil {
@@ -228,9 +358,38 @@ func (s *Bolt) view(ctx context.Context, what string, fn func(tx *bolt.Tx) error
 	return s.run(ctx, what, false, fn)
 }
 
+// viewEngine runs fn in a read transaction that reads no account's buckets (so it works
+// on a closed view's engine too).
+func (s *Bolt) viewEngine(ctx context.Context, what string, fn func(tx *bolt.Tx) error) error {
+	return s.boltEngine.run(ctx, what, false, fn)
+}
+
+// run runs fn in one transaction of the engine, for this view's account: a closed view
+// fails with ErrClosed, and the account's buckets must exist (ForAccount created them; a
+// state file replaced since is an error, never a panic).
+func (s *Bolt) run(ctx context.Context, what string, write bool, fn func(tx *bolt.Tx) error) error {
+	if s.closed.Load() {
+		return fmt.Errorf("store: %s: %w", what, ErrClosed)
+	}
+	if s.account == "" {
+		return s.boltEngine.run(ctx, what, write, fn)
+	}
+	return s.boltEngine.run(ctx, what, write, func(tx *bolt.Tx) error {
+		if all := tx.Bucket(bucketAccounts); all == nil || all.Bucket([]byte(s.account)) == nil {
+			if !write {
+				return fmt.Errorf("%w: the state of account %s is missing from %s (was the file replaced?); open the account again", ErrMissing, s.account, s.path)
+			}
+			if err := ensureAccount(tx, s.account); err != nil {
+				return err
+			}
+		}
+		return fn(tx)
+	})
+}
+
 // run takes the state lock (exclusive when write), checks the file, opens state.db, runs
 // fn in one transaction, and closes the file and the lock again.
-func (s *Bolt) run(ctx context.Context, what string, write bool, fn func(tx *bolt.Tx) error) (err error) {
+func (s *boltEngine) run(ctx context.Context, what string, write bool, fn func(tx *bolt.Tx) error) (err error) {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("store: %s: %w", what, err)
 	}
@@ -262,7 +421,7 @@ func (s *Bolt) run(ctx context.Context, what string, write bool, fn func(tx *bol
 // transact opens the file and runs fn. A panic inside bbolt (a damaged page) and a fault
 // on the mapped file (SIGBUS, SIGSEGV: a file shrunk under it) become ErrDamaged errors
 // instead of killing the process.
-func (s *Bolt) transact(write bool, fn func(tx *bolt.Tx) error) (err error) {
+func (s *boltEngine) transact(write bool, fn func(tx *bolt.Tx) error) (err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	var db *bolt.DB
 	defer func() {
@@ -336,7 +495,7 @@ func checkKey(kind, k string) error {
 // dueSweep reports whether a sweep of events and settled entries should run now, and
 // records that it ran. One-off keys, such as a duplicate-SMS key, are never written
 // again, so only a sweep removes them.
-func (s *Bolt) dueSweep(now time.Time) bool {
+func (s *boltEngine) dueSweep(now time.Time) bool {
 	s.pruneMu.Lock()
 	defer s.pruneMu.Unlock()
 	if !s.lastSweep.IsZero() && now.Sub(s.lastSweep) < sweepInterval && now.After(s.lastSweep) {
@@ -348,7 +507,7 @@ func (s *Bolt) dueSweep(now time.Time) bool {
 
 // duePrune reports whether a periodic prune should run now (at most once per minute), and
 // records that it ran.
-func (s *Bolt) duePrune(now time.Time) bool {
+func (s *boltEngine) duePrune(now time.Time) bool {
 	s.pruneMu.Lock()
 	defer s.pruneMu.Unlock()
 	if !s.lastPrune.IsZero() && now.Sub(s.lastPrune) < defaultPruneInterval && now.After(s.lastPrune) {

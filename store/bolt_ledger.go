@@ -48,11 +48,11 @@ func (s *Bolt) checkQuery(q FactQuery) error { return CheckQuery(q) }
 // readFacts reads q inside tx.
 func (s *Bolt) readFacts(tx *bolt.Tx, q FactQuery) (Facts, error) {
 	f := Facts{OptedOut: make(map[string]bool, len(q.OptOuts)), Known: make(map[string]KnownFact, len(q.Known)), Sums: make([]int, len(q.Windows))}
-	oo := tx.Bucket(bucketOptOuts)
+	oo := s.b(tx, bucketOptOuts)
 	for _, o := range q.OptOuts {
 		f.OptedOut[o.E164] = f.OptedOut[o.E164] || optedOut(oo, o.E164, o.Channel)
 	}
-	known, tc := tx.Bucket(bucketKnown), tx.Bucket(bucketToolContacts)
+	known, tc := s.b(tx, bucketKnown), s.b(tx, bucketToolContacts)
 	for _, n := range q.Known {
 		var k KnownFact
 		if v := known.Get([]byte(n)); v != nil {
@@ -64,7 +64,7 @@ func (s *Bolt) readFacts(tx *bolt.Tx, q FactQuery) (Facts, error) {
 	}
 	events := tx.Bucket(bucketEvents)
 	for i, w := range q.Windows {
-		f.Sums[i] = sumSince(events.Bucket([]byte(ScopedKey(s.opts.Account, w.Key))), w.Since)
+		f.Sums[i] = sumSince(events.Bucket([]byte(ScopedKey(s.account, w.Key))), w.Since)
 	}
 	return f, nil
 }
@@ -142,7 +142,7 @@ func (s *Bolt) writeReservation(tx *bolt.Tx, e Entry) error {
 	if e.Kind == "" {
 		return errors.New("ledger entry without a kind")
 	}
-	ledger := tx.Bucket(bucketLedger)
+	ledger := s.b(tx, bucketLedger)
 	if ledger.Get([]byte(e.ID)) != nil {
 		return fmt.Errorf("ledger entry %s already exists", e.ID)
 	}
@@ -155,7 +155,7 @@ func (s *Bolt) writeReservation(tx *bolt.Tx, e Entry) error {
 		if ev.Weight <= 0 {
 			return fmt.Errorf("event %q: weight %d must be positive", ev.Key, ev.Weight)
 		}
-		key := ScopedKey(s.opts.Account, ev.Key)
+		key := ScopedKey(s.account, ev.Key)
 		b, err := events.CreateBucketIfNotExists([]byte(key))
 		if err != nil {
 			return fmt.Errorf("event %q: %w", ev.Key, err)
@@ -179,32 +179,32 @@ func (s *Bolt) writeReservation(tx *bolt.Tx, e Entry) error {
 		if err := checkKey("contact", n); err != nil {
 			return err
 		}
-		b := tx.Bucket(bucketToolContacts)
+		b := s.b(tx, bucketToolContacts)
 		if b.Get([]byte(n)) == nil {
 			if err := b.Put([]byte(n), timeKey(e.CreatedAt)); err != nil {
 				return err
 			}
 		}
 	}
-	if err := putEntry(tx, be); err != nil {
+	if err := s.putEntry(tx, be); err != nil {
 		return err
 	}
 	if e.State == Pending {
-		return tx.Bucket(bucketLedgerOpen).Put([]byte(e.ID), []byte(e.Owner))
+		return s.b(tx, bucketLedgerOpen).Put([]byte(e.ID), []byte(e.Owner))
 	}
 	return nil
 }
 
-func putEntry(tx *bolt.Tx, be boltEntry) error {
+func (s *Bolt) putEntry(tx *bolt.Tx, be boltEntry) error {
 	v, err := json.Marshal(be)
 	if err != nil {
 		return fmt.Errorf("encode ledger entry %s: %w", be.ID, err)
 	}
-	return tx.Bucket(bucketLedger).Put([]byte(be.ID), v)
+	return s.b(tx, bucketLedger).Put([]byte(be.ID), v)
 }
 
-func getEntry(tx *bolt.Tx, id string) (boltEntry, error) {
-	v := tx.Bucket(bucketLedger).Get([]byte(id))
+func (s *Bolt) getEntry(tx *bolt.Tx, id string) (boltEntry, error) {
+	v := s.b(tx, bucketLedger).Get([]byte(id))
 	if v == nil {
 		return boltEntry{}, fmt.Errorf("%w: %s", ErrNotFound, id)
 	}
@@ -231,7 +231,7 @@ func (s *Bolt) Settle(ctx context.Context, id string, st Settlement) (Entry, err
 	}
 	var out Entry
 	err := s.update(ctx, "settle", func(tx *bolt.Tx) error {
-		be, err := getEntry(tx, id)
+		be, err := s.getEntry(tx, id)
 		if err != nil {
 			return err
 		}
@@ -255,7 +255,7 @@ func (s *Bolt) Settle(ctx context.Context, id string, st Settlement) (Entry, err
 			be.Refs = nil
 		}
 		if st.State == Sent {
-			known := tx.Bucket(bucketKnown)
+			known := s.b(tx, bucketKnown)
 			for _, n := range next.MarkKnown {
 				if err := checkKey("recipient", n); err != nil {
 					return err
@@ -268,10 +268,10 @@ func (s *Bolt) Settle(ctx context.Context, id string, st Settlement) (Entry, err
 			}
 		}
 		be.Entry = next
-		if err := putEntry(tx, be); err != nil {
+		if err := s.putEntry(tx, be); err != nil {
 			return err
 		}
-		return tx.Bucket(bucketLedgerOpen).Delete([]byte(id))
+		return s.b(tx, bucketLedgerOpen).Delete([]byte(id))
 	})
 	if err != nil {
 		return Entry{}, err
@@ -306,7 +306,7 @@ func (s *Bolt) Entry(ctx context.Context, id string) (Entry, error) {
 	}
 	var out Entry
 	err := s.view(ctx, "read ledger entry", func(tx *bolt.Tx) error {
-		be, err := getEntry(tx, id)
+		be, err := s.getEntry(tx, id)
 		out = be.Entry
 		return err
 	})
@@ -317,7 +317,7 @@ func (s *Bolt) Entry(ctx context.Context, id string) (Entry, error) {
 func (s *Bolt) Entries(ctx context.Context, f EntryFilter) ([]Entry, error) {
 	var out []Entry
 	err := s.view(ctx, "list ledger entries", func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketLedger).Cursor()
+		c := s.b(tx, bucketLedger).Cursor()
 		for k, v := c.Last(); k != nil; k, v = c.Prev() {
 			var be boltEntry
 			if err := json.Unmarshal(v, &be); err != nil {
@@ -349,11 +349,12 @@ func (f EntryFilter) Match(e Entry) bool {
 	return f.Since.IsZero() || !e.CreatedAt.Before(f.Since)
 }
 
-// RecoverAbandoned implements Store.
+// RecoverAbandoned implements Store, for this view's account only (the engine's: the
+// default account); walk AccountIDs to recover every account.
 func (s *Bolt) RecoverAbandoned(ctx context.Context) ([]Entry, error) {
 	byOwner := map[string][]string{}
 	err := s.view(ctx, "list pending ledger entries", func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketLedgerOpen).ForEach(func(k, v []byte) error {
+		return s.b(tx, bucketLedgerOpen).ForEach(func(k, v []byte) error {
 			byOwner[string(v)] = append(byOwner[string(v)], string(k))
 			return nil
 		})
@@ -386,9 +387,9 @@ func (s *Bolt) RecoverAbandoned(ctx context.Context) ([]Entry, error) {
 	err = s.update(ctx, "recover abandoned ledger entries", func(tx *bolt.Tx) error {
 		out = out[:0]
 		for _, id := range dead {
-			be, err := getEntry(tx, id)
+			be, err := s.getEntry(tx, id)
 			if errors.Is(err, ErrNotFound) {
-				if err := tx.Bucket(bucketLedgerOpen).Delete([]byte(id)); err != nil {
+				if err := s.b(tx, bucketLedgerOpen).Delete([]byte(id)); err != nil {
 					return err
 				}
 				continue
@@ -400,10 +401,10 @@ func (s *Bolt) RecoverAbandoned(ctx context.Context) ([]Entry, error) {
 				continue
 			}
 			be.Entry, _, _ = settleEntry(be.Entry, Settlement{State: Unknown, Note: RecoveredNote}, now)
-			if err := putEntry(tx, be); err != nil {
+			if err := s.putEntry(tx, be); err != nil {
 				return err
 			}
-			if err := tx.Bucket(bucketLedgerOpen).Delete([]byte(id)); err != nil {
+			if err := s.b(tx, bucketLedgerOpen).Delete([]byte(id)); err != nil {
 				return err
 			}
 			out = append(out, be.Entry)
@@ -451,7 +452,30 @@ func (s *Bolt) sweep(tx *bolt.Tx, now time.Time) error {
 			}
 		}
 	}
-	ledger := tx.Bucket(bucketLedger)
+	if err := sweepLedger(tx.Bucket(bucketLedger), cutoff); err != nil {
+		return err
+	}
+	// Every account's ledger, not only this view's: an account nobody uses any more is
+	// swept too.
+	all := tx.Bucket(bucketAccounts)
+	if all == nil {
+		return nil
+	}
+	return all.ForEach(func(k, v []byte) error {
+		if v != nil {
+			return nil
+		}
+		if ab := all.Bucket(k); ab != nil {
+			if l := ab.Bucket(bucketLedger); l != nil {
+				return sweepLedger(l, cutoff)
+			}
+		}
+		return nil
+	})
+}
+
+// sweepLedger deletes the settled entries of ledger created before cutoff.
+func sweepLedger(ledger *bolt.Bucket, cutoff time.Time) error {
 	var old [][]byte
 	c := ledger.Cursor()
 	for k, v := c.First(); k != nil; k, v = c.Next() {

@@ -48,13 +48,13 @@ func (s *Bolt) AddOptOut(ctx context.Context, o OptOut) (bool, error) {
 	var added bool
 	err = s.update(ctx, "add opt-out", func(tx *bolt.Tx) error {
 		if o.Source != SourceOperator {
-			if v := tx.Bucket(bucketOptOutsGone).Get([]byte(o.E164)); v != nil {
+			if v := s.b(tx, bucketOptOutsGone).Get([]byte(o.E164)); v != nil {
 				if lifted, ok := decodeTime(v); ok && !o.At.After(lifted) {
 					return nil // said before the operator lifted the opt-out
 				}
 			}
 		}
-		b := tx.Bucket(bucketOptOuts)
+		b := s.b(tx, bucketOptOuts)
 		k := optOutKey(o.E164, o.Channel)
 		if b.Get(k) != nil {
 			return nil
@@ -80,10 +80,10 @@ func (s *Bolt) RemoveOptOut(ctx context.Context, e164, channel string) (bool, er
 	var removed bool
 	now := s.opts.Clock.Now()
 	err := s.update(ctx, "remove opt-out", func(tx *bolt.Tx) error {
-		if err := tx.Bucket(bucketOptOutsGone).Put([]byte(e164), timeKey(now)); err != nil {
+		if err := s.b(tx, bucketOptOutsGone).Put([]byte(e164), timeKey(now)); err != nil {
 			return err
 		}
-		b := tx.Bucket(bucketOptOuts)
+		b := s.b(tx, bucketOptOuts)
 		for _, c := range scopes {
 			k := optOutKey(e164, c)
 			if b.Get(k) != nil {
@@ -108,7 +108,7 @@ func (s *Bolt) IsOptedOut(ctx context.Context, e164, channel string) (bool, erro
 	}
 	var found bool
 	err := s.view(ctx, "check opt-out", func(tx *bolt.Tx) error {
-		found = optedOut(tx.Bucket(bucketOptOuts), e164, channel)
+		found = optedOut(s.b(tx, bucketOptOuts), e164, channel)
 		return nil
 	})
 	return found, err
@@ -118,7 +118,7 @@ func (s *Bolt) IsOptedOut(ctx context.Context, e164, channel string) (bool, erro
 func (s *Bolt) ListOptOuts(ctx context.Context) ([]OptOut, error) {
 	var out []OptOut
 	err := s.view(ctx, "list opt-outs", func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketOptOuts).ForEach(func(k, v []byte) error {
+		return s.b(tx, bucketOptOuts).ForEach(func(k, v []byte) error {
 			var o OptOut
 			if err := json.Unmarshal(v, &o); err != nil {
 				num, ch, _ := strings.Cut(string(k), "|")
@@ -144,7 +144,7 @@ func (s *Bolt) MarkToolContact(ctx context.Context, e164 string, at time.Time) e
 		return fmt.Errorf("store: mark tool contact: %w", err)
 	}
 	return s.update(ctx, "mark tool contact", func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketToolContacts)
+		b := s.b(tx, bucketToolContacts)
 		if b.Get([]byte(e164)) != nil {
 			return nil
 		}
@@ -161,7 +161,7 @@ func (s *Bolt) UseNonce(ctx context.Context, nonce string, exp time.Time) (fresh
 	now := s.opts.Clock.Now()
 	prune := s.duePrune(now)
 	err = s.update(ctx, "use token nonce", func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketNonces)
+		b := s.b(tx, bucketNonces)
 		if prune {
 			if err := pruneExpired(b, now); err != nil {
 				return err
@@ -186,7 +186,7 @@ func (s *Bolt) SeenDelivery(ctx context.Context, id string) (bool, error) {
 	prune := s.duePrune(now)
 	var seen bool
 	err := s.update(ctx, "record webhook delivery", func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketDeliveries)
+		b := s.b(tx, bucketDeliveries)
 		if prune {
 			if err := pruneExpired(b, now); err != nil {
 				return err
@@ -229,7 +229,7 @@ func (s *Bolt) AppendInbound(ctx context.Context, kind, id string, payload []byt
 		return fmt.Errorf("store: append inbound: empty kind")
 	}
 	return s.update(ctx, "append inbound event", func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketInbound)
+		b := s.b(tx, bucketInbound)
 		seq, err := b.NextSequence()
 		if err != nil {
 			return err
@@ -263,7 +263,7 @@ func (s *Bolt) RecentInbound(ctx context.Context, limit int) ([]Inbound, error) 
 	}
 	var out []Inbound
 	err := s.view(ctx, "read inbound events", func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketInbound).Cursor()
+		c := s.b(tx, bucketInbound).Cursor()
 		for k, v := c.Last(); k != nil && len(out) < limit; k, v = c.Prev() {
 			var in Inbound
 			if err := json.Unmarshal(v, &in); err != nil {

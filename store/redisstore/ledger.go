@@ -232,6 +232,9 @@ func (s *Redis) Reserve(ctx context.Context, q store.FactQuery, decide func(stor
 			p.Set(ctx, key, v, 0)
 			p.ZAdd(ctx, s.kLedger(), redis.Z{Score: 0, Member: e.ID})
 			p.HSet(ctx, s.kOpen(), e.ID, s.owner)
+			if s.account != "" {
+				p.SAdd(ctx, s.kAccounts(), s.account)
+			}
 			return nil
 		})
 		if err != nil {
@@ -412,8 +415,9 @@ func (s *Redis) dropGone(ctx context.Context, ids []any) error {
 	return nil
 }
 
-// RecoverAbandoned implements store.Store: pending entries whose owner's heartbeat key has
-// expired (or was deleted by Close) become unknown.
+// RecoverAbandoned implements store.Store: pending entries of this view's account (the
+// engine's: the default account) whose owner's heartbeat key has expired (or was deleted
+// by Close) become unknown. Walk AccountIDs to recover every account.
 func (s *Redis) RecoverAbandoned(ctx context.Context) ([]store.Entry, error) {
 	if err := s.check(); err != nil {
 		return nil, fmt.Errorf("store: recover abandoned ledger entries: %w", err)

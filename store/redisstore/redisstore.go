@@ -40,9 +40,11 @@ import (
 	"math"
 	"math/big"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jonboulle/clockwork"
@@ -68,8 +70,8 @@ type Options struct {
 	Clock clockwork.Clock
 	// Prefix names the deployment's keys ({Prefix}:...); default "agentphone".
 	Prefix string
-	// Account scopes the state to one account (see store.ScopedKey); empty is the single
-	// default account.
+	// Account makes the opened store the view of that account (as ForAccount would: see
+	// store.Accounts); empty is the single default account.
 	Account string
 	// EventRetention is how long events and settled ledger entries are kept (default
 	// store.DefaultEventRetention); it must exceed the longest sliding window asked about.
@@ -88,14 +90,29 @@ type Options struct {
 
 // Redis is the Redis engine. It is safe for concurrent use; any number of Redis stores
 // (replicas) may share one Redis server.
+//
+// A Redis is also the view of one account (Options.Account, ForAccount): the default
+// account's keys are "{prefix}:<name>", another account's "{prefix}:acct/<id>/<name>", and
+// event windows "{prefix}:ev:" + store.ScopedKey(account, key), so "global/" windows are
+// shared. Every view of one engine shares its client, owner, heartbeat and reservation
+// queue.
 type Redis struct {
+	*engine
+	account string
+	base    string      // "{prefix}:" plus the account part, for the account's own keys
+	isView  bool        // made by ForAccount: Close releases nothing of the engine
+	closedV atomic.Bool // this view was closed
+}
+
+// engine is what every view of one opened Redis store shares.
+type engine struct {
 	rdb   redis.UniversalClient
 	owned bool // Close closes rdb
 	opts  Options
 	where string // the server address, for error messages (never the password)
 
 	owner string
-	base  string // "{prefix}:" plus the account part, for the account's own keys
+	tag   string // "{prefix}:", for the engine's own keys (owners, the account set)
 	evs   string // "{prefix}:ev:" for event keys (scoped with store.ScopedKey)
 
 	// reserveMu queues this replica's reservations: they nearly all read the same
@@ -111,8 +128,9 @@ type Redis struct {
 }
 
 var (
-	_ store.Store  = (*Redis)(nil)
-	_ store.Pinger = (*Redis)(nil)
+	_ store.Store    = (*Redis)(nil)
+	_ store.Pinger   = (*Redis)(nil)
+	_ store.Accounts = (*Redis)(nil)
 )
 
 // quietLogger drops go-redis's own log lines: they would go to stderr unstructured (and
@@ -264,6 +282,11 @@ func newStore(rdb redis.UniversalClient, owned bool, where string, opts Options)
 	if opts.MaxRetries <= 0 {
 		opts.MaxRetries = DefaultMaxRetries
 	}
+	if opts.Account != "" {
+		if err := store.CheckAccount(opts.Account); err != nil {
+			return nil, fmt.Errorf("store: redis: Options.Account: %w", err)
+		}
+	}
 	if where == "" {
 		where = "the configured Redis"
 	}
@@ -272,19 +295,55 @@ func newStore(rdb redis.UniversalClient, owned bool, where string, opts Options)
 		host = host[:i]
 	}
 	tag := "{" + opts.Prefix + "}:"
-	base := tag
-	if opts.Account != "" {
-		base += "acct/" + opts.Account + "/"
-	}
-	s := &Redis{
+	e := &engine{
 		rdb: rdb, owned: owned, opts: opts, where: where,
 		owner: fmt.Sprintf("r-%s-%d-%s", host, os.Getpid(), randomHex(6)),
-		base:  base, evs: tag + "ev:",
+		tag:   tag, evs: tag + "ev:",
 		stop: make(chan struct{}), done: make(chan struct{}),
 	}
-	go s.heartbeat()
-	return s, nil
+	go e.heartbeat()
+	return e.view(opts.Account, false), nil
 }
+
+// view returns the store of account on e.
+func (e *engine) view(account string, isView bool) *Redis {
+	base := e.tag
+	if account != "" {
+		base += "acct/" + account + "/"
+	}
+	return &Redis{engine: e, account: account, base: base, isView: isView}
+}
+
+// ForAccount implements store.Accounts: a view of this engine for account, sharing its
+// client, owner, heartbeat and reservation queue, with the keys a store opened with
+// Options.Account = account uses (the two agree). It does no I/O; it fails with
+// store.ErrClosed once the engine is closed.
+func (s *Redis) ForAccount(account string) (store.Store, error) {
+	if err := store.CheckAccount(account); err != nil {
+		return nil, fmt.Errorf("store: for account: %w", err)
+	}
+	if err := s.engine.check(); err != nil {
+		return nil, fmt.Errorf("store: for account: %w", err)
+	}
+	return s.engine.view(account, true), nil
+}
+
+// AccountIDs implements store.Accounts: the accounts that ever reserved (each Reserve of
+// an account other than the default adds it to the set {prefix}:accounts), sorted.
+func (s *Redis) AccountIDs(ctx context.Context) ([]string, error) {
+	if err := s.engine.check(); err != nil {
+		return nil, fmt.Errorf("store: list accounts: %w", err)
+	}
+	ids, err := s.rdb.SMembers(ctx, s.kAccounts()).Result()
+	if err != nil {
+		return nil, s.fail("list accounts", err)
+	}
+	slices.Sort(ids)
+	return ids, nil
+}
+
+// Account returns the account this store is the view of ("" for the default account).
+func (s *Redis) Account() string { return s.account }
 
 // Owner returns this store's owner ID (recorded on the entries it reserves).
 func (s *Redis) Owner() string { return s.owner }
@@ -303,14 +362,19 @@ func (s *Redis) kOpen() string              { return s.base + "open" }
 func (s *Redis) kOptOuts() string           { return s.base + "optouts" }
 func (s *Redis) kKnown() string             { return s.base + "known" }
 func (s *Redis) kToolContacts() string      { return s.base + "toolcontacts" }
+func (s *Redis) kOptOutsLifted() string     { return s.base + "optouts_removed" }
 func (s *Redis) kNonce(n string) string     { return s.base + "nonce:" + n }
 func (s *Redis) kDelivery(id string) string { return s.base + "delivery:" + id }
 func (s *Redis) kInbound() string           { return s.base + "inbound" }
 func (s *Redis) kInboundSeq() string        { return s.base + "inbound:seq" }
-func (s *Redis) kOwner(o string) string     { return s.base + "owner:" + o }
 func (s *Redis) kEvents(key string) string {
-	return s.evs + store.ScopedKey(s.opts.Account, key)
+	return s.evs + store.ScopedKey(s.account, key)
 }
+
+// Keys of the engine (every account's views share them). Owners are engine-wide, so
+// that every view sees the same heartbeats.
+func (e *engine) kOwner(o string) string { return e.tag + "owner:" + o }
+func (e *engine) kAccounts() string      { return e.tag + "accounts" }
 
 // InboundChannel is the pub/sub channel on which AppendInbound announces each new inbound
 // event's sequence number, so that waits on every replica wake up.
@@ -329,8 +393,17 @@ func (s *Redis) Ping(ctx context.Context) error {
 
 // Close stops the heartbeat and deletes this owner's heartbeat key (its pending entries
 // become abandoned), then closes the client if Open made it. Later calls fail with
-// store.ErrClosed.
+// store.ErrClosed, on every view of the engine too. Closing a view (ForAccount) only ends
+// that view.
 func (s *Redis) Close() error {
+	if s.isView {
+		s.closedV.Store(true)
+		return nil
+	}
+	return s.engine.close()
+}
+
+func (s *engine) close() error {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -352,7 +425,15 @@ func (s *Redis) Close() error {
 	return nil
 }
 
+// check fails with store.ErrClosed when this view or its engine was closed.
 func (s *Redis) check() error {
+	if s.closedV.Load() {
+		return store.ErrClosed
+	}
+	return s.engine.check()
+}
+
+func (s *engine) check() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -362,13 +443,13 @@ func (s *Redis) check() error {
 }
 
 // beat sets this owner's heartbeat key.
-func (s *Redis) beat(ctx context.Context) error {
+func (s *engine) beat(ctx context.Context) error {
 	return s.rdb.Set(ctx, s.kOwner(s.owner), "1", s.opts.OwnerTTL).Err()
 }
 
 // heartbeat refreshes the owner key every third of its TTL until Close. It runs on real
 // time: the key's TTL runs on the Redis server's real clock.
-func (s *Redis) heartbeat() {
+func (s *engine) heartbeat() {
 	defer close(s.done)
 	t := time.NewTicker(s.opts.OwnerTTL / 3)
 	defer t.Stop()
@@ -386,7 +467,7 @@ func (s *Redis) heartbeat() {
 
 // fail wraps a Redis failure: ErrUnavailable (unless it is ErrClosed or a context error),
 // naming Redis and what the operator should do.
-func (s *Redis) fail(what string, err error) error {
+func (s *engine) fail(what string, err error) error {
 	switch {
 	case errors.Is(err, store.ErrClosed):
 		return fmt.Errorf("store: %s: %w", what, err)
@@ -482,6 +563,10 @@ func parseMember(m string) (at int64, weight int, ok bool) {
 // Abandon stops the heartbeat without deleting the owner key or closing anything, as a
 // killed process would: for tests of dead-replica recovery.
 func (s *Redis) Abandon() {
+	if s.isView {
+		s.closedV.Store(true)
+		return
+	}
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()

@@ -23,7 +23,20 @@ func jsonString(v any) (string, error) {
 	return string(b), nil
 }
 
-// AddOptOut implements store.Store (HSETNX: the first opt-out of a scope is kept).
+// addOptOut adds the opt-out ARGV[2] under the field ARGV[1] of the hash KEYS[1] unless
+// one is there (the first is kept) or, for a source other than the operator (ARGV[5] is
+// "0"), the operator lifted ARGV[3]'s opt-out (hash KEYS[2]: number -> ns) at or after
+// ARGV[4] (when the person said it, ns). Returns 1 when added.
+var addOptOut = redis.NewScript(`
+if ARGV[5] == '0' then
+  local lifted = redis.call('HGET', KEYS[2], ARGV[3])
+  if lifted and tonumber(ARGV[4]) <= tonumber(lifted) then return 0 end
+end
+return redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])
+`)
+
+// AddOptOut implements store.Store: one script, so the check of the operator's last lift
+// and the write are one step (the first opt-out of a scope is kept).
 func (s *Redis) AddOptOut(ctx context.Context, o store.OptOut) (bool, error) {
 	if err := s.check(); err != nil {
 		return false, fmt.Errorf("store: add opt-out: %w", err)
@@ -43,11 +56,16 @@ func (s *Redis) AddOptOut(ctx context.Context, o store.OptOut) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("store: add opt-out: %w", err)
 	}
-	added, err := s.rdb.HSetNX(ctx, s.kOptOuts(), store.OptOutField(o.E164, o.Channel), v).Result()
+	operator := "0"
+	if o.Source == store.SourceOperator {
+		operator = "1"
+	}
+	n, err := addOptOut.Run(ctx, s.rdb, []string{s.kOptOuts(), s.kOptOutsLifted()},
+		store.OptOutField(o.E164, o.Channel), v, o.E164, nanos(o.At), operator).Int()
 	if err != nil {
 		return false, s.fail("add opt-out", err)
 	}
-	return added, nil
+	return n == 1, nil
 }
 
 // RemoveOptOut implements store.Store.
@@ -69,11 +87,18 @@ func (s *Redis) RemoveOptOut(ctx context.Context, e164, channel string) (bool, e
 	for i, c := range scopes {
 		fields[i] = store.OptOutField(e164, c)
 	}
-	n, err := s.rdb.HDel(ctx, s.kOptOuts(), fields...).Result()
+	// The lift is recorded with the removal, in one transaction, so that AddOptOut can
+	// refuse words said before it.
+	var del *redis.IntCmd
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HSet(ctx, s.kOptOutsLifted(), e164, strconv.FormatInt(nanos(s.opts.Clock.Now()), 10))
+		del = p.HDel(ctx, s.kOptOuts(), fields...)
+		return nil
+	})
 	if err != nil {
 		return false, s.fail("remove opt-out", err)
 	}
-	return n > 0, nil
+	return del.Val() > 0, nil
 }
 
 // IsOptedOut implements store.Store.

@@ -50,6 +50,7 @@ func Run(t *testing.T, f Factory) {
 		{"ConcurrentReservesHoldTheCap", testConcurrentCap},
 		{"NoncesSingleUse", testNonces},
 		{"OptOutChannels", testOptOutChannels},
+		{"OptOutLiftedByOperator", testOptOutLifted},
 		{"ToolContacts", testToolContacts},
 		{"RecoverAbandoned", testRecover},
 		{"EntriesFilter", testEntriesFilter},
@@ -59,6 +60,7 @@ func Run(t *testing.T, f Factory) {
 		{"Closed", testClosed},
 		{"SharedAcrossInstances", testShared},
 	}
+	tests = append(tests, accountTests...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			clk := clockwork.NewFakeClockAt(T0)
@@ -689,5 +691,37 @@ func testShared(t *testing.T, h *harness) {
 	}
 	if got, err := b.Entry(h.ctx, e.ID); err != nil || got.APIID != "msg_1" {
 		t.Errorf("another instance reads the entry as %+v, %v", got, err)
+	}
+}
+
+// testOptOutLifted: once the operator lifts an opt-out, words said before that do not opt
+// the number out again; words said after it do; the operator may always add.
+func testOptOutLifted(t *testing.T, h *harness) {
+	s := h.store()
+	const n = numC
+	said := T0.Add(-time.Hour)
+	if _, err := s.AddOptOut(h.ctx, store.OptOut{E164: n, Reason: "STOP", At: said, Source: "inbound_sms"}); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := s.RemoveOptOut(h.ctx, n, ""); !ok || err != nil {
+		t.Fatalf("remove: %v %v", ok, err)
+	}
+	// Another instance (process, replica) sees the lift too.
+	other := h.store()
+	if added, err := other.AddOptOut(h.ctx, store.OptOut{E164: n, Reason: "STOP seen again", At: said, Source: "inbound_sms"}); err != nil || added {
+		t.Fatalf("the old STOP re-added the opt-out the operator lifted: %v %v", added, err)
+	}
+	if o, _ := s.IsOptedOut(h.ctx, n, store.ChannelSMS); o {
+		t.Fatal("opted out again by old words")
+	}
+	h.clk.Advance(time.Minute)
+	if added, err := s.AddOptOut(h.ctx, store.OptOut{E164: n, Reason: "new STOP", At: h.clk.Now(), Source: "inbound_sms"}); err != nil || !added {
+		t.Fatalf("a new STOP after the lift: %v %v", added, err)
+	}
+	if _, err := s.RemoveOptOut(h.ctx, n, ""); err != nil {
+		t.Fatal(err)
+	}
+	if added, err := s.AddOptOut(h.ctx, store.OptOut{E164: n, Reason: "operator", At: T0.Add(-24 * time.Hour), Source: store.SourceOperator}); err != nil || !added {
+		t.Fatalf("operator add refused: %v %v", added, err)
 	}
 }
