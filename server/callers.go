@@ -14,6 +14,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -270,20 +271,31 @@ func (c *callers) verify(ctx context.Context, key keyguard.Secret) error {
 		return errCallerUnverified
 	}
 	defer release()
-	api, err := c.app.newAPIClient(key)
+	hc := keyguard.NewHTTPClient(c.app.endpoint, key, c.app.apiBase)
+	hc.Transport = c.app.ops.instrument(hc.Transport)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), callerVerifyTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.app.endpoint.BaseURL+"/v1/usage", nil)
 	if err != nil {
 		return errCallerUnverified
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), callerVerifyTimeout)
-	defer cancel()
-	_, err = api.GetUsage(ctx)
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", "agentphone-mcp/"+versionOr(c.app.version))
+	// One request, no retry: a client is told 503 at once and may retry itself.
+	resp, err := hc.Do(req)
+	if err != nil {
+		c.app.logger.Warn("caller mode: the AgentPhone API could not be reached to verify a key; refusing the request (503)", "err", c.app.scrubber.Scrub(err.Error()))
+		return errCallerUnverified
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	_ = resp.Body.Close()
 	switch {
-	case err == nil:
+	case resp.StatusCode >= 200 && resp.StatusCode < 300:
 		return nil
-	case apiclient.IsUnauthorized(err), apiclient.IsForbidden(err):
+	case resp.StatusCode == http.StatusUnauthorized, resp.StatusCode == http.StatusForbidden:
 		return errCallerKeyRefused
 	default:
-		c.app.logger.Warn("caller mode: the AgentPhone API could not verify a key; refusing the request (503)", "status", apiclient.StatusOf(err))
+		c.app.logger.Warn("caller mode: the AgentPhone API could not verify a key; refusing the request (503)", "status", resp.StatusCode)
 		return errCallerUnverified
 	}
 }

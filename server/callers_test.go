@@ -1,0 +1,503 @@
+package server
+
+// Caller-key mode (AGENTPHONE_KEY_MODE=caller): each HTTP client's bearer is its own
+// AgentPhone key. These tests run the App over real HTTP against a sandbox serving two
+// accounts (one per key) over real HTTP too, so every request of a caller really carries
+// its own key to the API.
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+	"github.com/mark3labs/mcp-go/client"
+	"github.com/mark3labs/mcp-go/client/transport"
+	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/agentphone-mcp/agentphone-mcp/apiclient"
+	"github.com/agentphone-mcp/agentphone-mcp/policy/keyguard"
+	"github.com/agentphone-mcp/agentphone-mcp/sandbox"
+)
+
+const (
+	callerKeyA = "sk_test_caller_alpha_0123456789abcdef"
+	callerKeyB = "sk_test_caller_bravo_fedcba9876543210"
+)
+
+// lockedBuffer is a bytes.Buffer safe for the logger's concurrent writes.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// callerHarness is an App in caller mode over HTTP in front of a two-account sandbox API.
+type callerHarness struct {
+	*harness
+	front  *sandbox.Sandbox
+	mcpURL string
+	stderr *lockedBuffer
+	down   atomic.Bool // the API answers 503 to everything
+
+	mu    sync.Mutex
+	usage map[string]int // GET /v1/usage by bearer
+}
+
+func newCallerHarness(t *testing.T, mods ...func(*Config)) *callerHarness {
+	t.Helper()
+	clk := clockwork.NewFakeClockAt(testStart)
+	front := sandbox.New(sandbox.Options{Clock: clk, Seed: 1, Accounts: map[string]string{callerKeyA: "alpha", callerKeyB: "bravo"}})
+	t.Cleanup(front.Close)
+	h := &callerHarness{front: front, stderr: &lockedBuffer{}, usage: map[string]int{}}
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && r.URL.Path == "/v1/usage" {
+			h.mu.Lock()
+			h.usage[strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")]++
+			h.mu.Unlock()
+		}
+		if h.down.Load() {
+			http.Error(w, `{"detail":"unavailable"}`, http.StatusServiceUnavailable)
+			return
+		}
+		front.ServeHTTP(w, r)
+	}))
+	t.Cleanup(api.Close)
+	cfg, err := ConfigFromEnv(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Transport, cfg.KeyMode, cfg.StateDir, cfg.LogLevel = "http", KeyModeCaller, t.TempDir(), "debug"
+	cfg.BaseURL, cfg.SigningKeyFile = api.URL, writeKey(t, "0123456789abcdef0123456789abcdef-caller-mode")
+	cfg.Toolsets = []string{"all"}
+	for _, m := range mods {
+		m(&cfg)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	t.Cleanup(cancel)
+	app, err := New(ctx, cfg, Options{Clock: clk, Stderr: h.stderr, Version: "test"})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	t.Cleanup(func() { _ = app.Close() })
+	srv := httptest.NewServer(app.HTTPHandler("http"))
+	t.Cleanup(srv.Close)
+	h.harness = &harness{t: t, ctx: ctx, app: app, sb: front, clk: clk, cfg: app.cfg}
+	h.mcpURL = srv.URL + "/mcp"
+	return h
+}
+
+// connectAs opens an initialized Streamable HTTP session with key as the bearer.
+func (h *callerHarness) connectAs(key string) *client.Client {
+	h.t.Helper()
+	tr, err := transport.NewStreamableHTTP(h.mcpURL, transport.WithHTTPHeaders(map[string]string{"Authorization": "Bearer " + key}))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	c := client.NewClient(tr)
+	if err := c.Start(h.ctx); err != nil {
+		h.t.Fatal(err)
+	}
+	h.t.Cleanup(func() { _ = c.Close() })
+	init := mcp.InitializeRequest{}
+	init.Params.ClientInfo = mcp.Implementation{Name: "caller", Version: "1"}
+	if _, err := c.Initialize(h.ctx, init); err != nil {
+		h.t.Fatalf("initialize: %v", err)
+	}
+	return c
+}
+
+func (h *callerHarness) usageAsked(key string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.usage[key]
+}
+
+// sentBy counts the messages in the conversations of key's account, asking the sandbox
+// directly (the test's view of what really went out).
+func (h *callerHarness) sentBy(key string) int {
+	h.t.Helper()
+	ep, _ := keyguard.ParseBaseURL("")
+	api, err := apiclient.New(apiclient.Options{BaseURL: ep.BaseURL, HTTPClient: keyguard.NewHTTPClient(ep, keyguard.NewSecret(key), h.front.Transport()), Clock: h.clk})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	page, err := api.ListConversations(h.ctx, apiclient.ListParams{Limit: 100})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	n := 0
+	for _, c := range page.Data {
+		n += c.MessageCount
+	}
+	return n
+}
+
+// post sends one raw request to /mcp with bearer.
+func (h *callerHarness) post(bearer string) *http.Response {
+	h.t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, h.mcpURL, strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"x","version":"1"}}}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	return resp
+}
+
+// readResource reads uri; it returns the text or the error.
+func readResource(ctx context.Context, c *client.Client, uri string) (string, error) {
+	req := mcp.ReadResourceRequest{}
+	req.Params.URI = uri
+	res, err := c.ReadResource(ctx, req)
+	if err != nil {
+		return "", err
+	}
+	var parts []string
+	for _, content := range res.Contents {
+		if tc, ok := content.(mcp.TextResourceContents); ok {
+			parts = append(parts, tc.Text)
+		}
+	}
+	return strings.Join(parts, "\n"), nil
+}
+
+// assertNoKeyLeak fails if any of keys, or any 8-character run of one, appears in text.
+func assertNoKeyLeak(t *testing.T, what, text string, keys ...string) {
+	t.Helper()
+	for _, k := range keys {
+		for i := 0; i+8 <= len(k); i++ {
+			if frag := k[i : i+8]; strings.Contains(text, frag) {
+				t.Fatalf("%s carries a fragment %q of a caller's key", what, frag)
+			}
+		}
+	}
+}
+
+// TestCallersAreIsolated: two callers, two accounts. Each sees only its own numbers and
+// messages; a token issued to A is refused for B; B cannot wait on A's call or reply, read
+// A's resources, or be stopped by A's opt-out.
+func TestCallersAreIsolated(t *testing.T) {
+	h := newCallerHarness(t)
+	a, b := h.connectAs(callerKeyA), h.connectAs(callerKeyB)
+
+	agentA, numIDA, numberA := h.setupAgentWithNumber(a)
+	agentB, _, numberB := h.setupAgentWithNumber(b)
+	if numberA == numberB {
+		t.Fatal("both accounts got the same number")
+	}
+	listed := h.mustOK(h.call(b, "list_numbers", map[string]any{}), "B lists numbers")
+	if strings.Contains(listed.text, numberA) || !strings.Contains(listed.text, numberB) {
+		t.Fatalf("B's numbers: want only %s, got %s", numberB, listed.text)
+	}
+
+	const to = "+14155550142"
+	first := h.call(a, "send_sms", sms(agentA, to, "Your table is ready."))
+	tokA := first.str("confirmation_token")
+	if tokA == "" {
+		t.Fatalf("A's first text: want a confirmation token, got %s", first.text)
+	}
+	// B presents A's token, for B's own agent and for A's agent: refused, nothing sent.
+	for _, args := range []map[string]any{sms(agentB, to, "Your table is ready."), sms(agentA, to, "Your table is ready.")} {
+		args["confirmation_token"] = tokA
+		if r := h.call(b, "send_sms", args); !r.isError && r.str("status") != "confirmation_required" {
+			t.Fatalf("B redeemed A's token: %s", r.text)
+		}
+	}
+	if n := h.sentBy(callerKeyB); n != 0 {
+		t.Fatalf("B's account sent %d messages with A's token", n)
+	}
+	args := sms(agentA, to, "Your table is ready.")
+	args["confirmation_token"] = tokA
+	sent := h.mustOK(h.call(a, "send_sms", args), "A redeems its own token")
+	convA := sent.str("conversation_id")
+
+	// B sees nothing of A: messages, conversation, waits, resources.
+	if r := h.call(b, "list_conversations", map[string]any{}); strings.Contains(r.text, to) || strings.Contains(r.text, convA) && convA != "" {
+		t.Fatalf("B lists A's conversation: %s", r.text)
+	}
+	if convA != "" {
+		if r := h.call(b, "get_conversation", map[string]any{"conversation_id": convA}); !r.isError {
+			t.Fatalf("B reads A's conversation: %s", r.text)
+		}
+		if r := h.call(b, "wait_for_reply", map[string]any{"conversation_id": convA, "timeout_seconds": 1}); !r.isError {
+			t.Fatalf("B waits on A's conversation: %s", r.text)
+		}
+		if _, err := readResource(h.ctx, b, "agentphone://conversations/"+convA); err == nil {
+			t.Fatal("B reads A's conversation resource")
+		}
+	}
+	if r := h.call(b, "list_messages", map[string]any{"number_id": numIDA}); !r.isError && strings.Contains(r.text, "table is ready") {
+		t.Fatalf("B reads A's number's messages: %s", r.text)
+	}
+	callA := h.confirm(a, "make_call", dial(agentA, "+14155550150"))
+	callID := callA.str("id")
+	if callID == "" {
+		callID = callA.str("call_id")
+	}
+	if callID == "" {
+		t.Fatalf("A's call has no id: %v", callA.data)
+	}
+	if r := h.call(b, "wait_for_call", map[string]any{"call_id": callID, "timeout_seconds": 1}); !r.isError {
+		t.Fatalf("B waits on A's call: %s", r.text)
+	}
+	if _, err := readResource(h.ctx, b, "agentphone://calls/"+callID); err == nil {
+		t.Fatal("B reads A's call resource")
+	}
+	inboxB, err := readResource(h.ctx, b, ResourceNumbers)
+	if err != nil || strings.Contains(inboxB, numberA) || !strings.Contains(inboxB, numberB) {
+		t.Fatalf("B's numbers resource: %v %s", err, inboxB)
+	}
+
+	// A's recipient says STOP to A: A may not text them again; B still may (after its own
+	// first-contact confirmation), because the opt-out is A's.
+	if _, err := h.front.Account(callerKeyA).InjectInboundSMS(to, numberA, "STOP"); err != nil {
+		t.Fatal(err)
+	}
+	mustDeny(t, h.call(a, "send_sms", sms(agentA, to, "Are you coming?")), "opted_out", "A after its recipient's STOP")
+	h.confirm(b, "send_sms", sms(agentB, to, "Hello from B"))
+
+	// Each account's audit log is its own, and names no key.
+	dirs, _ := filepath.Glob(filepath.Join(h.cfg.StateDir, callerAccountsDir, "*", "audit.jsonl"))
+	if len(dirs) != 2 {
+		t.Fatalf("want one audit log per account, got %v", dirs)
+	}
+	for _, p := range dirs {
+		body, _ := os.ReadFile(p)
+		assertNoKeyLeak(t, p, string(body), callerKeyA, callerKeyB)
+	}
+	// Nothing on stderr or on disk carries a key or a fragment of one.
+	assertNoKeyLeak(t, "stderr", h.stderr.String(), callerKeyA, callerKeyB)
+	_ = filepath.Walk(h.cfg.StateDir, func(p string, info os.FileInfo, err error) error {
+		if err == nil && info.Mode().IsRegular() {
+			body, _ := os.ReadFile(p)
+			assertNoKeyLeak(t, p, string(body), callerKeyA, callerKeyB)
+		}
+		return nil
+	})
+}
+
+// TestCallerTokenNotAcrossAccountsStateless: 2026-07-28 stateless requests (no session) are
+// named by their caller's account: a token issued to A's stateless request is refused for B's.
+func TestCallerGlobalCapAcrossCallers(t *testing.T) {
+	pf := writePolicyFile(t, `{"global_limits": {"sms_day": 1}}`)
+	h := newCallerHarness(t, func(c *Config) { c.PolicyFile, c.ConfirmMode = pf, "off" })
+	a, b := h.connectAs(callerKeyA), h.connectAs(callerKeyB)
+	agentA, _, _ := h.setupAgentWithNumber(a)
+	agentB, _, _ := h.setupAgentWithNumber(b)
+	h.mustOK(h.call(a, "send_sms", sms(agentA, "+14155550160", "one")), "A's text within the global cap")
+	mustDeny(t, h.call(b, "send_sms", sms(agentB, "+14155550161", "two")), "global_limit", "B's text over the operator's global cap")
+	mustDeny(t, h.call(a, "send_sms", sms(agentA, "+14155550162", "three")), "global_limit", "A's second text over the global cap")
+	if n := h.sentBy(callerKeyB); n != 0 {
+		t.Fatalf("B's account sent %d texts over the global cap", n)
+	}
+}
+
+// TestCallerWrongKey: a key the API refuses gets 401 with WWW-Authenticate and no session;
+// the API is asked once (the refusal is remembered), a malformed bearer not at all, and
+// repeated wrong keys from one address are slowed down (429).
+func TestCallerWrongKey(t *testing.T) {
+	h := newCallerHarness(t)
+	const wrong = "sk_test_caller_wrong_key_00000000000"
+	for i := range 2 {
+		resp := h.post(wrong)
+		if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(resp.Header.Get("WWW-Authenticate"), "Bearer") || resp.Header.Get("Mcp-Session-Id") != "" {
+			t.Fatalf("wrong key, attempt %d: status %d, WWW-Authenticate %q, session %q", i+1, resp.StatusCode, resp.Header.Get("WWW-Authenticate"), resp.Header.Get("Mcp-Session-Id"))
+		}
+	}
+	if n := h.usageAsked(wrong); n != 1 {
+		t.Fatalf("the API was asked %d times about the wrong key, want 1 (the refusal is remembered)", n)
+	}
+	if resp := h.post("short"); resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("third wrong bearer from one address: status %d, want 429", resp.StatusCode)
+	}
+	if h.usageAsked("short") != 0 {
+		t.Fatal("a malformed bearer was sent to the API")
+	}
+	h.clk.Advance(callerRejectedFor + time.Hour)
+	if resp := h.post(""); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("no bearer: status %d, want 401", resp.StatusCode)
+	}
+	assertNoKeyLeak(t, "stderr", h.stderr.String(), wrong)
+}
+
+// TestCallerVerificationCachedAndFailsClosed: a valid key is verified once for many requests;
+// while the API cannot be reached a new key gets 503 (not 401, not admitted), and is admitted
+// once the API answers.
+func TestCallerVerificationCachedAndFailsClosed(t *testing.T) {
+	h := newCallerHarness(t)
+	a := h.connectAs(callerKeyA)
+	for range 5 {
+		h.mustOK(h.call(a, "list_agents", map[string]any{}), "list_agents")
+	}
+	if n := h.usageAsked(callerKeyA); n != 1 {
+		t.Fatalf("the key was verified %d times for 6 requests, want 1", n)
+	}
+	h.down.Store(true)
+	if resp := h.post(callerKeyB); resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("verification with the API down: status %d, want 503 with Retry-After", resp.StatusCode)
+	}
+	h.down.Store(false)
+	if resp := h.post(callerKeyB); resp.StatusCode != http.StatusOK {
+		t.Fatalf("verification after the API came back: status %d, want 200", resp.StatusCode)
+	}
+	// After the verdict expires the key is asked about again.
+	h.clk.Advance(callerVerifiedFor + time.Second)
+	h.mustOK(h.call(a, "list_agents", map[string]any{}), "list_agents after the verdict expired")
+	if n := h.usageAsked(callerKeyA); n != 2 {
+		t.Fatalf("after the verdict expired the key was verified %d times in all, want 2", n)
+	}
+}
+
+// TestCallerTenantsBounded: with room for one account, a second caller closes the first's
+// idle tenant; the first caller's next request opens it again with its state (its opt-out)
+// intact, because the state lives in the store, not the tenant.
+func TestCallerTenantsBounded(t *testing.T) {
+	h := newCallerHarness(t, func(c *Config) { c.CallerMaxAccounts, c.ConfirmMode = 1, "off" })
+	a, b := h.connectAs(callerKeyA), h.connectAs(callerKeyB)
+	agentA, _, numberA := h.setupAgentWithNumber(a)
+	const to = "+14155550170"
+	h.mustOK(h.call(a, "send_sms", sms(agentA, to, "hi")), "A texts")
+	if _, err := h.front.Account(callerKeyA).InjectInboundSMS(to, numberA, "STOP"); err != nil {
+		t.Fatal(err)
+	}
+	mustDeny(t, h.call(a, "send_sms", sms(agentA, to, "again")), "opted_out", "A after STOP")
+	h.mustOK(h.call(b, "list_agents", map[string]any{}), "B opens its account")
+	if got := h.app.callers.count(); got != 1 {
+		t.Fatalf("open tenants %d, want 1", got)
+	}
+	mustDeny(t, h.call(a, "send_sms", sms(agentA, to, "again")), "opted_out", "A after its tenant was closed and reopened")
+	// Idle tenants close after callerIdle.
+	h.clk.Advance(callerIdle + callerSweepEvery)
+	deadline := time.Now().Add(5 * time.Second)
+	for h.app.callers.count() != 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := h.app.callers.count(); got != 0 {
+		t.Fatalf("idle tenants still open: %d", got)
+	}
+}
+
+// TestCallerNoTenantFailsClosed: a tool call or resource read that reaches the server without
+// a verified caller (the in-process transport has no bearer) is refused and reaches no API.
+func TestCallerNoTenantFailsClosed(t *testing.T) {
+	h := newCallerHarness(t)
+	c := h.connect("inprocess")
+	r := h.call(c, "list_agents", map[string]any{})
+	if !r.isError || !strings.Contains(r.text, "no verified AgentPhone API key") {
+		t.Fatalf("a call without a caller: %s", r.text)
+	}
+	if _, err := readResource(h.ctx, c, ResourceAgents); err == nil || !strings.Contains(err.Error(), "no verified") {
+		t.Fatalf("a resource read without a caller: %v", err)
+	}
+	// The operator's own client reaches nothing either.
+	if _, err := h.app.api.ListAgents(h.ctx, apiclient.ListParams{Limit: 1}); !errors.Is(err, errNoCaller) {
+		t.Fatalf("the operator's client in caller mode: err = %v, want errNoCaller", err)
+	}
+}
+
+// TestCallerModeRefusedSettings: caller mode refuses, with what to do, every setting it cannot
+// honour safely.
+func TestCallerModeRefusedSettings(t *testing.T) {
+	base := func() Config {
+		cfg, err := ConfigFromEnv(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Transport, cfg.KeyMode, cfg.StateDir = "http", KeyModeCaller, t.TempDir()
+		cfg.SigningKeyFile = writeKey(t, "0123456789abcdef0123456789abcdef-caller-mode")
+		return cfg
+	}
+	cases := []struct {
+		name    string
+		mod     func(*Config)
+		secrets Secrets
+		want    string
+	}{
+		{"stdio", func(c *Config) { c.Transport = "stdio" }, Secrets{}, "needs the http or sse transport"},
+		{"receiver", func(c *Config) { c.WebhookListen = "127.0.0.1:0" }, Secrets{}, "webhook receiver"},
+		{"sandbox", func(c *Config) { c.Sandbox = true }, Secrets{}, "--keys-file"},
+		{"sub-account", func(c *Config) { c.SubAccountID = "sub_1" }, Secrets{}, "AGENTPHONE_SUB_ACCOUNT_ID"},
+		{"no signing key", func(c *Config) { c.SigningKeyFile = "" }, Secrets{}, "AGENTPHONE_SIGNING_KEY_FILE"},
+		{"unknown mode", func(c *Config) { c.KeyMode = "both" }, Secrets{}, "AGENTPHONE_KEY_MODE"},
+		{"operator key", nil, Secrets{APIKey: keyguard.NewSecret("sk_live_Zq7xW2pL9vR4mK8tYb3")}, "remove AGENTPHONE_API_KEY"},
+		{"http token", nil, Secrets{HTTPToken: keyguard.NewSecret(strings.Repeat("t", 40))}, "remove AGENTPHONE_HTTP_TOKEN"},
+		{"campaigns", func(c *Config) { c.Toolsets = []string{"default", "campaigns"} }, Secrets{}, "campaigns toolset"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := base()
+			if tc.mod != nil {
+				tc.mod(&cfg)
+			}
+			app, err := New(context.Background(), cfg, Options{Secrets: tc.secrets, Stderr: &lockedBuffer{}})
+			if err == nil {
+				_ = app.Close()
+				t.Fatalf("started; want a refusal naming %q", tc.want)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %q does not name %q", err, tc.want)
+			}
+			assertNoKeyLeak(t, "the refusal", err.Error(), "sk_live_Zq7xW2pL9vR4mK8tYb3")
+		})
+	}
+}
+
+// TestCallerOverSSE: the legacy SSE transport dispatches by the caller's key too: each
+// caller's tool calls (answered on its own event stream, after the POST returned) run
+// against its own account.
+func TestCallerOverSSE(t *testing.T) {
+	h := newCallerHarness(t, func(c *Config) { c.Transport, c.ConfirmMode = "sse", "off" })
+	srv := httptest.NewServer(h.app.HTTPHandler("sse"))
+	t.Cleanup(srv.Close)
+	connect := func(key string) *client.Client {
+		tr, err := transport.NewSSE(srv.URL+"/sse", transport.WithHeaders(map[string]string{"Authorization": "Bearer " + key}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := client.NewClient(tr)
+		if err := c.Start(h.ctx); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = c.Close() })
+		init := mcp.InitializeRequest{}
+		init.Params.ClientInfo = mcp.Implementation{Name: "caller", Version: "1"}
+		if _, err := c.Initialize(h.ctx, init); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	a, b := connect(callerKeyA), connect(callerKeyB)
+	h.mustOK(h.call(a, "create_agent", map[string]any{"name": "Alpha desk", "voice_mode": "hosted", "system_prompt": "Be brief."}), "A creates an agent")
+	if r := h.mustOK(h.call(b, "list_agents", map[string]any{}), "B lists agents"); strings.Contains(r.text, "Alpha desk") {
+		t.Fatalf("B sees A's agent over SSE: %s", r.text)
+	}
+	if r := h.mustOK(h.call(a, "list_agents", map[string]any{}), "A lists agents"); !strings.Contains(r.text, "Alpha desk") {
+		t.Fatalf("A does not see its agent over SSE: %s", r.text)
+	}
+}
