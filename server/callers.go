@@ -40,6 +40,9 @@ const (
 	callerVerifiedFor = 10 * time.Minute
 	// callerRejectedFor is how long a key the API refused is refused without asking again.
 	callerRejectedFor = time.Minute
+	// callerUnverifiedFor is how long a key the API could not be asked about gets 503 without
+	// asking again (the Retry-After of that answer): an outage is not hammered.
+	callerUnverifiedFor = 5 * time.Second
 	// callerIdle closes a tenant no request has used for this long.
 	callerIdle = 15 * time.Minute
 	// callerSweepEvery is how often idle tenants and expired verdicts are dropped.
@@ -128,9 +131,9 @@ func (t *tenant) close() {
 	t.releases = nil
 }
 
-// verdict is a remembered verification.
+// verdict is a remembered verification: ok, or the error to answer with.
 type verdict struct {
-	ok    bool
+	err   error
 	until time.Time
 }
 
@@ -194,8 +197,8 @@ func (c *callers) admit(ctx context.Context, bearer string) (*callerRef, error) 
 		now := c.app.clock.Now()
 		if v, ok := c.verdicts[ref.id]; ok && now.Before(v.until) {
 			c.mu.Unlock()
-			if !v.ok {
-				return nil, errCallerKeyRefused
+			if v.err != nil {
+				return nil, v.err
 			}
 			return ref, nil
 		}
@@ -222,9 +225,11 @@ func (c *callers) admit(ctx context.Context, bearer string) (*callerRef, error) 
 		now = c.app.clock.Now()
 		switch {
 		case vc.err == nil:
-			c.remember(ref.id, verdict{ok: true, until: now.Add(callerVerifiedFor)})
-		case errors.Is(vc.err, errCallerKeyRefused):
-			c.remember(ref.id, verdict{ok: false, until: now.Add(callerRejectedFor)})
+			c.remember(ref.id, verdict{until: now.Add(callerVerifiedFor)})
+		case errors.Is(vc.err, errCallerUnverified):
+			c.remember(ref.id, verdict{err: vc.err, until: now.Add(callerUnverifiedFor)})
+		default:
+			c.remember(ref.id, verdict{err: errCallerKeyRefused, until: now.Add(callerRejectedFor)})
 			// A key the API no longer accepts closes its tenant once its requests end.
 			if t := c.open[ref.id]; t != nil {
 				c.removeLocked(t)

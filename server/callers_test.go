@@ -363,6 +363,10 @@ func TestCallerVerificationCachedAndFailsClosed(t *testing.T) {
 		t.Fatalf("verification with the API down: status %d, want 503 with Retry-After", resp.StatusCode)
 	}
 	h.down.Store(false)
+	if resp := h.post(callerKeyB); resp.StatusCode != http.StatusServiceUnavailable || h.usageAsked(callerKeyB) != 1 {
+		t.Fatalf("right after an unverifiable answer: status %d, API asked %d times; want 503 from memory, asked once", resp.StatusCode, h.usageAsked(callerKeyB))
+	}
+	h.clk.Advance(callerUnverifiedFor)
 	if resp := h.post(callerKeyB); resp.StatusCode != http.StatusOK {
 		t.Fatalf("verification after the API came back: status %d, want 200", resp.StatusCode)
 	}
