@@ -126,6 +126,10 @@ type Config struct {
 	CallerMaxAccounts int `env:"AGENTPHONE_CALLER_MAX_ACCOUNTS" envDefault:"100"`
 }
 
+// maxCallerAccounts bounds AGENTPHONE_CALLER_MAX_ACCOUNTS: each open account's key is held
+// by the scrubbers (keyguard.MaxHeldSecrets, with room for keys being verified).
+const maxCallerAccounts = 500
+
 // Key modes (AGENTPHONE_KEY_MODE).
 const (
 	// KeyModeOperator: every client acts with the server's own API key.
@@ -279,8 +283,8 @@ func (c *Config) validateKeyMode() []error {
 	if c.SigningKeyFile == "" {
 		errs = append(errs, errors.New("AGENTPHONE_KEY_MODE=caller needs AGENTPHONE_SIGNING_KEY_FILE: each caller's account is named by a keyed hash of its key, which must stay the same across restarts and replicas (or its caps and opt-outs would start over); create it once (head -c 48 /dev/urandom | base64 > signing.key; chmod 600 signing.key)"))
 	}
-	if c.CallerMaxAccounts < 1 {
-		errs = append(errs, fmt.Errorf("AGENTPHONE_CALLER_MAX_ACCOUNTS %d must be at least 1", c.CallerMaxAccounts))
+	if c.CallerMaxAccounts < 1 || c.CallerMaxAccounts > maxCallerAccounts {
+		errs = append(errs, fmt.Errorf("AGENTPHONE_CALLER_MAX_ACCOUNTS %d must be between 1 and %d", c.CallerMaxAccounts, maxCallerAccounts))
 	}
 	return errs
 }

@@ -37,11 +37,13 @@ type scrubState struct {
 
 	mu   sync.Mutex
 	held map[string]int // secret -> number of holders
+	max  int            // bound on len(held) (MaxHeldSecrets; tests lower it)
 }
 
 // MaxHeldSecrets bounds how many distinct secrets may be held at run time at once: each
-// change rebuilds the matcher from every secret, and the memory it takes grows with them.
-const MaxHeldSecrets = 4096
+// change rebuilds the matcher from every secret (about 5 µs a secret), and the memory it
+// takes grows with them.
+const MaxHeldSecrets = 1024
 
 // ErrTooManySecrets is returned by Hold when MaxHeldSecrets secrets are already held.
 var ErrTooManySecrets = errors.New("too many secrets held by the scrubber")
@@ -49,7 +51,7 @@ var ErrTooManySecrets = errors.New("too many secrets held by the scrubber")
 // NewScrubber returns a Scrubber for secrets. Empty secrets and secrets shorter than 8
 // characters are ignored (they would match ordinary text).
 func NewScrubber(secrets ...string) *Scrubber {
-	st := &scrubState{base: append([]string(nil), secrets...), held: map[string]int{}}
+	st := &scrubState{base: append([]string(nil), secrets...), held: map[string]int{}, max: MaxHeldSecrets}
 	st.m.Store(text.NewSecretMatcher(secrets...))
 	return &Scrubber{st: st}
 }
@@ -69,8 +71,8 @@ func (s *Scrubber) Hold(secret string) (release func(), err error) {
 	st := s.st
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if st.held[secret] == 0 && len(st.held) >= MaxHeldSecrets {
-		return nil, fmt.Errorf("%w (%d)", ErrTooManySecrets, MaxHeldSecrets)
+	if st.held[secret] == 0 && len(st.held) >= st.max {
+		return nil, fmt.Errorf("%w (%d)", ErrTooManySecrets, st.max)
 	}
 	st.held[secret]++
 	if st.held[secret] == 1 {
