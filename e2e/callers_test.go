@@ -381,3 +381,77 @@ func TestCallerKeyMode(t *testing.T) {
 		t.Fatal("the captured stderr is empty: the leak check saw nothing")
 	}
 }
+
+// TestCallerKeyModeTeam: caller-key mode on two replicas sharing one Redis behind HAProxy,
+// as deploy/run-local.sh starts them (the sandbox serving one account per key). A token
+// issued to caller A through replica 1 is redeemed by A through replica 2, once, and refused
+// for caller B; the operator's global cap holds across both callers and both replicas; B
+// sees nothing of A's; a wrong key gets 401 through the load balancer; no replica's log
+// carries a fragment of a key.
+func TestCallerKeyModeTeam(t *testing.T) {
+	keyA, keyB, wrong := randomKey(t, "apk_"), randomKey(t, "apk_"), randomKey(t, "apk_")
+	keysFile := filepath.Join(t.TempDir(), "keys")
+	if err := os.WriteFile(keysFile, []byte("alpha="+keyA+"\nbravo="+keyB+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	policyFile := filepath.Join(t.TempDir(), "policy.json")
+	if err := os.WriteFile(policyFile, []byte(`{"global_limits": {"sms_day": 3}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	lb, replicas, _, work, _ := startTeamIn(t, "AGENTPHONE_KEY_MODE=caller", "AGENTPHONE_SANDBOX_KEYS_FILE="+keysFile,
+		"AGENTPHONE_CONFIRM_MODE=auto", "AGENTPHONE_POLICY_FILE="+policyFile, "AGENTPHONE_LOG_LEVEL=debug")
+	seen := &lockedBuffer{}
+	a1, a2 := connectCaller(t, replicas[0], keyA, seen), connectCaller(t, replicas[1], keyA, seen)
+	b2 := connectCaller(t, replicas[1], keyB, seen)
+	bLB := connectCaller(t, lb, keyB, seen)
+
+	agent := a1.confirm("create_agent", map[string]any{"name": "Alpha team desk", "voice_mode": "hosted", "system_prompt": "Be brief."})
+	agentA := agent.str("id")
+	a1.confirm("buy_number", map[string]any{"agent_id": agentA, "area_code": "415"})
+	agentB := bLB.confirm("create_agent", map[string]any{"name": "Bravo team desk", "voice_mode": "hosted", "system_prompt": "Be brief."}).str("id")
+	bLB.confirm("buy_number", map[string]any{"agent_id": agentB, "area_code": "415"})
+	if r := mustOK(t, b2.call("list_agents", map[string]any{}), "B lists agents"); strings.Contains(r.text, "Alpha team desk") {
+		t.Fatalf("B sees A's agent: %s", r.text)
+	}
+
+	sms := func(agent, to, body string) map[string]any {
+		return map[string]any{"agent_id": agent, "to_number": to, "body": body}
+	}
+	first := a1.call("send_sms", sms(agentA, "+14155550181", "Team hello."))
+	tok := first.str("confirmation_token")
+	if tok == "" {
+		t.Fatalf("want a confirmation token, got %s", first.text)
+	}
+	if r := b2.call("send_sms", with(sms(agentB, "+14155550181", "Team hello."), "confirmation_token", tok)); !r.isError && r.str("status") != "confirmation_required" {
+		t.Fatalf("B redeemed A's token on replica 2: %s", r.text)
+	}
+	mustOK(t, a2.call("send_sms", with(sms(agentA, "+14155550181", "Team hello."), "confirmation_token", tok)), "A redeems on replica 2 a token issued on replica 1")
+	if r := a1.call("send_sms", with(sms(agentA, "+14155550181", "Team hello."), "confirmation_token", tok)); !r.isError && r.str("status") != "confirmation_required" {
+		t.Fatalf("A's token worked twice: %s", r.text)
+	}
+
+	// Global cap 3: A has 1; B sends 1 through replica 2; A 1 more through replica 1; then
+	// neither caller, on either replica, gets another.
+	b2.confirm("send_sms", sms(agentB, "+14155550182", "Bravo one."))
+	a1.confirm("send_sms", sms(agentA, "+14155550183", "Alpha two."))
+	mustDenied(t, b2.call("send_sms", sms(agentB, "+14155550184", "Bravo two.")), "global_limit", "B over the global cap")
+	mustDenied(t, a2.call("send_sms", sms(agentA, "+14155550185", "Alpha three.")), "global_limit", "A over the global cap")
+
+	req, _ := http.NewRequest(http.MethodPost, lb+"/mcp", strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"x","version":"1"}}}`))
+	req.Header.Set("Authorization", "Bearer "+wrong)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("a wrong key through the load balancer: %d, want 401", resp.StatusCode)
+	}
+	for _, f := range []string{"replica1.log", "replica2.log"} {
+		body, _ := os.ReadFile(filepath.Join(work, f))
+		noKeyFragment(t, f, string(body), keyA, keyB, wrong)
+	}
+	noKeyFragment(t, "the results and errors", seen.String(), keyA, keyB, wrong)
+}
