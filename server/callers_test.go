@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -66,45 +67,83 @@ type callerHarness struct {
 
 func newCallerHarness(t *testing.T, mods ...func(*Config)) *callerHarness {
 	t.Helper()
+	h := &callerHarness{stderr: &lockedBuffer{}, usage: map[string]int{}}
+	env := startCallerApp(t, h.stderr, func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodGet && r.URL.Path == "/v1/usage" {
+				h.mu.Lock()
+				h.usage[strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")]++
+				h.mu.Unlock()
+			}
+			if h.down.Load() {
+				http.Error(w, `{"detail":"unavailable"}`, http.StatusServiceUnavailable)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}, mods...)
+	h.front, h.mcpURL = env.front, env.mcpURL
+	h.harness = &harness{t: t, ctx: env.ctx, app: env.app, sb: env.front, clk: env.clk, cfg: env.app.cfg}
+	return h
+}
+
+// callerEnv is an App in caller mode serving HTTP in front of a two-account sandbox API
+// reached over real HTTP.
+type callerEnv struct {
+	ctx    context.Context
+	app    *App
+	front  *sandbox.Sandbox
+	clk    *clockwork.FakeClock
+	apiURL string
+	mcpURL string
+}
+
+// startCallerApp starts it; wrap (may be nil) wraps the API's handler; mods adjust the
+// configuration (KeyMode may be set back to operator by a benchmark).
+func startCallerApp(tb testing.TB, stderr io.Writer, wrap func(http.Handler) http.Handler, mods ...func(*Config)) callerEnv {
+	tb.Helper()
 	clk := clockwork.NewFakeClockAt(testStart)
 	front := sandbox.New(sandbox.Options{Clock: clk, Seed: 1, Accounts: map[string]string{callerKeyA: "alpha", callerKeyB: "bravo"}})
-	t.Cleanup(front.Close)
-	h := &callerHarness{front: front, stderr: &lockedBuffer{}, usage: map[string]int{}}
-	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodGet && r.URL.Path == "/v1/usage" {
-			h.mu.Lock()
-			h.usage[strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")]++
-			h.mu.Unlock()
-		}
-		if h.down.Load() {
-			http.Error(w, `{"detail":"unavailable"}`, http.StatusServiceUnavailable)
-			return
-		}
-		front.ServeHTTP(w, r)
-	}))
-	t.Cleanup(api.Close)
+	tb.Cleanup(front.Close)
+	var handler http.Handler = front
+	if wrap != nil {
+		handler = wrap(front)
+	}
+	api := httptest.NewServer(handler)
+	tb.Cleanup(api.Close)
 	cfg, err := ConfigFromEnv(nil)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	cfg.Transport, cfg.KeyMode, cfg.StateDir, cfg.LogLevel = "http", KeyModeCaller, t.TempDir(), "debug"
-	cfg.BaseURL, cfg.SigningKeyFile = api.URL, writeKey(t, "0123456789abcdef0123456789abcdef-caller-mode")
+	cfg.Transport, cfg.KeyMode, cfg.StateDir, cfg.LogLevel = "http", KeyModeCaller, tb.TempDir(), "debug"
+	cfg.BaseURL, cfg.SigningKeyFile = api.URL, writeKeyTB(tb, "0123456789abcdef0123456789abcdef-caller-mode")
 	cfg.Toolsets = []string{"all"}
+	var secrets Secrets
 	for _, m := range mods {
 		m(&cfg)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	t.Cleanup(cancel)
-	app, err := New(ctx, cfg, Options{Clock: clk, Stderr: h.stderr, Version: "test"})
-	if err != nil {
-		t.Fatalf("New: %v", err)
+	if cfg.KeyMode == KeyModeOperator {
+		secrets.APIKey = keyguard.NewSecret(callerKeyA)
 	}
-	t.Cleanup(func() { _ = app.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	tb.Cleanup(cancel)
+	app, err := New(ctx, cfg, Options{Clock: clk, Stderr: stderr, Version: "test", Secrets: secrets})
+	if err != nil {
+		tb.Fatalf("New: %v", err)
+	}
+	tb.Cleanup(func() { _ = app.Close() })
 	srv := httptest.NewServer(app.HTTPHandler("http"))
-	t.Cleanup(srv.Close)
-	h.harness = &harness{t: t, ctx: ctx, app: app, sb: front, clk: clk, cfg: app.cfg}
-	h.mcpURL = srv.URL + "/mcp"
-	return h
+	tb.Cleanup(srv.Close)
+	return callerEnv{ctx: ctx, app: app, front: front, clk: clk, apiURL: api.URL, mcpURL: srv.URL + "/mcp"}
+}
+
+func writeKeyTB(tb testing.TB, body string) string {
+	tb.Helper()
+	p := filepath.Join(tb.TempDir(), "signing.key")
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	return p
 }
 
 // connectAs opens an initialized Streamable HTTP session with key as the bearer.
