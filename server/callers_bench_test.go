@@ -12,15 +12,13 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 )
 
-// BenchmarkCallerMode prints what caller-key mode costs:
-//
-//		go test ./server -run '^$' -bench CallerMode -benchtime 200x
-//
-//	  - admit-cached: the guard's check of a key already verified (keyed hash + lookup);
-//	  - verify+open: a key seen for the first time: one GET /v1/usage to the API (loopback
-//	    sandbox here) and the tenant built (store view, audit log, policy engine, tools);
-//	  - tool-call/operator and tool-call/caller: list_agents over Streamable HTTP, the same
-//	    sandbox behind, p50/p99 per call: the per-request overhead of caller mode.
+// BenchmarkCallerMode prints what caller-key mode costs
+// (go test ./server -run '^$' -bench CallerMode -benchtime 200x):
+//   - admit-cached: the guard's check of a key already verified (keyed hash + lookup);
+//   - verify+open: a key seen for the first time: one GET /v1/usage to the API (loopback
+//     sandbox here) and the tenant built (store view, audit log, policy engine, tools);
+//   - tool-call/operator and tool-call/caller: list_agents over Streamable HTTP, the same
+//     sandbox behind, p50/p99 per call: the per-request overhead of caller mode.
 func BenchmarkCallerMode(b *testing.B) {
 	b.Run("admit-cached", func(b *testing.B) {
 		env := startCallerApp(b, io.Discard, nil, func(c *Config) { c.LogLevel = "error" })
