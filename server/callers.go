@@ -51,6 +51,10 @@ const (
 	callerVerifyTimeout = 15 * time.Second
 	// callerMaxVerdicts bounds the remembered verdicts (accepted and refused keys).
 	callerMaxVerdicts = 10000
+	// callerMaxVerifying bounds the verifications in flight at once (distinct keys): beyond
+	// it a new key gets 503 at once, so a flood of made-up keys from many addresses cannot
+	// make the server hammer the API.
+	callerMaxVerifying = 16
 	// callerKeyMin and callerKeyMax bound a bearer accepted as an API key; anything else is
 	// refused without asking the API.
 	callerKeyMin, callerKeyMax = 16, 512
@@ -147,6 +151,8 @@ type callers struct {
 	app *App
 	max int
 
+	slots chan struct{} // one per verification in flight
+
 	mu        sync.Mutex
 	open      map[string]*tenant
 	verdicts  map[string]verdict
@@ -157,7 +163,7 @@ type callers struct {
 }
 
 func newCallers(a *App) *callers {
-	return &callers{app: a, max: a.cfg.CallerMaxAccounts, open: map[string]*tenant{},
+	return &callers{app: a, max: a.cfg.CallerMaxAccounts, open: map[string]*tenant{}, slots: make(chan struct{}, callerMaxVerifying),
 		verdicts: map[string]verdict{}, verifying: map[string]*verifyCall{}}
 }
 
@@ -214,12 +220,19 @@ func (c *callers) admit(ctx context.Context, bearer string) (*callerRef, error) 
 			}
 			continue // the verdict is remembered now
 		}
+		select {
+		case c.slots <- struct{}{}:
+		default:
+			c.mu.Unlock()
+			return nil, errCallerUnverified
+		}
 		vc := &verifyCall{done: make(chan struct{})}
 		c.verifying[ref.id] = vc
 		c.verifications++
 		c.mu.Unlock()
 
 		vc.err = c.verify(ctx, ref.key)
+		<-c.slots
 		c.mu.Lock()
 		delete(c.verifying, ref.id)
 		now = c.app.clock.Now()

@@ -544,3 +544,28 @@ func TestCallerOverSSE(t *testing.T) {
 		t.Fatalf("A does not see its agent over SSE: %s", r.text)
 	}
 }
+
+// TestCallerVerificationsBounded: with every verification slot taken (a flood of made-up
+// keys), a new key gets 503 at once and the API is not asked; a key already verified is
+// still admitted from memory.
+func TestCallerVerificationsBounded(t *testing.T) {
+	h := newCallerHarness(t)
+	if resp := h.post(callerKeyA); resp.StatusCode != http.StatusOK {
+		t.Fatalf("A: %d", resp.StatusCode)
+	}
+	for range callerMaxVerifying {
+		h.app.callers.slots <- struct{}{}
+	}
+	if resp := h.post(callerKeyB); resp.StatusCode != http.StatusServiceUnavailable || h.usageAsked(callerKeyB) != 0 {
+		t.Fatalf("a new key with every slot taken: %d (API asked %d times), want 503 without asking", resp.StatusCode, h.usageAsked(callerKeyB))
+	}
+	if resp := h.post(callerKeyA); resp.StatusCode != http.StatusOK {
+		t.Fatalf("a verified key with every slot taken: %d, want 200", resp.StatusCode)
+	}
+	for range callerMaxVerifying {
+		<-h.app.callers.slots
+	}
+	if resp := h.post(callerKeyB); resp.StatusCode != http.StatusOK {
+		t.Fatalf("B once slots are free: %d", resp.StatusCode)
+	}
+}
