@@ -8,6 +8,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -567,5 +568,77 @@ func TestCallerVerificationsBounded(t *testing.T) {
 	}
 	if resp := h.post(callerKeyB); resp.StatusCode != http.StatusOK {
 		t.Fatalf("B once slots are free: %d", resp.StatusCode)
+	}
+}
+
+// TestCallerStatelessScopes: 2026-07-28 requests carry no session; in caller mode each
+// caller's account is their scope, so a toolset one caller adds with enable_toolset is not
+// added to another caller's list, and a token issued to one caller's stateless request is
+// refused for the other's.
+func TestCallerStatelessScopes(t *testing.T) {
+	h := newCallerHarness(t, func(c *Config) { c.Toolsets = nil })
+	rpc := func(key, method string, params map[string]any) map[string]any {
+		t.Helper()
+		params["_meta"] = map[string]any{"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": map[string]any{}}
+		msg, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
+		req, _ := http.NewRequest(http.MethodPost, h.mcpURL, bytes.NewReader(msg))
+		req.Header.Set("Authorization", "Bearer "+key)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		req.Header.Set(mcp.HeaderProtocolVersion, "2026-07-28")
+		req.Header.Set("Mcp-Method", method)
+		if name, ok := params["name"].(string); ok {
+			req.Header.Set("Mcp-Name", name)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: status %d: %s", method, resp.StatusCode, body)
+		}
+		var r struct {
+			Result map[string]any `json:"result"`
+		}
+		if err := json.Unmarshal([]byte(lastMessage(string(body))), &r); err != nil {
+			t.Fatalf("%v: %s", err, body)
+		}
+		return r.Result
+	}
+	lists := func(key, tool string) bool {
+		tools, _ := rpc(key, "tools/list", map[string]any{})["tools"].([]any)
+		for _, tl := range tools {
+			if m, _ := tl.(map[string]any); m["name"] == tool {
+				return true
+			}
+		}
+		return false
+	}
+	if lists(callerKeyA, "list_contacts") || lists(callerKeyB, "list_contacts") {
+		t.Fatal("the contacts toolset is listed from the start; the test needs an on-request toolset")
+	}
+	rpc(callerKeyA, "tools/call", map[string]any{"name": "enable_toolset", "arguments": map[string]any{"toolset": "contacts"}})
+	if !lists(callerKeyA, "list_contacts") {
+		t.Fatal("A's enable_toolset did not add the toolset to A's stateless list")
+	}
+	if lists(callerKeyB, "list_contacts") {
+		t.Fatal("A's enable_toolset changed B's list")
+	}
+
+	structured := func(r map[string]any) map[string]any { m, _ := r["structuredContent"].(map[string]any); return m }
+	rpc(callerKeyA, "tools/call", map[string]any{"name": "enable_toolset", "arguments": map[string]any{"toolset": "numbers"}})
+	rpc(callerKeyB, "tools/call", map[string]any{"name": "enable_toolset", "arguments": map[string]any{"toolset": "numbers"}})
+	preview := structured(rpc(callerKeyA, "tools/call", map[string]any{"name": "buy_number", "arguments": map[string]any{"area_code": "415"}}))
+	tok, _ := preview["confirmation_token"].(string)
+	if tok == "" {
+		t.Fatalf("A's preview: %v", preview)
+	}
+	if r := structured(rpc(callerKeyB, "tools/call", map[string]any{"name": "buy_number", "arguments": map[string]any{"area_code": "415", "confirmation_token": tok}})); r["id"] != nil {
+		t.Fatalf("B bought a number with A's token: %v", r)
+	}
+	if r := structured(rpc(callerKeyA, "tools/call", map[string]any{"name": "buy_number", "arguments": map[string]any{"area_code": "415", "confirmation_token": tok}})); r["id"] == nil {
+		t.Fatalf("A could not confirm its own stateless preview: %v", r)
 	}
 }

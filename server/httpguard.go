@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"github.com/jonboulle/clockwork"
+
+	"github.com/agentphone-mcp/agentphone-mcp/tools"
 )
 
 // maxRequestBody bounds one HTTP request to the MCP endpoints.
@@ -267,7 +269,8 @@ func (g *guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		g.limiter.succeeded(key)
 		cred = ref.id
-		ctx = withCaller(ctx, ref)
+		// Requests without a session share enable_toolset choices within the account only.
+		ctx = tools.WithScope(withCaller(ctx, ref), "caller-"+ref.id)
 	} else if len(g.tokens) > 0 {
 		key := clientKey(r.RemoteAddr)
 		if wait := g.limiter.wait(key); wait > 0 {
