@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/prometheus/client_golang/prometheus"
 	mcpserver "github.com/mark3labs/mcp-go/server"
 
 	"github.com/agentphone-mcp/agentphone-mcp/apiclient"
@@ -152,6 +153,9 @@ type callers struct {
 	max int
 
 	slots chan struct{} // one per verification in flight
+	// verified counts the verifications sent to the API by result (valid, refused,
+	// unreachable); no label names an account or a key.
+	verified *prometheus.CounterVec
 
 	mu        sync.Mutex
 	open      map[string]*tenant
@@ -233,6 +237,14 @@ func (c *callers) admit(ctx context.Context, bearer string) (*callerRef, error) 
 
 		vc.err = c.verify(ctx, ref.key)
 		<-c.slots
+		switch {
+		case vc.err == nil:
+			c.verified.WithLabelValues("valid").Inc()
+		case errors.Is(vc.err, errCallerKeyRefused):
+			c.verified.WithLabelValues("refused").Inc()
+		default:
+			c.verified.WithLabelValues("unreachable").Inc()
+		}
 		c.mu.Lock()
 		delete(c.verifying, ref.id)
 		now = c.app.clock.Now()
@@ -689,6 +701,14 @@ func (refuseTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 // then closes every tenant).
 func (a *App) startCallers() {
 	a.callers = newCallers(a)
+	a.callers.verified = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "agentphone_caller_verifications_total",
+		Help: "Caller-key mode: API keys verified with AgentPhone, by result (valid, refused, unreachable).",
+	}, []string{"result"})
+	a.ops.reg.MustRegister(a.callers.verified, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "agentphone_caller_accounts_open",
+		Help: "Caller-key mode: callers' accounts open in this process.",
+	}, func() float64 { return float64(a.callers.count()) }))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); a.callers.run(ctx) }()

@@ -373,6 +373,9 @@ func TestCallerWrongKey(t *testing.T) {
 	if n := h.usageAsked(wrong); n != 1 {
 		t.Fatalf("the API was asked %d times about the wrong key, want 1 (the refusal is remembered)", n)
 	}
+	if n := gathered(t, h.app, "agentphone_caller_verifications_total", "refused"); n != 1 {
+		t.Fatalf("agentphone_caller_verifications_total{result=refused} = %v, want 1", n)
+	}
 	if resp := h.post("short"); resp.StatusCode != http.StatusTooManyRequests {
 		t.Fatalf("third wrong bearer from one address: status %d, want 429", resp.StatusCode)
 	}
@@ -397,6 +400,14 @@ func TestCallerVerificationCachedAndFailsClosed(t *testing.T) {
 	}
 	if n := h.usageAsked(callerKeyA); n != 1 {
 		t.Fatalf("the key was verified %d times for 6 requests, want 1", n)
+	}
+	// Any AgentPhone key is a valid bearer here: the operator's metrics are not behind it.
+	req, _ := http.NewRequest(http.MethodGet, strings.TrimSuffix(h.mcpURL, "/mcp")+MetricsPath, nil)
+	req.Header.Set("Authorization", "Bearer "+callerKeyA)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode == http.StatusOK {
+		t.Fatalf("/metrics on the MCP listener in caller mode: %v %v, want not served", err, resp)
+	} else {
+		resp.Body.Close()
 	}
 	h.down.Store(true)
 	if resp := h.post(callerKeyB); resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
@@ -641,4 +652,26 @@ func TestCallerStatelessScopes(t *testing.T) {
 	if r := structured(rpc(callerKeyA, "tools/call", map[string]any{"name": "buy_number", "arguments": map[string]any{"area_code": "415", "confirmation_token": tok}})); r["id"] == nil {
 		t.Fatalf("A could not confirm its own stateless preview: %v", r)
 	}
+}
+
+// gathered reads a metric of the App's registry: the sample whose one label has value.
+func gathered(t *testing.T, a *App, name, value string) float64 {
+	t.Helper()
+	mfs, err := a.ops.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetValue() == value {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return 0
 }
