@@ -27,6 +27,14 @@ type InboundWatcher interface {
 	WatchInbound(ctx context.Context, fn func(Inbound)) error
 }
 
+// AccountInboundWatcher is implemented by shared engines that serve several accounts:
+// fn gets every inbound event another replica appends in any account (account "" is the
+// default one), over one subscription, until ctx ends. A server with many callers uses it
+// instead of one InboundWatcher per account view.
+type AccountInboundWatcher interface {
+	WatchAllInbound(ctx context.Context, fn func(account string, in Inbound)) error
+}
+
 // ApplySettlement applies st to e with the transition rules every engine shares (see
 // Store.Settle): changed is false for a repeated settle to the same state; moving a sent
 // or failed entry to another state is ErrConflict.

@@ -156,6 +156,114 @@ func TestKilledOwnerIsRecovered(t *testing.T) {
 	}
 }
 
+// reserveGlobal reserves one SMS counted in the caller's own window and the shared
+// global/sms window if fewer than limit are counted in the global one.
+func reserveGlobal(ctx context.Context, s store.Store, limit int, now time.Time) (bool, error) {
+	q := store.FactQuery{Windows: []store.Window{{Key: "global/sms", Since: now.Add(-24 * time.Hour)}, {Key: "sms_segments", Since: now.Add(-time.Hour)}}}
+	_, err := s.Reserve(ctx, q, func(f store.Facts) (store.Entry, error) {
+		if f.Sums[0]+1 > limit {
+			return store.Entry{}, errCap
+		}
+		return store.Entry{Kind: "sms", CreatedAt: now, Events: []store.Event{{Key: "global/sms", At: now, Weight: 1}, {Key: "sms_segments", At: now, Weight: 1}}}, nil
+	})
+	if errors.Is(err, errCap) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// TestProcessesHoldTheGlobalCapAcrossAccounts: four processes, each serving another
+// account on one state dir, reserve against one global cap of 7: exactly 7 pass in all, and
+// each account's own window counts only its own.
+func TestProcessesHoldTheGlobalCapAcrossAccounts(t *testing.T) {
+	const limit, tries, children = 7, 6, 3
+	dir := t.TempDir()
+	s, err := store.Open(dir, store.Options{LockTimeout: 30 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	mine, err := s.ForAccount("acct-parent")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmds := make([]*exec.Cmd, children)
+	outs := make([]*lockedBuffer, children)
+	for i := range cmds {
+		cmds[i], outs[i] = child(t, dir, "globalcap", "HELPER_ACCOUNT=acct-child"+strconv.Itoa(i), "HELPER_TRIES="+strconv.Itoa(tries), "HELPER_LIMIT="+strconv.Itoa(limit))
+	}
+	won := 0
+	for range tries {
+		ok, err := reserveGlobal(context.Background(), mine, limit, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok {
+			won++
+		}
+	}
+	total := won
+	for i, cmd := range cmds {
+		if err := cmd.Wait(); err != nil {
+			t.Fatalf("child %d: %v\n%s", i, err, outs[i])
+		}
+		var n int
+		if _, err := fmt.Sscanf(resultLine(outs[i].String()), "RESULT won=%d", &n); err != nil {
+			t.Fatalf("child %d output: %v\n%s", i, err, outs[i])
+		}
+		v, err := s.ForAccount("acct-child" + strconv.Itoa(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := sum(t, v, "sms_segments", time.Now().Add(-time.Hour)); got != n {
+			t.Errorf("child %d's account counts %d in its own window, it won %d", i, got, n)
+		}
+		total += n
+	}
+	if total != limit {
+		t.Errorf("%d reservations passed a global cap of %d across 4 processes and accounts", total, limit)
+	}
+	if got := sum(t, s, "global/sms", time.Now().Add(-time.Hour)); got != limit {
+		t.Errorf("the global window counts %d, want %d", got, limit)
+	}
+	if got := sum(t, mine, "sms_segments", time.Now().Add(-time.Hour)); got != won {
+		t.Errorf("the parent's account counts %d, it won %d", got, won)
+	}
+}
+
+// TestKilledOwnerInAccountIsRecovered: a process serving an account is killed mid-send;
+// the next process finds the account (AccountIDs) and recovers its entry in that account.
+func TestKilledOwnerInAccountIsRecovered(t *testing.T) {
+	dir := t.TempDir()
+	cmd, out := child(t, dir, "hang-account", "HELPER_ACCOUNT=acct-killed")
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(out.String(), "RESERVED") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the child never reserved:\n%s", out)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	s := openTest(t, dir, clockwork.NewRealClock())
+	recovered := map[string]int{}
+	err := store.EachAccount(context.Background(), s, func(account string, v store.Store) error {
+		got, err := v.RecoverAbandoned(context.Background())
+		for _, e := range got {
+			if e.State != store.Unknown {
+				t.Errorf("recovered entry %+v", e)
+			}
+		}
+		recovered[account] += len(got)
+		return err
+	})
+	if err != nil || len(recovered) != 2 || recovered[""] != 0 || recovered["acct-killed"] != 1 {
+		t.Fatalf("recovered %v, %v; want the killed process's one entry in its account", recovered, err)
+	}
+}
+
 // TestHelperProcess is the child side of the tests and benchmarks above; it does nothing
 // unless started by them.
 func TestHelperProcess(t *testing.T) {
@@ -184,6 +292,34 @@ func TestHelperProcess(t *testing.T) {
 			}
 		}
 		fmt.Printf("\nRESULT won=%d\n", won)
+	case "globalcap":
+		v, err := s.ForAccount(os.Getenv("HELPER_ACCOUNT"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tries, _ := strconv.Atoi(os.Getenv("HELPER_TRIES"))
+		limit, _ := strconv.Atoi(os.Getenv("HELPER_LIMIT"))
+		won := 0
+		for range tries {
+			ok, err := reserveGlobal(ctx, v, limit, time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ok {
+				won++
+			}
+		}
+		fmt.Printf("\nRESULT won=%d\n", won)
+	case "hang-account":
+		v, err := s.ForAccount(os.Getenv("HELPER_ACCOUNT"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := reserveSMS(ctx, v, "+16502530000", 0, false, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		fmt.Println("RESERVED")
+		time.Sleep(time.Minute) // killed long before
 	case "hang":
 		for range 3 {
 			if _, err := reserveSMS(ctx, s, "+16502530000", 0, false, time.Now()); err != nil {

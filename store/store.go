@@ -119,14 +119,45 @@ type Accounts interface {
 	// Closing a view releases nothing of the engine (later calls on that view fail with
 	// ErrClosed); closing the engine makes every view fail with ErrClosed. A view's
 	// RecoverAbandoned recovers the abandoned pending entries of its own account only (the
-	// engine's, of the default account): a server recovers every account by walking
-	// AccountIDs. Views of one account are interchangeable: two calls return stores that
+	// engine's, of the default account): a server recovers every account by walking them
+	// with EachAccount (until then they stay pending and keep counting). Views of one account are interchangeable: two calls return stores that
 	// see the same state.
 	ForAccount(account string) (Store, error)
 	// AccountIDs lists the accounts other than the default that have state in this engine
 	// (at least every account with a ledger entry, so every account with pending entries),
 	// sorted.
 	AccountIDs(ctx context.Context) ([]string, error)
+}
+
+// EachAccount calls fn with the engine's default account (account "", st itself) and then
+// with a view of every account AccountIDs lists (closed after fn), in order: to recover the
+// abandoned entries of every account at start, or to count every account's ledger. An st
+// that is not Accounts has only the default account. It stops at the first error fn returns
+// and returns it.
+func EachAccount(ctx context.Context, st Store, fn func(account string, view Store) error) error {
+	if err := fn("", st); err != nil {
+		return err
+	}
+	accts, ok := st.(Accounts)
+	if !ok {
+		return nil
+	}
+	ids, err := accts.AccountIDs(ctx)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		v, err := accts.ForAccount(id)
+		if err != nil {
+			return err
+		}
+		err = fn(id, v)
+		_ = v.Close()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // MaxAccountLen bounds an account id.

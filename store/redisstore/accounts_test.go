@@ -72,3 +72,61 @@ func TestAccountKeys(t *testing.T) {
 		t.Errorf("Open with a malformed Options.Account: err = %v", err)
 	}
 }
+
+// TestWatchAllInbound: one subscription on replica B hears every account's inbound events
+// that replica A stores, each with its account; A's own do not come back to A.
+func TestWatchAllInbound(t *testing.T) {
+	prefix := newPrefix()
+	a, b := open(t, redisstore.Options{Prefix: prefix}), open(t, redisstore.Options{Prefix: prefix})
+	t.Cleanup(func() { _ = a.Close(); _ = b.Close() })
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	type got struct {
+		account string
+		id      string
+	}
+	heardA, heardB := make(chan got, 8), make(chan got, 8)
+	if err := a.WatchAllInbound(ctx, func(acct string, in store.Inbound) { heardA <- got{acct, in.ID} }); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.WatchAllInbound(ctx, func(acct string, in store.Inbound) { heardB <- got{acct, in.ID} }); err != nil {
+		t.Fatal(err)
+	}
+	va, err := a.ForAccount(acct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.AppendInbound(ctx, "sms", "default-1", []byte(`{}`), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := va.AppendInbound(ctx, "sms", "acct-1", []byte(`{}`), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	want := map[got]bool{{"", "default-1"}: true, {acct, "acct-1"}: true}
+	for range 2 {
+		select {
+		case g := <-heardB:
+			if !want[g] {
+				t.Fatalf("replica B heard %+v; want one of %v", g, want)
+			}
+			delete(want, g)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("replica B never heard %v", want)
+		}
+	}
+	vb, err := b.ForAccount(acct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := vb.AppendInbound(ctx, "call", "acct-2", []byte(`{}`), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case g := <-heardA:
+		if g != (got{acct, "acct-2"}) {
+			t.Fatalf("replica A heard %+v; its own events must not come back to it", g)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("replica A never heard B's event")
+	}
+}

@@ -15,7 +15,8 @@ import (
 
 // BenchmarkReserveSettle measures one send's bookkeeping (a reserve that reads two cap
 // windows and an opt-out, then a settle as sent) on bbolt and on Redis, sequentially and
-// from two replicas at once (distinct recipients), and reports p50/p99 in µs:
+// from two replicas at once (distinct recipients), also as views of two accounts sharing the
+// global window (caller-key mode), and reports p50/p99 in µs:
 //
 //	go test -run '^$' -bench ReserveSettle -benchtime 2000x ./store/redisstore/
 func BenchmarkReserveSettle(b *testing.B) {
@@ -42,14 +43,34 @@ func BenchmarkReserveSettle(b *testing.B) {
 			return out
 		}
 	}
+	// accounts turns each opened engine into views of two accounts (caller-key mode): the
+	// same bookkeeping, per account, with the global window shared.
+	accounts := func(open func(*testing.B) []store.Store) func(b *testing.B) []store.Store {
+		return func(b *testing.B) []store.Store {
+			var out []store.Store
+			for _, e := range open(b) {
+				for _, id := range []string{"acct-a", "acct-b"} {
+					v, err := e.(store.Accounts).ForAccount(id)
+					if err != nil {
+						b.Fatal(err)
+					}
+					out = append(out, v)
+				}
+			}
+			return out
+		}
+	}
 	for _, tc := range []struct {
 		name    string
 		open    func(*testing.B) []store.Store
 		workers int
 	}{
 		{"bolt", bolt, 1},
+		{"bolt-2accounts", accounts(bolt), 2},
 		{"redis", redisN(1), 1},
+		{"redis-2accounts", accounts(redisN(1)), 2},
 		{"redis-2replicas-8workers", redisN(2), 8},
+		{"redis-2replicas-2accounts-8workers", accounts(redisN(2)), 8},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			stores := tc.open(b)

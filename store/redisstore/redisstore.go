@@ -131,6 +131,8 @@ var (
 	_ store.Store    = (*Redis)(nil)
 	_ store.Pinger   = (*Redis)(nil)
 	_ store.Accounts = (*Redis)(nil)
+
+	_ store.AccountInboundWatcher = (*Redis)(nil)
 )
 
 // quietLogger drops go-redis's own log lines: they would go to stderr unstructured (and

@@ -286,32 +286,76 @@ func (s *Redis) WatchInbound(ctx context.Context, fn func(store.Inbound)) error 
 		_ = ps.Close()
 		return s.fail("watch inbound events", err)
 	}
-	go func() {
-		defer ps.Close()
-		ch := ps.Channel()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-s.stop:
-				return
-			case m, ok := <-ch:
-				if !ok {
-					return
-				}
-				seqStr, rest, _ := strings.Cut(m.Payload, " ")
-				owner, body, _ := strings.Cut(rest, " ")
-				if owner == s.owner {
-					continue
-				}
-				var in store.Inbound
-				if json.Unmarshal([]byte(body), &in) != nil {
-					continue
-				}
-				in.Seq, _ = strconv.ParseUint(seqStr, 10, 64)
-				fn(in)
-			}
-		}
-	}()
+	go s.deliver(ctx, ps, func(_ *redis.Message, in store.Inbound) { fn(in) })
 	return nil
+}
+
+// WatchAllInbound implements store.AccountInboundWatcher: one subscription (the default
+// account's channel and a pattern over every account's) hands fn every inbound event
+// another Store appends, with its account, until ctx ends. It returns once the
+// subscription is active. At most once, like WatchInbound.
+func (s *Redis) WatchAllInbound(ctx context.Context, fn func(account string, in store.Inbound)) error {
+	if err := s.check(); err != nil {
+		return fmt.Errorf("store: watch inbound events: %w", err)
+	}
+	def := s.engine.view("", false).InboundChannel()
+	acctPrefix := s.tag + "acct/"
+	ps := s.rdb.Subscribe(ctx, def)
+	if _, err := ps.Receive(ctx); err != nil {
+		_ = ps.Close()
+		return s.fail("watch inbound events", err)
+	}
+	if err := ps.PSubscribe(ctx, acctPrefix+"*/inbound:new"); err != nil {
+		_ = ps.Close()
+		return s.fail("watch inbound events", err)
+	}
+	if _, err := ps.Receive(ctx); err != nil {
+		_ = ps.Close()
+		return s.fail("watch inbound events", err)
+	}
+	go s.deliver(ctx, ps, func(m *redis.Message, in store.Inbound) {
+		if m.Channel == def {
+			fn("", in)
+			return
+		}
+		id, ok := strings.CutPrefix(m.Channel, acctPrefix)
+		if !ok {
+			return
+		}
+		id, ok = strings.CutSuffix(id, "/inbound:new")
+		if ok && store.CheckAccount(id) == nil {
+			fn(id, in)
+		}
+	})
+	return nil
+}
+
+// deliver decodes the messages of ps ("<seq> <owner> <json>") and hands those of other
+// owners to fn, until ctx ends or the engine closes.
+func (s *Redis) deliver(ctx context.Context, ps *redis.PubSub, fn func(*redis.Message, store.Inbound)) {
+	defer ps.Close()
+	ch := ps.Channel()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.stop:
+			return
+		case m, ok := <-ch:
+			if !ok {
+				return
+			}
+			seqStr, rest, _ := strings.Cut(m.Payload, " ")
+			owner, body, _ := strings.Cut(rest, " ")
+			if owner == s.owner {
+				continue
+			}
+			var in store.Inbound
+			if json.Unmarshal([]byte(body), &in) != nil {
+				continue
+			}
+			in.Seq, _ = strconv.ParseUint(seqStr, 10, 64)
+			fn(m, in)
+		}
+	}
 }

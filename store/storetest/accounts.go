@@ -27,6 +27,7 @@ var accountTests = []struct {
 	{"GlobalKeysSharedByAccounts", testAccountGlobalKeys},
 	{"GlobalCapExactAcrossAccounts", testAccountGlobalCap},
 	{"AccountRecoverAbandoned", testAccountRecover},
+	{"EachAccountRecoversAll", testEachAccount},
 	{"AccountViewClose", testAccountClose},
 	{"AccountIDsChecked", testAccountIDs},
 }
@@ -316,6 +317,42 @@ func testAccountRecover(t *testing.T, h *harness) {
 	}
 	if again, err := a.RecoverAbandoned(h.ctx); err != nil || len(again) != 0 {
 		t.Errorf("a second recovery = %+v, %v", again, err)
+	}
+}
+
+// testEachAccount: store.EachAccount visits the default account and every account with
+// entries, so one walk at start recovers every account's abandoned entries (each once).
+func testEachAccount(t *testing.T, h *harness) {
+	dying := h.open()
+	want := map[string]string{}
+	want[""] = h.reserve(dying, entry(numA, ev("k", 1))).ID
+	for _, id := range []string{acctA, acctB} {
+		v, err := h.accounts(dying).ForAccount(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[id] = h.reserve(v, entry(numA, ev("k", 1))).ID
+	}
+	if err := dying.Close(); err != nil {
+		t.Fatal(err)
+	}
+	fresh := h.store()
+	got := map[string]string{}
+	err := store.EachAccount(h.ctx, fresh, func(account string, v store.Store) error {
+		es, err := v.RecoverAbandoned(h.ctx)
+		for _, e := range es {
+			if _, dup := got[account]; dup {
+				t.Errorf("account %q recovered twice", account)
+			}
+			got[account] = e.ID
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 || got[""] != want[""] || got[acctA] != want[acctA] || got[acctB] != want[acctB] {
+		t.Errorf("recovered %v, want %v (each account's own entry)", got, want)
 	}
 }
 
