@@ -335,7 +335,9 @@ func New(ctx context.Context, cfg Config, opts Options) (app *App, err error) {
 	a.mcp = a.buildMCP(opts.Version, scrubber, deps)
 	a.recv = a.newReceiver()
 	if caller {
-		a.startCallers()
+		if err := a.startCallers(ctx); err != nil {
+			return nil, err
+		}
 	} else if err := a.watchSharedInbound(); err != nil {
 		return nil, err
 	}

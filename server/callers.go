@@ -23,8 +23,8 @@ import (
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
-	"github.com/prometheus/client_golang/prometheus"
 	mcpserver "github.com/mark3labs/mcp-go/server"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/agentphone-mcp/agentphone-mcp/apiclient"
 	"github.com/agentphone-mcp/agentphone-mcp/fsguard"
@@ -492,23 +492,6 @@ func (c *callers) closeAll() error {
 	return nil
 }
 
-// openTenants lists the open tenants (periodic recovery on a shared store).
-func (c *callers) openTenants() []*tenant {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	out := make([]*tenant, 0, len(c.open))
-	for _, t := range c.open {
-		select {
-		case <-t.ready:
-			if t.err == nil {
-				out = append(out, t)
-			}
-		default:
-		}
-	}
-	return out
-}
-
 // count is the number of open tenants.
 func (c *callers) count() int {
 	c.mu.Lock()
@@ -530,16 +513,8 @@ func (c *callers) build(ctx context.Context, t *tenant) error {
 	if t.api, err = a.newAPIClient(t.key); err != nil {
 		return fmt.Errorf("caller mode: build the account's API client: %w", err)
 	}
-	dir := filepath.Join(a.cfg.StateDir, callerAccountsDir, t.id)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("caller mode: create the account's state folder: %w; check AGENTPHONE_STATE_DIR", err)
-	}
-	logPath := filepath.Join(dir, "audit.jsonl")
-	if err := fsguard.CheckStateDir(dir, "audit.jsonl", "audit.jsonl.lock", "audit.jsonl"+audit.AnchorSuffix); err != nil {
-		return fmt.Errorf("caller mode: account state folder: %w", err)
-	}
-	if t.audit, err = audit.Open(logPath, a.clock, audit.WithKeyFile(a.auditKeyFile())); err != nil {
-		return fmt.Errorf("caller mode: open the account's audit log: %w", err)
+	if t.audit, err = a.openAccountAudit(t.id); err != nil {
+		return err
 	}
 	accounts, ok := a.store.(store.Accounts)
 	if !ok {
@@ -699,7 +674,10 @@ func (refuseTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 
 // startCallers starts the caller-mode registry and its sweeper (stopped by Close, which
 // then closes every tenant).
-func (a *App) startCallers() {
+func (a *App) startCallers(ctx context.Context) error {
+	if err := a.recoverCallerAccounts(ctx); err != nil {
+		return err
+	}
 	a.callers = newCallers(a)
 	a.callers.verified = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "agentphone_caller_verifications_total",
@@ -709,10 +687,11 @@ func (a *App) startCallers() {
 		Name: "agentphone_caller_accounts_open",
 		Help: "Caller-key mode: callers' accounts open in this process.",
 	}, func() float64 { return float64(a.callers.count()) }))
-	ctx, cancel := context.WithCancel(context.Background())
+	sweepCtx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { defer close(done); a.callers.run(ctx) }()
+	go func() { defer close(done); a.callers.run(sweepCtx) }()
 	a.closers = append(a.closers, a.callers.closeAll, func() error { cancel(); <-done; return nil })
+	return nil
 }
 
 // callerPrincipal names who acts in caller mode: always within the caller's account (so a
@@ -744,4 +723,53 @@ func callerErrorText(err error) string {
 		// log has the cause; the caller is told only that nothing was done.
 		return "the server could not open this account's policy state (the operator's log says why)"
 	}
+}
+
+// openAccountAudit opens the audit log of a caller's account,
+// <state dir>/accounts/<id>/audit.jsonl, chained with the operator's audit key. Several
+// openers (a tenant, a recovery pass, another process on the state dir) may share it.
+func (a *App) openAccountAudit(id string) (*audit.Log, error) {
+	dir := filepath.Join(a.cfg.StateDir, callerAccountsDir, id)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("caller mode: create the account's state folder: %w; check AGENTPHONE_STATE_DIR", err)
+	}
+	if err := fsguard.CheckStateDir(dir, "audit.jsonl", "audit.jsonl.lock", "audit.jsonl"+audit.AnchorSuffix); err != nil {
+		return nil, fmt.Errorf("caller mode: account state folder: %w", err)
+	}
+	log, err := audit.Open(filepath.Join(dir, "audit.jsonl"), a.clock, audit.WithKeyFile(a.auditKeyFile()))
+	if err != nil {
+		return nil, fmt.Errorf("caller mode: open the account's audit log: %w", err)
+	}
+	return log, nil
+}
+
+// recoverCallerAccounts turns the sends that processes or replicas now gone left pending,
+// in every caller account of the store, into unknown (still counted), each audited in its
+// own account's log: at start, and on Redis every 30 s with the operator's account. It
+// needs no key: recovery only touches the books.
+func (a *App) recoverCallerAccounts(ctx context.Context) error {
+	return store.EachAccount(ctx, a.store, func(id string, view store.Store) error {
+		if id == "" {
+			return nil // the operator's own account: recovered by a.policy
+		}
+		log, err := a.openAccountAudit(id)
+		if err != nil {
+			return err
+		}
+		defer log.Close()
+		pol, err := policy.New(a.pcfg, policy.Deps{Store: view, Clock: a.clock, Audit: log, Keys: a.secretValues,
+			Logger: a.logger.With("account", id[:min(13, len(id))], "component", "policy"), Resolver: a.resolver})
+		if err != nil {
+			return fmt.Errorf("caller mode: recover account %s: %w", id[:min(13, len(id))], err)
+		}
+		got, err := pol.RecoverAbandoned(ctx)
+		if err != nil {
+			return fmt.Errorf("caller mode: recover the sends account %s left pending: %w", id[:min(13, len(id))], err)
+		}
+		if len(got) > 0 {
+			a.logger.Warn("sends left pending by a process that ended are now recorded as unknown (they may have been sent and stay counted)",
+				"account", id[:min(13, len(id))], "count", len(got))
+		}
+		return nil
+	})
 }

@@ -29,6 +29,7 @@ import (
 	"github.com/agentphone-mcp/agentphone-mcp/apiclient"
 	"github.com/agentphone-mcp/agentphone-mcp/policy/keyguard"
 	"github.com/agentphone-mcp/agentphone-mcp/sandbox"
+	"github.com/agentphone-mcp/agentphone-mcp/store"
 )
 
 const (
@@ -674,4 +675,52 @@ func gathered(t *testing.T, a *App, name, value string) float64 {
 		}
 	}
 	return 0
+}
+
+// TestCallerAccountsRecoveredAtStart: a send left pending in a caller's account by a process
+// that is gone becomes unknown (still counted) when the server starts, with the outcome line
+// in that account's own audit log, although no caller has connected yet.
+func TestCallerAccountsRecoveredAtStart(t *testing.T) {
+	state, signing := t.TempDir(), writeKey(t, "0123456789abcdef0123456789abcdef-caller-mode")
+	same := func(c *Config) { c.StateDir, c.SigningKeyFile = state, signing }
+	first := startCallerApp(t, io.Discard, nil, same)
+	id := first.app.accountID(callerKeyA)
+	if err := first.app.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	engine, err := store.Open(state, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	view, err := engine.ForAccount(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	pending, err := view.Reserve(ctx, store.FactQuery{}, func(store.Facts) (store.Entry, error) {
+		return store.Entry{Kind: "sms", Tool: "send_sms", Recipients: []string{"+14155550177"}}, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = view.Close()
+	if err := engine.Close(); err != nil { // its owner is gone now, as a killed process's
+		t.Fatal(err)
+	}
+
+	second := startCallerApp(t, io.Discard, nil, same)
+	acct, err := second.app.store.(store.Accounts).ForAccount(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer acct.Close()
+	got, err := acct.Entries(ctx, store.EntryFilter{})
+	if err != nil || len(got) != 1 || got[0].ID != pending.ID || got[0].State != store.Unknown {
+		t.Fatalf("the pending entry after start: %v %+v, want it unknown", err, got)
+	}
+	body, err := os.ReadFile(filepath.Join(state, callerAccountsDir, id, "audit.jsonl"))
+	if err != nil || !strings.Contains(string(body), `"recovered"`) || !strings.Contains(string(body), pending.ID) {
+		t.Fatalf("the account's audit log has no recovered line for %s: %v\n%s", pending.ID, err, body)
+	}
 }

@@ -11,7 +11,6 @@ import (
 
 	"github.com/jonboulle/clockwork"
 
-	"github.com/agentphone-mcp/agentphone-mcp/policy"
 	"github.com/agentphone-mcp/agentphone-mcp/store"
 	"github.com/agentphone-mcp/agentphone-mcp/store/redisstore"
 )
@@ -126,21 +125,17 @@ func (a *App) startSharedRecovery() {
 			case <-ctx.Done():
 				return
 			case <-ticker.Chan():
-				engines := []*policy.Engine{a.policy}
-				if a.callers != nil {
-					// Caller mode: each open account's own entries, audited in its own log
-					// (an account not open here is recovered when it is next opened).
-					for _, t := range a.callers.openTenants() {
-						engines = append(engines, t.policy)
-					}
+				got, err := a.policy.RecoverAbandoned(ctx)
+				if err != nil && ctx.Err() == nil {
+					a.logger.Warn("recovering the sends of replicas that ended mid-send failed; retrying later", "err", err)
 				}
-				for _, pol := range engines {
-					got, err := pol.RecoverAbandoned(ctx)
-					if err != nil && ctx.Err() == nil {
-						a.logger.Warn("recovering the sends of replicas that ended mid-send failed; retrying later", "err", err)
-					}
-					if len(got) > 0 {
-						a.logger.Warn("sends left pending by a replica that ended are now recorded as unknown (they may have been sent and stay counted)", "count", len(got))
+				if len(got) > 0 {
+					a.logger.Warn("sends left pending by a replica that ended are now recorded as unknown (they may have been sent and stay counted)", "count", len(got))
+				}
+				if a.callers != nil {
+					// Caller mode: every caller's account, each audited in its own log.
+					if err := a.recoverCallerAccounts(ctx); err != nil && ctx.Err() == nil {
+						a.logger.Warn("recovering the callers' sends of replicas that ended mid-send failed; retrying later", "err", err)
 					}
 				}
 			}
