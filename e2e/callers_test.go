@@ -321,14 +321,31 @@ func TestCallerKeyMode(t *testing.T) {
 		t.Fatal("B read A's call resource")
 	}
 
-	// The recipient says STOP to A: A may not text them again, B may.
-	stop, _ := json.Marshal(map[string]any{"from": r1, "to": numberA, "body": "STOP"})
-	req, _ := http.NewRequest(http.MethodPost, sandboxURL+"/sandbox/inbound/sms", bytes.NewReader(stop))
-	req.Header.Set("Authorization", "Bearer "+keyA)
-	req.Header.Set("Content-Type", "application/json")
-	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("inject STOP: %v %v", err, resp)
+	// The recipient answers A: A's wait_for_reply gets it (no webhook receiver in caller mode:
+	// the wait polls A's account), B's wait on that conversation does not.
+	inject := func(body string) {
+		t.Helper()
+		msg, _ := json.Marshal(map[string]any{"from": r1, "to": numberA, "body": body})
+		req, _ := http.NewRequest(http.MethodPost, sandboxURL+"/sandbox/inbound/sms", bytes.NewReader(msg))
+		req.Header.Set("Authorization", "Bearer "+keyA)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("inject %q: %v %v", body, err, resp)
+		}
+		resp.Body.Close()
 	}
+	since := time.Now().UTC().Add(-2 * time.Second).Format(time.RFC3339)
+	inject("See you at noon")
+	if r := mustOK(t, a.call("wait_for_reply", map[string]any{"conversation_id": convA, "since": since, "timeout_seconds": 10}), "A waits for the reply"); !strings.Contains(r.text, "See you at noon") {
+		t.Fatalf("A's wait_for_reply did not return the reply: %s", r.text)
+	}
+	if r := b.call("wait_for_reply", map[string]any{"conversation_id": convA, "since": since, "timeout_seconds": 1}); !r.isError || strings.Contains(r.text, "See you at noon") {
+		t.Fatalf("B's wait on A's conversation: %s", r.text)
+	}
+
+	// The recipient says STOP to A: A may not text them again, B may.
+	inject("STOP")
 	mustDenied(t, a.call("send_sms", sms(agentA, r1, "Are you coming?")), "opted_out", "A after its recipient's STOP")
 	b.confirm("send_sms", sms(agentB, r1, "Hello from Bravo."))
 
