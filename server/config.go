@@ -106,7 +106,8 @@ type Config struct {
 	// Serve `/metrics` on its own address (no token) instead of on the HTTP listener behind the
 	// bearer token.
 	MetricsListen string `env:"AGENTPHONE_METRICS_LISTEN"`
-	// Allow a non-loopback listen address (requires `AGENTPHONE_HTTP_TOKEN`).
+	// Allow a non-loopback listen address (requires `AGENTPHONE_HTTP_TOKEN`, or caller-key
+	// mode, where each client's own API key is its bearer).
 	AllowRemote bool `env:"AGENTPHONE_HTTP_ALLOW_REMOTE"`
 	// End a Streamable HTTP session after this long without a request or an open stream; its id then gets 404 and the client initializes again.
 	SessionIdle time.Duration `env:"AGENTPHONE_HTTP_SESSION_IDLE" envDefault:"30m"`
