@@ -113,6 +113,7 @@ type tenant struct {
 	deps      *tools.Deps
 	handlers  map[string]mcpserver.ToolHandlerFunc
 	releases  []func() // scrubber holds, in the order taken
+	closeOnce sync.Once
 
 	// Guarded by callers.mu.
 	refs     int
@@ -122,8 +123,11 @@ type tenant struct {
 	err      error
 }
 
-// close releases what the tenant holds; it never touches the engine behind the view.
-func (t *tenant) close() {
+// close releases what the tenant holds (once; later calls do nothing); it never touches the
+// engine behind the view.
+func (t *tenant) close() { t.closeOnce.Do(t.closeNow) }
+
+func (t *tenant) closeNow() {
 	if t.view != nil {
 		_ = t.view.Close()
 	}
@@ -162,8 +166,6 @@ type callers struct {
 	verdicts  map[string]verdict
 	verifying map[string]*verifyCall
 	closed    bool
-	// verifications counts the requests sent to the API to verify a key (tests, metrics).
-	verifications int
 }
 
 func newCallers(a *App) *callers {
@@ -232,7 +234,6 @@ func (c *callers) admit(ctx context.Context, bearer string) (*callerRef, error) 
 		}
 		vc := &verifyCall{done: make(chan struct{})}
 		c.verifying[ref.id] = vc
-		c.verifications++
 		c.mu.Unlock()
 
 		vc.err = c.verify(ctx, ref.key)

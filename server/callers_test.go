@@ -724,3 +724,62 @@ func TestCallerAccountsRecoveredAtStart(t *testing.T) {
 		t.Fatalf("the account's audit log has no recovered line for %s: %v\n%s", pending.ID, err, body)
 	}
 }
+
+// TestCallerTenantLifecycle: a tenant in use is never closed under its request (eviction and
+// the idle sweep skip it); a key the API refuses on re-verification closes its tenant once
+// the request ends; shutting down closes every tenant once, also one still in use, and
+// refuses new ones.
+func TestCallerTenantLifecycle(t *testing.T) {
+	h := newCallerHarness(t, func(c *Config) { c.CallerMaxAccounts = 1 })
+	c := h.app.callers
+	refA, err := c.admit(h.ctx, callerKeyA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tA, releaseA, err := c.acquire(h.ctx, refA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refB, err := c.admit(h.ctx, callerKeyB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.acquire(h.ctx, refB); !errors.Is(err, errCallerFull) {
+		t.Fatalf("B while A's only slot is in use: err = %v, want errCallerFull", err)
+	}
+	h.clk.Advance(callerIdle + time.Minute)
+	c.sweep()
+	if c.count() != 1 {
+		t.Fatal("the idle sweep closed a tenant in use")
+	}
+	if _, err := tA.view.Entries(h.ctx, store.EntryFilter{Limit: 1}); err != nil {
+		t.Fatalf("A's view under its request: %v", err)
+	}
+	// Taken out of the table while in use (as admit does for a key refused on
+	// re-verification): it closes when A's request ends, not before.
+	c.mu.Lock()
+	c.removeLocked(tA)
+	c.mu.Unlock()
+	if _, err := tA.view.Entries(h.ctx, store.EntryFilter{Limit: 1}); err != nil {
+		t.Fatalf("A's view was closed under its request: %v", err)
+	}
+	releaseA()
+	if _, err := tA.view.Entries(h.ctx, store.EntryFilter{Limit: 1}); err == nil {
+		t.Fatal("A's view stayed open after its last request")
+	}
+
+	tB, releaseB, err := c.acquire(h.ctx, refB)
+	if err != nil {
+		t.Fatalf("B once A's slot is free: %v", err)
+	}
+	if err := c.closeAll(); err != nil {
+		t.Fatal(err)
+	}
+	releaseB() // after shutdown closed it: no second close, no panic
+	if _, err := tB.view.Entries(h.ctx, store.EntryFilter{Limit: 1}); err == nil {
+		t.Fatal("B's view stayed open after shutdown")
+	}
+	if _, _, err := c.acquire(h.ctx, refA); !errors.Is(err, errShuttingDown) {
+		t.Fatalf("a new tenant after shutdown: err = %v", err)
+	}
+}
