@@ -62,6 +62,8 @@ type callerHarness struct {
 	mcpURL string
 	stderr *lockedBuffer
 	down   atomic.Bool // the API answers 503 to everything
+	// stateless makes connectAs use 2026-07-28 (no session) instead of 2025-11-25.
+	stateless bool
 
 	mu    sync.Mutex
 	usage map[string]int // GET /v1/usage by bearer
@@ -148,7 +150,9 @@ func writeKeyTB(tb testing.TB, body string) string {
 	return p
 }
 
-// connectAs opens an initialized Streamable HTTP session with key as the bearer.
+// connectAs opens an initialized Streamable HTTP session with key as the bearer, at the
+// newest protocol revision with sessions (2025-11-25), or at 2026-07-28 (stateless: every
+// request stands alone) when h.stateless is set.
 func (h *callerHarness) connectAs(key string) *client.Client {
 	h.t.Helper()
 	tr, err := transport.NewStreamableHTTP(h.mcpURL, transport.WithHTTPHeaders(map[string]string{"Authorization": "Bearer " + key}))
@@ -162,8 +166,16 @@ func (h *callerHarness) connectAs(key string) *client.Client {
 	h.t.Cleanup(func() { _ = c.Close() })
 	init := mcp.InitializeRequest{}
 	init.Params.ClientInfo = mcp.Implementation{Name: "caller", Version: "1"}
-	if _, err := c.Initialize(h.ctx, init); err != nil {
+	init.Params.ProtocolVersion = mcp.LATEST_LEGACY_PROTOCOL_VERSION
+	if h.stateless {
+		init.Params.ProtocolVersion = mcp.LATEST_PROTOCOL_VERSION
+	}
+	res, err := c.Initialize(h.ctx, init)
+	if err != nil {
 		h.t.Fatalf("initialize: %v", err)
+	}
+	if (c.GetSessionId() == "") != h.stateless || res.ProtocolVersion != init.Params.ProtocolVersion {
+		h.t.Fatalf("initialize at %s: got %s, session %q", init.Params.ProtocolVersion, res.ProtocolVersion, c.GetSessionId())
 	}
 	return c
 }
@@ -244,7 +256,18 @@ func assertNoKeyLeak(t *testing.T, what, text string, keys ...string) {
 // messages; a token issued to A is refused for B; B cannot wait on A's call or reply, read
 // A's resources, or be stopped by A's opt-out.
 func TestCallersAreIsolated(t *testing.T) {
+	for _, stateless := range []bool{false, true} {
+		name := "sessions"
+		if stateless {
+			name = "stateless"
+		}
+		t.Run(name, func(t *testing.T) { testCallersAreIsolated(t, stateless) })
+	}
+}
+
+func testCallersAreIsolated(t *testing.T, stateless bool) {
 	h := newCallerHarness(t)
+	h.stateless = stateless
 	a, b := h.connectAs(callerKeyA), h.connectAs(callerKeyB)
 
 	agentA, numIDA, numberA := h.setupAgentWithNumber(a)
@@ -781,5 +804,69 @@ func TestCallerTenantLifecycle(t *testing.T) {
 	}
 	if _, _, err := c.acquire(h.ctx, refA); !errors.Is(err, errShuttingDown) {
 		t.Fatalf("a new tenant after shutdown: err = %v", err)
+	}
+}
+
+// TestCallerSessionsAndSubscriptions: a session belongs to the caller that opened it (another
+// caller's request naming it, such as an answer to its elicitation, gets 404); resource
+// updates go to the subscribed sessions of the account concerned only; campaign tools are
+// neither listed nor callable.
+func TestCallerSessionsAndSubscriptions(t *testing.T) {
+	h := newCallerHarness(t)
+	a := h.connectAs(callerKeyA)
+	sid := a.GetSessionId()
+	if sid == "" {
+		t.Fatal("A has no session id")
+	}
+	for _, key := range []string{callerKeyB, callerKeyA} {
+		body := `{"jsonrpc":"2.0","id":"elicit-1","result":{"action":"accept","content":{"approve":true,"code":"123"}}}`
+		req, _ := http.NewRequest(http.MethodPost, h.mcpURL, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+key)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		req.Header.Set("Mcp-Session-Id", sid)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if key == callerKeyB && resp.StatusCode != http.StatusNotFound {
+			t.Fatalf("B posting into A's session: status %d, want 404", resp.StatusCode)
+		}
+		if key == callerKeyA && resp.StatusCode == http.StatusNotFound {
+			t.Fatal("A's own session is not found")
+		}
+	}
+
+	b := h.connectAs(callerKeyB)
+	for _, c := range []*client.Client{a, b} {
+		req := mcp.SubscribeRequest{}
+		req.Params.URI = ResourceInbox
+		if err := c.Subscribe(h.ctx, req); err != nil {
+			t.Fatal(err)
+		}
+	}
+	idA, idB := h.app.accountID(callerKeyA), h.app.accountID(callerKeyB)
+	if got := h.app.subs.sessionsFor(idA, ResourceInbox); len(got) != 1 || got[0] != sid {
+		t.Fatalf("A's inbox subscribers: %v, want only A's session %s", got, sid)
+	}
+	if got := h.app.subs.sessionsFor(idB, ResourceInbox); len(got) != 1 || got[0] == sid {
+		t.Fatalf("B's inbox subscribers: %v", got)
+	}
+	if got := h.app.subs.sessionsFor("", ResourceInbox); len(got) != 0 {
+		t.Fatalf("the operator's inbox subscribers include callers: %v", got)
+	}
+
+	tools, err := a.ListTools(h.ctx, mcp.ListToolsRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tl := range tools.Tools {
+		if strings.Contains(tl.Name, "campaign") {
+			t.Fatalf("caller mode lists %s", tl.Name)
+		}
+	}
+	if _, err := h.callErr(a, "create_campaign", map[string]any{}); err == nil {
+		t.Fatal("create_campaign is callable in caller mode")
 	}
 }
