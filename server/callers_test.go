@@ -842,6 +842,7 @@ func TestCallerSessionsAndSubscriptions(t *testing.T) {
 	for _, c := range []*client.Client{a, b} {
 		req := mcp.SubscribeRequest{}
 		req.Params.URI = ResourceInbox
+		//lint:ignore SA1019 resources/subscribe of a 2025-11-25 session is what caller mode must scope
 		if err := c.Subscribe(h.ctx, req); err != nil {
 			t.Fatal(err)
 		}
