@@ -365,7 +365,8 @@ func (c *callers) acquire(ctx context.Context, ref *callerRef) (*tenant, func(),
 	c.mu.Unlock()
 	release := c.releaser(t)
 	if build {
-		t.err = c.build(ctx, t)
+		// Built for every request that waits on it: one client going away does not fail it.
+		t.err = c.build(context.WithoutCancel(ctx), t)
 		if t.err != nil {
 			c.app.logger.Error("caller mode: opening an account failed; its requests are refused", "account", t.id[:13], "err", t.err)
 			t.close()
