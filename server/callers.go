@@ -775,3 +775,8 @@ func (a *App) recoverCallerAccounts(ctx context.Context) error {
 		return nil
 	})
 }
+
+// callerSessionShare is how many of the server's open sessions one caller may hold in caller
+// mode: a quarter of AGENTPHONE_HTTP_MAX_SESSIONS (at least 1), so one caller cannot take
+// every session from the others.
+func callerSessionShare(maxSessions int) int { return max(1, maxSessions/4) }

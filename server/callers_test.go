@@ -871,3 +871,35 @@ func TestCallerSessionsAndSubscriptions(t *testing.T) {
 		t.Fatal("create_campaign is callable in caller mode")
 	}
 }
+
+// TestCallerSessionShare: one caller holds at most a quarter of the server's sessions (429
+// beyond, saying so); another caller still opens sessions; a session closed frees its place.
+func TestCallerSessionShare(t *testing.T) {
+	h := newCallerHarness(t, func(c *Config) { c.MaxSessions = 8 })
+	share := callerSessionShare(8)
+	if share != 2 {
+		t.Fatalf("share of 8 sessions = %d, want 2", share)
+	}
+	var as []*client.Client
+	for range share {
+		as = append(as, h.connectAs(callerKeyA))
+	}
+	resp := h.post(callerKeyA)
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("A's session beyond its share: status %d, want 429 with Retry-After", resp.StatusCode)
+	}
+	h.connectAs(callerKeyB) // B is not held back by A
+	del, _ := http.NewRequest(http.MethodDelete, h.mcpURL, nil)
+	del.Header.Set("Authorization", "Bearer "+callerKeyA)
+	del.Header.Set("Mcp-Session-Id", as[0].GetSessionId())
+	if resp, err := http.DefaultClient.Do(del); err != nil || resp.StatusCode >= 300 {
+		t.Fatalf("DELETE A's first session: %v %v", err, resp)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for h.post(callerKeyA).StatusCode != http.StatusOK {
+		if time.Now().After(deadline) {
+			t.Fatal("a closed session did not free A's place")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
