@@ -229,8 +229,7 @@ func New(ctx context.Context, cfg Config, opts Options) (app *App, err error) {
 	}
 	if caller {
 		// The operator's own client (the template the tools are built with) carries no key
-		// and reaches nothing: every request runs with its caller's client.
-		a.apiBase = base
+		// and reaches nothing: every request runs with its caller's client (over a.apiBase).
 		base = refuseTransport{}
 	}
 	a.api, a.hider, err = a.apiClientWith(key, base)
