@@ -380,6 +380,10 @@ func TestCallerGlobalCapAcrossCallers(t *testing.T) {
 	if n := h.sentBy(callerKeyB); n != 0 {
 		t.Fatalf("B's account sent %d texts over the global cap", n)
 	}
+	// The ledger metric counts every caller's account (the operator's own has nothing).
+	if n := gathered(t, h.app, "agentphone_ledger_entries", "sent"); n < 3 {
+		t.Fatalf("agentphone_ledger_entries{state=sent} = %v, want the callers' entries (at least A's text and both numbers)", n)
+	}
 }
 
 // TestCallerWrongKey: a key the API refuses gets 401 with WWW-Authenticate and no session;
@@ -692,6 +696,9 @@ func gathered(t *testing.T, a *App, name, value string) float64 {
 		for _, m := range mf.GetMetric() {
 			for _, l := range m.GetLabel() {
 				if l.GetValue() == value {
+					if g := m.GetGauge(); g != nil {
+						return g.GetValue()
+					}
 					return m.GetCounter().GetValue()
 				}
 			}
