@@ -7,6 +7,12 @@
 #   deploy/run-local.sh                      # MCP clients use http://127.0.0.1:8080/mcp
 #   LB_PORT=9000 deploy/run-local.sh         # other ports: see the variables below
 #
+# Caller-key mode (each client sends its own AgentPhone key as its bearer token):
+#   AGENTPHONE_KEY_MODE=caller deploy/run-local.sh                   # against the real API
+#   AGENTPHONE_KEY_MODE=caller AGENTPHONE_SANDBOX_KEYS_FILE=keys deploy/run-local.sh
+#                                     # against the sandbox, one simulated account per key
+# The replicas then get no AGENTPHONE_API_KEY and no webhook receiver (caller mode has none).
+#
 # Needs redis-server and haproxy (Debian: apt-get install -y redis-server haproxy).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -54,7 +60,14 @@ for _ in $(seq 100); do
 done
 redis-cli -p "$REDIS_PORT" ping >/dev/null || { echo "run-local: Redis did not start; see $WORK/redis.log" >&2; exit 1; }
 
-if [ -z "${AGENTPHONE_API_KEY:-}" ]; then
+caller=false
+[ "${AGENTPHONE_KEY_MODE:-operator}" = caller ] && caller=true
+if $caller && [ -n "${AGENTPHONE_SANDBOX_KEYS_FILE:-}" ]; then
+  # shellcheck disable=SC2086 # AGENTPHONE_SANDBOX_ARGS holds flags
+  "$BIN" sandbox --listen "127.0.0.1:$SANDBOX_PORT" --keys-file "$AGENTPHONE_SANDBOX_KEYS_FILE" ${AGENTPHONE_SANDBOX_ARGS:-} 2>"$WORK/sandbox.log" &
+  pids+=($!)
+  export AGENTPHONE_BASE_URL="http://127.0.0.1:$SANDBOX_PORT"
+elif ! $caller && [ -z "${AGENTPHONE_API_KEY:-}" ]; then
   # shellcheck disable=SC2086 # AGENTPHONE_SANDBOX_ARGS holds flags
   "$BIN" sandbox --listen "127.0.0.1:$SANDBOX_PORT" ${AGENTPHONE_SANDBOX_ARGS:-} 2>"$WORK/sandbox.log" &
   pids+=($!)
@@ -67,9 +80,11 @@ export AGENTPHONE_SIGNING_KEY_FILE="$WORK/signing.key"
 export AGENTPHONE_TRANSPORT=http
 for n in 1 2; do
   port_var="R${n}_PORT"; hook_var="R${n}_WEBHOOK_PORT"
+  hook="127.0.0.1:${!hook_var}"
+  $caller && hook=""
   AGENTPHONE_STATE_DIR="$WORK/replica$n" \
   AGENTPHONE_HTTP_LISTEN="127.0.0.1:${!port_var}" \
-  AGENTPHONE_WEBHOOK_LISTEN="127.0.0.1:${!hook_var}" \
+  AGENTPHONE_WEBHOOK_LISTEN="$hook" \
     "$BIN" serve 2>"$WORK/replica$n.log" &
   pids+=($!)
   echo $! > "$WORK/replica$n.pid"

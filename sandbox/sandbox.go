@@ -23,7 +23,14 @@ type Options struct {
 	// same ids and secrets.
 	Seed int64
 	// APIKey, when set, is the only bearer token accepted; otherwise any non-empty token is.
+	// Ignored when Accounts is set.
 	APIKey string
+	// Accounts, when set, makes the sandbox serve several accounts, as the real API does for
+	// several customers: each key (map key) is its own isolated account (agents, numbers,
+	// messages, calls, usage, webhooks, sub-accounts) named by the map value in logs; any other
+	// key gets 401 INVALID_API_KEY. Every account shares the simulated outside world (how
+	// destinations answer, who uses iMessage, which numbers exist). Empty: one account.
+	Accounts map[string]string
 
 	// RingTime is how long a call rings before it is answered or fails. Default 1 s.
 	RingTime time.Duration
@@ -93,6 +100,10 @@ type Sandbox struct {
 	// subBoxes are the sub-accounts in use, by id (master only; guarded by subMu).
 	subMu    sync.Mutex
 	subBoxes map[string]*Sandbox
+
+	// keyBoxes are the accounts by API key when Options.Accounts is set (the front Sandbox
+	// only; each is a master account of its own). Fixed after New.
+	keyBoxes map[string]*Sandbox
 }
 
 // New returns a Sandbox with empty state.
@@ -143,8 +154,26 @@ func New(opts Options) *Sandbox {
 		s.st.balanceCents = opts.BalanceCents
 	}
 	s.routes()
+	if len(opts.Accounts) > 0 {
+		s.keyBoxes = map[string]*Sandbox{}
+		for key, name := range opts.Accounts {
+			box := &Sandbox{opts: opts, clock: s.clock, log: s.log.With("account", name), ids: s.ids, bg: s.bg,
+				client: client, world: s.world, ctx: ctx, cancel: cancel, st: newState(), subBoxes: map[string]*Sandbox{}}
+			box.faults.init()
+			if opts.BalanceCents > 0 {
+				box.st.balanceEnforced = true
+				box.st.balanceCents = opts.BalanceCents
+			}
+			box.routes()
+			s.keyBoxes[key] = box
+		}
+	}
 	return s
 }
+
+// Account returns the account of key when the sandbox serves several (Options.Accounts),
+// else nil. Tests use it to inspect or drive one account.
+func (s *Sandbox) Account(key string) *Sandbox { return s.keyBoxes[key] }
 
 // Close stops scheduled work and cancels in-flight webhook deliveries. The handler keeps
 // answering requests afterwards, but nothing is simulated any more.
@@ -176,12 +205,50 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.notRouted(w, r)
 		return
 	}
+	if s.keyBoxes != nil {
+		box, e := s.accountFor(r, pattern)
+		if e != nil {
+			writeError(w, e)
+			return
+		}
+		box.serveAccount(w, r, pattern)
+		return
+	}
 	if !isPublic(pattern) {
 		if e := s.authorize(r); e != nil {
 			writeError(w, e)
 			return
 		}
 	}
+	s.serveAccount(w, r, pattern)
+}
+
+// accountFor picks the account a request is for when the sandbox serves several: the one
+// whose key it carries (401 for any other), or, for the public recording route, the one that
+// holds the call.
+func (s *Sandbox) accountFor(r *http.Request, pattern string) (*Sandbox, *apiError) {
+	if isPublic(pattern) {
+		id := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/v1/calls/"), "/recording")
+		for _, box := range s.keyBoxes {
+			if box.accountWith(func(b *Sandbox) bool { _, ok := b.st.calls[id]; return ok }) != nil {
+				return box, nil
+			}
+		}
+		return nil, newError(http.StatusNotFound, "NOT_FOUND", "Call not found")
+	}
+	if e := s.authorize(r); e != nil {
+		return nil, e
+	}
+	_, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	box, found := s.keyBoxes[strings.TrimSpace(token)]
+	if !found {
+		return nil, newError(http.StatusUnauthorized, "INVALID_API_KEY", "Invalid API key: check AGENTPHONE_API_KEY")
+	}
+	return box, nil
+}
+
+// serveAccount serves an authorized request on this account (faults, sub-accounts, routes).
+func (s *Sandbox) serveAccount(w http.ResponseWriter, r *http.Request, pattern string) {
 	if s.applyFault(w, r, pattern) {
 		return
 	}

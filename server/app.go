@@ -63,6 +63,9 @@ type Options struct {
 	APITimeout time.Duration
 	// LookupHost resolves host names for the loopback checks; nil means the system resolver.
 	LookupHost func(ctx context.Context, host string) ([]string, error)
+	// HoldSecret, when set, adds a secret learned at run time (a caller's API key in caller
+	// mode) to the process's other scrubbers (the stderr guard) until release is called.
+	HoldSecret func(secret string) (release func())
 }
 
 // App is a configured agentphone-mcp server, ready to serve one transport.
@@ -100,6 +103,19 @@ type App struct {
 	// campaigns runs approved campaigns in the background (started by Run or StartCampaigns).
 	campaigns *campaign.Runner
 	ops       *ops // metrics and readiness
+
+	// What New keeps to build the callers' tenants in caller mode (callers.go).
+	scrubber     *keyguard.Scrubber
+	holdStderr   func(secret string) func()
+	secretValues []string
+	pcfg         policy.Config
+	resolver     policy.Resolver
+	endpoint     keyguard.Endpoint
+	apiBase      http.RoundTripper
+	apiTimeout   time.Duration
+	version      string
+	// callers is the caller-mode registry; nil in operator mode.
+	callers *callers
 }
 
 // New builds the App. It refuses to start on any configuration mistake, with a message that
@@ -125,7 +141,14 @@ func New(ctx context.Context, cfg Config, opts Options) (app *App, err error) {
 		logger = NewLogger(stderr, cfg.LogLevel, scrubber)
 	}
 	a := &App{cfg: cfg, logger: logger, secrets: opts.Secrets, stderr: scrubbingWriter{w: stderr, s: scrubber},
-		lookupHost: opts.LookupHost, calls: newInflightCalls(), principalKey: make([]byte, 32), ops: newOps()}
+		lookupHost: opts.LookupHost, calls: newInflightCalls(), principalKey: make([]byte, 32), ops: newOps(),
+		scrubber: scrubber, holdStderr: opts.HoldSecret, secretValues: secretValues, resolver: opts.Resolver, version: opts.Version}
+	caller := cfg.KeyMode == KeyModeCaller
+	if caller {
+		if err := checkCallerSecrets(opts.Secrets); err != nil {
+			return nil, err
+		}
+	}
 	_, _ = rand.Read(a.principalKey)
 	if a.lookupHost == nil {
 		a.lookupHost = net.DefaultResolver.LookupHost
@@ -164,7 +187,7 @@ func New(ctx context.Context, cfg Config, opts Options) (app *App, err error) {
 	if cfg.Sandbox && !opts.Secrets.APIKey.IsZero() {
 		logger.Warn("sandbox mode: the API key is set but not used; nothing real will happen")
 	}
-	if !cfg.Sandbox && opts.Secrets.APIKey.IsZero() {
+	if !cfg.Sandbox && opts.Secrets.APIKey.IsZero() && !caller {
 		return nil, errors.New("no API key: set " + EnvAPIKey + " (or AGENTPHONE_API_KEY_FILE) to your AgentPhone key, " +
 			"or try everything safely with --sandbox (a simulated AgentPhone: no real calls, texts or charges)")
 	}
@@ -200,22 +223,16 @@ func New(ctx context.Context, cfg Config, opts Options) (app *App, err error) {
 	} else if endpoint.Loopback {
 		logger.Warn("the API base URL is a loopback address: for local testing only", "base_url", endpoint.BaseURL)
 	}
-	hc := keyguard.NewHTTPClient(endpoint, key, base)
-	// Every API answer passes the operator filter (hide.go): the strict-mode code texted to
-	// the operator's phone is readable by no tool, resource, wait or inbox.
-	a.hider = newOperatorHider(hc.Transport)
-	hc.Transport = a.hider
-	hc.Transport = a.ops.instrument(hc.Transport)
-	apiTimeout := opts.APITimeout
-	if apiTimeout <= 0 {
-		apiTimeout = cfg.APITimeout
+	a.endpoint, a.apiBase, a.apiTimeout = endpoint, base, opts.APITimeout
+	if a.apiTimeout <= 0 {
+		a.apiTimeout = cfg.APITimeout
 	}
-	a.api, err = apiclient.New(apiclient.Options{
-		BaseURL: endpoint.BaseURL, HTTPClient: hc, Clock: a.clock,
-		Timeout: apiTimeout, LongPollTimeout: 11 * time.Minute, SubAccountID: cfg.SubAccountID,
-		UserAgent: "agentphone-mcp/" + versionOr(opts.Version), Logger: logger.With("component", "apiclient"),
-		Redact: scrubber.Scrub,
-	})
+	if caller {
+		// The operator's own client (the template the tools are built with) carries no key
+		// and reaches nothing: every request runs with its caller's client (over a.apiBase).
+		base = refuseTransport{}
+	}
+	a.api, a.hider, err = a.apiClientWith(key, base)
 	if err != nil {
 		return nil, fmt.Errorf("build the API client (AGENTPHONE_SUB_ACCOUNT_ID must be a sub-account id such as sub_123): %w", err)
 	}
@@ -252,6 +269,7 @@ func New(ctx context.Context, cfg Config, opts Options) (app *App, err error) {
 		return nil, err
 	}
 	pcfg.TokenKey = tokenKey
+	a.pcfg = pcfg
 	keys := secretValues
 	checker := &contactChecker{api: a.api, clock: a.clock}
 	replies := newRepliesReader(a.api, logger.With("component", "optouts"))
@@ -290,23 +308,36 @@ func New(ctx context.Context, cfg Config, opts Options) (app *App, err error) {
 		},
 	}
 	a.closers = append(a.closers, func() error { a.campaigns.Close(); return nil })
-	deps.Campaigns, deps.CampaignMax = a.campaigns, cfg.CampaignMax
+	deps.CampaignMax = cfg.CampaignMax
+	if !caller {
+		deps.Campaigns = a.campaigns
+	}
 	a.subs, a.deps = newSubscribers(), deps
 	if cfg.WebhookListen != "" {
 		a.live = tools.NewLiveCalls()
 		deps.Live, deps.Received = a.live, receivedEvents{st: a.store, hide: a.hider}
 	}
-	a.toolbox, err = tools.NewToolbox(deps, tools.All(deps), tools.Selection{
+	sel := tools.Selection{
 		Toolsets: cfg.Toolsets, Tools: cfg.Tools, Exclude: cfg.ExcludeTools, ReadOnly: cfg.ReadOnly,
 		Receiver: cfg.WebhookListen != "",
-	})
+	}
+	if caller {
+		if sel, err = callerSelection(sel, tools.All(deps)); err != nil {
+			return nil, err
+		}
+	}
+	a.toolbox, err = tools.NewToolbox(deps, tools.All(deps), sel)
 	if err != nil {
 		return nil, err
 	}
 	a.tools = a.toolbox.Listed()
 	a.mcp = a.buildMCP(opts.Version, scrubber, deps)
 	a.recv = a.newReceiver()
-	if err := a.watchSharedInbound(); err != nil {
+	if caller {
+		if err := a.startCallers(ctx); err != nil {
+			return nil, err
+		}
+	} else if err := a.watchSharedInbound(); err != nil {
 		return nil, err
 	}
 	a.startSharedRecovery()
@@ -315,7 +346,12 @@ func New(ctx context.Context, cfg Config, opts Options) (app *App, err error) {
 
 // StartCampaigns resumes every campaign left running, by this or an earlier process (Run
 // calls it; a run another live process holds is left to it).
-func (a *App) StartCampaigns() error { return a.campaigns.ResumeAll() }
+func (a *App) StartCampaigns() error {
+	if a.callers != nil {
+		return nil // caller mode offers no campaigns (callers.go)
+	}
+	return a.campaigns.ResumeAll()
+}
 
 // Campaigns returns the campaign runner.
 func (a *App) Campaigns() *campaign.Runner { return a.campaigns }
@@ -436,4 +472,38 @@ func sandboxClock(cfg Config) (clockwork.Clock, error) {
 		return nil, fmt.Errorf("AGENTPHONE_SANDBOX_NOW %q is not an RFC 3339 time: %w", cfg.SandboxNow, err)
 	}
 	return newOffsetClock(start), nil
+}
+
+// apiClientWith builds an AgentPhone client for key over base (nil: the network), behind the
+// key guard pinned to the configured host, the operator filter and the metrics.
+func (a *App) apiClientWith(key keyguard.Secret, base http.RoundTripper) (*apiclient.Client, *operatorHider, error) {
+	hc := keyguard.NewHTTPClient(a.endpoint, key, base)
+	// Every API answer passes the operator filter (hide.go): the strict-mode code texted to
+	// the operator's phone is readable by no tool, resource, wait or inbox.
+	hider := newOperatorHider(hc.Transport)
+	if a.policy != nil {
+		hider.setOperator(a.policy.OperatorPhone())
+	}
+	hc.Transport = a.ops.instrument(hider)
+	api, err := apiclient.New(apiclient.Options{
+		BaseURL: a.endpoint.BaseURL, HTTPClient: hc, Clock: a.clock,
+		Timeout: a.apiTimeout, LongPollTimeout: 11 * time.Minute, SubAccountID: a.cfg.SubAccountID,
+		UserAgent: "agentphone-mcp/" + versionOr(a.version), Logger: a.logger.With("component", "apiclient"),
+		Redact: a.scrubber.Scrub,
+	})
+	return api, hider, err
+}
+
+// newAPIClient is a caller's own client: its key, the configured host and transport.
+func (a *App) newAPIClient(key keyguard.Secret) (*apiclient.Client, error) {
+	api, _, err := a.apiClientWith(key, a.apiBase)
+	return api, err
+}
+
+// auditKeyFile is the audit key every audit log of this server uses.
+func (a *App) auditKeyFile() string {
+	if a.cfg.AuditKeyFile != "" {
+		return a.cfg.AuditKeyFile
+	}
+	return filepath.Join(filepath.Dir(a.cfg.AuditLog), audit.KeyFileName)
 }

@@ -106,7 +106,8 @@ type Config struct {
 	// Serve `/metrics` on its own address (no token) instead of on the HTTP listener behind the
 	// bearer token.
 	MetricsListen string `env:"AGENTPHONE_METRICS_LISTEN"`
-	// Allow a non-loopback listen address (requires `AGENTPHONE_HTTP_TOKEN`).
+	// Allow a non-loopback listen address (requires `AGENTPHONE_HTTP_TOKEN`, or caller-key
+	// mode, where each client's own API key is its bearer).
 	AllowRemote bool `env:"AGENTPHONE_HTTP_ALLOW_REMOTE"`
 	// End a Streamable HTTP session after this long without a request or an open stream; its id then gets 404 and the client initializes again.
 	SessionIdle time.Duration `env:"AGENTPHONE_HTTP_SESSION_IDLE" envDefault:"30m"`
@@ -117,7 +118,26 @@ type Config struct {
 	ReadTimeout time.Duration `env:"AGENTPHONE_HTTP_READ_TIMEOUT" envDefault:"10s"`
 	// On SIGTERM/SIGINT, how long tool calls in flight may run on before they are cancelled; the process exits (code 0) within about a second more.
 	ShutdownGrace time.Duration `env:"AGENTPHONE_SHUTDOWN_GRACE" envDefault:"5s"`
+	// `operator` (every client acts with the server's `AGENTPHONE_API_KEY`) or `caller`
+	// (HTTP and SSE only: each client sends its own AgentPhone API key as its bearer token
+	// and gets its own account's state; see "Running it for a team").
+	KeyMode string `env:"AGENTPHONE_KEY_MODE" envDefault:"operator"`
+	// Caller mode: the most callers' accounts kept open at once (the least recently used
+	// idle one is closed to make room; beyond it new callers get HTTP 503).
+	CallerMaxAccounts int `env:"AGENTPHONE_CALLER_MAX_ACCOUNTS" envDefault:"100"`
 }
+
+// maxCallerAccounts bounds AGENTPHONE_CALLER_MAX_ACCOUNTS: each open account's key is held
+// by the scrubbers (keyguard.MaxHeldSecrets, with room for keys being verified).
+const maxCallerAccounts = 500
+
+// Key modes (AGENTPHONE_KEY_MODE).
+const (
+	// KeyModeOperator: every client acts with the server's own API key.
+	KeyModeOperator = "operator"
+	// KeyModeCaller: each HTTP client's bearer token is its own AgentPhone API key.
+	KeyModeCaller = "caller"
+)
 
 // Environment variable names of the secrets, read by LoadSecrets and never by env.Parse. Each
 // comment is its row in the README's configuration table.
@@ -196,6 +216,7 @@ func (c *Config) Validate() error {
 	if c.APITimeout <= 0 {
 		errs = append(errs, fmt.Errorf("AGENTPHONE_API_TIMEOUT %v must be positive, such as 30s", c.APITimeout))
 	}
+	errs = append(errs, c.validateKeyMode()...)
 	c.DefaultRegion = strings.ToUpper(strings.TrimSpace(c.DefaultRegion))
 	if len(c.DefaultRegion) != 2 {
 		errs = append(errs, fmt.Errorf("AGENTPHONE_DEFAULT_REGION %q is not a two-letter region code such as US", c.DefaultRegion))
@@ -230,4 +251,41 @@ func DefaultStateDir() (string, error) {
 		return "", fmt.Errorf("find a state directory: %w; set AGENTPHONE_STATE_DIR", err)
 	}
 	return filepath.Join(home, ".local", "state", "agentphone-mcp"), nil
+}
+
+// validateKeyMode refuses the settings caller mode cannot honour safely: a transport that
+// carries no per-client credential, a shared bearer token (the bearer IS the caller's key),
+// the operator's webhook receiver (it serves one account), the sandbox (it has one account)
+// and a sub-account of the operator's.
+func (c *Config) validateKeyMode() []error {
+	if c.KeyMode == "" {
+		c.KeyMode = KeyModeOperator
+	}
+	switch c.KeyMode {
+	case KeyModeOperator:
+		return nil
+	case KeyModeCaller:
+	default:
+		return []error{fmt.Errorf("AGENTPHONE_KEY_MODE %q is not one of operator, caller", c.KeyMode)}
+	}
+	var errs []error
+	if c.Transport != "http" && c.Transport != "sse" {
+		errs = append(errs, fmt.Errorf("AGENTPHONE_KEY_MODE=caller needs the http or sse transport (each HTTP client sends its own API key as its bearer token); %s has no per-client credential: use operator mode with AGENTPHONE_API_KEY", c.Transport))
+	}
+	if c.WebhookListen != "" {
+		errs = append(errs, errors.New("AGENTPHONE_KEY_MODE=caller cannot run the webhook receiver (AGENTPHONE_WEBHOOK_LISTEN / --webhook-listen): it serves one account's webhooks; remove it (waits poll the API, so wait_for_reply and wait_for_call still work)"))
+	}
+	if c.Sandbox {
+		errs = append(errs, errors.New("AGENTPHONE_KEY_MODE=caller does not run on the built-in sandbox (one simulated account); start `agentphone-mcp sandbox --keys-file FILE` (one simulated account per key) and point AGENTPHONE_BASE_URL at it"))
+	}
+	if strings.TrimSpace(c.SubAccountID) != "" {
+		errs = append(errs, errors.New("AGENTPHONE_KEY_MODE=caller cannot use AGENTPHONE_SUB_ACCOUNT_ID: each caller's key names its own account"))
+	}
+	if c.SigningKeyFile == "" {
+		errs = append(errs, errors.New("AGENTPHONE_KEY_MODE=caller needs AGENTPHONE_SIGNING_KEY_FILE: each caller's account is named by a keyed hash of its key, which must stay the same across restarts and replicas (or its caps and opt-outs would start over); create it once (head -c 48 /dev/urandom | base64 > signing.key; chmod 600 signing.key)"))
+	}
+	if c.CallerMaxAccounts < 1 || c.CallerMaxAccounts > maxCallerAccounts {
+		errs = append(errs, fmt.Errorf("AGENTPHONE_CALLER_MAX_ACCOUNTS %d must be between 1 and %d", c.CallerMaxAccounts, maxCallerAccounts))
+	}
+	return errs
 }

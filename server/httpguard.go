@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"github.com/jonboulle/clockwork"
+
+	"github.com/agentphone-mcp/agentphone-mcp/tools"
 )
 
 // maxRequestBody bounds one HTTP request to the MCP endpoints.
@@ -225,7 +227,11 @@ func (l *authLimiter) evict(now time.Time) {
 //   - a configured bearer token is required, with a growing wait after repeated wrong ones;
 //   - a POST body is read whole, within readTimeout and maxRequestBody, before any handler
 //     sees it (a slow body cannot hold a handler);
-//   - the request's context carries the fingerprint of the token it presented.
+//   - the request's context carries the fingerprint of the token it presented;
+//   - in caller mode (callers set) the bearer is the caller's own AgentPhone API key: it is
+//     verified (callers.admit: remembered verdicts, else one request to the API), a refused
+//     key gets 401 and counts as a wrong token, an unverifiable one 503, and the request's
+//     context carries the verified caller (its account id is the credential).
 type guard struct {
 	next              http.Handler
 	tokens            []string
@@ -233,6 +239,7 @@ type guard struct {
 	localhostLoopback bool // "localhost" resolves only to loopback addresses
 	readTimeout       time.Duration
 	limiter           *authLimiter
+	callers           *callers
 }
 
 func (g *guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -241,7 +248,30 @@ func (g *guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cred := ""
-	if len(g.tokens) > 0 {
+	ctx := r.Context()
+	if g.callers != nil {
+		key := clientKey(r.RemoteAddr)
+		if wait := g.limiter.wait(key); wait > 0 {
+			tooManyAttempts(w, wait)
+			return
+		}
+		bearer, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		ref, err := g.callers.admit(ctx, strings.TrimSpace(bearer))
+		if err != nil {
+			if errors.Is(err, errCallerKeyRefused) {
+				if wait := g.limiter.failed(key); wait > 0 {
+					tooManyAttempts(w, wait)
+					return
+				}
+			}
+			callerAuthFailure(w, err)
+			return
+		}
+		g.limiter.succeeded(key)
+		cred = ref.id
+		// Requests without a session share enable_toolset choices within the account only.
+		ctx = tools.WithScope(withCaller(ctx, ref), "caller-"+ref.id)
+	} else if len(g.tokens) > 0 {
 		key := clientKey(r.RemoteAddr)
 		if wait := g.limiter.wait(key); wait > 0 {
 			tooManyAttempts(w, wait)
@@ -271,7 +301,7 @@ func (g *guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
 	}
-	g.next.ServeHTTP(w, r.WithContext(withCredential(r.Context(), cred)))
+	g.next.ServeHTTP(w, r.WithContext(withCredential(ctx, cred)))
 }
 
 // match compares the Authorization header with every token in constant time.

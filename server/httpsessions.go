@@ -26,12 +26,16 @@ import (
 //   - ending a session cancels its open streams;
 //   - a session with no request in flight and no open stream for `idle` expires, and mcp-go's
 //     state for it is dropped (expire);
-//   - at most `max` sessions are open; reserve refuses beyond that.
+//   - at most `max` sessions are open; reserve refuses beyond that;
+//   - with perCred set (caller-key mode: each credential is a caller's account), one
+//     credential holds at most perCred of them, so one caller cannot take every session.
 type sessionTable struct {
-	clock  clockwork.Clock
-	idle   time.Duration
-	max    int
-	logger *slog.Logger
+	clock clockwork.Clock
+	idle  time.Duration
+	max   int
+	// perCred bounds the sessions of one credential; 0: no bound of its own.
+	perCred int
+	logger  *slog.Logger
 	// expire drops mcp-go's state of a Streamable HTTP session the table expired.
 	expire func(id string)
 	// reclaim runs after a sweep that expired sessions: it returns their memory to the OS
@@ -39,10 +43,11 @@ type sessionTable struct {
 	// the scavenger get to them, and RSS stays at its peak.
 	reclaim func()
 
-	mu       sync.Mutex
-	sessions map[string]*sessionEntry
-	reserved int
-	closing  bool
+	mu         sync.Mutex
+	sessions   map[string]*sessionEntry
+	reserved   int
+	reservedBy map[string]int // reservations by credential (perCred)
+	closing    bool
 }
 
 type sessionEntry struct {
@@ -58,11 +63,13 @@ type sessionEntry struct {
 var (
 	errSessionUnknown = errors.New("unknown or ended session")
 	errSessionsFull   = errors.New("session limit reached")
-	errShuttingDown   = errors.New("the server is shutting down")
+	// errCallerSessionsFull: the credential holds its share of the sessions (perCred).
+	errCallerSessionsFull = errors.New("session limit of this caller reached")
+	errShuttingDown       = errors.New("the server is shutting down")
 )
 
 func newSessionTable(clock clockwork.Clock, idle time.Duration, limit int, logger *slog.Logger) *sessionTable {
-	return &sessionTable{clock: clock, idle: idle, max: limit, logger: logger, sessions: map[string]*sessionEntry{}}
+	return &sessionTable{clock: clock, idle: idle, max: limit, logger: logger, sessions: map[string]*sessionEntry{}, reservedBy: map[string]int{}}
 }
 
 func newSessionID() string {
@@ -71,8 +78,9 @@ func newSessionID() string {
 	return "mcp-session-" + hex.EncodeToString(b)
 }
 
-// reserve holds a place for a session about to be opened (an initialize POST, an /sse GET).
-func (t *sessionTable) reserve() error {
+// reserve holds a place for a session about to be opened (an initialize POST, an /sse GET)
+// by cred.
+func (t *sessionTable) reserve(cred string) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.closing {
@@ -81,15 +89,30 @@ func (t *sessionTable) reserve() error {
 	if len(t.sessions)+t.reserved >= t.max {
 		return errSessionsFull
 	}
+	if t.perCred > 0 && cred != "" {
+		n := t.reservedBy[cred]
+		for _, e := range t.sessions {
+			if e.cred == cred {
+				n++
+			}
+		}
+		if n >= t.perCred {
+			return errCallerSessionsFull
+		}
+	}
 	t.reserved++
+	t.reservedBy[cred]++
 	return nil
 }
 
-// unreserve releases a reservation once its request is over (the session, if one was opened,
-// is counted in the table by then).
-func (t *sessionTable) unreserve() {
+// unreserve releases cred's reservation once its request is over (the session, if one was
+// opened, is counted in the table by then).
+func (t *sessionTable) unreserve(cred string) {
 	t.mu.Lock()
 	t.reserved--
+	if t.reservedBy[cred]--; t.reservedBy[cred] <= 0 {
+		delete(t.reservedBy, cred)
+	}
 	t.mu.Unlock()
 }
 

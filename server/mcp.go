@@ -73,9 +73,14 @@ func (a *App) buildMCP(version string, scrubber *keyguard.Scrubber, deps *tools.
 	// Every tool a session may use is registered; the toolbox's filter hides, and refuses,
 	// those of toolsets the session has not added.
 	for _, t := range a.toolbox.Tools() {
-		s.AddTool(t.Def, t.Handler)
+		h := t.Handler
+		if a.cfg.KeyMode == KeyModeCaller {
+			// The same static list for everyone; each call runs the caller's own tool.
+			h = callerDispatch(t.Def.Name, h)
+		}
+		s.AddTool(t.Def, h)
 	}
-	a.addResources(s, deps)
+	a.addResources(s)
 	addPrompts(s)
 	a.registerFixtures(s)
 	return s

@@ -86,14 +86,19 @@ func (c *ledgerCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
 func (c *ledgerCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	list, err := c.st.Entries(ctx, store.EntryFilter{Since: c.now().Add(-24 * time.Hour)})
+	counts := map[store.State]int{store.Pending: 0, store.Sent: 0, store.Failed: 0, store.Unknown: 0}
+	// Every account of the store (in caller-key mode each caller's), summed: no label
+	// names an account.
+	err := store.EachAccount(ctx, c.st, func(_ string, view store.Store) error {
+		list, err := view.Entries(ctx, store.EntryFilter{Since: c.now().Add(-24 * time.Hour)})
+		for _, e := range list {
+			counts[e.State]++
+		}
+		return err
+	})
 	if err != nil {
 		ch <- prometheus.NewInvalidMetric(c.desc, err)
 		return
-	}
-	counts := map[store.State]int{store.Pending: 0, store.Sent: 0, store.Failed: 0, store.Unknown: 0}
-	for _, e := range list {
-		counts[e.State]++
 	}
 	for s, n := range counts {
 		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(n), string(s))

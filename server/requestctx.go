@@ -46,6 +46,16 @@ func (a *App) requestMiddleware() mcpserver.ToolHandlerMiddleware {
 		return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 			ctx, done := a.calls.start(ctx)
 			defer done()
+			if a.callers != nil {
+				// Caller mode: the call runs against the tenant of the request's own verified
+				// key, held open until the call ends; without one it is refused.
+				t, release, err := a.callers.forRequest(ctx)
+				if err != nil {
+					return mcp.NewToolResultError(req.Params.Name + ": " + callerErrorText(err) + "; nothing was done."), nil
+				}
+				defer release()
+				ctx = context.WithValue(ctx, tenantKey{}, t)
+			}
 			ctx = tools.WithPrincipal(ctx, a.principalOf(ctx))
 			var token mcp.ProgressToken
 			if req.Params.Meta != nil {
@@ -79,6 +89,9 @@ func notifyRoute(ctx context.Context) tools.NotifyFunc {
 // presented (or the process when the server needs none). Session ids and credentials are
 // secrets, so the principal is a keyed hash of them, never the value itself.
 func (a *App) principalOf(ctx context.Context) string {
+	if a.cfg.KeyMode == KeyModeCaller {
+		return a.callerPrincipal(ctx)
+	}
 	if a.cfg.RedisURL != "" {
 		// Replicas on one Redis: a caller is its bearer credential (its sessions are pinned to
 		// one replica, its stateless requests are not), named by the key every replica derives

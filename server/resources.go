@@ -27,18 +27,19 @@ const (
 	resourceCampaignPre   = "agentphone://campaigns/"
 )
 
-// snapshot reads one view of the account for a resource.
-type snapshot func(ctx context.Context, id string) (any, error)
+// snapshot reads one view of the account for a resource, with the request's own deps (the
+// operator's, or in caller mode the caller's tenant's).
+type snapshot func(ctx context.Context, d *tools.Deps, id string) (any, error)
 
-func (a *App) addResources(s *mcpserver.MCPServer, d *tools.Deps) {
+func (a *App) addResources(s *mcpserver.MCPServer) {
 	static := []struct {
 		uri, name, desc string
 		read            snapshot
 	}{
-		{ResourceAccount, "Account overview", "The account in use, number quota, usage, agents, numbers and webhook status.", func(ctx context.Context, _ string) (any, error) { return d.AccountOverview(ctx) }},
-		{ResourceAgents, "Agents", "Every agent with its voice mode and numbers.", func(ctx context.Context, _ string) (any, error) { return d.AgentsSnapshot(ctx) }},
-		{ResourceNumbers, "Numbers", "Every active phone number and the agent it belongs to.", func(ctx context.Context, _ string) (any, error) { return d.NumbersSnapshot(ctx) }},
-		{ResourceInbox, "Inbox", "Recent inbound messages and ended calls received by the webhook receiver.", func(ctx context.Context, _ string) (any, error) {
+		{ResourceAccount, "Account overview", "The account in use, number quota, usage, agents, numbers and webhook status.", func(ctx context.Context, d *tools.Deps, _ string) (any, error) { return d.AccountOverview(ctx) }},
+		{ResourceAgents, "Agents", "Every agent with its voice mode and numbers.", func(ctx context.Context, d *tools.Deps, _ string) (any, error) { return d.AgentsSnapshot(ctx) }},
+		{ResourceNumbers, "Numbers", "Every active phone number and the agent it belongs to.", func(ctx context.Context, d *tools.Deps, _ string) (any, error) { return d.NumbersSnapshot(ctx) }},
+		{ResourceInbox, "Inbox", "Recent inbound messages and ended calls received by the webhook receiver.", func(ctx context.Context, d *tools.Deps, _ string) (any, error) {
 			if d.Received != nil {
 				return d.Inbox(ctx) // what the webhook receiver got
 			}
@@ -49,18 +50,23 @@ func (a *App) addResources(s *mcpserver.MCPServer, d *tools.Deps) {
 		read := r.read
 		s.AddResource(mcp.NewResource(r.uri, r.name, mcp.WithResourceDescription(r.desc), mcp.WithMIMEType("application/json")),
 			func(ctx context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
-				return jsonResource(ctx, req.Params.URI, "", read)
+				return a.jsonResource(ctx, req.Params.URI, "", read)
 			})
 	}
 	templates := []struct {
 		tmpl, prefix, name, desc string
 		read                     snapshot
 	}{
-		{ResourceCallTmpl, "agentphone://calls/", "Call", "A call with its transcript and summary.", func(ctx context.Context, id string) (any, error) { return d.CallSnapshot(ctx, id) }},
-		{ResourceConversationT, "agentphone://conversations/", "Conversation", "A conversation with its recent messages.", func(ctx context.Context, id string) (any, error) { return d.ConversationSnapshot(ctx, id) }},
-		{ResourceCampaignTmpl, resourceCampaignPre, "Campaign", "A campaign's status, counts, problems and replies.", func(ctx context.Context, id string) (any, error) { return d.CampaignSnapshot(ctx, id) }},
+		{ResourceCallTmpl, "agentphone://calls/", "Call", "A call with its transcript and summary.", func(ctx context.Context, d *tools.Deps, id string) (any, error) { return d.CallSnapshot(ctx, id) }},
+		{ResourceConversationT, "agentphone://conversations/", "Conversation", "A conversation with its recent messages.", func(ctx context.Context, d *tools.Deps, id string) (any, error) {
+			return d.ConversationSnapshot(ctx, id)
+		}},
+		{ResourceCampaignTmpl, resourceCampaignPre, "Campaign", "A campaign's status, counts, problems and replies.", func(ctx context.Context, d *tools.Deps, id string) (any, error) { return d.CampaignSnapshot(ctx, id) }},
 	}
 	for _, t := range templates {
+		if t.tmpl == ResourceCampaignTmpl && a.cfg.KeyMode == KeyModeCaller {
+			continue // no campaigns in caller mode (callers.go)
+		}
 		read, prefix := t.read, t.prefix
 		s.AddResourceTemplate(mcp.NewResourceTemplate(t.tmpl, t.name, mcp.WithTemplateDescription(t.desc), mcp.WithTemplateMIMEType("application/json")),
 			func(ctx context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
@@ -68,7 +74,7 @@ func (a *App) addResources(s *mcpserver.MCPServer, d *tools.Deps) {
 				if id == "" || strings.ContainsAny(id, "/?#") {
 					return nil, resourceNotFound(ctx, req.Params.URI)
 				}
-				return jsonResource(ctx, req.Params.URI, id, read)
+				return a.jsonResource(ctx, req.Params.URI, id, read)
 			})
 	}
 }
@@ -76,8 +82,13 @@ func (a *App) addResources(s *mcpserver.MCPServer, d *tools.Deps) {
 // jsonResource reads one resource. An id the API does not know is "resource not found"
 // (-32002, or -32602 from 2026-07-28 on); any other failure says what went wrong without the
 // API's internals (no method, path or raw body).
-func jsonResource(ctx context.Context, uri, id string, read snapshot) ([]mcp.ResourceContents, error) {
-	v, err := read(ctx, id)
+func (a *App) jsonResource(ctx context.Context, uri, id string, read snapshot) ([]mcp.ResourceContents, error) {
+	d, release, err := a.depsFor(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("could not read %s: %s", uri, callerErrorText(err))
+	}
+	defer release()
+	v, err := read(ctx, d, id)
 	if err != nil {
 		if id != "" && (apiclient.IsNotFound(err) || apiclient.IsValidation(err) || apiclient.StatusOf(err) == http.StatusBadRequest) {
 			return nil, resourceNotFound(ctx, uri)

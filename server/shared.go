@@ -132,6 +132,12 @@ func (a *App) startSharedRecovery() {
 				if len(got) > 0 {
 					a.logger.Warn("sends left pending by a replica that ended are now recorded as unknown (they may have been sent and stay counted)", "count", len(got))
 				}
+				if a.callers != nil {
+					// Caller mode: every caller's account, each audited in its own log.
+					if err := a.recoverCallerAccounts(ctx); err != nil && ctx.Err() == nil {
+						a.logger.Warn("recovering the callers' sends of replicas that ended mid-send failed; retrying later", "err", err)
+					}
+				}
 			}
 		}
 	}()

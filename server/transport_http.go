@@ -51,6 +51,9 @@ func (a *App) HTTPHandler(transport string) http.Handler {
 func (a *App) newHTTPTransport(kind string) *httpTransport {
 	t := &httpTransport{app: a, kind: kind,
 		sessions: newSessionTable(a.clock, a.cfg.SessionIdle, a.cfg.MaxSessions, a.logger.With("component", "http"))}
+	if a.callers != nil {
+		t.sessions.perCred = callerSessionShare(a.cfg.MaxSessions)
+	}
 	mux := http.NewServeMux()
 	if kind == "sse" {
 		t.sse = mcpserver.NewSSEServer(a.mcp,
@@ -75,8 +78,10 @@ func (a *App) newHTTPTransport(kind string) *httpTransport {
 		go t.sessions.run(ctx)
 		a.closers = append(a.closers, func() error { t.stopSweep(); return nil })
 	}
-	if a.cfg.MetricsListen == "" {
-		mux.Handle("GET "+MetricsPath, a.metricsHandler()) // behind the bearer token
+	if a.cfg.MetricsListen == "" && a.callers == nil {
+		// Behind the bearer token. In caller mode any AgentPhone key is a valid bearer, so
+		// the operator's metrics are served only on AGENTPHONE_METRICS_LISTEN.
+		mux.Handle("GET "+MetricsPath, a.metricsHandler())
 	}
 	guarded := &guard{
 		next:              mux,
@@ -85,6 +90,7 @@ func (a *App) newHTTPTransport(kind string) *httpTransport {
 		localhostLoopback: loopbackOnly(context.Background(), a.lookupHost, "localhost"),
 		readTimeout:       a.cfg.ReadTimeout,
 		limiter:           newAuthLimiter(a.clock),
+		callers:           a.callers,
 	}
 	// /healthz and /readyz answer without the token: load balancers probe them, and they
 	// reveal only up or down.
@@ -127,11 +133,11 @@ func (t *httpTransport) serveStreamable(w http.ResponseWriter, r *http.Request) 
 		case modern:
 			// 2026-07-28: stateless, no session; mcp-go ignores Mcp-Session-Id.
 		case msg.Method == string(mcp.MethodInitialize):
-			if err := t.sessions.reserve(); err != nil {
+			if err := t.sessions.reserve(cred); err != nil {
 				t.refuseSession(w, err, id)
 				return
 			}
-			defer t.sessions.unreserve()
+			defer t.sessions.unreserve(cred)
 			onHeader = func(h http.Header) {
 				if sid := h.Get(mcpserver.HeaderKeySessionID); sid != "" {
 					t.sessions.claim(sid, cred)
@@ -199,6 +205,13 @@ func (t *httpTransport) beginSession(w http.ResponseWriter, r *http.Request, id 
 
 // refuseSession answers an initialize (or /sse) the table cannot admit.
 func (t *httpTransport) refuseSession(w http.ResponseWriter, err error, id any) {
+	if errors.Is(err, errCallerSessionsFull) {
+		w.Header().Set("Retry-After", "60")
+		writeRPCHTTPError(w, http.StatusTooManyRequests, id, -32000, fmt.Sprintf(
+			"this API key holds its share of the open sessions (%d of AGENTPHONE_HTTP_MAX_SESSIONS=%d): close an unused client, or wait for idle sessions to expire (AGENTPHONE_HTTP_SESSION_IDLE=%s)",
+			t.sessions.perCred, t.app.cfg.MaxSessions, t.app.cfg.SessionIdle))
+		return
+	}
 	if errors.Is(err, errSessionsFull) {
 		t.app.logger.Warn("HTTP session limit reached; refusing a new session", "limit", t.app.cfg.MaxSessions)
 		w.Header().Set("Retry-After", "60")
@@ -241,16 +254,17 @@ func (t *httpTransport) serveSSE(w http.ResponseWriter, r *http.Request) {
 		t.refuseSession(w, errShuttingDown, nil)
 		return
 	}
-	if err := t.sessions.reserve(); err != nil {
+	cred := credentialFrom(r.Context())
+	if err := t.sessions.reserve(cred); err != nil {
 		t.refuseSession(w, err, nil)
 		return
 	}
 	ctx, cancel := context.WithCancel(r.Context())
-	open := &sseOpen{cred: credentialFrom(r.Context()), cancel: cancel, reserved: true}
+	open := &sseOpen{cred: cred, cancel: cancel, reserved: true}
 	defer func() {
 		cancel()
 		if open.reserved {
-			t.sessions.unreserve()
+			t.sessions.unreserve(cred)
 		}
 		if open.id != "" {
 			t.sessions.remove(open.id)
@@ -267,7 +281,7 @@ func (t *httpTransport) openSSESession(ctx context.Context, _ *http.Request) (st
 	}
 	open.id = t.sessions.openSSE(open.cred, open.cancel)
 	open.reserved = false
-	t.sessions.unreserve()
+	t.sessions.unreserve(open.cred)
 	return open.id, nil
 }
 
@@ -317,7 +331,8 @@ const sseQueueWait = 10 * time.Second
 // results still reach the client), then everything is cancelled, the streams closed, and it
 // returns nil within about a second more.
 func (a *App) serveHTTP(ctx context.Context) error {
-	if err := checkListen(ctx, a.lookupHost, a.cfg.Listen, a.cfg.AllowRemote, len(a.httpTokens) > 0); err != nil {
+	// In caller mode every request is authenticated by its caller's own verified API key.
+	if err := checkListen(ctx, a.lookupHost, a.cfg.Listen, a.cfg.AllowRemote, len(a.httpTokens) > 0 || a.callers != nil); err != nil {
 		return err
 	}
 	ln, err := net.Listen("tcp", a.cfg.Listen)

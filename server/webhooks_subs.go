@@ -16,13 +16,26 @@ import (
 
 // subscribers remembers which sessions subscribed to which resources. mcp-go v1.2.1 accepts
 // resources/subscribe but tracks nothing itself, so the server records subscriptions with
-// hooks and sends notifications/resources/updated to exactly those sessions.
+// hooks and sends notifications/resources/updated to exactly those sessions. Each
+// subscription is recorded with the account of the request that made it (in caller mode the
+// caller's; "" is the operator's), and a change of one account notifies its sessions only.
 type subscribers struct {
-	mu   sync.Mutex
-	subs map[string]map[string]bool // session id -> subscribed URIs
+	mu      sync.Mutex
+	subs    map[string]map[string]bool // session id -> subscribed URIs
+	account map[string]string          // session id -> account of its subscriptions
 }
 
-func newSubscribers() *subscribers { return &subscribers{subs: map[string]map[string]bool{}} }
+func newSubscribers() *subscribers {
+	return &subscribers{subs: map[string]map[string]bool{}, account: map[string]string{}}
+}
+
+// accountOf is the account a request acts for: the verified caller's, else "".
+func accountOf(ctx context.Context) string {
+	if ref := callerFrom(ctx); ref != nil {
+		return ref.id
+	}
+	return ""
+}
 
 // hooks records subscribe/unsubscribe requests and forgets sessions that end.
 func (s *subscribers) hooks() *mcpserver.Hooks {
@@ -30,10 +43,14 @@ func (s *subscribers) hooks() *mcpserver.Hooks {
 	h.AddAfterSubscribe(func(ctx context.Context, _ any, req *mcp.SubscribeRequest, _ *mcp.EmptyResult) {
 		if sess := mcpserver.ClientSessionFromContext(ctx); sess != nil {
 			s.mu.Lock()
-			if s.subs[sess.SessionID()] == nil {
-				s.subs[sess.SessionID()] = map[string]bool{}
+			id, acct := sess.SessionID(), accountOf(ctx)
+			if s.subs[id] == nil || s.account[id] != acct {
+				// A session is bound to one credential, so its account never changes; should it,
+				// the old account's subscriptions are dropped, never carried over.
+				s.subs[id] = map[string]bool{}
+				s.account[id] = acct
 			}
-			s.subs[sess.SessionID()][req.Params.URI] = true
+			s.subs[id][req.Params.URI] = true
 			s.mu.Unlock()
 		}
 	})
@@ -47,27 +64,34 @@ func (s *subscribers) hooks() *mcpserver.Hooks {
 	h.AddOnUnregisterSession(func(_ context.Context, sess mcpserver.ClientSession) {
 		s.mu.Lock()
 		delete(s.subs, sess.SessionID())
+		delete(s.account, sess.SessionID())
 		s.mu.Unlock()
 	})
 	return h
 }
 
-// sessionsFor lists the sessions subscribed to uri.
-func (s *subscribers) sessionsFor(uri string) []string {
+// sessionsFor lists the sessions of account subscribed to uri.
+func (s *subscribers) sessionsFor(account, uri string) []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []string
 	for id, uris := range s.subs {
-		if uris[uri] {
+		if uris[uri] && s.account[id] == account {
 			out = append(out, id)
 		}
 	}
 	return out
 }
 
-// notifyUpdated sends notifications/resources/updated for uri to every subscribed session.
-func (a *App) notifyUpdated(uri string) {
-	for _, id := range a.subs.sessionsFor(uri) {
+// notifyUpdated sends notifications/resources/updated for uri to every subscribed session of
+// the operator's account (the webhook receiver, campaigns and other replicas' inbound events
+// are the operator's; caller mode runs none of them).
+func (a *App) notifyUpdated(uri string) { a.notifyUpdatedFor("", uri) }
+
+// notifyUpdatedFor sends notifications/resources/updated for uri to the subscribed sessions
+// of account only.
+func (a *App) notifyUpdatedFor(account, uri string) {
+	for _, id := range a.subs.sessionsFor(account, uri) {
 		err := a.mcp.SendNotificationToSpecificClient(id, string(mcp.MethodNotificationResourceUpdated), map[string]any{"uri": uri})
 		if err != nil {
 			a.logger.Debug("resource update notification not sent", "session", id, "uri", uri, "err", err)

@@ -20,3 +20,18 @@ func (d *Deps) PrincipalFor(ctx context.Context) string {
 	}
 	return d.Principal
 }
+
+type scopeKey struct{}
+
+// WithScope returns ctx naming the scope a request without an MCP session shares its
+// enable_toolset choices with. The server sets it in caller-key mode (each caller's account
+// is its own scope, so one caller's choice never changes another's list); without it, such
+// requests share one server-wide scope.
+func WithScope(ctx context.Context, scope string) context.Context {
+	return context.WithValue(ctx, scopeKey{}, scope)
+}
+
+func scopeOf(ctx context.Context) string {
+	s, _ := ctx.Value(scopeKey{}).(string)
+	return s
+}

@@ -128,12 +128,13 @@ func (b *Toolbox) add(session, toolset string) bool {
 	return true
 }
 
-// sessionID is the MCP session of ctx, or "" for a request without one.
+// sessionID is the MCP session of ctx; for a request without one, the scope the server set
+// (WithScope: in caller-key mode the caller's account), else "".
 func sessionID(ctx context.Context) string {
-	if s := server.ClientSessionFromContext(ctx); s != nil {
+	if s := server.ClientSessionFromContext(ctx); s != nil && s.SessionID() != "" {
 		return s.SessionID()
 	}
-	return ""
+	return scopeOf(ctx)
 }
 
 type enableToolsetArgs struct {

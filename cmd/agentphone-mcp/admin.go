@@ -31,17 +31,29 @@ func cmdSandbox(ctx context.Context, e env, args []string) error {
 	listen := fs.String("listen", "127.0.0.1:8787", "address to serve the simulated API on")
 	replies := fs.Bool("auto-reply", true, "the simulated recipient answers each outbound SMS")
 	external := fs.Bool("deliver-external", false, "POST webhook events to hosts other than this machine too (default: loopback only)")
+	keysFile := fs.String("keys-file", "", "serve one isolated simulated account per API key in this file (a line: `key` or `name=key`); other keys get 401")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	accounts, err := sandboxAccounts(*keysFile)
+	if err != nil {
+		return err
+	}
+	for k := range accounts {
+		e.learnSecrets(k)
+	}
 	logger := slog.New(slog.NewJSONHandler(e.stderr, nil))
-	sb := sandbox.New(sandbox.Options{AutoReply: *replies, ReplyDelay: 4 * time.Second, Logger: logger, DeliverExternal: *external})
+	sb := sandbox.New(sandbox.Options{AutoReply: *replies, ReplyDelay: 4 * time.Second, Logger: logger, DeliverExternal: *external, Accounts: accounts})
 	defer sb.Close()
 	where := "webhook events go to loopback addresses only"
 	if *external {
 		where = "webhook events are POSTed to any host but link-local ones"
 	}
-	fmt.Fprintf(e.stderr, "agentphone-mcp: simulated AgentPhone API at http://%s/v1 (any non-empty bearer key works; no call or text is real; %s)\n", *listen, where)
+	keys := "any non-empty bearer key works"
+	if len(accounts) > 0 {
+		keys = fmt.Sprintf("%d accounts, one per key in %s; other keys get 401", len(accounts), *keysFile)
+	}
+	fmt.Fprintf(e.stderr, "agentphone-mcp: simulated AgentPhone API at http://%s/v1 (%s; no call or text is real; %s)\n", *listen, keys, where)
 	return sandbox.ListenAndServe(ctx, *listen, sb, logger)
 }
 
@@ -444,4 +456,40 @@ func operatorAPI(e env, cfg server.Config, why string) (*apiclient.Client, error
 		return nil, err
 	}
 	return apiclient.New(apiclient.Options{BaseURL: ep.BaseURL, HTTPClient: keyguard.NewHTTPClient(ep, secrets.APIKey, nil)})
+}
+
+// sandboxAccounts reads the standalone sandbox's --keys-file: one account per non-empty
+// line, `key` or `name=key` (lines starting with # are comments). Keys are read from a file,
+// never taken on the command line (argv is readable by every user of the machine).
+func sandboxAccounts(path string) (map[string]string, error) {
+	if path == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--keys-file: %w", err)
+	}
+	out := map[string]string{}
+	for i, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		name, key, found := strings.Cut(line, "=")
+		if !found {
+			name, key = fmt.Sprintf("account-%d", len(out)+1), line
+		}
+		name, key = strings.TrimSpace(name), strings.TrimSpace(key)
+		if key == "" || strings.ContainsAny(key, " \t") {
+			return nil, fmt.Errorf("--keys-file %s line %d: a key must be one token (`key` or `name=key`)", path, i+1)
+		}
+		if _, dup := out[key]; dup {
+			return nil, fmt.Errorf("--keys-file %s line %d: the key is listed twice", path, i+1)
+		}
+		out[key] = name
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("--keys-file %s lists no key", path)
+	}
+	return out, nil
 }

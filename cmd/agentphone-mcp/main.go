@@ -16,6 +16,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 
 	"github.com/agentphone-mcp/agentphone-mcp/buildinfo"
@@ -44,11 +45,39 @@ func main() {
 		fmt.Fprintln(guard.Writer(), "agentphone-mcp: warning:", warning)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	var mu sync.Mutex
+	held := map[string]int{}
+	rebuild := func() { // under mu
+		all := append([]string(nil), known...)
+		for s := range held {
+			all = append(all, s)
+		}
+		guard.SetScrubber(stderrScrubber(all))
+	}
 	code := run(ctx, os.Args[1:], env{
 		stdin: os.Stdin, stdout: os.Stdout, stderr: guard.Writer(), environ: environ,
 		addSecrets: func(secrets ...string) {
+			mu.Lock()
+			defer mu.Unlock()
 			known = append(known, secrets...)
-			guard.SetScrubber(stderrScrubber(known))
+			rebuild()
+		},
+		holdSecret: func(secret string) func() {
+			mu.Lock()
+			defer mu.Unlock()
+			held[secret]++
+			rebuild()
+			var once sync.Once
+			return func() {
+				once.Do(func() {
+					mu.Lock()
+					defer mu.Unlock()
+					if held[secret]--; held[secret] <= 0 {
+						delete(held, secret)
+					}
+					rebuild()
+				})
+			}
 		},
 	})
 	stop()
@@ -65,6 +94,9 @@ type env struct {
 	// addSecrets tells the stderr guard about secrets learned after start (the key file);
 	// nil in tests.
 	addSecrets func(secrets ...string)
+	// holdSecret tells the stderr guard about a secret learned at run time (a caller's key
+	// in caller mode) until release is called; nil in tests.
+	holdSecret func(secret string) (release func())
 }
 
 // learnSecrets passes secrets to e.addSecrets, if set.

@@ -40,7 +40,8 @@ func cmdServe(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	e.learnSecrets(secrets.APIKey.Reveal(), secrets.WebhookSecret.Reveal(), secrets.HTTPToken.Reveal())
-	app, err := server.New(ctx, cfg, server.Options{Secrets: secrets, Stderr: e.stderr, Version: buildinfo.Read(version, commit, date).Version})
+	app, err := server.New(ctx, cfg, server.Options{Secrets: secrets, Stderr: e.stderr, Version: buildinfo.Read(version, commit, date).Version,
+		HoldSecret: e.holdSecret})
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,10 @@ package keyguard
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
 
 	"github.com/agentphone-mcp/agentphone-mcp/policy/text"
 )
@@ -15,16 +19,101 @@ import (
 // any alignment, in groups). Scrub before truncating: a cut never makes a secret harder to
 // find, but it can leave a fragment the scrubber then reads without context.
 //
+// Secrets learned at run time (callers' own API keys) are added with Hold and dropped when
+// released; copies made with WithCredentials share them.
+//
 // It is safe for concurrent use; a nil *Scrubber returns its input unchanged.
 type Scrubber struct {
-	m           *text.SecretMatcher
+	st          *scrubState
 	credentials bool
 }
+
+// scrubState is what a Scrubber and its copies share: the secrets given at construction, the
+// ones held at run time, and the matcher built from both (swapped whole on every change, so a
+// scrub never sees a half-built matcher).
+type scrubState struct {
+	base []string
+	m    atomic.Pointer[text.SecretMatcher]
+
+	mu   sync.Mutex
+	held map[string]int // secret -> number of holders
+	max  int            // bound on len(held) (MaxHeldSecrets; tests lower it)
+}
+
+// MaxHeldSecrets bounds how many distinct secrets may be held at run time at once: each
+// change rebuilds the matcher from every secret (about 5 µs a secret), and the memory it
+// takes grows with them.
+const MaxHeldSecrets = 1024
+
+// ErrTooManySecrets is returned by Hold when MaxHeldSecrets secrets are already held.
+var ErrTooManySecrets = errors.New("too many secrets held by the scrubber")
 
 // NewScrubber returns a Scrubber for secrets. Empty secrets and secrets shorter than 8
 // characters are ignored (they would match ordinary text).
 func NewScrubber(secrets ...string) *Scrubber {
-	return &Scrubber{m: text.NewSecretMatcher(secrets...)}
+	st := &scrubState{base: append([]string(nil), secrets...), held: map[string]int{}, max: MaxHeldSecrets}
+	st.m.Store(text.NewSecretMatcher(secrets...))
+	return &Scrubber{st: st}
+}
+
+// Hold adds secret to what s (and every copy of it) redacts, until release is called. Several
+// holders of one secret are counted: it is redacted until the last one releases it. A secret
+// shorter than 8 characters is not added (it would match ordinary text) and gets a no-op
+// release. Past MaxHeldSecrets distinct secrets it fails with ErrTooManySecrets and adds
+// nothing: the caller must refuse to use the secret.
+func (s *Scrubber) Hold(secret string) (release func(), err error) {
+	if s == nil || s.st == nil {
+		return nil, errors.New("hold a secret: no scrubber")
+	}
+	if len(secret) < text.MinSecretFragment {
+		return func() {}, nil
+	}
+	st := s.st
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.held[secret] == 0 && len(st.held) >= st.max {
+		return nil, fmt.Errorf("%w (%d)", ErrTooManySecrets, st.max)
+	}
+	st.held[secret]++
+	if st.held[secret] == 1 {
+		st.rebuildLocked()
+	}
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			st.mu.Lock()
+			defer st.mu.Unlock()
+			if st.held[secret]--; st.held[secret] <= 0 {
+				delete(st.held, secret)
+				st.rebuildLocked()
+			}
+		})
+	}, nil
+}
+
+// Held reports how many distinct secrets are held at run time.
+func (s *Scrubber) Held() int {
+	if s == nil || s.st == nil {
+		return 0
+	}
+	s.st.mu.Lock()
+	defer s.st.mu.Unlock()
+	return len(s.st.held)
+}
+
+func (st *scrubState) rebuildLocked() {
+	all := append([]string(nil), st.base...)
+	for k := range st.held {
+		all = append(all, k)
+	}
+	st.m.Store(text.NewSecretMatcher(all...))
+}
+
+func (s *Scrubber) matcher() *text.SecretMatcher {
+	if s.st == nil {
+		return nil
+	}
+	return s.st.m.Load()
 }
 
 // WithCredentials returns a copy of s that also redacts tokens shaped like any service's
@@ -35,7 +124,7 @@ func (s *Scrubber) WithCredentials() *Scrubber {
 	if s == nil {
 		return &Scrubber{credentials: true}
 	}
-	return &Scrubber{m: s.m, credentials: true}
+	return &Scrubber{st: s.st, credentials: true}
 }
 
 // Scrub returns text with every secret, and every fragment of one, replaced by "[REDACTED]".
@@ -46,7 +135,11 @@ func (s *Scrubber) Scrub(t string) string {
 	if s.credentials {
 		t = text.RedactCredentials(t, Redacted) // first: the matcher may eat a known prefix
 	}
-	return s.m.Redact(t, Redacted)
+	m := s.matcher()
+	if m == nil {
+		return t
+	}
+	return m.Redact(t, Redacted)
 }
 
 // ScrubBytes is Scrub for a byte slice. It returns b itself when nothing was replaced.

@@ -195,3 +195,73 @@ func TestScrubWithCredentials(t *testing.T) {
 		t.Errorf("WithCredentials: %q", got)
 	}
 }
+
+// TestScrubberHold: a secret held at run time is redacted, in part and disguised, by the
+// scrubber and every copy made with WithCredentials, until the last holder releases it;
+// the number held is bounded.
+func TestScrubberHold(t *testing.T) {
+	s := NewScrubber("base-secret-value-0001")
+	cp := s.WithCredentials()
+	const key = "caller-key-Zq7xW2pL9vR4mK8t"
+	if s.Finds("x " + key) {
+		t.Fatal("a secret not held yet is redacted")
+	}
+	release1, err := s.Hold(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	release2, err := cp.Hold(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sc := range []*Scrubber{s, cp} {
+		if got := sc.Scrub("key=" + key + " part=" + key[4:16]); strings.Contains(got, key[4:12]) {
+			t.Fatalf("a held secret leaks: %q", got)
+		}
+		if !sc.Finds("base-secret-value-0001") {
+			t.Fatal("holding a secret dropped the base secrets")
+		}
+	}
+	release1()
+	release1() // twice is once
+	if !s.Finds(key) {
+		t.Fatal("released by one of two holders, the secret is no longer redacted")
+	}
+	release2()
+	if s.Finds(key) || cp.Finds(key) || s.Held() != 0 {
+		t.Fatal("released by every holder, the secret is still held")
+	}
+	if r, err := s.Hold("short"); err != nil || r == nil {
+		t.Fatalf("a short secret: %v", err)
+	}
+	if s.Held() != 0 {
+		t.Fatal("a secret under 8 characters was held")
+	}
+}
+
+// TestScrubberHoldBounded: past MaxHeldSecrets distinct secrets Hold fails and adds nothing.
+func TestScrubberHoldBounded(t *testing.T) {
+	s := NewScrubber()
+	if s.st.max != MaxHeldSecrets {
+		t.Fatalf("the bound is %d, want MaxHeldSecrets", s.st.max)
+	}
+	s.st.max = 16 // the mechanism, without rebuilding a thousand times
+	var releases []func()
+	for i := range s.st.max {
+		r, err := s.Hold(fmt.Sprintf("held-secret-%08d", i))
+		if err != nil {
+			t.Fatalf("hold %d: %v", i, err)
+		}
+		releases = append(releases, r)
+	}
+	if _, err := s.Hold("Zq7xW2pL9vR4mK8tYb3Q"); !errors.Is(err, ErrTooManySecrets) {
+		t.Fatalf("past the bound: err = %v", err)
+	}
+	if s.Finds("Zq7xW2pL9vR4mK8tYb3Q") {
+		t.Fatal("a refused secret was added")
+	}
+	releases[0]()
+	if _, err := s.Hold("Zq7xW2pL9vR4mK8tYb3Q"); err != nil {
+		t.Fatalf("after a release there is room: %v", err)
+	}
+}
