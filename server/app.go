@@ -100,6 +100,9 @@ type App struct {
 	// campaigns runs approved campaigns in the background (started by Run or StartCampaigns).
 	campaigns *campaign.Runner
 	ops       *ops // metrics and readiness
+	// keyCheck asks the API whether it accepts the operator's key, for /readyz; nil when
+	// there is no operator key to check.
+	keyCheck *keyCheck
 }
 
 // New builds the App. It refuses to start on any configuration mistake, with a message that
@@ -218,6 +221,10 @@ func New(ctx context.Context, cfg Config, opts Options) (app *App, err error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("build the API client (AGENTPHONE_SUB_ACCOUNT_ID must be a sub-account id such as sub_123): %w", err)
+	}
+
+	if cfg.Sandbox || !opts.Secrets.APIKey.IsZero() {
+		a.keyCheck = newKeyCheck(func(ctx context.Context) error { _, err := a.api.GetUsage(ctx); return err }, a.clock)
 	}
 
 	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {

@@ -22,7 +22,7 @@ import (
 // Operating endpoints on the HTTP listener, next to /mcp.
 const (
 	HealthPath  = "/healthz" // alive: the process serves HTTP
-	ReadyPath   = "/readyz"  // ready: the store answers and the server is not draining
+	ReadyPath   = "/readyz"  // ready: the store answers, the API accepts the key, and the server is not draining
 	MetricsPath = "/metrics" // Prometheus text format
 )
 
@@ -219,8 +219,9 @@ func healthHandler(w http.ResponseWriter, _ *http.Request) {
 	_, _ = w.Write([]byte("ok\n"))
 }
 
-// readyHandler answers /readyz: 200 when the store answers and the server is not draining,
-// else 503 with the reason (a load balancer then routes around this replica).
+// readyHandler answers /readyz: 200 when the store answers, the API accepts the key (see
+// keyCheck) and the server is not draining, else 503 with the reason (a load balancer then
+// routes around this replica). The body's further lines say how the API check stands.
 func (a *App) readyHandler(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
@@ -241,7 +242,27 @@ func (a *App) readyHandler(w http.ResponseWriter, r *http.Request) {
 		a.logger.Warn("not ready", "err", err)
 		return
 	}
-	_, _ = w.Write([]byte("ready\n"))
+	ready, note := a.apiKeyReady(r.Context())
+	if !ready {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte(note + "\n"))
+		a.logger.Warn("not ready", "reason", note)
+		return
+	}
+	body := "ready\n"
+	if note != "" {
+		body += note + "\n"
+	}
+	_, _ = w.Write([]byte(body))
+}
+
+// apiKeyReady is the API key's part of readiness: always ready (no note) when there is no
+// operator key to check.
+func (a *App) apiKeyReady(ctx context.Context) (bool, string) {
+	if a.keyCheck == nil {
+		return true, ""
+	}
+	return a.keyCheck.status(ctx)
 }
 
 // pingStore checks that the store answers: Ping where the engine has it, else a read.
