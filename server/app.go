@@ -279,6 +279,11 @@ func New(ctx context.Context, cfg Config, opts Options) (app *App, err error) {
 		logger.Warn("sends left pending by a process that ended are now recorded as unknown (they may have been sent and stay counted)", "count", len(got))
 	}
 
+	// At shutdown (Close, after the campaigns stop and before the store and the log close),
+	// sends this process still holds pending become unknown with an audit line.
+	started := a.clock.Now()
+	a.closers = append(a.closers, func() error { a.settleStopped(started); return nil })
+
 	a.events = tools.NewEventHub()
 	deps := &tools.Deps{
 		API: a.api, Policy: a.policy, ConfirmMode: a.policy.ConfirmMode(), OperatorPhone: a.policy.OperatorPhone(),
@@ -351,6 +356,25 @@ func (a *App) Close() error {
 	}
 	a.closers = nil
 	return errors.Join(errs...)
+}
+
+// settleStopped marks the ledger entries this process still holds pending (created since
+// it started) unknown, each with an audit outcome line: the process stops before their
+// answer came. Other processes' entries are theirs.
+func (a *App) settleStopped(since time.Time) {
+	o, ok := a.store.(interface{ Owner() string })
+	if !ok || a.policy == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	got, err := a.policy.SettleStopped(ctx, o.Owner(), since.Add(-time.Minute))
+	if err != nil {
+		a.logger.Error("shutdown: could not settle every send still in flight", "err", err)
+	}
+	if len(got) > 0 {
+		a.logger.Warn("shutdown: sends still in flight are recorded as unknown (they may have been sent and stay counted)", "count", len(got))
+	}
 }
 
 // StoreDir is where the policy store lives. The sandbox keeps its own, so trying things out
