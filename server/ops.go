@@ -123,54 +123,55 @@ func (o *ops) toolMiddleware() mcpserver.ToolHandlerMiddleware {
 
 // countDecision counts the policy decision a tool result reports in its structured
 // content: {"status":"denied","rule":...}, {"status":"confirmation_required","rules":[...]}
-// or {"status":"needs_confirmation","rules":[...]}.
+// or {"status":"needs_confirmation","rules":[...]}. The tools build those as maps; any
+// other content (every read's result) is not a decision and costs nothing here.
 func (o *ops) countDecision(content any) {
-	if content == nil {
+	m, ok := content.(map[string]any)
+	if !ok {
 		return
 	}
-	raw, err := json.Marshal(content)
-	if err != nil {
-		return
-	}
-	var v struct {
-		Status string            `json:"status"`
-		Rule   string            `json:"rule"`
-		Rules  []json.RawMessage `json:"rules"`
-	}
-	if json.Unmarshal(raw, &v) != nil {
-		return
-	}
-	ruleIDs := func() []string {
-		var ids []string
-		for _, r := range v.Rules {
-			var id string
-			if json.Unmarshal(r, &id) != nil {
-				var hit struct {
-					ID string `json:"id"`
-				}
-				_ = json.Unmarshal(r, &hit)
-				id = hit.ID
-			}
-			if id != "" {
-				ids = append(ids, id)
-			}
-		}
-		return ids
-	}
-	switch v.Status {
+	status, _ := m["status"].(string)
+	switch status {
 	case "denied":
-		if v.Rule != "" {
-			o.decisions.WithLabelValues("deny", v.Rule).Inc()
+		if rule, _ := m["rule"].(string); rule != "" {
+			o.decisions.WithLabelValues("deny", rule).Inc()
 		}
 	case "confirmation_required":
-		for _, id := range ruleIDs() {
+		for _, id := range ruleIDsOf(m["rules"]) {
 			o.decisions.WithLabelValues("confirm", id).Inc()
 		}
 	case "needs_confirmation":
-		for _, id := range ruleIDs() {
+		for _, id := range ruleIDsOf(m["rules"]) {
 			o.decisions.WithLabelValues("reconfirm", id).Inc()
 		}
 	}
+}
+
+// ruleIDsOf reads the rule ids of a decision's "rules": ids, or objects with an "id".
+func ruleIDsOf(v any) []string {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return nil
+	}
+	var rules []json.RawMessage
+	if json.Unmarshal(raw, &rules) != nil {
+		return nil
+	}
+	var ids []string
+	for _, r := range rules {
+		var id string
+		if json.Unmarshal(r, &id) != nil {
+			var hit struct {
+				ID string `json:"id"`
+			}
+			_ = json.Unmarshal(r, &hit)
+			id = hit.ID
+		}
+		if id != "" {
+			ids = append(ids, id)
+		}
+	}
+	return ids
 }
 
 // addHooks counts open sessions.
