@@ -72,9 +72,16 @@ func TestSIGTERMSettlesASendInFlight(t *testing.T) {
 	t.Cleanup(sb.Close)
 	// The body is read before the simulated API holds its answer, so the server notices the
 	// client's connection closing (as a real API would) and the held request ends with it.
+	atAPI := make(chan struct{}, 1) // a send_sms reached the API
 	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		r.Body = io.NopCloser(bytes.NewReader(body))
+		if r.Method == http.MethodPost && r.URL.Path == "/v1/messages" {
+			select {
+			case atAPI <- struct{}{}:
+			default:
+			}
+		}
 		sb.ServeHTTP(w, r)
 	}))
 	t.Cleanup(api.Close)
@@ -107,20 +114,17 @@ func TestSIGTERMSettlesASendInFlight(t *testing.T) {
 		req.Params.Arguments = map[string]any{"agent_id": agent.str("id"), "to_number": to, "body": "Your parcel is on its way."}
 		_, _ = c.CallTool(ctxFor(t), req) // the answer may or may not arrive: the process is stopping
 	}()
-	// The intent line is written before the API call: once it is there, the send hangs at the API.
-	logPath := filepath.Join(state, audit.DefaultFileName)
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		b, _ := os.ReadFile(logPath)
-		if strings.Contains(string(b), `"phase":"intent"`) && strings.Contains(string(b), to) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the send never reached the books:\n%s", s.stderr.String())
-		}
-		time.Sleep(20 * time.Millisecond) // a real process writing a real file
+	// The send is on the books (its intent line is written before the API call) and held at
+	// the API.
+	select {
+	case <-atAPI:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("the send never reached the API:\n%s", s.stderr.String())
 	}
-	time.Sleep(100 * time.Millisecond) // let the request reach the simulated API
+	logPath := filepath.Join(state, audit.DefaultFileName)
+	if b, _ := os.ReadFile(logPath); !strings.Contains(string(b), `"phase":"intent"`) || !strings.Contains(string(b), to) {
+		t.Fatalf("the send reached the API without an intent line:\n%s", b)
+	}
 
 	code, took := s.stop(t, syscall.SIGTERM, 10*time.Second)
 	if code != 0 {

@@ -366,7 +366,7 @@ func (a *App) settleStopped(since time.Time) {
 	if !ok || a.policy == nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	got, err := a.policy.SettleStopped(ctx, o.Owner(), since.Add(-time.Minute))
 	if err != nil {
