@@ -18,9 +18,9 @@ import (
 	"github.com/agentphone-mcp/agentphone-mcp/policy/keyguard"
 )
 
-// BenchmarkTeam starts deploy/run-local.sh (the built binary, Redis, HAProxy, the
+// BenchmarkTeam starts deploy/run-local.sh twice (the built binary, Redis, HAProxy, the
 // standalone sandbox as the API) and one more replica on a state file (bbolt) with its own
-// standalone sandbox, and measures, with 50 concurrent MCP sessions, reads (list_agents)
+// standalone sandbox, each set-up on an empty API of its own, and measures, with 50 concurrent MCP sessions, reads (list_agents)
 // and sends (send_sms to distinct recipients) per second and their p50/p99: on bbolt, on
 // Redis through one replica directly, and through two behind HAProxy. It prints a table
 // (scripts/bench-team runs it):
@@ -32,7 +32,11 @@ func BenchmarkTeam(b *testing.B) {
 	if err := os.WriteFile(policy, []byte(`{"limits": {"new_recipients_day": 1000000, "sms_segments_hour": 1000000}}`), 0o600); err != nil {
 		b.Fatal(err)
 	}
-	lb, replicas, apiPort := startTeam(b, "AGENTPHONE_POLICY_FILE="+policy)
+	// Each set-up gets an API (a standalone sandbox) of its own, empty at the start: every
+	// send's opt-out check lists the account's conversations, so a set-up measured after
+	// another on the same API would pay for the other's 500 conversations.
+	_, replicas, apiPort := startTeam(b, "AGENTPHONE_POLICY_FILE="+policy)
+	lb, _, lbAPI := startTeam(b, "AGENTPHONE_POLICY_FILE="+policy)
 	// The same binary with the state file (bbolt) instead of Redis, on its own standalone
 	// sandbox (so it starts, like the first Redis run, on an API without conversations):
 	// what Redis costs per request.
@@ -64,7 +68,7 @@ func BenchmarkTeam(b *testing.B) {
 		return fmt.Sprintf("+1650253%04d", recipient)
 	}
 	for _, target := range []struct{ name, url, api string }{
-		{"1 replica, bbolt", bolt, boltAPI}, {"1 replica, Redis", replicas[0], apiPort}, {"2 replicas, Redis, HAProxy", lb, apiPort},
+		{"1 replica, bbolt", bolt, boltAPI}, {"1 replica, Redis", replicas[0], apiPort}, {"2 replicas, Redis, HAProxy", lb, lbAPI},
 	} {
 		clients := make([]*client.Client, sessions)
 		for i := range clients {
