@@ -372,6 +372,58 @@ func (e *Engine) RecoverAbandoned(ctx context.Context) ([]store.Entry, error) {
 	return got, nil
 }
 
+// NoteStopped is the note (and audit outcome note) of a send this process still had pending
+// when it stopped.
+const NoteStopped = "process stopped before the answer"
+
+// SettleStopped turns the entries this process (the store owner owner) still holds pending,
+// created at or after since, into unknown as it stops: a send whose answer never came may
+// have been sent, so it stays counted, and the audit log gets an outcome line (decision
+// "stopped", note NoteStopped) carrying the whole entry, instead of waiting for the next
+// start's RecoverAbandoned. The store settles first: an entry that settled meanwhile (its
+// call returned) is left alone.
+func (e *Engine) SettleStopped(ctx context.Context, owner string, since time.Time) ([]store.Entry, error) {
+	ctx = context.WithoutCancel(ctx)
+	list, err := e.store.Entries(ctx, store.EntryFilter{States: []store.State{store.Pending}, Since: since})
+	if err != nil {
+		return nil, &BooksError{What: "could not list the sends still pending at shutdown", Err: err}
+	}
+	var done []store.Entry
+	var errs []error
+	for _, en := range list {
+		if en.Owner != owner || en.State != store.Pending {
+			continue
+		}
+		got, err := e.store.Settle(ctx, en.ID, store.Settlement{State: store.Unknown, Note: NoteStopped, At: e.clock.Now()})
+		if errors.Is(err, store.ErrConflict) {
+			continue
+		}
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		done = append(done, got)
+		e.log.WarnContext(ctx, "policy: a send in flight when the process stopped is now unknown (it may have been sent; it stays counted)",
+			"ledger", got.ID, "kind", got.Kind, "tool", got.Tool)
+		if e.audit == nil {
+			continue
+		}
+		line := audit.Entry{Tool: got.Tool, Decision: "stopped", Principal: got.Principal, ConfirmMethod: got.ConfirmMethod,
+			Phase: audit.PhaseOutcome, Outcome: string(store.Unknown), Note: NoteStopped}
+		ledgerLine(&line, got)
+		if len(got.Recipients) == 1 {
+			line.Target = got.Recipients[0]
+		}
+		if _, _, aerr := e.audit.Append(line); aerr != nil {
+			errs = append(errs, aerr)
+		}
+	}
+	if len(errs) > 0 {
+		return done, &BooksError{What: "could not settle every send pending at shutdown (the rest are recovered as unknown by the next start or another replica)", Err: errors.Join(errs...)}
+	}
+	return done, nil
+}
+
 // Entries lists ledger entries (newest first): reconciliation uses it to skip API objects
 // another entry already claimed.
 func (e *Engine) Entries(ctx context.Context, f store.EntryFilter) ([]store.Entry, error) {

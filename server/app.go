@@ -116,6 +116,9 @@ type App struct {
 	version      string
 	// callers is the caller-mode registry; nil in operator mode.
 	callers *callers
+	// keyCheck asks the API whether it accepts the operator's key, for /readyz; nil when
+	// there is no operator key to check.
+	keyCheck *keyCheck
 }
 
 // New builds the App. It refuses to start on any configuration mistake, with a message that
@@ -237,6 +240,10 @@ func New(ctx context.Context, cfg Config, opts Options) (app *App, err error) {
 		return nil, fmt.Errorf("build the API client (AGENTPHONE_SUB_ACCOUNT_ID must be a sub-account id such as sub_123): %w", err)
 	}
 
+	if cfg.Sandbox || !opts.Secrets.APIKey.IsZero() {
+		a.keyCheck = newKeyCheck(func(ctx context.Context) error { _, err := a.api.GetUsage(ctx); return err }, a.clock)
+	}
+
 	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create the state dir %s: %w; set AGENTPHONE_STATE_DIR to a writable folder", cfg.StateDir, err)
 	}
@@ -289,6 +296,11 @@ func New(ctx context.Context, cfg Config, opts Options) (app *App, err error) {
 	} else if len(got) > 0 {
 		logger.Warn("sends left pending by a process that ended are now recorded as unknown (they may have been sent and stay counted)", "count", len(got))
 	}
+
+	// At shutdown (Close, after the campaigns stop and before the store and the log close),
+	// sends this process still holds pending become unknown with an audit line.
+	started := a.clock.Now()
+	a.closers = append(a.closers, func() error { a.settleStopped(started); return nil })
 
 	a.events = tools.NewEventHub()
 	deps := &tools.Deps{
@@ -380,6 +392,29 @@ func (a *App) Close() error {
 	}
 	a.closers = nil
 	return errors.Join(errs...)
+}
+
+// settleStopped marks the ledger entries this process still holds pending (created since
+// it started) unknown, each with an audit outcome line: the process stops before their
+// answer came. Other processes' entries are theirs.
+func (a *App) settleStopped(since time.Time) { settleStopped(a.policy, a.store, since, a.logger) }
+
+// settleStopped is App.settleStopped for one policy engine (the operator's, or a caller
+// account's in caller mode) over st, the engine's store.
+func settleStopped(pol *policy.Engine, st store.Store, since time.Time, logger *slog.Logger) {
+	o, ok := st.(interface{ Owner() string })
+	if !ok || pol == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	got, err := pol.SettleStopped(ctx, o.Owner(), since.Add(-time.Minute))
+	if err != nil {
+		logger.Error("shutdown: could not settle every send still in flight", "err", err)
+	}
+	if len(got) > 0 {
+		logger.Warn("shutdown: sends still in flight are recorded as unknown (they may have been sent and stay counted)", "count", len(got))
+	}
 }
 
 // StoreDir is where the policy store lives. The sandbox keeps its own, so trying things out

@@ -113,6 +113,7 @@ type tenant struct {
 	deps      *tools.Deps
 	handlers  map[string]mcpserver.ToolHandlerFunc
 	releases  []func() // scrubber holds, in the order taken
+	stopped   func()   // marks this process's sends still pending in the account unknown
 	closeOnce sync.Once
 
 	// Guarded by callers.mu.
@@ -128,6 +129,9 @@ type tenant struct {
 func (t *tenant) close() { t.closeOnce.Do(t.closeNow) }
 
 func (t *tenant) closeNow() {
+	if t.stopped != nil {
+		t.stopped()
+	}
 	if t.view != nil {
 		_ = t.view.Close()
 	}
@@ -537,6 +541,10 @@ func (c *callers) build(ctx context.Context, t *tenant) error {
 		return fmt.Errorf("caller mode: start the account's policy engine: %w", err)
 	}
 	t.policy = pol
+	// Closing the account (shutdown, or idle with no request in flight) settles what this
+	// process still holds pending in it, as the operator's engine does at shutdown.
+	started := a.clock.Now()
+	t.stopped = func() { settleStopped(pol, a.store, started, logger) }
 	if got, err := pol.RecoverAbandoned(ctx); err != nil {
 		return fmt.Errorf("caller mode: recover the account's sends left pending: %w", err)
 	} else if len(got) > 0 {

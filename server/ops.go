@@ -22,7 +22,7 @@ import (
 // Operating endpoints on the HTTP listener, next to /mcp.
 const (
 	HealthPath  = "/healthz" // alive: the process serves HTTP
-	ReadyPath   = "/readyz"  // ready: the store answers and the server is not draining
+	ReadyPath   = "/readyz"  // ready: the store answers, the API accepts the key, and the server is not draining
 	MetricsPath = "/metrics" // Prometheus text format
 )
 
@@ -128,54 +128,55 @@ func (o *ops) toolMiddleware() mcpserver.ToolHandlerMiddleware {
 
 // countDecision counts the policy decision a tool result reports in its structured
 // content: {"status":"denied","rule":...}, {"status":"confirmation_required","rules":[...]}
-// or {"status":"needs_confirmation","rules":[...]}.
+// or {"status":"needs_confirmation","rules":[...]}. The tools build those as maps; any
+// other content (every read's result) is not a decision and costs nothing here.
 func (o *ops) countDecision(content any) {
-	if content == nil {
+	m, ok := content.(map[string]any)
+	if !ok {
 		return
 	}
-	raw, err := json.Marshal(content)
-	if err != nil {
-		return
-	}
-	var v struct {
-		Status string            `json:"status"`
-		Rule   string            `json:"rule"`
-		Rules  []json.RawMessage `json:"rules"`
-	}
-	if json.Unmarshal(raw, &v) != nil {
-		return
-	}
-	ruleIDs := func() []string {
-		var ids []string
-		for _, r := range v.Rules {
-			var id string
-			if json.Unmarshal(r, &id) != nil {
-				var hit struct {
-					ID string `json:"id"`
-				}
-				_ = json.Unmarshal(r, &hit)
-				id = hit.ID
-			}
-			if id != "" {
-				ids = append(ids, id)
-			}
-		}
-		return ids
-	}
-	switch v.Status {
+	status, _ := m["status"].(string)
+	switch status {
 	case "denied":
-		if v.Rule != "" {
-			o.decisions.WithLabelValues("deny", v.Rule).Inc()
+		if rule, _ := m["rule"].(string); rule != "" {
+			o.decisions.WithLabelValues("deny", rule).Inc()
 		}
 	case "confirmation_required":
-		for _, id := range ruleIDs() {
+		for _, id := range ruleIDsOf(m["rules"]) {
 			o.decisions.WithLabelValues("confirm", id).Inc()
 		}
 	case "needs_confirmation":
-		for _, id := range ruleIDs() {
+		for _, id := range ruleIDsOf(m["rules"]) {
 			o.decisions.WithLabelValues("reconfirm", id).Inc()
 		}
 	}
+}
+
+// ruleIDsOf reads the rule ids of a decision's "rules": ids, or objects with an "id".
+func ruleIDsOf(v any) []string {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return nil
+	}
+	var rules []json.RawMessage
+	if json.Unmarshal(raw, &rules) != nil {
+		return nil
+	}
+	var ids []string
+	for _, r := range rules {
+		var id string
+		if json.Unmarshal(r, &id) != nil {
+			var hit struct {
+				ID string `json:"id"`
+			}
+			_ = json.Unmarshal(r, &hit)
+			id = hit.ID
+		}
+		if id != "" {
+			ids = append(ids, id)
+		}
+	}
+	return ids
 }
 
 // addHooks counts open sessions.
@@ -224,8 +225,9 @@ func healthHandler(w http.ResponseWriter, _ *http.Request) {
 	_, _ = w.Write([]byte("ok\n"))
 }
 
-// readyHandler answers /readyz: 200 when the store answers and the server is not draining,
-// else 503 with the reason (a load balancer then routes around this replica).
+// readyHandler answers /readyz: 200 when the store answers, the API accepts the key (see
+// keyCheck) and the server is not draining, else 503 with the reason (a load balancer then
+// routes around this replica). The body's further lines say how the API check stands.
 func (a *App) readyHandler(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
@@ -246,7 +248,27 @@ func (a *App) readyHandler(w http.ResponseWriter, r *http.Request) {
 		a.logger.Warn("not ready", "err", err)
 		return
 	}
-	_, _ = w.Write([]byte("ready\n"))
+	ready, note := a.apiKeyReady(r.Context())
+	if !ready {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte(note + "\n"))
+		a.logger.Warn("not ready", "reason", note)
+		return
+	}
+	body := "ready\n"
+	if note != "" {
+		body += note + "\n"
+	}
+	_, _ = w.Write([]byte(body))
+}
+
+// apiKeyReady is the API key's part of readiness: always ready (no note) when there is no
+// operator key to check.
+func (a *App) apiKeyReady(ctx context.Context) (bool, string) {
+	if a.keyCheck == nil {
+		return true, ""
+	}
+	return a.keyCheck.status(ctx)
 }
 
 // pingStore checks that the store answers: Ping where the engine has it, else a read.

@@ -50,6 +50,22 @@ type repliesReader struct {
 	mu    sync.Mutex
 	convs map[string][]policy.Reply // conversation id|last message time|count -> its inbound texts
 	turns map[string][]string       // finished call id -> caller turns (final)
+
+	// The conversation listing is shared by the checks waiting for it: a check joins the
+	// next listing to start (never one already running, which could predate a reply the
+	// check must see), so 50 concurrent sends cost one listing per round, not 50.
+	lmu     sync.Mutex
+	next    *convListing // the listing the next checks will get; nil: none queued
+	listing bool         // a listing is running
+}
+
+// convListing is one scan of the account's conversations, shared by every check that
+// asked for it before it started.
+type convListing struct {
+	done    chan struct{}
+	convs   []apiclient.Conversation
+	err     error
+	waiters int // checks waiting for it (tests)
 }
 
 func newRepliesReader(api *apiclient.Client, log interface{ Warn(string, ...any) }) *repliesReader {
@@ -77,23 +93,81 @@ func (r *repliesReader) LatestReplies(ctx context.Context, e164 string) ([]polic
 
 // texts returns the inbound texts of every conversation with e164 (1:1, or a group it is in).
 func (r *repliesReader) texts(ctx context.Context, e164 string) ([]policy.Reply, error) {
+	convs, err := r.conversations(ctx)
+	if err != nil {
+		return nil, err
+	}
 	var out []policy.Reply
+	for _, cv := range convs {
+		if !withParticipant(cv, e164) {
+			continue
+		}
+		got, err := r.conversationReplies(ctx, cv, e164)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, got...)
+	}
+	return out, nil
+}
+
+// conversations returns the account's conversations from a listing that started after
+// this call did: it joins the queued listing, or queues one, and waits for it (or ctx).
+func (r *repliesReader) conversations(ctx context.Context) ([]apiclient.Conversation, error) {
+	r.lmu.Lock()
+	l := r.next
+	if l == nil {
+		l = &convListing{done: make(chan struct{})}
+		r.next = l
+	}
+	l.waiters++
+	if !r.listing {
+		r.listing = true
+		go r.runListings()
+	}
+	r.lmu.Unlock()
+	select {
+	case <-l.done:
+		return l.convs, l.err
+	case <-ctx.Done():
+		return nil, context.Cause(ctx)
+	}
+}
+
+// runListings runs the queued listings one after the other until none is queued.
+func (r *repliesReader) runListings() {
+	for {
+		r.lmu.Lock()
+		l := r.next
+		if l == nil {
+			r.listing = false
+			r.lmu.Unlock()
+			return
+		}
+		r.next = nil
+		r.lmu.Unlock()
+		// Its own bound: the checks waiting for it each stop at theirs.
+		ctx, cancel := context.WithTimeoutCause(context.Background(), r.bound, errRepliesTimeout)
+		l.convs, l.err = r.listConversations(ctx)
+		cancel()
+		close(l.done)
+	}
+}
+
+// listConversations reads the account's conversations (latest activity first), up to
+// repliesConvPages pages.
+func (r *repliesReader) listConversations(ctx context.Context) ([]apiclient.Conversation, error) {
+	var out []apiclient.Conversation
 	offset := 0
 	for page := 0; page < repliesConvPages; page++ {
 		p, err := r.api.ListConversations(ctx, apiclient.ListParams{Limit: 100, Offset: offset})
 		if err != nil {
+			if errors.Is(context.Cause(ctx), errRepliesTimeout) {
+				return nil, fmt.Errorf("list conversations: no answer from the API within %s", r.bound)
+			}
 			return nil, fmt.Errorf("list conversations: %w", err)
 		}
-		for _, cv := range p.Data {
-			if !withParticipant(cv, e164) {
-				continue
-			}
-			got, err := r.conversationReplies(ctx, cv, e164)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, got...)
-		}
+		out = append(out, p.Data...)
 		offset += len(p.Data)
 		if !p.HasMore || len(p.Data) == 0 {
 			return out, nil

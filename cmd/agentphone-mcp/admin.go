@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -222,13 +223,7 @@ func openState(cfg server.Config) (store.Store, *audit.Log, error) {
 // beside the log.
 func auditPath(e env, fs *flag.FlagSet, sandboxLog bool) (string, audit.Option, error) {
 	if p := fs.Arg(0); p != "" {
-		keyFile := ""
-		for _, kv := range e.environ {
-			if v, ok := strings.CutPrefix(kv, "AGENTPHONE_AUDIT_KEY_FILE="); ok {
-				keyFile = v
-			}
-		}
-		return p, audit.WithKeyFile(keyFile), nil
+		return p, audit.WithKeyFile(envKeyFile(e)), nil
 	}
 	cfg, err := server.ConfigFromEnv(e.environ)
 	if err != nil {
@@ -241,18 +236,26 @@ func auditPath(e env, fs *flag.FlagSet, sandboxLog bool) (string, audit.Option, 
 	return cfg.AuditLog, audit.WithKeyFile(cfg.AuditKeyFile), nil
 }
 
-// cmdAudit verifies the audit log's hash chain, or repairs a torn last line.
+// cmdAudit verifies the audit log's hash chain (or an export), repairs a torn last line,
+// shows the lines, or exports several replicas' logs merged by time.
 func cmdAudit(e env, args []string) error {
-	const use = "usage: agentphone-mcp audit verify|repair|show [--sandbox] [--campaign ID] [PATH]"
-	if len(args) == 0 || (args[0] != "verify" && args[0] != "repair" && args[0] != "show") {
+	const use = "usage: agentphone-mcp audit verify|repair|show [--sandbox] [--campaign ID] [PATH] | audit export [--sandbox] [--out FILE] [LOG...]"
+	if len(args) == 0 || (args[0] != "verify" && args[0] != "repair" && args[0] != "show" && args[0] != "export") {
 		return usageError{use}
 	}
 	fs := flag.NewFlagSet("audit "+args[0], flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	sandboxLog := fs.Bool("sandbox", false, "use the sandbox's audit log (<state dir>/sandbox/audit.jsonl)")
 	campaignID := fs.String("campaign", "", "show: only the lines of this campaign (its approval and each of its sends)")
+	out := fs.String("out", "", "export: write the export to FILE (written whole or not at all) instead of stdout")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
+	}
+	if args[0] == "export" {
+		return auditExport(e, fs, *sandboxLog, *out)
+	}
+	if fs.NArg() > 1 {
+		return usageError{use}
 	}
 	path, key, err := auditPath(e, fs, *sandboxLog)
 	if err != nil {
@@ -266,6 +269,11 @@ func cmdAudit(e env, args []string) error {
 	}
 	if args[0] == "show" {
 		return auditShow(e, path, *campaignID, key)
+	}
+	if isExport, err := audit.IsExport(path); err != nil {
+		return err
+	} else if isExport {
+		return auditVerifyExport(e, path)
 	}
 	rep, err := audit.Inspect(path, key)
 	if err != nil {
@@ -299,6 +307,102 @@ func cmdAudit(e env, args []string) error {
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", o.Seq, o.TS.Format(time.RFC3339), o.Ledger, o.Tool, o.Target)
 	}
 	return tw.Flush()
+}
+
+// envKeyFile is AGENTPHONE_AUDIT_KEY_FILE from the environment ("" when unset).
+func envKeyFile(e env) string {
+	keyFile := ""
+	for _, kv := range e.environ {
+		if v, ok := strings.CutPrefix(kv, "AGENTPHONE_AUDIT_KEY_FILE="); ok {
+			keyFile = v
+		}
+	}
+	return keyFile
+}
+
+// auditExport verifies every log named (the configured one when none is) and writes them
+// as one JSON Lines export merged by time; a log that fails verification stops it before
+// anything is written.
+func auditExport(e env, fs *flag.FlagSet, sandboxLog bool, out string) error {
+	paths := fs.Args()
+	key := audit.WithKeyFile(envKeyFile(e))
+	if len(paths) == 0 {
+		p, k, err := auditPath(e, fs, sandboxLog)
+		if err != nil {
+			return err
+		}
+		paths, key = []string{p}, k
+	}
+	var chains []*audit.Chain
+	total := 0
+	for _, p := range paths {
+		c, err := audit.ReadChain(p, key)
+		if err != nil {
+			var ve *audit.VerifyError
+			if errors.As(err, &ve) {
+				return fmt.Errorf("nothing exported: %s does not verify: %w", p, err)
+			}
+			return fmt.Errorf("nothing exported: %w", err)
+		}
+		chains = append(chains, c)
+		total += len(c.Lines)
+	}
+	if out == "" {
+		if _, err := audit.Export(e.stdout, chains); err != nil {
+			return err
+		}
+	} else if err := writeWhole(out, func(w io.Writer) error { _, err := audit.Export(w, chains); return err }); err != nil {
+		return fmt.Errorf("write the export %s: %w", out, err)
+	}
+	where := "stdout"
+	if out != "" {
+		where = out
+	}
+	fmt.Fprintf(e.stderr, "agentphone-mcp: exported %d lines from %d audit logs to %s, merged by time; each chain verified:\n", total, len(chains), where)
+	for _, c := range chains {
+		fmt.Fprintf(e.stderr, "  %s: %d lines\n", c.Source, len(c.Lines))
+	}
+	return nil
+}
+
+// writeWhole writes a file (mode 0600) through a temporary file in its folder renamed into
+// place, so it is written whole or not at all.
+func writeWhole(path string, write func(io.Writer) error) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".agentphone-export-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	err = write(tmp)
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// auditVerifyExport verifies an export made by audit export, each chain with its key
+// (AGENTPHONE_AUDIT_KEY_FILE, or the default key beside the chain's source log).
+func auditVerifyExport(e env, path string) error {
+	keyFile := envKeyFile(e)
+	rep, err := audit.VerifyExport(path, func(string) []audit.Option { return []audit.Option{audit.WithKeyFile(keyFile)} })
+	if err != nil {
+		var ve *audit.VerifyError
+		if errors.As(err, &ve) {
+			return fmt.Errorf("%s: the export does not verify: %w", path, err)
+		}
+		return err
+	}
+	fmt.Fprintf(e.stdout, "%s: export of %d chains, %d lines: every chain intact (keyed, complete to its head) and merged in time order.\n", path, len(rep.Chains), rep.Lines)
+	for _, c := range rep.Chains {
+		fmt.Fprintf(e.stdout, "  %s: %d lines, %d send intents without an outcome\n", c.Source, c.Lines, c.Open)
+	}
+	return nil
 }
 
 // auditShow prints the audit log's lines (JSON, one a line), only those of campaign when

@@ -79,6 +79,9 @@ Usage:
                                         list sends whose outcome is not recorded
   agentphone-mcp audit repair [--sandbox] [PATH]  move a torn last line (full disk) aside
   agentphone-mcp audit show [--campaign ID]      print the audit lines (of one campaign)
+  agentphone-mcp audit export [--out FILE] LOG... verify several replicas' logs and merge
+                                        them by time into one JSON Lines file (audit
+                                        verify FILE checks it)
   agentphone-mcp contacts import [--yes] FILE.csv import the operator's contacts (they vouch
                                         for their numbers); without --yes only shows the plan
   agentphone-mcp state rebuild [--sandbox]        rebuild state.db from the audit log

@@ -123,6 +123,10 @@ type Log struct {
 	opts  options
 	key   []byte // the chain key; never written to the log
 
+	qmu     sync.Mutex   // guards queue and leading (group commit)
+	queue   []*appendReq // Appends waiting for the next commit
+	leading bool         // an Append is committing; the others wait in queue
+
 	mu       sync.Mutex
 	f        *os.File
 	lock     *filelock.Locker // <path>.lock
@@ -311,48 +315,126 @@ func (l *Log) checkAnchor(an *anchor, size int64, seq uint64, sum string) (keyed
 func (l *Log) Path() string { return l.path }
 
 // Append writes e as the next line and returns it with TS, Seq and PrevHash
-// filled in, plus the line's hash. When the write fails part-way the partial
-// line is cut off again (the error says so if that fails too).
+// filled in, plus the line's hash, once the line is fsynced and anchored. When the write
+// fails part-way the partial line is cut off again (the error says so if that fails too).
+//
+// Appends that arrive while another is being written are committed together (group
+// commit): the next one waiting writes every queued line in one write, one fsync and one
+// anchor update, so N concurrent sends cost one fsync round, not N, and each Append still
+// returns only after its own line is durable.
 func (l *Log) Append(e Entry) (_ Entry, hash string, _ error) {
+	r := &appendReq{e: e, wake: make(chan struct{})}
+	l.qmu.Lock()
+	l.queue = append(l.queue, r)
+	if l.leading {
+		l.qmu.Unlock()
+		<-r.wake
+		if !r.lead {
+			return r.out, r.hash, r.err
+		}
+		l.qmu.Lock()
+	} else {
+		l.leading = true
+	}
+	batch := l.queue
+	l.queue = nil
+	l.qmu.Unlock()
+
+	l.commit(batch)
+
+	l.qmu.Lock()
+	if len(l.queue) > 0 {
+		next := l.queue[0]
+		next.lead = true // it commits the lines queued meanwhile
+		close(next.wake)
+	} else {
+		l.leading = false
+	}
+	l.qmu.Unlock()
+	for _, b := range batch {
+		if b != r {
+			close(b.wake)
+		}
+	}
+	return r.out, r.hash, r.err
+}
+
+// appendReq is one Append waiting for its line to be committed.
+type appendReq struct {
+	e    Entry
+	out  Entry
+	hash string
+	err  error
+	lead bool          // woken to commit the queue, not because its line is done
+	wake chan struct{} // closed when done, or when it must lead
+}
+
+// commit writes the batch's lines in one write under the file lock, fsyncs once and
+// moves the anchor once; every request gets its line or the error.
+func (l *Log) commit(batch []*appendReq) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	fail := func(err error) {
+		for _, r := range batch {
+			if r.err == nil {
+				r.err = err
+			}
+		}
+	}
 	if l.f == nil {
-		return e, "", errors.New("audit: log is closed")
+		fail(errors.New("audit: log is closed"))
+		return
 	}
 	err := l.withLock(true, func() error {
 		if err := l.resume(); err != nil {
 			return err
 		}
-		e.TS = l.clock.Now().UTC()
-		e.Seq = l.seq + 1
-		e.PrevHash = l.prevHash
-		if e.Rules == nil {
-			e.Rules = []string{}
+		seq, prev := l.seq, l.prevHash
+		var buf []byte
+		var ok []*appendReq
+		for _, r := range batch {
+			e := r.e
+			e.TS = l.clock.Now().UTC()
+			e.Seq = seq + 1
+			e.PrevHash = prev
+			if e.Rules == nil {
+				e.Rules = []string{}
+			}
+			line, h, err := encodeLine(e, l.key)
+			if err != nil {
+				r.out, r.err = r.e, fmt.Errorf("audit: encode line %d: %w", e.Seq, err)
+				continue
+			}
+			buf = append(buf, line...)
+			r.out, r.hash = e, h
+			seq, prev = e.Seq, h
+			ok = append(ok, r)
 		}
-		line, h, err := encodeLine(e, l.key)
-		if err != nil {
-			return fmt.Errorf("audit: encode line %d: %w", e.Seq, err)
+		if len(ok) == 0 {
+			return nil
 		}
 		before := l.size
-		if _, err := l.f.Write(line); err != nil {
+		if _, err := l.f.Write(buf); err != nil {
 			return l.cutBack(before, fmt.Errorf("audit: write %s: %w", l.path, err))
 		}
 		if err := l.f.Sync(); err != nil {
 			return l.cutBack(before, fmt.Errorf("audit: fsync %s: %w", l.path, err))
 		}
-		// The anchor moves with the line: if it cannot (a full disk), the line is cut
-		// back too, so the log and its anchor agree and the caller knows nothing was
+		// The anchor moves with the lines: if it cannot (a full disk), the lines are cut
+		// back too, so the log and its anchor agree and the callers know nothing was
 		// recorded.
-		if err := writeAnchor(l.path, l.key, e.Seq, h, l.size+int64(len(line))); err != nil {
+		if err := writeAnchor(l.path, l.key, seq, prev, l.size+int64(len(buf))); err != nil {
 			return l.cutBack(before, err)
 		}
-		l.seq, l.prevHash, l.size, hash = e.Seq, h, l.size+int64(len(line)), h
+		l.seq, l.prevHash, l.size = seq, prev, l.size+int64(len(buf))
 		return nil
 	})
 	if err != nil {
-		return e, "", err
+		for _, r := range batch {
+			r.out, r.hash = r.e, ""
+		}
+		fail(err)
 	}
-	return e, hash, nil
 }
 
 // cutBack truncates the log to size after a failed write, so that no torn or unsynced

@@ -44,3 +44,28 @@ func BenchmarkVerify(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkAppendConcurrent measures appends from 50 goroutines at once (50 sessions
+// sending): group commit writes what queued meanwhile with one fsync and one anchor.
+func BenchmarkAppendConcurrent(b *testing.B) {
+	path := filepath.Join(b.TempDir(), DefaultFileName)
+	l, err := Open(path, clockwork.NewFakeClockAt(t0))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	e := Entry{Tool: "send_sms", Decision: "allow", Target: "+16502530001", Segments: 1}
+	b.SetParallelism(25) // x GOMAXPROCS goroutines
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, _, err := l.Append(e); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.StopTimer()
+	if n, err := Verify(path); err != nil || n != b.N {
+		b.Fatalf("Verify = %d, %v; want %d lines", n, err, b.N)
+	}
+}

@@ -120,9 +120,9 @@ type scanned struct {
 // scan reads the log at path from the start, checking each line's mac (or legacy hash,
 // allowed only before the first keyed line) and the chain (seq 1, 2, … and each prev_hash
 // equal to the previous line's), and calls fn for every good line with its sum and the
-// offset where it ends. It stops at the first break with a *VerifyError. A torn tail
+// offset where it ends (and the line's bytes, newline included, its own). It stops at the first break with a *VerifyError. A torn tail
 // (bytes after the last newline) is not a break: it is returned in torn.
-func scan(path string, key []byte, fn func(e Entry, sum string, end int64) error) (res scanned, err error) {
+func scan(path string, key []byte, fn func(e Entry, sum string, end int64, line []byte) error) (res scanned, err error) {
 	res.hash = GenesisHash
 	f, err := os.Open(path)
 	if err != nil {
@@ -170,7 +170,7 @@ func scan(path string, key []byte, fn func(e Entry, sum string, end int64) error
 			res.legacy++
 		}
 		if fn != nil {
-			if err := fn(e, sum, off); err != nil {
+			if err := fn(e, sum, off, line); err != nil {
 				return res, err
 			}
 		}

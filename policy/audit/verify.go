@@ -45,6 +45,15 @@ func Verify(path string, opts ...Option) (lines int, err error) {
 // check scans the log with its key (if there is one) and checks the result against the
 // anchor.
 func check(path string, opts []Option, fn func(Entry) error) (scanned, error) {
+	var raw func(Entry, string, []byte) error
+	if fn != nil {
+		raw = func(e Entry, _ string, _ []byte) error { return fn(e) }
+	}
+	return checkRaw(path, opts, raw)
+}
+
+// checkRaw is check whose fn also gets each line's mac (or hash) and bytes.
+func checkRaw(path string, opts []Option, fn func(e Entry, sum string, line []byte) error) (scanned, error) {
 	o := buildOptions(opts)
 	key, _, _, err := loadKey(o, path, false)
 	if err != nil {
@@ -55,12 +64,12 @@ func check(path string, opts []Option, fn func(Entry) error) (scanned, error) {
 		return scanned{}, err
 	}
 	found, foundSum, foundEnd := false, "", int64(0)
-	res, err := scan(path, key, func(e Entry, sum string, end int64) error {
+	res, err := scan(path, key, func(e Entry, sum string, end int64, line []byte) error {
 		if an != nil && e.Seq == an.Seq {
 			found, foundSum, foundEnd = true, sum, end
 		}
 		if fn != nil {
-			return fn(e)
+			return fn(e, sum, line)
 		}
 		return nil
 	})
