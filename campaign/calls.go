@@ -142,6 +142,7 @@ func (r *Runner) pollCalls(c *Campaign, calls map[int]Recipient) {
 	type ended struct {
 		outcome, summary string
 		at               time.Time
+		optOut           bool // the person asked on the call not to be contacted again
 	}
 	done := map[int]ended{}
 	now := r.Clock.Now()
@@ -172,9 +173,11 @@ func (r *Runner) pollCalls(c *Campaign, calls map[int]Recipient) {
 		if tr, err := r.Path.API.GetTranscript(r.ctx, call.ID); err == nil && len(tr.Turns) > 0 {
 			turns = tr.Turns
 		}
-		if _, err := r.Path.Policy.ObserveCall(r.ctx, rc.E164, call.ID, apiclient.CallerTurns(turns), e.at); err != nil {
+		ch, err := r.Path.Policy.ObserveCall(r.ctx, rc.E164, call.ID, apiclient.CallerTurns(turns), e.at)
+		if err != nil {
 			r.Logger.Warn("campaign: checking a call for a spoken opt-out failed", "campaign", c.ID, "call", call.ID, "err", err)
 		}
+		e.optOut = ch != ""
 		done[i] = e
 	}
 	if len(done) == 0 {
@@ -187,6 +190,7 @@ func (r *Runner) pollCalls(c *Campaign, calls map[int]Recipient) {
 				continue
 			}
 			p.Outcome, p.Summary, p.EndedAt = e.outcome, boundSummary(e.summary), e.at
+			p.OptedOut = p.OptedOut || e.optOut
 			if e.outcome == apiclient.CallOutcomeNoAnswer && c.RetryNoAnswer && p.Attempts < 2 && c.Status == Running {
 				// One retry, not before an hour has passed (and inside the recipient's
 				// calling hours: the send re-checks the window and the policy).

@@ -279,7 +279,7 @@ func TestCallCampaignOneLineOptOutAndCancel(t *testing.T) {
 		t.Fatalf("calls: %v", calls)
 	}
 	status, n := h.counts(c, id)
-	wantCounts(t, n, map[string]int{"sent": 3, "skipped": 1, "opt_outs": 1})
+	wantCounts(t, n, map[string]int{"sent": 3, "skipped": 1, "opt_outs": 2}) // p[2] skipped, p[0] asked on the call
 	if status != "completed" {
 		t.Fatalf("status %s", status)
 	}
@@ -406,5 +406,28 @@ func TestCallCampaignWaitsForABusyLine(t *testing.T) {
 	}
 	if refused == 0 {
 		t.Fatal("the API never refused a line: the test did not test the busy line")
+	}
+}
+
+// TestCallCampaignPacing: per_minute spaces the calls even when lines are free.
+func TestCallCampaignPacing(t *testing.T) {
+	h, c, agentID := callHarness(t, callPolicy)
+	p := people()
+	args := callCampaignArgs(agentID, p[0], p[1], p[2])
+	args["per_minute"], args["concurrent_calls"] = 2, 3
+	id, plan := h.startCampaign(c, args)
+	start := h.clk.Now()
+	if fb := plan["finish_by"].(string); fb != start.Add(time.Minute).UTC().Format(time.RFC3339) {
+		t.Fatalf("finish_by %s, want a minute after the start", fb)
+	}
+	h.runFor(id, 2*time.Minute, time.Second, 3)
+	calls := h.callsTo()
+	for i, num := range p[:3] {
+		if len(calls[num]) != 1 {
+			t.Fatalf("%s called %d times", num, len(calls[num]))
+		}
+		if at := calls[num][0].StartedAt.Sub(start); at != time.Duration(i)*30*time.Second {
+			t.Fatalf("call %d started %v after the start, want %v", i, at, time.Duration(i)*30*time.Second)
+		}
 	}
 }

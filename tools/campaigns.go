@@ -475,6 +475,9 @@ func callRows(c *campaign.Campaign) []map[string]any {
 		if r.FirstOutcome != "" {
 			row["first_outcome"] = r.FirstOutcome
 		}
+		if r.OptedOut {
+			row["opted_out"] = true
+		}
 		if r.State == campaign.Queued && !r.NotBefore.IsZero() {
 			row["retry_at"] = r.NotBefore.UTC()
 		}
