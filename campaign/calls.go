@@ -3,6 +3,7 @@ package campaign
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/agentphone-mcp/agentphone-mcp/apiclient"
@@ -80,6 +81,12 @@ func (r *Runner) callOne(c *Campaign, i int, rc Recipient) {
 		r.refused(c.ID, i, res.Refused, rc.Approved, now)
 		return
 	}
+	if res.State == store.Failed && lineBusy(res.Attempt.Err) {
+		// The account's lines are all taken (calls placed outside the campaign count too):
+		// nothing was placed; the recipient waits and the run holds a minute.
+		r.hold(c.ID, now.Add(capRetry), "concurrency_limit")
+		return
+	}
 	_ = r.update(c.ID, func(c *Campaign) error {
 		p := c.rec(i)
 		p.LedgerID, p.APIID, p.SentAt, p.Waiting = res.Ticket.Entry.ID, res.Attempt.APIID, now, ""
@@ -99,6 +106,16 @@ func (r *Runner) callOne(c *Campaign, i int, rc Recipient) {
 		c.LastSendAt = now
 		return nil
 	}, nil)
+}
+
+// lineBusy reports an API refusal for the account's concurrent-call limit (409, or the
+// voice provider's disconnection reason in the message).
+func lineBusy(err error) bool {
+	var ae *apiclient.Error
+	if !errors.As(err, &ae) {
+		return false
+	}
+	return ae.Code == "CONCURRENCY_LIMIT_REACHED" || (ae.Status == 409 && strings.Contains(strings.ToLower(ae.Message), "concurren"))
 }
 
 // refused acts on a send the outbound path could not put on the books.
@@ -125,6 +142,7 @@ func (r *Runner) pollCalls(c *Campaign, calls map[int]Recipient) {
 	type ended struct {
 		outcome, summary string
 		at               time.Time
+		optOut           bool // the person asked on the call not to be contacted again
 	}
 	done := map[int]ended{}
 	now := r.Clock.Now()
@@ -155,9 +173,11 @@ func (r *Runner) pollCalls(c *Campaign, calls map[int]Recipient) {
 		if tr, err := r.Path.API.GetTranscript(r.ctx, call.ID); err == nil && len(tr.Turns) > 0 {
 			turns = tr.Turns
 		}
-		if _, err := r.Path.Policy.ObserveCall(r.ctx, rc.E164, call.ID, apiclient.CallerTurns(turns), e.at); err != nil {
+		ch, err := r.Path.Policy.ObserveCall(r.ctx, rc.E164, call.ID, apiclient.CallerTurns(turns), e.at)
+		if err != nil {
 			r.Logger.Warn("campaign: checking a call for a spoken opt-out failed", "campaign", c.ID, "call", call.ID, "err", err)
 		}
+		e.optOut = ch != ""
 		done[i] = e
 	}
 	if len(done) == 0 {
@@ -170,6 +190,7 @@ func (r *Runner) pollCalls(c *Campaign, calls map[int]Recipient) {
 				continue
 			}
 			p.Outcome, p.Summary, p.EndedAt = e.outcome, boundSummary(e.summary), e.at
+			p.OptedOut = p.OptedOut || e.optOut
 			if e.outcome == apiclient.CallOutcomeNoAnswer && c.RetryNoAnswer && p.Attempts < 2 && c.Status == Running {
 				// One retry, not before an hour has passed (and inside the recipient's
 				// calling hours: the send re-checks the window and the policy).

@@ -70,6 +70,9 @@ type Recipient struct {
 	FirstOutcome string    `json:"first_outcome,omitempty"`
 	Summary      string    `json:"summary,omitempty"`
 	EndedAt      time.Time `json:"ended_at,omitzero"`
+	// OptedOut: the person asked on the call not to be contacted again (recorded as an
+	// opt-out by the policy, as after make_call).
+	OptedOut bool `json:"opted_out,omitempty"`
 }
 
 // Exclusion is a recipient left out of the plan, with the policy rule that excludes it.
@@ -146,7 +149,7 @@ type Counts struct {
 	MaybeSent int `json:"maybe_sent"`
 	Skipped   int `json:"skipped"`
 	Canceled  int `json:"canceled"`
-	OptOuts   int `json:"opt_outs"` // opted out during the run: skipped, or replied STOP
+	OptOuts   int `json:"opt_outs"` // opted out during the run: skipped, replied STOP, or asked on a call
 	Replies   int `json:"replies"`  // recipients who replied
 	Deferred  int `json:"deferred"` // queued and waiting for their window or a cap
 	// Calls only: calls in progress, retries placed, and ended calls by outcome.
@@ -192,6 +195,9 @@ func (c *Campaign) Counts(now time.Time) Counts {
 		}
 		if r.Attempts > 1 {
 			n.Retries++
+		}
+		if r.OptedOut {
+			n.OptOuts++
 		}
 		if r.Outcome != "" && r.State != Calling {
 			if n.Outcomes == nil {

@@ -179,3 +179,43 @@ func TestNextAndNextSendAt(t *testing.T) {
 		t.Fatal("a paused campaign has a next send")
 	}
 }
+
+// TestJournalTwoProcesses: one process compacts while another holds an older copy; the
+// other's next read and write see every change and lose none.
+func TestJournalTwoProcesses(t *testing.T) {
+	dir := t.TempDir()
+	a, b := files{dir: dir, cache: &fileCache{}}, files{dir: dir, cache: &fileCache{}}
+	c := &Campaign{ID: NewID(), Status: Running, Recipients: make([]Recipient, 100)}
+	for i := range c.Recipients {
+		c.Recipients[i] = Recipient{E164: "+16502530001", State: Queued}
+	}
+	if err := a.mutate(c.ID, func(*Campaign) error { return nil }, c); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.load(c.ID); err != nil { // b caches the first snapshot
+		t.Fatal(err)
+	}
+	for i := range 70 { // a compacts at 64 lines
+		if err := a.mutate(c.ID, func(c *Campaign) error { c.rec(i).State = Sent; return nil }, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b.mutate(c.ID, func(c *Campaign) error {
+		if c.Recipients[69].State != Sent {
+			return errors.New("b writes on a stale copy")
+		}
+		c.rec(70).State = Skipped
+		c.Status = Paused
+		return nil
+	}, nil); err != nil {
+		t.Fatal(err)
+	}
+	got, err := a.load(c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := got.Counts(time.Time{})
+	if n.Sent != 70 || n.Skipped != 1 || got.Status != Paused {
+		t.Fatalf("after two writers: %+v, %s", n, got.Status)
+	}
+}

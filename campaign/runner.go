@@ -505,7 +505,8 @@ func (r *Runner) reconcile(id string) error {
 		}
 		var f found
 		for _, e := range es {
-			if e.CampaignID == id {
+			// A failed call placed nothing (a refused line, say): it may be placed again.
+			if e.CampaignID == id && !(c.IsCall() && e.State == store.Failed) {
 				if f.count == 0 || e.CreatedAt.After(f.e.CreatedAt) {
 					f.e = e
 				}

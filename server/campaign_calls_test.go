@@ -1,15 +1,20 @@
 package server
 
 import (
+	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"sort"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	"github.com/mark3labs/mcp-go/client"
 
 	"github.com/agentphone-mcp/agentphone-mcp/apiclient"
+	"github.com/agentphone-mcp/agentphone-mcp/sandbox"
 	"github.com/agentphone-mcp/agentphone-mcp/store"
 )
 
@@ -274,7 +279,7 @@ func TestCallCampaignOneLineOptOutAndCancel(t *testing.T) {
 		t.Fatalf("calls: %v", calls)
 	}
 	status, n := h.counts(c, id)
-	wantCounts(t, n, map[string]int{"sent": 3, "skipped": 1, "opt_outs": 1})
+	wantCounts(t, n, map[string]int{"sent": 3, "skipped": 1, "opt_outs": 2}) // p[2] skipped, p[0] asked on the call
 	if status != "completed" {
 		t.Fatalf("status %s", status)
 	}
@@ -346,5 +351,83 @@ func TestCallCampaignQuietHoursDeferCallAndRetry(t *testing.T) {
 	}
 	if status, _ := h.counts(c, id); status != "completed" {
 		t.Fatalf("status %s", status)
+	}
+}
+
+// TestCallCampaignWaitsForABusyLine: the account allows two calls at once and a call placed
+// outside the campaign takes one line; the campaign (two at a time) is refused a line by the
+// API (409): nothing is counted against the recipient, the run holds a minute and places the
+// call when a line is free. Nobody fails, nobody is called twice.
+func TestCallCampaignWaitsForABusyLine(t *testing.T) {
+	clk := clockwork.NewFakeClockAt(testStart)
+	sb := sandbox.New(sandbox.Options{Clock: clk, Seed: 1, ConcurrentCalls: 2})
+	t.Cleanup(sb.Close)
+	cfg, err := ConfigFromEnv(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Sandbox, cfg.StateDir, cfg.LogLevel, cfg.Toolsets = true, t.TempDir(), "error", []string{"all"}
+	cfg.PolicyFile = writePolicyFile(t, callPolicy)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	app, err := New(ctx, cfg, Options{Clock: clk, Sandbox: sb, Stderr: io.Discard, Logger: slog.New(slog.DiscardHandler), Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = app.Close() })
+	h := &harness{t: t, ctx: ctx, app: app, sb: sb, clk: clk, cfg: app.cfg}
+	c := h.connect("inprocess")
+	agentID, _, _ := h.setupAgentWithNumber(c)
+	// A long call outside the campaign holds one line for a while.
+	sb.SetCalleeLines("+16505550150", "Hello?", "Yes.", "Go on.", "Right.", "I see.", "Okay.", "Sure.", "Fine.", "Bye.")
+	h.mustOK(h.call(c, "make_call", map[string]any{"agent_id": agentID, "to_number": "+16505550150", "topic": "a long chat"}), "make_call")
+	p := people()
+	id, _ := h.startCampaign(c, callCampaignArgs(agentID, p[0], p[1], p[2]))
+	h.runFor(id, 5*time.Minute, time.Second, 2)
+	status, n := h.counts(c, id)
+	oc, _ := n["outcomes"].(map[string]any)
+	if status != "completed" || oc["human"] != float64(3) || n["failed"] != float64(0) {
+		t.Fatalf("status %s, counts %v", status, n)
+	}
+	for _, num := range p[:3] {
+		if got := len(h.callsTo()[num]); got != 1 {
+			t.Fatalf("%s called %d times", num, got)
+		}
+	}
+	es, err := app.store.Entries(ctx, store.EntryFilter{Kind: "call"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := 0
+	for _, e := range es {
+		if e.CampaignID == id && e.State == store.Failed {
+			refused++
+		}
+	}
+	if refused == 0 {
+		t.Fatal("the API never refused a line: the test did not test the busy line")
+	}
+}
+
+// TestCallCampaignPacing: per_minute spaces the calls even when lines are free.
+func TestCallCampaignPacing(t *testing.T) {
+	h, c, agentID := callHarness(t, callPolicy)
+	p := people()
+	args := callCampaignArgs(agentID, p[0], p[1], p[2])
+	args["per_minute"], args["concurrent_calls"] = 2, 3
+	id, plan := h.startCampaign(c, args)
+	start := h.clk.Now()
+	if fb := plan["finish_by"].(string); fb != start.Add(time.Minute).UTC().Format(time.RFC3339) {
+		t.Fatalf("finish_by %s, want a minute after the start", fb)
+	}
+	h.runFor(id, 2*time.Minute, time.Second, 3)
+	calls := h.callsTo()
+	for i, num := range p[:3] {
+		if len(calls[num]) != 1 {
+			t.Fatalf("%s called %d times", num, len(calls[num]))
+		}
+		if at := calls[num][0].StartedAt.Sub(start); at != time.Duration(i)*30*time.Second {
+			t.Fatalf("call %d started %v after the start, want %v", i, at, time.Duration(i)*30*time.Second)
+		}
 	}
 }

@@ -231,11 +231,14 @@ func concurrentNote(p *campaign.Plan) string {
 
 // planData is the plan as structuredContent.
 func planData(p *campaign.Plan) map[string]any {
-	return map[string]any{
+	v := map[string]any{
 		"reach": p.Reach, "excluded": p.Excluded, "samples": p.Samples, "cost": p.Cost, "per_minute": p.PerMinute,
 		"deferred": p.Deferred, "finish_by": p.FinishBy.UTC(), "approved_rules": p.ApprovedRules, "plan_hash": p.Hash,
-		"concurrent_calls": p.ConcurrentCalls, "retry_no_answer": p.RetryNoAnswer,
 	}
+	if p.ConcurrentCalls > 0 { // a call campaign
+		v["concurrent_calls"], v["retry_no_answer"] = p.ConcurrentCalls, p.RetryNoAnswer
+	}
+	return v
 }
 
 // planDetails are the plan's figures a human must see in the preview (and the elicitation).
@@ -474,6 +477,9 @@ func callRows(c *campaign.Campaign) []map[string]any {
 		}
 		if r.FirstOutcome != "" {
 			row["first_outcome"] = r.FirstOutcome
+		}
+		if r.OptedOut {
+			row["opted_out"] = true
 		}
 		if r.State == campaign.Queued && !r.NotBefore.IsZero() {
 			row["retry_at"] = r.NotBefore.UTC()

@@ -83,7 +83,10 @@ func Normalize(raw, defaultRegion string) (Number, error) {
 	if err != nil {
 		return fail(RuleInvalidNumber, parseReason(err))
 	}
-	valid := phonenumbers.IsValidNumber(num)
+	// IsValidNumber is exactly "the number's type is known" (both find the region the same
+	// way and match the same metadata): one look-up serves both.
+	typ := phonenumbers.GetNumberType(num)
+	valid := typ != phonenumbers.UNKNOWN
 	if !valid && phonenumbers.IsValidShortNumber(num) {
 		return fail(RuleShortCode, "this is a short code, not a full phone number; short codes cannot be called or texted through this server")
 	}
@@ -97,7 +100,7 @@ func Normalize(raw, defaultRegion string) (Number, error) {
 	if num.GetExtension() != "" {
 		return fail(RuleInvalidNumber, "extensions are not supported; give only the main number")
 	}
-	n := toNumber(num)
+	n := toNumber(num, typ)
 	if name, ok := crisisLines[n.E164]; ok {
 		return fail(RuleEmergency, crisisReason(name))
 	}
@@ -105,7 +108,7 @@ func Normalize(raw, defaultRegion string) (Number, error) {
 }
 
 // toNumber builds the Number for a parsed, valid phone number.
-func toNumber(num *phonenumbers.PhoneNumber) Number {
+func toNumber(num *phonenumbers.PhoneNumber, typ phonenumbers.PhoneNumberType) Number {
 	tz, err := phonenumbers.GetTimezonesForNumber(num)
 	if err != nil || len(tz) == 0 {
 		tz = []string{phonenumbers.UNKNOWN_TIMEZONE}
@@ -116,7 +119,7 @@ func toNumber(num *phonenumbers.PhoneNumber) Number {
 		National:      phonenumbers.Format(num, phonenumbers.NATIONAL),
 		Region:        phonenumbers.GetRegionCodeForNumber(num),
 		CountryCode:   int(num.GetCountryCode()),
-		Type:          typeOf(phonenumbers.GetNumberType(num)),
+		Type:          typeOf(typ),
 		Timezones:     append([]string(nil), tz...),
 	}
 }
