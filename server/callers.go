@@ -106,6 +106,7 @@ type tenant struct {
 	id        string
 	principal string
 	key       keyguard.Secret
+	scrub     *keyguard.Scrubber // what this caller sees is scrubbed with: the operator's secrets and this key only
 	api       *apiclient.Client
 	view      store.Store
 	audit     *audit.Log
@@ -512,7 +513,8 @@ func (c *callers) build(ctx context.Context, t *tenant) error {
 	}
 	t.releases = append(t.releases, release)
 	t.principal = "account-" + a.keyedHash("account", t.id)
-	if t.api, err = a.newAPIClient(t.key); err != nil {
+	t.scrub = a.callerScrubber(t.key)
+	if t.api, err = a.newAPIClient(t.key, t.scrub); err != nil {
 		return fmt.Errorf("caller mode: build the account's API client: %w", err)
 	}
 	if t.audit, err = a.openAccountAudit(t.id); err != nil {
@@ -546,7 +548,7 @@ func (c *callers) build(ctx context.Context, t *tenant) error {
 	t.deps = &tools.Deps{
 		API: t.api, Policy: pol, ConfirmMode: pol.ConfirmMode(), OperatorPhone: pol.OperatorPhone(),
 		DefaultRegion: td.DefaultRegion, Sandbox: td.Sandbox, Principal: t.principal,
-		Clock: a.clock, Logger: logger.With("component", "tools"), Events: tools.NewEventHub(), Scrub: td.Scrub,
+		Clock: a.clock, Logger: logger.With("component", "tools"), Events: tools.NewEventHub(), Scrub: t.scrub.Scrub,
 		ToolTimeout: td.ToolTimeout, ElicitTimeout: td.ElicitTimeout, SendProgress: td.SendProgress,
 		ReconcileWithin: td.ReconcileWithin, CampaignMax: td.CampaignMax,
 		// No Campaigns (campaigns are not offered in caller mode), no Live and no Received
@@ -592,6 +594,32 @@ func (a *App) depsFor(ctx context.Context) (*tools.Deps, func(), error) {
 		return nil, nil, err
 	}
 	return t.deps, release, nil
+}
+
+// callerScrubber is the scrubber of what a caller sees (tool results, resources, prompts,
+// API error texts): the operator's secrets and the caller's own key, never another caller's.
+// The process's scrubber holds every open caller's key, and it is for the operator's log
+// only: were it applied to what a caller sees, a caller could send guesses (a prompt
+// argument, an agent name) and learn from which came back "[REDACTED]" the 8-character runs
+// of another caller's key, and with the known "sk_live_" start, the whole key.
+func (a *App) callerScrubber(key keyguard.Secret) *keyguard.Scrubber {
+	return keyguard.NewScrubber(append(append([]string(nil), a.secretValues...), key.Reveal())...)
+}
+
+// outputScrubber is the scrubber of what the request in ctx sends back to its client: the
+// process's in operator mode; in caller mode the request's own caller's (its tenant's, else
+// one built from its verified key), and without a verified caller the operator's secrets only.
+func (a *App) outputScrubber(ctx context.Context) *keyguard.Scrubber {
+	if a.callers == nil {
+		return a.scrubber
+	}
+	if t := tenantFrom(ctx); t != nil && t.scrub != nil {
+		return t.scrub
+	}
+	if ref := callerFrom(ctx); ref != nil && !ref.key.IsZero() {
+		return a.callerScrubber(ref.key)
+	}
+	return a.baseScrubber
 }
 
 // holdSecret adds a caller's key to every scrubber of the process (the App's, and the
