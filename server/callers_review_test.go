@@ -4,9 +4,12 @@ package server
 // or state through the server's shared machinery.
 
 import (
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
+	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/agentphone-mcp/agentphone-mcp/policy/keyguard"
@@ -61,4 +64,67 @@ func TestCallerScrubberIsNoOracle(t *testing.T) {
 	// The operator's log still redacts every caller's key.
 	h.app.logger.Warn("probe " + callerKeyA + " " + callerKeyB)
 	assertNoKeyLeak(t, "stderr", h.stderr.String(), callerKeyA, callerKeyB)
+}
+
+// TestCallerGlobalCapConcurrent: the operator's cap across callers holds exactly when two
+// callers send at once from many goroutines (each with its own session): exactly the cap's
+// worth of texts leaves, summed over both accounts as the API saw them, and every refusal
+// is the global cap's, naming neither caller.
+func TestCallerGlobalCapConcurrent(t *testing.T) {
+	const limit, each = 5, 8
+	pf := writePolicyFile(t, `{"global_limits": {"sms_day": 5}}`)
+	h := newCallerHarness(t, func(c *Config) { c.PolicyFile, c.ConfirmMode = pf, "off" })
+	type caller struct {
+		key, agent string
+		clients    []*client.Client
+	}
+	var callers []*caller
+	for _, key := range []string{callerKeyA, callerKeyB} {
+		c := &caller{key: key}
+		first := h.connectAs(key)
+		c.agent, _, _ = h.setupAgentWithNumber(first)
+		c.clients = append(c.clients, first)
+		for range 3 {
+			c.clients = append(c.clients, h.connectAs(key))
+		}
+		callers = append(callers, c)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var ok int
+	var refusals []result
+	for ci, c := range callers {
+		for i := range each {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				to := fmt.Sprintf("+1415555%02d%02d", 10+ci, i)
+				r, err := h.callErr(c.clients[i%len(c.clients)], "send_sms", sms(c.agent, to, "hello"))
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err != nil:
+					t.Errorf("send_sms: %v", err)
+				case r.isError:
+					refusals = append(refusals, r)
+				default:
+					ok++
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	if sent := h.sentBy(callerKeyA) + h.sentBy(callerKeyB); ok != limit || sent != limit {
+		t.Fatalf("%d texts reported sent, %d reached the API; want exactly %d across both callers", ok, sent, limit)
+	}
+	for _, r := range refusals {
+		if r.str("rule") != "global_limit" {
+			t.Fatalf("a refusal other than the global cap: %s", r.text)
+		}
+		for _, c := range callers {
+			if strings.Contains(r.text, c.agent) || strings.Contains(r.text, h.app.accountID(c.key)) {
+				t.Fatalf("the global cap's reason names a caller: %s", r.text)
+			}
+		}
+	}
 }
