@@ -4,10 +4,16 @@ package server
 // or state through the server's shared machinery.
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/mcp"
@@ -126,5 +132,94 @@ func TestCallerGlobalCapConcurrent(t *testing.T) {
 				t.Fatalf("the global cap's reason names a caller: %s", r.text)
 			}
 		}
+	}
+}
+
+// statelessPost sends one 2026-07-28 (sessionless) JSON-RPC message with bearer; ctx bounds it.
+func statelessPost(ctx context.Context, url, bearer string, msg map[string]any) (int, string, error) {
+	params, _ := msg["params"].(map[string]any)
+	if params == nil {
+		params = map[string]any{}
+		msg["params"] = params
+	}
+	params["_meta"] = map[string]any{"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": map[string]any{}}
+	msg["jsonrpc"] = "2.0"
+	body, _ := json.Marshal(msg)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+bearer)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	req.Header.Set(mcp.HeaderProtocolVersion, "2026-07-28")
+	if m, _ := msg["method"].(string); m != "" {
+		req.Header.Set("Mcp-Method", m)
+	}
+	if name, ok := params["name"].(string); ok {
+		req.Header.Set("Mcp-Name", name)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	out, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(out), err
+}
+
+// TestCallerCannotCancelAnothersRequest: 2026-07-28 requests have no session, and mcp-go
+// keys their cancellation by the JSON-RPC id alone, so one caller's notifications/cancelled
+// naming id 7 would cancel another caller's request 7 (a send half way, a wait). A
+// cancellation reaches only requests of the credential that sent it; the caller's own still
+// works.
+func TestCallerCannotCancelAnothersRequest(t *testing.T) {
+	h := newCallerHarness(t, func(c *Config) { c.ConfirmMode = "off" })
+	a := h.connectAs(callerKeyA)
+	agentA, _, _ := h.setupAgentWithNumber(a)
+	conv := h.mustOK(h.call(a, "send_sms", sms(agentA, "+14155550188", "hi")), "A texts").str("conversation_id")
+	if conv == "" {
+		t.Fatal("A's text has no conversation id")
+	}
+	// Make sure B is verified, so its cancellation is not held up by verification.
+	if code, body, err := statelessPost(h.ctx, h.mcpURL, callerKeyB, map[string]any{"id": 1, "method": "tools/list"}); err != nil || code != http.StatusOK {
+		t.Fatalf("B's tools/list: %d %v %s", code, err, body)
+	}
+
+	waitCtx, stopWait := context.WithCancel(h.ctx)
+	defer stopWait()
+	done := make(chan string, 1)
+	go func() {
+		_, body, _ := statelessPost(waitCtx, h.mcpURL, callerKeyA, map[string]any{"id": 7, "method": "tools/call",
+			"params": map[string]any{"name": "wait_for_reply", "arguments": map[string]any{"conversation_id": conv, "timeout_seconds": 40}}})
+		done <- body
+	}()
+	deadline := time.Now().Add(5 * time.Second)
+	for h.app.calls.count() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("A's wait did not start")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel := func(key string) {
+		t.Helper()
+		code, body, err := statelessPost(h.ctx, h.mcpURL, key, map[string]any{"method": "notifications/cancelled", "params": map[string]any{"requestId": 7, "reason": "x"}})
+		if err != nil || code >= 300 {
+			t.Fatalf("notifications/cancelled: %d %v %s", code, err, body)
+		}
+	}
+	cancel(callerKeyB)
+	select {
+	case body := <-done:
+		t.Fatalf("B's notifications/cancelled ended A's request 7: %s", body)
+	case <-time.After(500 * time.Millisecond):
+	}
+	if h.app.calls.count() != 1 {
+		t.Fatal("A's wait is no longer running after B's cancellation")
+	}
+	cancel(callerKeyA)
+	deadline = time.Now().Add(5 * time.Second)
+	for h.app.calls.count() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("A's own notifications/cancelled did not end its request")
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
