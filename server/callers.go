@@ -271,6 +271,19 @@ func (c *callers) admit(ctx context.Context, bearer string) (*callerRef, error) 
 	}
 }
 
+// knownValid reports whether bearer has a remembered verdict of valid that has not expired
+// (no request to the API).
+func (c *callers) knownValid(bearer string) bool {
+	if !wellFormedKey(bearer) {
+		return false
+	}
+	id := c.app.accountID(bearer)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v, ok := c.verdicts[id]
+	return ok && v.err == nil && c.app.clock.Now().Before(v.until)
+}
+
 // remember stores a verdict, dropping expired ones (and then the oldest) past the bound.
 func (c *callers) remember(id string, v verdict) {
 	if _, ok := c.verdicts[id]; !ok && len(c.verdicts) >= callerMaxVerdicts {

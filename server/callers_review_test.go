@@ -223,3 +223,44 @@ func TestCallerCannotCancelAnothersRequest(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// TestCallerBackoffPerKey: the growing wait after wrong keys is per client address, and
+// callers may share one (a NAT, a proxy). A valid key must neither wipe out the wrong keys
+// counted from its address (a caller with a key of its own could otherwise try made-up keys
+// without end, each one a request to the API, by slipping its own key in between), nor be
+// held back by another's wrong keys once it is verified.
+func TestCallerBackoffPerKey(t *testing.T) {
+	h := newCallerHarness(t)
+	if resp := h.post(callerKeyA); resp.StatusCode != http.StatusOK {
+		t.Fatalf("A: %d", resp.StatusCode)
+	}
+	wrong := func(i int) string { return fmt.Sprintf("sk_live_made_up_key_%04d_0000000000", i) }
+	for i := range authFreeAttempts - 1 {
+		if resp := h.post(wrong(i)); resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("wrong key %d: %d, want 401", i, resp.StatusCode)
+		}
+		if resp := h.post(callerKeyA); resp.StatusCode != http.StatusOK {
+			t.Fatalf("A between wrong keys: %d", resp.StatusCode)
+		}
+	}
+	if resp := h.post(wrong(99)); resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("wrong key %d from one address, A's key in between: %d, want 429", authFreeAttempts, resp.StatusCode)
+	}
+	if resp := h.post(wrong(98)); resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("a made-up key during the wait: %d, want 429", resp.StatusCode)
+	}
+	asked := 0
+	for i := range 100 {
+		asked += h.usageAsked(wrong(i))
+	}
+	if asked != authFreeAttempts {
+		t.Fatalf("the API was asked about %d made-up keys, want %d", asked, authFreeAttempts)
+	}
+	// The address waits; A, verified, does not; B, not yet verified, does.
+	if resp := h.post(callerKeyA); resp.StatusCode != http.StatusOK {
+		t.Fatalf("A, verified, during its address's wait: %d, want 200", resp.StatusCode)
+	}
+	if resp := h.post(callerKeyB); resp.StatusCode != http.StatusTooManyRequests || h.usageAsked(callerKeyB) != 0 {
+		t.Fatalf("B, unverified, during the address's wait: %d (API asked %d times), want 429 without asking", resp.StatusCode, h.usageAsked(callerKeyB))
+	}
+}

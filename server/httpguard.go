@@ -250,13 +250,18 @@ func (g *guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	cred := ""
 	ctx := r.Context()
 	if g.callers != nil {
+		// Callers may share an address (a NAT, a proxy): a key already verified is not held
+		// back by the wrong keys of others there, and a valid key does not wipe out the wrong
+		// ones counted from its address (its owner could otherwise try made-up keys without
+		// end by slipping its own in between); they are forgotten after authForget.
 		key := clientKey(r.RemoteAddr)
-		if wait := g.limiter.wait(key); wait > 0 {
+		bearer, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		bearer = strings.TrimSpace(bearer)
+		if wait := g.limiter.wait(key); wait > 0 && !g.callers.knownValid(bearer) {
 			tooManyAttempts(w, wait)
 			return
 		}
-		bearer, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		ref, err := g.callers.admit(ctx, strings.TrimSpace(bearer))
+		ref, err := g.callers.admit(ctx, bearer)
 		if err != nil {
 			if errors.Is(err, errCallerKeyRefused) {
 				if wait := g.limiter.failed(key); wait > 0 {
@@ -267,7 +272,6 @@ func (g *guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			callerAuthFailure(w, err)
 			return
 		}
-		g.limiter.succeeded(key)
 		cred = ref.id
 		// Requests without a session share enable_toolset choices within the account only.
 		ctx = tools.WithScope(withCaller(ctx, ref), "caller-"+ref.id)
