@@ -264,3 +264,29 @@ func TestCallerBackoffPerKey(t *testing.T) {
 		t.Fatalf("B, unverified, during the address's wait: %d (API asked %d times), want 429 without asking", resp.StatusCode, h.usageAsked(callerKeyB))
 	}
 }
+
+// TestCallerReverifiedDespiteFlood: a flood of made-up keys takes every verification slot;
+// a caller whose account is open and whose verdict just expired is still verified again
+// (its re-verification is bounded by the open accounts, not the slots), so the flood does
+// not lock active callers out. A new key still gets 503 without asking.
+func TestCallerReverifiedDespiteFlood(t *testing.T) {
+	h := newCallerHarness(t)
+	a := h.connectAs(callerKeyA)
+	h.mustOK(h.call(a, "list_agents", map[string]any{}), "A lists agents")
+	for range callerMaxVerifying {
+		h.app.callers.slots <- struct{}{}
+	}
+	t.Cleanup(func() {
+		for range callerMaxVerifying {
+			<-h.app.callers.slots
+		}
+	})
+	h.clk.Advance(callerVerifiedFor + time.Second)
+	h.mustOK(h.call(a, "list_agents", map[string]any{}), "A after its verdict expired, every slot taken")
+	if n := h.usageAsked(callerKeyA); n != 2 {
+		t.Fatalf("A's key was verified %d times, want 2", n)
+	}
+	if resp := h.post(callerKeyB); resp.StatusCode != http.StatusServiceUnavailable || h.usageAsked(callerKeyB) != 0 {
+		t.Fatalf("a new key with every slot taken: %d (asked %d), want 503 without asking", resp.StatusCode, h.usageAsked(callerKeyB))
+	}
+}
