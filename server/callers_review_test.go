@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -288,5 +289,63 @@ func TestCallerReverifiedDespiteFlood(t *testing.T) {
 	}
 	if resp := h.post(callerKeyB); resp.StatusCode != http.StatusServiceUnavailable || h.usageAsked(callerKeyB) != 0 {
 		t.Fatalf("a new key with every slot taken: %d (asked %d), want 503 without asking", resp.StatusCode, h.usageAsked(callerKeyB))
+	}
+}
+
+// TestCallerForeignSessionIDs: another caller's Mcp-Session-Id (GET stream, DELETE) and SSE
+// sessionId (POST /message) get 404 and change nothing: the session goes on working for
+// its owner.
+func TestCallerForeignSessionIDs(t *testing.T) {
+	h := newCallerHarness(t)
+	a := h.connectAs(callerKeyA)
+	sid := a.GetSessionId()
+	for _, method := range []string{http.MethodGet, http.MethodDelete} {
+		req, _ := http.NewRequestWithContext(h.ctx, method, h.mcpURL, nil)
+		req.Header.Set("Authorization", "Bearer "+callerKeyB)
+		req.Header.Set("Accept", "text/event-stream")
+		req.Header.Set("Mcp-Session-Id", sid)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound {
+			t.Fatalf("B's %s with A's session id: %d, want 404", method, resp.StatusCode)
+		}
+	}
+	h.mustOK(h.call(a, "list_agents", map[string]any{}), "A's session after B's DELETE")
+
+	sse := newCallerHarness(t, func(c *Config) { c.Transport = "sse" })
+	srv := httptest.NewServer(sse.app.HTTPHandler("sse"))
+	t.Cleanup(srv.Close)
+	req, _ := http.NewRequestWithContext(h.ctx, http.MethodGet, srv.URL+"/sse", nil)
+	req.Header.Set("Authorization", "Bearer "+callerKeyA)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	buf, sseID := make([]byte, 4096), ""
+	for sseID == "" {
+		n, err := resp.Body.Read(buf)
+		if err != nil {
+			t.Fatalf("A's SSE stream: %v", err)
+		}
+		if _, after, ok := strings.Cut(string(buf[:n]), "sessionId="); ok {
+			sseID = strings.Fields(after)[0]
+		}
+	}
+	for _, key := range []string{callerKeyB, callerKeyA} {
+		post, _ := http.NewRequestWithContext(h.ctx, http.MethodPost, srv.URL+"/message?sessionId="+sseID, strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"ping"}`))
+		post.Header.Set("Authorization", "Bearer "+key)
+		post.Header.Set("Content-Type", "application/json")
+		r, err := http.DefaultClient.Do(post)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Body.Close()
+		if notFound := r.StatusCode == http.StatusNotFound; notFound != (key == callerKeyB) {
+			t.Fatalf("POST /message into A's SSE session with key %q...: %d", key[:8], r.StatusCode)
+		}
 	}
 }
