@@ -676,13 +676,20 @@ const enableToolsetName = "enable_toolset"
 
 // checkCallerSecrets refuses the secrets caller mode has no use for: the operator's API key
 // (every request uses its caller's key; a fallback to the operator's account is exactly what
-// must never happen) and a shared bearer token (the bearer IS the caller's key).
+// must never happen), a shared bearer token (the bearer IS the caller's key) and the webhook
+// secret (no receiver). So no operator secret is in what a caller's output is scrubbed of.
 func checkCallerSecrets(s Secrets) error {
 	if !s.APIKey.IsZero() {
 		return errors.New("AGENTPHONE_KEY_MODE=caller: remove AGENTPHONE_API_KEY (and AGENTPHONE_API_KEY_FILE): in caller mode every request acts with its own caller's key, never the operator's")
 	}
 	if !s.HTTPToken.IsZero() {
 		return errors.New("AGENTPHONE_KEY_MODE=caller: remove AGENTPHONE_HTTP_TOKEN: in caller mode each client's bearer token is its own AgentPhone API key, verified with AgentPhone")
+	}
+	if !s.WebhookSecret.IsZero() {
+		// Unused (no receiver), it would still be a secret every caller's output is scrubbed
+		// of and every caller's texts are checked for: a redaction or a refusal would tell a
+		// caller which guesses match it.
+		return errors.New("AGENTPHONE_KEY_MODE=caller: remove AGENTPHONE_WEBHOOK_SECRET: caller mode runs no webhook receiver, and no operator secret may be among what callers' output is checked for")
 	}
 	return nil
 }
