@@ -278,8 +278,10 @@ func (c *callers) admit(ctx context.Context, bearer string) (*callerRef, error) 
 	}
 }
 
-// knownValid reports whether bearer has a remembered verdict of valid that has not expired
-// (no request to the API).
+// knownValid reports, without asking the API, whether bearer is a key this server knows to
+// be valid: its remembered verdict says so, or (the verdict expired) its account is open,
+// i.e. was verified and used within callerIdle, and no refusal has been remembered since.
+// Only the key's holder can present it, so such a key skips its address's wrong-key wait.
 func (c *callers) knownValid(bearer string) bool {
 	if !wellFormedKey(bearer) {
 		return false
@@ -288,7 +290,10 @@ func (c *callers) knownValid(bearer string) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	v, ok := c.verdicts[id]
-	return ok && v.err == nil && c.app.clock.Now().Before(v.until)
+	if ok && c.app.clock.Now().Before(v.until) {
+		return v.err == nil
+	}
+	return c.open[id] != nil
 }
 
 // remember stores a verdict, dropping expired ones (and then the oldest) past the bound.

@@ -264,6 +264,19 @@ func TestCallerBackoffPerKey(t *testing.T) {
 	if resp := h.post(callerKeyB); resp.StatusCode != http.StatusTooManyRequests || h.usageAsked(callerKeyB) != 0 {
 		t.Fatalf("B, unverified, during the address's wait: %d (API asked %d times), want 429 without asking", resp.StatusCode, h.usageAsked(callerKeyB))
 	}
+	// A's verdict expires while its account is open (in use within callerIdle); a made-up
+	// key puts the address back in a wait. A is verified again all the same.
+	a := h.connectAs(callerKeyA)
+	h.mustOK(h.call(a, "list_agents", map[string]any{}), "A opens its account")
+	h.clk.Advance(callerVerifiedFor + time.Second)
+	if resp := h.post(wrong(97)); resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("a made-up key after the wait: %d, want 429 (the strikes go on counting)", resp.StatusCode)
+	}
+	before := h.usageAsked(callerKeyA)
+	h.mustOK(h.call(a, "list_agents", map[string]any{}), "A, open but its verdict expired, during its address's wait")
+	if h.usageAsked(callerKeyA) != before+1 {
+		t.Fatal("A's expired verdict was not asked about again")
+	}
 }
 
 // TestCallerReverifiedDespiteFlood: a flood of made-up keys takes every verification slot;

@@ -113,7 +113,9 @@ func checkListen(ctx context.Context, lookup lookupHostFunc, addr string, allowR
 // Wrong-token back-off: after authFreeAttempts wrong tokens from one client address, that
 // address must wait authBaseDelay, then twice as long after each further wrong token (up to
 // authMaxDelay), before another attempt is even checked; attempts inside the wait get 429
-// with Retry-After. A right token clears the record; records expire after authForget.
+// with Retry-After. A right token clears the record (not in caller mode, where any caller's
+// own key is a right token: there a key known valid skips the wait instead); records expire
+// after authForget.
 const (
 	authFreeAttempts = 3
 	authBaseDelay    = time.Second
