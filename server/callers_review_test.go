@@ -362,3 +362,29 @@ func TestCallerForeignSessionIDs(t *testing.T) {
 		}
 	}
 }
+
+// TestCallerOddBearers: bearers that cannot be API keys (600 bytes, non-ASCII, a tab or a
+// space inside) are refused with 401 without asking the API, and none of them, nor any
+// fragment, reaches the log.
+func TestCallerOddBearers(t *testing.T) {
+	h := newCallerHarness(t)
+	odd := []string{
+		"sk_live_" + strings.Repeat("x", 592),
+		"sk_live_clé_élève_0123456789",
+		"sk_live_tab\tinside_0123456789",
+		"sk_live_space inside_0123456789",
+	}
+	for i, bearer := range odd {
+		if i > 0 {
+			h.clk.Advance(authMaxDelay) // past the wrong-key wait
+		}
+		resp := h.post(bearer)
+		if resp.StatusCode != http.StatusUnauthorized && resp.StatusCode != http.StatusTooManyRequests {
+			t.Fatalf("odd bearer %d: %d, want 401", i, resp.StatusCode)
+		}
+		if h.usageAsked(bearer) != 0 {
+			t.Fatalf("odd bearer %d was sent to the API", i)
+		}
+	}
+	assertNoKeyLeak(t, "stderr", h.stderr.String(), odd...)
+}
