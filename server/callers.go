@@ -642,9 +642,30 @@ func (a *App) outputScrubber(ctx context.Context) *keyguard.Scrubber {
 		return t.scrub
 	}
 	if ref := callerFrom(ctx); ref != nil && !ref.key.IsZero() {
+		if s := a.callers.openScrubber(ref.id); s != nil {
+			return s // built once per tenant (about 55 µs and 30 KB each)
+		}
 		return a.callerScrubber(ref.key)
 	}
 	return a.baseScrubber
+}
+
+// openScrubber is the output scrubber of account id's open, built tenant, else nil.
+func (c *callers) openScrubber(id string) *keyguard.Scrubber {
+	c.mu.Lock()
+	t := c.open[id]
+	c.mu.Unlock()
+	if t == nil {
+		return nil
+	}
+	select {
+	case <-t.ready: // t.scrub and t.err are written before ready is closed
+		if t.err == nil {
+			return t.scrub
+		}
+	default:
+	}
+	return nil
 }
 
 // holdSecret adds a caller's key to every scrubber of the process (the App's, and the
