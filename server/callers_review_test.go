@@ -388,3 +388,40 @@ func TestCallerOddBearers(t *testing.T) {
 	}
 	assertNoKeyLeak(t, "stderr", h.stderr.String(), odd...)
 }
+
+// TestCallerCannotGrowMetrics: the API-call histogram is labelled by endpoint; an id made
+// only of letters (any caller picks the ids it asks for) must still become {id}, or each
+// caller could add a series per request and grow the operator's metrics without bound.
+func TestCallerCannotGrowMetrics(t *testing.T) {
+	h := newCallerHarness(t)
+	a := h.connectAs(callerKeyA)
+	for i := range 30 {
+		h.call(a, "get_agent", map[string]any{"agent_id": fmt.Sprintf("zz%c%cagent", 'a'+i%26, 'a'+i/26)})
+	}
+	mfs, err := h.app.ops.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if strings.Contains(l.GetValue(), "agent") && strings.Contains(l.GetValue(), "zz") {
+					t.Fatalf("%s carries a caller's id in a label: %v", mf.GetName(), m.GetLabel())
+				}
+			}
+		}
+	}
+	for in, want := range map[string]string{
+		"/v1/agents/zzaaagent":                     "/v1/agents/{id}",
+		"/v1/agents/voices":                        "/v1/agents/voices",
+		"/v1/calls/abc/transcript/stream":          "/v1/calls/{id}/transcript/stream",
+		"/v1/webhooks/deliveries/all-time":         "/v1/webhooks/deliveries/all-time",
+		"/v1/numbers/abc/contact-card":             "/v1/numbers/{id}/contact-card",
+		"/v1/usage/by-agent":                       "/v1/usage/by-agent",
+		"/v1/conversations/abc/messages/whatever1": "/v1/conversations/{id}/messages/{id}",
+	} {
+		if got := endpointLabel(in); got != want {
+			t.Errorf("endpointLabel(%s) = %s, want %s", in, got, want)
+		}
+	}
+}
