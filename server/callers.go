@@ -8,10 +8,12 @@ package server
 // request: the tenant comes only from the verified key of the request itself.
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -20,6 +22,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -161,6 +164,10 @@ type callers struct {
 	// verified counts the verifications sent to the API by result (valid, refused,
 	// unreachable); no label names an account or a key.
 	verified *prometheus.CounterVec
+
+	// others replaces the whole key of every open account with [REDACTED] (callerOutput);
+	// rebuilt whenever the table changes.
+	others atomic.Pointer[strings.Replacer]
 
 	mu        sync.Mutex
 	open      map[string]*tenant
@@ -384,6 +391,7 @@ func (c *callers) acquire(ctx context.Context, ref *callerRef) (*tenant, func(),
 		}
 		t = &tenant{id: ref.id, key: ref.key, ready: make(chan struct{})}
 		c.open[ref.id] = t
+		c.refreshOthersLocked()
 		build = true
 	}
 	t.refs++
@@ -431,6 +439,7 @@ func (c *callers) releaser(t *tenant) func() {
 func (c *callers) removeLocked(t *tenant) {
 	if c.open[t.id] == t {
 		delete(c.open, t.id)
+		c.refreshOthersLocked()
 	}
 	if t.removed {
 		return
@@ -507,6 +516,7 @@ func (c *callers) closeAll() error {
 		delete(c.open, t.id)
 		t.removed = true
 	}
+	c.refreshOthersLocked()
 	c.mu.Unlock()
 	for _, t := range all {
 		select {
@@ -632,22 +642,106 @@ func (a *App) callerScrubber(key keyguard.Secret) *keyguard.Scrubber {
 }
 
 // outputScrubber is the scrubber of what the request in ctx sends back to its client: the
-// process's in operator mode; in caller mode the request's own caller's (its tenant's, else
-// one built from its verified key), and without a verified caller the operator's secrets only.
-func (a *App) outputScrubber(ctx context.Context) *keyguard.Scrubber {
+// process's in operator mode; in caller mode the request's own caller's (callerOutput), and
+// without a verified caller the operator's secrets only.
+func (a *App) outputScrubber(ctx context.Context) outputScrub {
 	if a.callers == nil {
 		return a.scrubber
 	}
+	var own *keyguard.Scrubber
 	if t := tenantFrom(ctx); t != nil && t.scrub != nil {
-		return t.scrub
-	}
-	if ref := callerFrom(ctx); ref != nil && !ref.key.IsZero() {
-		if s := a.callers.openScrubber(ref.id); s != nil {
-			return s // built once per tenant (about 55 µs and 30 KB each)
+		own = t.scrub
+	} else if ref := callerFrom(ctx); ref != nil && !ref.key.IsZero() {
+		if own = a.callers.openScrubber(ref.id); own == nil {
+			own = a.callerScrubber(ref.key)
 		}
-		return a.callerScrubber(ref.key)
+	} else {
+		own = a.baseScrubber
 	}
-	return a.baseScrubber
+	return callerOutput{own: own, others: a.callers.others.Load()}
+}
+
+// outputScrub is what the tool, resource and prompt middlewares scrub with.
+type outputScrub interface {
+	Scrub(string) string
+	Finds(string) bool
+	ScrubJSON(raw []byte) ([]byte, bool)
+}
+
+// callerOutput scrubs what one caller sees: every fragment, in any disguise, of its own key
+// (and the operator's secrets), and the whole key of every other open account, which only
+// one who typed it could have put there. Fragments of other callers' keys are left as they
+// are: redacting them would tell a caller which of its guesses match another's key; a whole
+// key is as hard to guess as a valid bearer.
+type callerOutput struct {
+	own    *keyguard.Scrubber
+	others *strings.Replacer // nil: no open account
+}
+
+func (o callerOutput) Scrub(s string) string {
+	if o.others != nil {
+		s = o.others.Replace(s) // first: the own-key matcher may break a whole key up
+	}
+	return o.own.Scrub(s)
+}
+
+func (o callerOutput) Finds(s string) bool { return o.Scrub(s) != s }
+
+func (o callerOutput) ScrubJSON(raw []byte) ([]byte, bool) {
+	if o.others != nil {
+		var v any
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.UseNumber()
+		if err := dec.Decode(&v); err != nil {
+			return nil, false
+		}
+		out, err := json.Marshal(replaceStrings(v, o.others))
+		if err != nil {
+			return nil, false
+		}
+		raw = out
+	}
+	return o.own.ScrubJSON(raw)
+}
+
+// replaceStrings applies r to every string value and object key of v.
+func replaceStrings(v any, r *strings.Replacer) any {
+	switch x := v.(type) {
+	case string:
+		return r.Replace(x)
+	case []any:
+		for i := range x {
+			x[i] = replaceStrings(x[i], r)
+		}
+		return x
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, val := range x {
+			out[r.Replace(k)] = replaceStrings(val, r)
+		}
+		return out
+	}
+	return v
+}
+
+// refreshOthersLocked rebuilds the whole-key replacer from the open accounts.
+func (c *callers) refreshOthersLocked() {
+	pairs := make([]string, 0, 2*len(c.open))
+	for _, t := range c.open {
+		if k := t.key.Reveal(); k != "" {
+			pairs = append(pairs, k, keyguard.Redacted)
+			// As it reads inside JSON text (a key may hold '"', '\', '<', '>' or '&'), so
+			// that Finds sees it in a result's structured content too.
+			if q, err := json.Marshal(k); err == nil && string(q[1:len(q)-1]) != k {
+				pairs = append(pairs, string(q[1:len(q)-1]), keyguard.Redacted)
+			}
+		}
+	}
+	if len(pairs) == 0 {
+		c.others.Store(nil)
+		return
+	}
+	c.others.Store(strings.NewReplacer(pairs...))
 }
 
 // openScrubber is the output scrubber of account id's open, built tenant, else nil.

@@ -68,6 +68,18 @@ func TestCallerScrubberIsNoOracle(t *testing.T) {
 	if body, err := readResource(h.ctx, a, ResourceAgents); err != nil || !strings.Contains(body, fragB) {
 		t.Fatalf("A's agents resource came back redacted (or failed: %v): %s", err, body)
 	}
+	// B's whole key is still never shown, even to a caller who typed it (guessing a whole
+	// key is no easier than guessing a valid bearer, so this is no oracle).
+	req.Params.Arguments = map[string]string{"agent_id": "agt_guess", "owner_name": "whole " + callerKeyB + " end"}
+	res, err = a.GetPrompt(h.ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range res.Messages {
+		if tc, ok := m.Content.(mcp.TextContent); ok {
+			assertNoKeyLeak(t, "A's prompt naming B's whole key", tc.Text, callerKeyB)
+		}
+	}
 	// The operator's log still redacts every caller's key.
 	h.app.logger.Warn("probe " + callerKeyA + " " + callerKeyB)
 	assertNoKeyLeak(t, "stderr", h.stderr.String(), callerKeyA, callerKeyB)
@@ -423,5 +435,44 @@ func TestCallerCannotGrowMetrics(t *testing.T) {
 		if got := endpointLabel(in); got != want {
 			t.Errorf("endpointLabel(%s) = %s, want %s", in, got, want)
 		}
+	}
+}
+
+// TestCallerOthersWholeKeyRedacted: another open caller's whole key never reaches a caller's
+// result, even when the caller typed it; a fragment of it does (redacting fragments would
+// be the guessing oracle; a whole key is as hard to guess as a valid bearer).
+func TestCallerOthersWholeKeyRedacted(t *testing.T) {
+	h := newCallerHarness(t)
+	const keyC = "sk_live_Qm3Vt8Rz1Xw6Ny4Lp7Hd2Kb5" // shares only "sk_live_" with nothing of A's
+	refC := &callerRef{id: h.app.accountID(keyC), key: keyguard.NewSecret(keyC)}
+	h.app.callers.mu.Lock()
+	h.app.callers.remember(refC.id, verdict{until: h.clk.Now().Add(time.Hour)})
+	h.app.callers.mu.Unlock()
+	_, releaseC, err := h.app.callers.acquire(h.ctx, refC) // C's account is open, its key held
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer releaseC()
+	a := h.connectAs(callerKeyA)
+	prompt := func(arg string) string {
+		t.Helper()
+		req := mcp.GetPromptRequest{}
+		req.Params.Name = "take_messages"
+		req.Params.Arguments = map[string]string{"agent_id": "agt_x", "owner_name": arg}
+		res, err := a.GetPrompt(h.ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b strings.Builder
+		for _, m := range res.Messages {
+			if tc, ok := m.Content.(mcp.TextContent); ok {
+				b.WriteString(tc.Text)
+			}
+		}
+		return b.String()
+	}
+	assertNoKeyLeak(t, "A's prompt naming C's whole key", prompt("whole "+keyC+" end"), keyC)
+	if frag := keyC[10:24]; !strings.Contains(prompt("part "+frag+" end"), frag) {
+		t.Fatal("a fragment of C's key A typed came back redacted: an oracle")
 	}
 }

@@ -10,7 +10,6 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	mcpserver "github.com/mark3labs/mcp-go/server"
 
-	"github.com/agentphone-mcp/agentphone-mcp/policy/keyguard"
 	"github.com/agentphone-mcp/agentphone-mcp/tools"
 )
 
@@ -102,7 +101,7 @@ func (a *App) hooks() *mcpserver.Hooks {
 // they leave: every text item, and every string of structuredContent field by field (error
 // codes, ids, voices, nested values). A structuredContent whose secret is split across fields
 // is withheld.
-func scrubMiddleware(scrubberFor func(context.Context) *keyguard.Scrubber) mcpserver.ToolHandlerMiddleware {
+func scrubMiddleware(scrubberFor func(context.Context) outputScrub) mcpserver.ToolHandlerMiddleware {
 	return func(next mcpserver.ToolHandlerFunc) mcpserver.ToolHandlerFunc {
 		return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 			s := scrubberFor(ctx)
@@ -132,7 +131,7 @@ func scrubMiddleware(scrubberFor func(context.Context) *keyguard.Scrubber) mcpse
 
 // scrubStructured returns v scrubbed field by field, v itself when it carries no secret, or
 // nil when it cannot be made clean.
-func scrubStructured(s *keyguard.Scrubber, v any) any {
+func scrubStructured(s outputScrub, v any) any {
 	raw, err := json.Marshal(v)
 	if err != nil {
 		return nil
@@ -149,7 +148,7 @@ func scrubStructured(s *keyguard.Scrubber, v any) any {
 
 // scrubResources removes every secret from resource contents and errors: resources read
 // account data (agent names, prompts, message bodies) that could hold a key.
-func scrubResources(scrubberFor func(context.Context) *keyguard.Scrubber) mcpserver.ResourceHandlerMiddleware {
+func scrubResources(scrubberFor func(context.Context) outputScrub) mcpserver.ResourceHandlerMiddleware {
 	return func(next mcpserver.ResourceHandlerFunc) mcpserver.ResourceHandlerFunc {
 		return func(ctx context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
 			s := scrubberFor(ctx)
@@ -170,7 +169,7 @@ func scrubResources(scrubberFor func(context.Context) *keyguard.Scrubber) mcpser
 
 // scrubPrompts removes every secret from rendered prompts and their errors (they echo the
 // user's arguments).
-func scrubPrompts(scrubberFor func(context.Context) *keyguard.Scrubber) mcpserver.PromptHandlerMiddleware {
+func scrubPrompts(scrubberFor func(context.Context) outputScrub) mcpserver.PromptHandlerMiddleware {
 	return func(next mcpserver.PromptHandlerFunc) mcpserver.PromptHandlerFunc {
 		return func(ctx context.Context, req mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
 			s := scrubberFor(ctx)
