@@ -105,7 +105,10 @@ type App struct {
 	ops       *ops // metrics and readiness
 
 	// What New keeps to build the callers' tenants in caller mode (callers.go).
-	scrubber     *keyguard.Scrubber
+	scrubber *keyguard.Scrubber
+	// baseScrubber holds the operator's secrets only (no caller's key): what a caller-mode
+	// request without a verified caller is scrubbed with.
+	baseScrubber *keyguard.Scrubber
 	holdStderr   func(secret string) func()
 	secretValues []string
 	pcfg         policy.Config
@@ -145,7 +148,7 @@ func New(ctx context.Context, cfg Config, opts Options) (app *App, err error) {
 	}
 	a := &App{cfg: cfg, logger: logger, secrets: opts.Secrets, stderr: scrubbingWriter{w: stderr, s: scrubber},
 		lookupHost: opts.LookupHost, calls: newInflightCalls(), principalKey: make([]byte, 32), ops: newOps(),
-		scrubber: scrubber, holdStderr: opts.HoldSecret, secretValues: secretValues, resolver: opts.Resolver, version: opts.Version}
+		scrubber: scrubber, baseScrubber: keyguard.NewScrubber(secretValues...), holdStderr: opts.HoldSecret, secretValues: secretValues, resolver: opts.Resolver, version: opts.Version}
 	caller := cfg.KeyMode == KeyModeCaller
 	if caller {
 		if err := checkCallerSecrets(opts.Secrets); err != nil {
@@ -235,7 +238,7 @@ func New(ctx context.Context, cfg Config, opts Options) (app *App, err error) {
 		// and reaches nothing: every request runs with its caller's client (over a.apiBase).
 		base = refuseTransport{}
 	}
-	a.api, a.hider, err = a.apiClientWith(key, base)
+	a.api, a.hider, err = a.apiClientWith(key, base, a.scrubber.Scrub)
 	if err != nil {
 		return nil, fmt.Errorf("build the API client (AGENTPHONE_SUB_ACCOUNT_ID must be a sub-account id such as sub_123): %w", err)
 	}
@@ -343,7 +346,7 @@ func New(ctx context.Context, cfg Config, opts Options) (app *App, err error) {
 		return nil, err
 	}
 	a.tools = a.toolbox.Listed()
-	a.mcp = a.buildMCP(opts.Version, scrubber, deps)
+	a.mcp = a.buildMCP(opts.Version, deps)
 	a.recv = a.newReceiver()
 	if caller {
 		if err := a.startCallers(ctx); err != nil {
@@ -510,8 +513,10 @@ func sandboxClock(cfg Config) (clockwork.Clock, error) {
 }
 
 // apiClientWith builds an AgentPhone client for key over base (nil: the network), behind the
-// key guard pinned to the configured host, the operator filter and the metrics.
-func (a *App) apiClientWith(key keyguard.Secret, base http.RoundTripper) (*apiclient.Client, *operatorHider, error) {
+// key guard pinned to the configured host, the operator filter and the metrics. redact
+// scrubs the API's error bodies, which reach tool results: in caller mode the tenant's own
+// scrubber (callers.go, outputScrubber), never one that holds other callers' keys.
+func (a *App) apiClientWith(key keyguard.Secret, base http.RoundTripper, redact func(string) string) (*apiclient.Client, *operatorHider, error) {
 	hc := keyguard.NewHTTPClient(a.endpoint, key, base)
 	// Every API answer passes the operator filter (hide.go): the strict-mode code texted to
 	// the operator's phone is readable by no tool, resource, wait or inbox.
@@ -524,14 +529,15 @@ func (a *App) apiClientWith(key keyguard.Secret, base http.RoundTripper) (*apicl
 		BaseURL: a.endpoint.BaseURL, HTTPClient: hc, Clock: a.clock,
 		Timeout: a.apiTimeout, LongPollTimeout: 11 * time.Minute, SubAccountID: a.cfg.SubAccountID,
 		UserAgent: "agentphone-mcp/" + versionOr(a.version), Logger: a.logger.With("component", "apiclient"),
-		Redact: a.scrubber.Scrub,
+		Redact: redact,
 	})
 	return api, hider, err
 }
 
-// newAPIClient is a caller's own client: its key, the configured host and transport.
-func (a *App) newAPIClient(key keyguard.Secret) (*apiclient.Client, error) {
-	api, _, err := a.apiClientWith(key, a.apiBase)
+// newAPIClient is a caller's own client: its key, the configured host and transport, its
+// error bodies scrubbed with scrub.
+func (a *App) newAPIClient(key keyguard.Secret, scrub *keyguard.Scrubber) (*apiclient.Client, error) {
+	api, _, err := a.apiClientWith(key, a.apiBase, scrub.Scrub)
 	return api, err
 }
 

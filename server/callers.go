@@ -8,10 +8,12 @@ package server
 // request: the tenant comes only from the verified key of the request itself.
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -20,6 +22,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -106,6 +109,7 @@ type tenant struct {
 	id        string
 	principal string
 	key       keyguard.Secret
+	scrub     *keyguard.Scrubber // what this caller sees is scrubbed with: the operator's secrets and this key only
 	api       *apiclient.Client
 	view      store.Store
 	audit     *audit.Log
@@ -164,6 +168,10 @@ type callers struct {
 	// verified counts the verifications sent to the API by result (valid, refused,
 	// unreachable); no label names an account or a key.
 	verified *prometheus.CounterVec
+
+	// others replaces the whole key of every open account with [REDACTED] (callerOutput);
+	// rebuilt whenever the table changes.
+	others atomic.Pointer[strings.Replacer]
 
 	mu        sync.Mutex
 	open      map[string]*tenant
@@ -230,18 +238,25 @@ func (c *callers) admit(ctx context.Context, bearer string) (*callerRef, error) 
 			}
 			continue // the verdict is remembered now
 		}
-		select {
-		case c.slots <- struct{}{}:
-		default:
-			c.mu.Unlock()
-			return nil, errCallerUnverified
+		// The re-verification of an open account (at most CallerMaxAccounts of them) takes no
+		// slot: a flood of made-up keys filling the slots must not lock active callers out.
+		slot := c.open[ref.id] == nil
+		if slot {
+			select {
+			case c.slots <- struct{}{}:
+			default:
+				c.mu.Unlock()
+				return nil, errCallerUnverified
+			}
 		}
 		vc := &verifyCall{done: make(chan struct{})}
 		c.verifying[ref.id] = vc
 		c.mu.Unlock()
 
 		vc.err = c.verify(ctx, ref.key)
-		<-c.slots
+		if slot {
+			<-c.slots
+		}
 		switch {
 		case vc.err == nil:
 			c.verified.WithLabelValues("valid").Inc()
@@ -272,6 +287,24 @@ func (c *callers) admit(ctx context.Context, bearer string) (*callerRef, error) 
 		}
 		return ref, nil
 	}
+}
+
+// knownValid reports, without asking the API, whether bearer is a key this server knows to
+// be valid: its remembered verdict says so, or (the verdict expired) its account is open,
+// i.e. was verified and used within callerIdle, and no refusal has been remembered since.
+// Only the key's holder can present it, so such a key skips its address's wrong-key wait.
+func (c *callers) knownValid(bearer string) bool {
+	if !wellFormedKey(bearer) {
+		return false
+	}
+	id := c.app.accountID(bearer)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v, ok := c.verdicts[id]
+	if ok && c.app.clock.Now().Before(v.until) {
+		return v.err == nil
+	}
+	return c.open[id] != nil
 }
 
 // remember stores a verdict, dropping expired ones (and then the oldest) past the bound.
@@ -362,6 +395,7 @@ func (c *callers) acquire(ctx context.Context, ref *callerRef) (*tenant, func(),
 		}
 		t = &tenant{id: ref.id, key: ref.key, ready: make(chan struct{})}
 		c.open[ref.id] = t
+		c.refreshOthersLocked()
 		build = true
 	}
 	t.refs++
@@ -409,6 +443,7 @@ func (c *callers) releaser(t *tenant) func() {
 func (c *callers) removeLocked(t *tenant) {
 	if c.open[t.id] == t {
 		delete(c.open, t.id)
+		c.refreshOthersLocked()
 	}
 	if t.removed {
 		return
@@ -485,6 +520,7 @@ func (c *callers) closeAll() error {
 		delete(c.open, t.id)
 		t.removed = true
 	}
+	c.refreshOthersLocked()
 	c.mu.Unlock()
 	for _, t := range all {
 		select {
@@ -516,7 +552,8 @@ func (c *callers) build(ctx context.Context, t *tenant) error {
 	}
 	t.releases = append(t.releases, release)
 	t.principal = "account-" + a.keyedHash("account", t.id)
-	if t.api, err = a.newAPIClient(t.key); err != nil {
+	t.scrub = a.callerScrubber(t.key)
+	if t.api, err = a.newAPIClient(t.key, t.scrub); err != nil {
 		return fmt.Errorf("caller mode: build the account's API client: %w", err)
 	}
 	if t.audit, err = a.openAccountAudit(t.id); err != nil {
@@ -554,7 +591,7 @@ func (c *callers) build(ctx context.Context, t *tenant) error {
 	t.deps = &tools.Deps{
 		API: t.api, Policy: pol, ConfirmMode: pol.ConfirmMode(), OperatorPhone: pol.OperatorPhone(),
 		DefaultRegion: td.DefaultRegion, Sandbox: td.Sandbox, Principal: t.principal,
-		Clock: a.clock, Logger: logger.With("component", "tools"), Events: tools.NewEventHub(), Scrub: td.Scrub,
+		Clock: a.clock, Logger: logger.With("component", "tools"), Events: tools.NewEventHub(), Scrub: t.scrub.Scrub,
 		ToolTimeout: td.ToolTimeout, ElicitTimeout: td.ElicitTimeout, SendProgress: td.SendProgress,
 		ReconcileWithin: td.ReconcileWithin, CampaignMax: td.CampaignMax,
 		// No Campaigns (campaigns are not offered in caller mode), no Live and no Received
@@ -602,6 +639,137 @@ func (a *App) depsFor(ctx context.Context) (*tools.Deps, func(), error) {
 	return t.deps, release, nil
 }
 
+// callerScrubber is the scrubber of what a caller sees (tool results, resources, prompts,
+// API error texts): the operator's secrets and the caller's own key, never another caller's.
+// The process's scrubber holds every open caller's key, and it is for the operator's log
+// only: were it applied to what a caller sees, a caller could send guesses (a prompt
+// argument, an agent name) and learn from which came back "[REDACTED]" the 8-character runs
+// of another caller's key, and with the known "sk_live_" start, the whole key.
+func (a *App) callerScrubber(key keyguard.Secret) *keyguard.Scrubber {
+	return keyguard.NewScrubber(append(append([]string(nil), a.secretValues...), key.Reveal())...)
+}
+
+// outputScrubber is the scrubber of what the request in ctx sends back to its client: the
+// process's in operator mode; in caller mode the request's own caller's (callerOutput), and
+// without a verified caller the operator's secrets only.
+func (a *App) outputScrubber(ctx context.Context) outputScrub {
+	if a.callers == nil {
+		return a.scrubber
+	}
+	var own *keyguard.Scrubber
+	if t := tenantFrom(ctx); t != nil && t.scrub != nil {
+		own = t.scrub
+	} else if ref := callerFrom(ctx); ref != nil && !ref.key.IsZero() {
+		if own = a.callers.openScrubber(ref.id); own == nil {
+			own = a.callerScrubber(ref.key)
+		}
+	} else {
+		own = a.baseScrubber
+	}
+	return callerOutput{own: own, others: a.callers.others.Load()}
+}
+
+// outputScrub is what the tool, resource and prompt middlewares scrub with.
+type outputScrub interface {
+	Scrub(string) string
+	Finds(string) bool
+	ScrubJSON(raw []byte) ([]byte, bool)
+}
+
+// callerOutput scrubs what one caller sees: every fragment, in any disguise, of its own key
+// (and the operator's secrets), and the whole key of every other open account, which only
+// one who typed it could have put there. Fragments of other callers' keys are left as they
+// are: redacting them would tell a caller which of its guesses match another's key; a whole
+// key is as hard to guess as a valid bearer.
+type callerOutput struct {
+	own    *keyguard.Scrubber
+	others *strings.Replacer // nil: no open account
+}
+
+func (o callerOutput) Scrub(s string) string {
+	if o.others != nil {
+		s = o.others.Replace(s) // first: the own-key matcher may break a whole key up
+	}
+	return o.own.Scrub(s)
+}
+
+func (o callerOutput) Finds(s string) bool { return o.Scrub(s) != s }
+
+func (o callerOutput) ScrubJSON(raw []byte) ([]byte, bool) {
+	if o.others != nil {
+		var v any
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.UseNumber()
+		if err := dec.Decode(&v); err != nil {
+			return nil, false
+		}
+		out, err := json.Marshal(replaceStrings(v, o.others))
+		if err != nil {
+			return nil, false
+		}
+		raw = out
+	}
+	return o.own.ScrubJSON(raw)
+}
+
+// replaceStrings applies r to every string value and object key of v.
+func replaceStrings(v any, r *strings.Replacer) any {
+	switch x := v.(type) {
+	case string:
+		return r.Replace(x)
+	case []any:
+		for i := range x {
+			x[i] = replaceStrings(x[i], r)
+		}
+		return x
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, val := range x {
+			out[r.Replace(k)] = replaceStrings(val, r)
+		}
+		return out
+	}
+	return v
+}
+
+// refreshOthersLocked rebuilds the whole-key replacer from the open accounts.
+func (c *callers) refreshOthersLocked() {
+	pairs := make([]string, 0, 2*len(c.open))
+	for _, t := range c.open {
+		if k := t.key.Reveal(); k != "" {
+			pairs = append(pairs, k, keyguard.Redacted)
+			// As it reads inside JSON text (a key may hold '"', '\', '<', '>' or '&'), so
+			// that Finds sees it in a result's structured content too.
+			if q, err := json.Marshal(k); err == nil && string(q[1:len(q)-1]) != k {
+				pairs = append(pairs, string(q[1:len(q)-1]), keyguard.Redacted)
+			}
+		}
+	}
+	if len(pairs) == 0 {
+		c.others.Store(nil)
+		return
+	}
+	c.others.Store(strings.NewReplacer(pairs...))
+}
+
+// openScrubber is the output scrubber of account id's open, built tenant, else nil.
+func (c *callers) openScrubber(id string) *keyguard.Scrubber {
+	c.mu.Lock()
+	t := c.open[id]
+	c.mu.Unlock()
+	if t == nil {
+		return nil
+	}
+	select {
+	case <-t.ready: // t.scrub and t.err are written before ready is closed
+		if t.err == nil {
+			return t.scrub
+		}
+	default:
+	}
+	return nil
+}
+
 // holdSecret adds a caller's key to every scrubber of the process (the App's, and the
 // stderr guard's through Options.HoldSecret) until release is called.
 func (a *App) holdSecret(key keyguard.Secret) (func(), error) {
@@ -636,13 +804,20 @@ const enableToolsetName = "enable_toolset"
 
 // checkCallerSecrets refuses the secrets caller mode has no use for: the operator's API key
 // (every request uses its caller's key; a fallback to the operator's account is exactly what
-// must never happen) and a shared bearer token (the bearer IS the caller's key).
+// must never happen), a shared bearer token (the bearer IS the caller's key) and the webhook
+// secret (no receiver). So no operator secret is in what a caller's output is scrubbed of.
 func checkCallerSecrets(s Secrets) error {
 	if !s.APIKey.IsZero() {
 		return errors.New("AGENTPHONE_KEY_MODE=caller: remove AGENTPHONE_API_KEY (and AGENTPHONE_API_KEY_FILE): in caller mode every request acts with its own caller's key, never the operator's")
 	}
 	if !s.HTTPToken.IsZero() {
 		return errors.New("AGENTPHONE_KEY_MODE=caller: remove AGENTPHONE_HTTP_TOKEN: in caller mode each client's bearer token is its own AgentPhone API key, verified with AgentPhone")
+	}
+	if !s.WebhookSecret.IsZero() {
+		// Unused (no receiver), it would still be a secret every caller's output is scrubbed
+		// of and every caller's texts are checked for: a redaction or a refusal would tell a
+		// caller which guesses match it.
+		return errors.New("AGENTPHONE_KEY_MODE=caller: remove AGENTPHONE_WEBHOOK_SECRET: caller mode runs no webhook receiver, and no operator secret may be among what callers' output is checked for")
 	}
 	return nil
 }

@@ -530,6 +530,9 @@ func TestCallerModeRefusedSettings(t *testing.T) {
 		{"unknown mode", func(c *Config) { c.KeyMode = "both" }, Secrets{}, "AGENTPHONE_KEY_MODE"},
 		{"operator key", nil, Secrets{APIKey: keyguard.NewSecret("sk_live_Zq7xW2pL9vR4mK8tYb3")}, "remove AGENTPHONE_API_KEY"},
 		{"http token", nil, Secrets{HTTPToken: keyguard.NewSecret(strings.Repeat("t", 40))}, "remove AGENTPHONE_HTTP_TOKEN"},
+		// No receiver in caller mode, so no use for it; kept, it would be a secret every
+		// caller's output is scrubbed of, and so one each caller could probe for.
+		{"webhook secret", nil, Secrets{WebhookSecret: keyguard.NewSecret("whsec_Zq7xW2pL9vR4mK8tYb3nQ5")}, "remove AGENTPHONE_WEBHOOK_SECRET"},
 		{"campaigns", func(c *Config) { c.Toolsets = []string{"default", "campaigns"} }, Secrets{}, "campaigns toolset"},
 	}
 	for _, tc := range cases {

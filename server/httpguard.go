@@ -113,7 +113,9 @@ func checkListen(ctx context.Context, lookup lookupHostFunc, addr string, allowR
 // Wrong-token back-off: after authFreeAttempts wrong tokens from one client address, that
 // address must wait authBaseDelay, then twice as long after each further wrong token (up to
 // authMaxDelay), before another attempt is even checked; attempts inside the wait get 429
-// with Retry-After. A right token clears the record; records expire after authForget.
+// with Retry-After. A right token clears the record (not in caller mode, where any caller's
+// own key is a right token: there a key known valid skips the wait instead); records expire
+// after authForget.
 const (
 	authFreeAttempts = 3
 	authBaseDelay    = time.Second
@@ -250,13 +252,18 @@ func (g *guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	cred := ""
 	ctx := r.Context()
 	if g.callers != nil {
+		// Callers may share an address (a NAT, a proxy): a key already verified is not held
+		// back by the wrong keys of others there, and a valid key does not wipe out the wrong
+		// ones counted from its address (its owner could otherwise try made-up keys without
+		// end by slipping its own in between); they are forgotten after authForget.
 		key := clientKey(r.RemoteAddr)
-		if wait := g.limiter.wait(key); wait > 0 {
+		bearer, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		bearer = strings.TrimSpace(bearer)
+		if wait := g.limiter.wait(key); wait > 0 && !g.callers.knownValid(bearer) {
 			tooManyAttempts(w, wait)
 			return
 		}
-		bearer, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		ref, err := g.callers.admit(ctx, strings.TrimSpace(bearer))
+		ref, err := g.callers.admit(ctx, bearer)
 		if err != nil {
 			if errors.Is(err, errCallerKeyRefused) {
 				if wait := g.limiter.failed(key); wait > 0 {
@@ -267,7 +274,6 @@ func (g *guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			callerAuthFailure(w, err)
 			return
 		}
-		g.limiter.succeeded(key)
 		cred = ref.id
 		// Requests without a session share enable_toolset choices within the account only.
 		ctx = tools.WithScope(withCaller(ctx, ref), "caller-"+ref.id)

@@ -10,7 +10,6 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	mcpserver "github.com/mark3labs/mcp-go/server"
 
-	"github.com/agentphone-mcp/agentphone-mcp/policy/keyguard"
 	"github.com/agentphone-mcp/agentphone-mcp/tools"
 )
 
@@ -32,7 +31,7 @@ const SandboxNotice = "[sandbox] Simulated AgentPhone: nothing real happened (no
 const SandboxNoticeExternal = "[sandbox] Simulated AgentPhone: no call placed, no text sent, no money spent; " +
 	"but webhook events are really POSTed to the configured URLs, also on other hosts (--sandbox-deliver-external)."
 
-func (a *App) buildMCP(version string, scrubber *keyguard.Scrubber, deps *tools.Deps) *mcpserver.MCPServer {
+func (a *App) buildMCP(version string, deps *tools.Deps) *mcpserver.MCPServer {
 	instructions := Instructions
 	if a.cfg.Sandbox {
 		instructions = SandboxInstructions + Instructions
@@ -54,9 +53,11 @@ func (a *App) buildMCP(version string, scrubber *keyguard.Scrubber, deps *tools.
 		// cancellation) wraps everything; the scrubber sees everything, including what the
 		// sandbox notice adds.
 		mcpserver.WithToolHandlerMiddleware(a.requestMiddleware()),
-		mcpserver.WithToolHandlerMiddleware(scrubMiddleware(scrubber)),
-		mcpserver.WithResourceHandlerMiddleware(scrubResources(scrubber)),
-		mcpserver.WithPromptHandlerMiddleware(scrubPrompts(scrubber)),
+		// In caller mode each request's own caller's scrubber (outputScrubber), never one
+		// that holds other callers' keys.
+		mcpserver.WithToolHandlerMiddleware(scrubMiddleware(a.outputScrubber)),
+		mcpserver.WithResourceHandlerMiddleware(scrubResources(a.outputScrubber)),
+		mcpserver.WithPromptHandlerMiddleware(scrubPrompts(a.outputScrubber)),
 		mcpserver.WithToolHandlerMiddleware(a.recoverMiddleware()),
 		mcpserver.WithToolHandlerMiddleware(a.logMiddleware()),
 		mcpserver.WithToolHandlerMiddleware(a.ops.toolMiddleware()),
@@ -100,9 +101,10 @@ func (a *App) hooks() *mcpserver.Hooks {
 // they leave: every text item, and every string of structuredContent field by field (error
 // codes, ids, voices, nested values). A structuredContent whose secret is split across fields
 // is withheld.
-func scrubMiddleware(s *keyguard.Scrubber) mcpserver.ToolHandlerMiddleware {
+func scrubMiddleware(scrubberFor func(context.Context) outputScrub) mcpserver.ToolHandlerMiddleware {
 	return func(next mcpserver.ToolHandlerFunc) mcpserver.ToolHandlerFunc {
 		return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			s := scrubberFor(ctx)
 			res, err := next(ctx, req)
 			if err != nil {
 				return nil, fmt.Errorf("%s", s.Scrub(err.Error()))
@@ -129,7 +131,7 @@ func scrubMiddleware(s *keyguard.Scrubber) mcpserver.ToolHandlerMiddleware {
 
 // scrubStructured returns v scrubbed field by field, v itself when it carries no secret, or
 // nil when it cannot be made clean.
-func scrubStructured(s *keyguard.Scrubber, v any) any {
+func scrubStructured(s outputScrub, v any) any {
 	raw, err := json.Marshal(v)
 	if err != nil {
 		return nil
@@ -146,9 +148,10 @@ func scrubStructured(s *keyguard.Scrubber, v any) any {
 
 // scrubResources removes every secret from resource contents and errors: resources read
 // account data (agent names, prompts, message bodies) that could hold a key.
-func scrubResources(s *keyguard.Scrubber) mcpserver.ResourceHandlerMiddleware {
+func scrubResources(scrubberFor func(context.Context) outputScrub) mcpserver.ResourceHandlerMiddleware {
 	return func(next mcpserver.ResourceHandlerFunc) mcpserver.ResourceHandlerFunc {
 		return func(ctx context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
+			s := scrubberFor(ctx)
 			contents, err := next(ctx, req)
 			if err != nil {
 				return nil, fmt.Errorf("%s", s.Scrub(err.Error()))
@@ -166,9 +169,10 @@ func scrubResources(s *keyguard.Scrubber) mcpserver.ResourceHandlerMiddleware {
 
 // scrubPrompts removes every secret from rendered prompts and their errors (they echo the
 // user's arguments).
-func scrubPrompts(s *keyguard.Scrubber) mcpserver.PromptHandlerMiddleware {
+func scrubPrompts(scrubberFor func(context.Context) outputScrub) mcpserver.PromptHandlerMiddleware {
 	return func(next mcpserver.PromptHandlerFunc) mcpserver.PromptHandlerFunc {
 		return func(ctx context.Context, req mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
+			s := scrubberFor(ctx)
 			res, err := next(ctx, req)
 			if err != nil {
 				return nil, fmt.Errorf("%s", s.Scrub(err.Error()))

@@ -200,16 +200,28 @@ func (o *ops) instrument(next http.RoundTripper) http.RoundTripper {
 	})
 }
 
+// apiPathWords are the fixed words of the AgentPhone API's paths (apiclient): every other
+// path segment names an object.
+var apiPathWords = map[string]bool{
+	"v1": true, "agents": true, "voices": true, "calls": true, "contacts": true, "capabilities": true,
+	"contact-card": true, "conversations": true, "messages": true, "numbers": true, "reactions": true,
+	"register": true, "status": true, "sub-accounts": true, "usage": true, "by-agent": true,
+	"by-number": true, "daily": true, "monthly": true, "webhooks": true, "webhook": true,
+	"deliveries": true, "all-time": true, "stats": true, "test": true, "transcript": true,
+	"stream": true, "recording": true, "end": true,
+}
+
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
-// endpointLabel keeps a path's fixed words and replaces every segment that names one
-// object (it holds a digit or a '+', or is long) with {id}, so labels stay few.
+// endpointLabel keeps a path's fixed words (apiPathWords) and replaces every other segment
+// with {id}, so labels stay few: the ids are the caller's to pick (in caller mode any
+// AgentPhone customer), and one made of letters only must not add a series per request.
 func endpointLabel(path string) string {
 	segs := strings.Split(strings.Trim(path, "/"), "/")
 	for i, s := range segs {
-		if i > 0 && (len(s) > 24 || strings.ContainsAny(s, "0123456789+%@.")) && s != "v1" {
+		if i > 0 && !apiPathWords[s] {
 			segs[i] = "{id}"
 		}
 	}

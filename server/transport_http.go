@@ -39,6 +39,7 @@ type httpTransport struct {
 	handler    http.Handler
 	stopSweep  context.CancelFunc
 	closing    atomic.Bool
+	cancels    *statelessCancels // notifications/cancelled of sessionless requests
 }
 
 // HTTPHandler is the MCP endpoint of the http or sse transport with all its hardening, for
@@ -49,7 +50,7 @@ func (a *App) HTTPHandler(transport string) http.Handler {
 }
 
 func (a *App) newHTTPTransport(kind string) *httpTransport {
-	t := &httpTransport{app: a, kind: kind,
+	t := &httpTransport{app: a, kind: kind, cancels: newStatelessCancels(),
 		sessions: newSessionTable(a.clock, a.cfg.SessionIdle, a.cfg.MaxSessions, a.logger.With("component", "http"))}
 	if a.callers != nil {
 		t.sessions.perCred = callerSessionShare(a.cfg.MaxSessions)
@@ -131,7 +132,15 @@ func (t *httpTransport) serveStreamable(w http.ResponseWriter, r *http.Request) 
 		var onHeader func(http.Header)
 		switch {
 		case modern:
-			// 2026-07-28: stateless, no session; mcp-go ignores Mcp-Session-Id.
+			// 2026-07-28: stateless, no session; mcp-go ignores Mcp-Session-Id. Cancellation
+			// is scoped to the credential here (statelesscancel.go), not by id alone.
+			if t.cancels.cancel(cred, body) {
+				acceptNotification(w)
+				return
+			}
+			ctx, done := t.cancels.track(r.Context(), cred, id)
+			defer done()
+			r = r.WithContext(ctx)
 		case msg.Method == string(mcp.MethodInitialize):
 			if err := t.sessions.reserve(cred); err != nil {
 				t.refuseSession(w, err, id)
