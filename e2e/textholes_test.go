@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/agentphone-mcp/agentphone-mcp/policy/text"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -37,6 +38,7 @@ const (
 // assertNoFragment fails when s holds any 8 consecutive characters of secret.
 func assertNoFragment(t *testing.T, where, s, secret string) {
 	t.Helper()
+	secret = text.SecretPart(secret) // the type tag ("sk_live_", "whsec_") is public
 	for i := 0; i+8 <= len(secret); i++ {
 		if strings.Contains(s, secret[i:i+8]) {
 			t.Errorf("%s carries %q, a fragment of a secret:\n%s", where, secret[i:i+8], s)

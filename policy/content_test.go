@@ -85,7 +85,7 @@ func TestSecretsInContentDisguised(t *testing.T) {
 	cases := []Action{
 		sms(numLA, "key: "+fw),
 		sms(numLA, "key: "+strings.NewReplacer("a", "а", "e", "е", "c", "с").Replace(testKey)),
-		sms(numLA, "61 6b 5f 6c 69 76 65 5f 39 66 38 65"), // hex of "ak_live_9f8e"
+		sms(numLA, "61 6b 5f 6c 69 76 65 5f 39 66 38 65 37 64 36 63"), // hex of "ak_live_9f8e7d6c" (the tag is public; 8 secret characters)
 		{Tool: "make_call", Kind: KindCall, To: numLA, Spoken: []LabeledText{{"greeting", "part one " + testKey[:7]}, {"topic", "part two " + testKey[7:20]}}},
 		{Tool: "make_call", Kind: KindCall, To: numLA, Texts: []string{"voice " + testKey[10:30]}},
 		sms(numLA, "temporary creds ASIAY34FZKBOKMUTVV7A"),

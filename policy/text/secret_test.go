@@ -84,7 +84,7 @@ func keyForms(key string) map[string]string {
 		"reversed":                 reverseString(key),
 		"split in two":             "first half " + key[:len(key)/2] + " and the rest is " + key[len(key)/2:],
 		"tail fragment":            "…" + key[max(0, len(key)-9):],
-		"head fragment":            key[:min(10, len(key))] + "…",
+		"head fragment":            key[:min(publicPrefix(key)+10, len(key))] + "…",
 	}
 }
 
@@ -155,6 +155,7 @@ func TestRedactKeyForms(t *testing.T) {
 // assertNoFragment fails when out holds 8 characters of key, raw or folded.
 func assertNoFragment(t *testing.T, out, key string) {
 	t.Helper()
+	key = key[publicPrefix(key):] // the type tag is public
 	for i := 0; i+MinSecretFragment <= len(key); i++ {
 		if frag := key[i : i+MinSecretFragment]; strings.Contains(out, frag) {
 			t.Fatalf("fragment %q of the key survives in %q", frag, out)
@@ -337,5 +338,41 @@ func BenchmarkSecretMatcherRedact(b *testing.B) {
 	b.SetBytes(int64(len(body)))
 	for b.Loop() {
 		_ = m.Redact(body, "[REDACTED]")
+	}
+}
+
+// TestNoOracleOnTheKeyTag: a key's public type tag ("sk_live_") is not part of what matches,
+// so text made of the tag's end plus one guessed character is treated alike whether the
+// guess is right or wrong: Find and Redact cannot be used to learn the key a character at a
+// time. The tag with 8 characters of the secret part still matches, as does the whole key.
+func TestNoOracleOnTheKeyTag(t *testing.T) {
+	t.Parallel()
+	m := NewSecretMatcher(testKey)
+	if p := publicPrefix(testKey); testKey[:p] != "sk_live_" {
+		t.Fatalf("public prefix of the test key = %q", testKey[:p])
+	}
+	for _, c := range "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ" {
+		for _, probe := range []string{"k_live_" + string(c), "sk_live_" + string(c), "_live_9" + string(c)} {
+			if found, _ := m.Find(probe); found {
+				t.Fatalf("the probe %q matches: the matcher is an oracle for the key's next character", probe)
+			}
+			if out := m.Redact(probe, "[R]"); out != probe {
+				t.Fatalf("the probe %q is redacted to %q: an oracle", probe, out)
+			}
+		}
+	}
+	for _, s := range []string{testKey, "sk_live_9fQ2xLr7", "9fQ2xLr7"} {
+		if found, _ := m.Find(s); !found {
+			t.Errorf("%q (8 or more characters of the secret part) is not found", s)
+		}
+	}
+	for key, want := range map[string]string{
+		"sk_live_9fQ2xLr7TbW4mK8vZpN3cY6h": "sk_live_", "whsec_aGVsbG8gd29ybGQgaGVsbG8": "whsec_",
+		"sk_test_caller_bravo_fedcba9876543210": "sk_test_", "ak_0123456789ab": "", "plainsecretvalue1234": "",
+		"sandbox-key-not-secret": "",
+	} {
+		if got := key[:publicPrefix(key)]; got != want {
+			t.Errorf("publicPrefix(%q) = %q, want %q", key, got, want)
+		}
 	}
 }

@@ -89,6 +89,7 @@ func NewSecretMatcher(secrets ...string) *SecretMatcher {
 		if len(s) < MinSecretFragment {
 			continue
 		}
+		s = s[publicPrefix(s):]
 		m.raw.add(s, howRaw)
 		f := squeezeForm(s)
 		m.folded.add(f, howFolded)
@@ -99,6 +100,43 @@ func NewSecretMatcher(secrets ...string) *SecretMatcher {
 		}
 	}
 	return m
+}
+
+// SecretPart is s without its public type tag (see publicPrefix): the part whose every run of
+// MinSecretFragment characters counts as the secret.
+func SecretPart(s string) string { return s[publicPrefix(s):] }
+
+// publicPrefix is the length of a secret's leading type tag, such as "sk_live_" or "whsec_":
+// one or two groups of at most 8 letters, each ended by "_" or "-", followed by at least
+// 2*MinSecretFragment other characters. The tag is the same in every key of its kind, so it is
+// no secret; and were it matched as part of the secret, a fragment made of the tag's last
+// characters plus one guessed character would be redacted (or refused) exactly when the guess
+// is right, telling whoever controls the text (the model, or text the model echoes) the key one
+// character at a time. Only the rest is indexed: a match needs MinSecretFragment characters of
+// the key's secret part, which cannot be guessed one at a time.
+func publicPrefix(s string) int {
+	end, run, groups := 0, 0, 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z':
+			run++
+			if run > 8 {
+				return end
+			}
+		case (c == '_' || c == '-') && run > 0:
+			if len(s)-(i+1) < 2*MinSecretFragment {
+				return end
+			}
+			end, run = i+1, 0
+			if groups++; groups == 2 {
+				return end
+			}
+		default:
+			return end
+		}
+	}
+	return end
 }
 
 // Empty reports whether the matcher knows no secret.
