@@ -99,38 +99,26 @@ func (p *Path) probe(ctx context.Context, t *policy.Ticket, since time.Time, cla
 // findSMS looks for an outbound message with body to `to` in the recipient's
 // conversations (from `from` when the sender number is known).
 func (p *Path) findSMS(ctx context.Context, to, from, body string, since time.Time, claimed map[string]bool) (string, string, error) {
-	convs, err := p.API.ListConversations(ctx, apiclient.ListParams{Limit: 50})
-	if err != nil {
-		return "", "", err
-	}
-	for _, c := range convs.Data {
-		if c.Participant != to || (from != "" && c.PhoneNumber != "" && c.PhoneNumber != from) {
-			continue
-		}
-		msgs, err := p.API.ListConversationMessages(ctx, c.ID, apiclient.CursorParams{Limit: 100, After: since})
-		if err != nil {
-			return "", "", err
-		}
-		for _, m := range msgs.Data {
-			if m.Direction == apiclient.DirectionOutbound && m.Body == body && !claimed[m.ID] &&
-				(m.ToNumber == "" || m.ToNumber == to) && (m.ReceivedAt.IsZero() || !m.ReceivedAt.Before(since)) {
-				return m.ID, "sent", nil
-			}
-		}
-	}
-	return "", "", nil
+	return p.findMessage(ctx, func(c apiclient.Conversation) bool { return c.Participant == to }, to, from, body, since, claimed)
 }
 
 // findGroupSMS looks for an outbound message with body in an iMessage group whose members
 // are exactly members (E.164): a group message starts a new group, so the group is looked up
 // by its members, not by an id the lost answer would have carried.
 func (p *Path) findGroupSMS(ctx context.Context, members []string, from, body string, since time.Time, claimed map[string]bool) (string, string, error) {
+	return p.findMessage(ctx, func(c apiclient.Conversation) bool { return c.IsGroup && sameMembers(c.Participants, members) }, "", from, body, since, claimed)
+}
+
+// findMessage looks, in the latest conversations that match (and are from `from` when the
+// sender number is known), for an outbound message with body sent since, not claimed, and to
+// `to` when the message names its recipient and to is given.
+func (p *Path) findMessage(ctx context.Context, match func(apiclient.Conversation) bool, to, from, body string, since time.Time, claimed map[string]bool) (string, string, error) {
 	convs, err := p.API.ListConversations(ctx, apiclient.ListParams{Limit: 50})
 	if err != nil {
 		return "", "", err
 	}
 	for _, c := range convs.Data {
-		if !c.IsGroup || !sameMembers(c.Participants, members) || (from != "" && c.PhoneNumber != "" && c.PhoneNumber != from) {
+		if !match(c) || (from != "" && c.PhoneNumber != "" && c.PhoneNumber != from) {
 			continue
 		}
 		msgs, err := p.API.ListConversationMessages(ctx, c.ID, apiclient.CursorParams{Limit: 100, After: since})
@@ -139,7 +127,7 @@ func (p *Path) findGroupSMS(ctx context.Context, members []string, from, body st
 		}
 		for _, m := range msgs.Data {
 			if m.Direction == apiclient.DirectionOutbound && m.Body == body && !claimed[m.ID] &&
-				(m.ReceivedAt.IsZero() || !m.ReceivedAt.Before(since)) {
+				(to == "" || m.ToNumber == "" || m.ToNumber == to) && (m.ReceivedAt.IsZero() || !m.ReceivedAt.Before(since)) {
 				return m.ID, "sent", nil
 			}
 		}
