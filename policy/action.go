@@ -25,7 +25,8 @@ const (
 	KindRouteNumber   Kind = "route_number"   // attach a number to an agent or detach it: confirm [agent_change]
 	// KindOperatorCode is a one-time confirmation code texted to the operator's own phone: it
 	// counts against the operator-code cap (OperatorCodesMax per OperatorCodesWindow, across
-	// every process sharing the state), so a looping model cannot spam the operator.
+	// every process sharing the state and every caller account), so a looping model cannot
+	// spam the operator.
 	KindOperatorCode Kind = "operator_code"
 	KindCampaign     Kind = "campaign" // approve a campaign's plan: content rules on Texts; confirm [campaign]
 )

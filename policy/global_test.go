@@ -230,3 +230,26 @@ func TestGlobalLimitsPolicyFile(t *testing.T) {
 		t.Errorf("engine config = %+v", eng.Config().GlobalLimits)
 	}
 }
+
+// TestOperatorCodesCappedAcrossAccounts: the operator has one phone, so the cap on
+// confirmation codes texted to it counts every caller account's codes together: codes sent
+// for A leave B none until the window passes.
+func TestOperatorCodesCappedAcrossAccounts(t *testing.T) {
+	cfg := Config{Limits: loose, QuietHours: "off"}
+	_, clk, envs := callerEnvs(t, cfg, acctA, acctB)
+	a, b := envs[0], envs[1]
+	code := Action{Tool: "buy_number", Kind: KindOperatorCode, Details: map[string]string{"confirms": "buy_number"}}
+	for range OperatorCodesMax - 1 {
+		a.send(t, code)
+	}
+	b.send(t, code)
+	for _, e := range []*env{a, b} {
+		if d := e.eval(t, code); d.Outcome != Deny || !hasRule(d, RuleRateLimit) {
+			t.Fatalf("code %d across two accounts: %s %v; want the operator-code cap", OperatorCodesMax+1, d.Outcome, d.Rules)
+		}
+	}
+	clk.Advance(OperatorCodesWindow + time.Second)
+	if d := b.eval(t, code); d.Outcome == Deny {
+		t.Fatalf("after the window: %v", d.Rules)
+	}
+}

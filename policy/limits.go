@@ -19,7 +19,9 @@ const (
 	evCalls        = "calls"
 	evNewRecipient = "new_recipients"
 	evNumberBought = "numbers_bought"
-	evOperatorCode = "operator_codes"
+	// evOperatorCode is operator-wide (store.GlobalPrefix): the operator has one phone, so
+	// with callers' own keys (one account each) the cap still counts every account's codes.
+	evOperatorCode = store.GlobalPrefix + "operator_codes"
 )
 
 // The operator-code cap: confirmation codes texted to the operator's phone (each is billed).
