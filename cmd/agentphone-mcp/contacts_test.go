@@ -30,6 +30,7 @@ func TestContactsImport(t *testing.T) {
 		"Bad,Row,call me\n" +
 		"Police,,911\n" +
 		"Ada,Again,+16502530001\n" +
+		"Esc,Ape,\x1b[2J650 253 0009\n" +
 		"Grace,Hopper,650-253-0003\n"
 	if err := os.WriteFile(csvPath, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
@@ -58,10 +59,13 @@ func TestContactsImport(t *testing.T) {
 		t.Fatalf("dry run exited %d: %s %s", code, out, errOut)
 	}
 	for _, want := range []string{"3 contacts to import", "+16502530001  Ada Lovelace", "+16502530003  Grace Hopper",
-		"3 rows refused", "call me", "invalid_number", "911", "emergency", "duplicate", "the same number as line 2", "Nothing was written"} {
+		"4 rows refused", "call me", "unsafe_text", "invalid_number", "911", "emergency", "duplicate", "the same number as line 2", "Nothing was written"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("dry run output lacks %q:\n%s", want, out)
 		}
+	}
+	if strings.Contains(out, "\x1b") {
+		t.Fatalf("the dry run printed a refused row's terminal escape to the operator's terminal:\n%q", out)
 	}
 	if got := len(contacts()); got != before {
 		t.Fatalf("the dry run wrote %d contacts", got-before)
@@ -120,5 +124,56 @@ func TestDemoCallCampaign(t *testing.T) {
 	}
 	if strings.Contains(out, "in progress 3") {
 		t.Errorf("more than two calls at once:\n%s", out)
+	}
+}
+
+// TestReadContactsCSVHostileRows: a spreadsheet's export (a UTF-8 BOM, CRLF line ends,
+// quoted commas, a quoted field across lines) reads as the operator wrote it; a name that a
+// spreadsheet would run as a formula (=cmd|..., @SUM, +, -) or that carries terminal control
+// or hidden characters is refused with its rule, never imported (it would be stored in the
+// account, shown in every later export, and texted as {{name}}).
+func TestReadContactsCSVHostileRows(t *testing.T) {
+	body := "\ufeffName,Phone\r\n" +
+		"\"Lovelace, Ada\",(650) 253-0001\r\n" +
+		"\"Multi\nLine\",+1 650 253 0002\r\n" +
+		"=cmd|' /C calc'!A0,+1 650 253 0003\r\n" +
+		"@SUM(1+1)*cmd|' /C calc'!A0,+1 650 253 0004\r\n" +
+		"Eve\x1b]0;pwned\x07,+1 650 253 0005\r\n" +
+		"Mal\u202eecnav,+1 650 253 0006\r\n" +
+		"Grace Hopper,\"=HYPERLINK(\"\"http://x\"\")\"\r\n" +
+		"\"Turing, Alan\",650.253.0007\r\n"
+	rows, err := readContactsCSV(strings.NewReader(body), "", "", "US")
+	if err != nil {
+		t.Fatalf("a BOM-prefixed CRLF export was refused: %v", err)
+	}
+	type want struct {
+		line       int
+		name, e164 string
+		skip       string
+	}
+	wants := []want{
+		{2, "Lovelace, Ada", "+16502530001", ""},
+		{3, "Multi\nLine", "", "unsafe_text"},
+		{5, "", "", "formula"},
+		{6, "", "", "formula"},
+		{7, "", "", "unsafe_text"},
+		{8, "", "", "unsafe_text"},
+		{9, "", "", "formula"},
+		{10, "Turing, Alan", "+16502530007", ""},
+	}
+	if len(rows) != len(wants) {
+		t.Fatalf("%d rows, want %d: %+v", len(rows), len(wants), rows)
+	}
+	for i, w := range wants {
+		r := rows[i]
+		if r.line != w.line || r.skip != w.skip || (w.skip == "" && (r.name != w.name || r.e164 != w.e164)) {
+			t.Errorf("row %d: got line %d name %q e164 %q skip %q (%s); want %+v", i, r.line, r.name, r.e164, r.skip, r.why, w)
+		}
+		if r.skip != "" && r.why == "" {
+			t.Errorf("row %d refused without a reason", i)
+		}
+		if strings.ContainsAny(r.raw, "\x1b\x07") || strings.ContainsAny(r.name, "\x1b\x07") && r.skip == "" {
+			t.Errorf("row %d keeps control characters: %q", i, r.name)
+		}
 	}
 }
