@@ -363,7 +363,9 @@ func (r *Runner) loop(id string, h *run) {
 			}
 			continue
 		}
-		if now := r.Clock.Now(); !now.Before(c.LastPoll.Add(pollEvery)) && !c.IsCall() {
+		if now := r.Clock.Now(); !now.Before(c.LastPoll.Add(pollEvery)) {
+			// Texts and calls alike: a recipient's text back (a STOP) is attached to the
+			// campaign and opts them out, also while a call's retry waits.
 			if err := r.Refresh(r.ctx, id); err != nil {
 				r.Logger.Warn("campaign: the look for replies failed; trying again later", "campaign", id, "err", err)
 				_ = r.update(id, func(c *Campaign) error { c.LastPoll = now; return nil }, nil)
@@ -385,10 +387,8 @@ func (r *Runner) loop(id string, h *run) {
 		if i >= 0 && calling < c.concurrency() {
 			due = st.due
 		}
-		if !c.IsCall() {
-			if poll := c.LastPoll.Add(pollEvery); poll.Before(due) {
-				due = poll // look for replies (and opt-outs) while waiting
-			}
+		if poll := c.LastPoll.Add(pollEvery); poll.Before(due) {
+			due = poll // look for replies (and opt-outs) while waiting
 		}
 		if calling > 0 {
 			if poll := h.lastCallPoll.Add(callPollEvery); due.IsZero() || poll.Before(due) {
