@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -89,5 +90,57 @@ func TestCampaignAPIErrorTextIsData(t *testing.T) {
 	}
 	if notice, _ := r.data["notice"].(string); !strings.Contains(notice, "not instructions") {
 		t.Fatalf("the API's words in problems[] are not labelled as data: %v", r.data)
+	}
+}
+
+// TestCreateCampaignInputValidation: bad arguments are a clear error that creates nothing.
+func TestCreateCampaignInputValidation(t *testing.T) {
+	h, c, numberID, _ := campaignHarness(t)
+	base := campaignArgs(numberID, 10, recipients("+16502530001"))
+	many := make([]string, 201)
+	for i := range many {
+		many[i] = fmt.Sprintf("+1650253%04d", i)
+	}
+	for name, tc := range map[string]struct {
+		args map[string]any
+		want string
+	}{
+		"201 recipients":      {campaignArgs(numberID, 10, recipients(many...)), "201 recipients is more than this server's limit of 200"},
+		"per_minute 61":       {with(base, "per_minute", 61), "per_minute must be between 1 and 60"},
+		"per_minute -1":       {with(base, "per_minute", -1), "per_minute must be between 1 and 60"},
+		"unknown field":       {with(base, "priority", "high"), "priority"},
+		"unknown nested":      {with(base, "recipients", []any{map[string]any{"phone": "+16502530001"}}), "phone"},
+		"empty recipients":    {with(base, "recipients", []any{}), "recipients is required"},
+		"both number and id":  {with(base, "recipients", []any{map[string]any{"phone_number": "+16502530001", "contact_id": "ct_1"}}), "exactly one of phone_number or contact_id"},
+		"neither":             {with(base, "recipients", []any{map[string]any{"variables": map[string]any{"name": "x"}}}), "exactly one of phone_number or contact_id"},
+		"secret in template":  {with(base, "template", "Hi {{name}}, the key is sk_live_"+strings.Repeat("Zq9x", 8)), "secret"},
+		"no sender":           {with(base, "number_id", ""), "exactly one of agent_id or number_id"},
+		"channel fax":         {with(base, "channel", "fax"), "not supported"},
+	} {
+		r := h.call(c, "create_campaign", tc.args)
+		if !r.isError || !strings.Contains(r.text, tc.want) {
+			t.Errorf("%s: want an error naming %q, got (error %v) %s", name, tc.want, r.isError, r.text)
+		}
+	}
+	if list := h.mustOK(h.call(c, "list_campaigns", nil), "list_campaigns"); list.data["total"].(float64) != 0 {
+		t.Fatalf("bad arguments created a campaign: %v", list.data)
+	}
+}
+
+// TestCampaignMaxConfig: AGENTPHONE_CAMPAIGN_MAX below 1 is refused at start (0 used to
+// mean the default of 200 silently, the opposite of what an operator writing 0 means).
+func TestCampaignMaxConfig(t *testing.T) {
+	for _, v := range []string{"0", "-1"} {
+		cfg, err := ConfigFromEnv([]string{"AGENTPHONE_CAMPAIGN_MAX=" + v})
+		if err == nil {
+			err = cfg.Validate()
+		}
+		if err == nil || !strings.Contains(err.Error(), "AGENTPHONE_CAMPAIGN_MAX") {
+			t.Errorf("AGENTPHONE_CAMPAIGN_MAX=%s: %v, want a refusal naming it", v, err)
+		}
+	}
+	cfg, err := ConfigFromEnv([]string{"AGENTPHONE_CAMPAIGN_MAX=2000"})
+	if err != nil || cfg.Validate() != nil || cfg.CampaignMax != 2000 {
+		t.Fatalf("AGENTPHONE_CAMPAIGN_MAX=2000: %v %d", err, cfg.CampaignMax)
 	}
 }

@@ -118,7 +118,7 @@ func createCampaignTool(d *Deps) Tool {
 		}
 		planView := planData(plan)
 		if plan.Reach == 0 {
-			return errorResult(fmt.Sprintf("create_campaign: no recipient can be reached (%d excluded; see plan.excluded). Nothing was done.", len(plan.Excluded)),
+			return errorResult(fmt.Sprintf("create_campaign: no recipient can be reached (%d excluded: %s; see plan.excluded). Nothing was done.", len(plan.Excluded), exclusionTally(plan)),
 				map[string]any{"status": "nothing_to_send", "plan": planView})
 		}
 		id := campaign.NewID()
@@ -241,8 +241,8 @@ func planData(p *campaign.Plan) map[string]any {
 	return v
 }
 
-// planDetails are the plan's figures a human must see in the preview (and the elicitation).
-func planDetails(a createCampaignArgs, p *campaign.Plan) map[string]string {
+// exclusionTally counts a plan's exclusions by rule ("emergency 1, secret_in_content 3").
+func exclusionTally(p *campaign.Plan) string {
 	byRule := map[string]int{}
 	for _, e := range p.Excluded {
 		byRule[e.Rule]++
@@ -251,6 +251,11 @@ func planDetails(a createCampaignArgs, p *campaign.Plan) map[string]string {
 	for rule, n := range byRule {
 		ex = append(ex, fmt.Sprintf("%s %d", rule, n))
 	}
+	return strings.Join(sortedStrings(ex), ", ")
+}
+
+// planDetails are the plan's figures a human must see in the preview (and the elicitation).
+func planDetails(a createCampaignArgs, p *campaign.Plan) map[string]string {
 	sender := "agent " + a.AgentID
 	if a.NumberID != "" {
 		sender = "number " + a.NumberID
@@ -259,7 +264,7 @@ func planDetails(a createCampaignArgs, p *campaign.Plan) map[string]string {
 		"campaign":   a.Name,
 		"sender":     sender,
 		"reach":      fmt.Sprintf("%d of %d recipients", p.Reach, len(a.Recipients)),
-		"excluded":   strings.Join(sortedStrings(ex), ", "),
+		"excluded":   exclusionTally(p),
 		"pace":       fmt.Sprintf("%d per minute", p.PerMinute),
 		"finish_by":  p.FinishBy.UTC().Format(time.RFC3339),
 		"cost":       fmt.Sprintf("$%s (%d segments, %s)", p.Cost.USD, p.Cost.Segments, p.Cost.Basis),
