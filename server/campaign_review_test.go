@@ -1,7 +1,9 @@
 package server
 
 import (
+	"encoding/json"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -105,17 +107,17 @@ func TestCreateCampaignInputValidation(t *testing.T) {
 		args map[string]any
 		want string
 	}{
-		"201 recipients":      {campaignArgs(numberID, 10, recipients(many...)), "201 recipients is more than this server's limit of 200"},
-		"per_minute 61":       {with(base, "per_minute", 61), "per_minute must be between 1 and 60"},
-		"per_minute -1":       {with(base, "per_minute", -1), "per_minute must be between 1 and 60"},
-		"unknown field":       {with(base, "priority", "high"), "priority"},
-		"unknown nested":      {with(base, "recipients", []any{map[string]any{"phone": "+16502530001"}}), "phone"},
-		"empty recipients":    {with(base, "recipients", []any{}), "recipients is required"},
-		"both number and id":  {with(base, "recipients", []any{map[string]any{"phone_number": "+16502530001", "contact_id": "ct_1"}}), "exactly one of phone_number or contact_id"},
-		"neither":             {with(base, "recipients", []any{map[string]any{"variables": map[string]any{"name": "x"}}}), "exactly one of phone_number or contact_id"},
-		"secret in template":  {with(base, "template", "Hi {{name}}, the key is sk_live_"+strings.Repeat("Zq9x", 8)), "secret"},
-		"no sender":           {with(base, "number_id", ""), "exactly one of agent_id or number_id"},
-		"channel fax":         {with(base, "channel", "fax"), "not supported"},
+		"201 recipients":     {campaignArgs(numberID, 10, recipients(many...)), "201 recipients is more than this server's limit of 200"},
+		"per_minute 61":      {with(base, "per_minute", 61), "per_minute must be between 1 and 60"},
+		"per_minute -1":      {with(base, "per_minute", -1), "per_minute must be between 1 and 60"},
+		"unknown field":      {with(base, "priority", "high"), "priority"},
+		"unknown nested":     {with(base, "recipients", []any{map[string]any{"phone": "+16502530001"}}), "phone"},
+		"empty recipients":   {with(base, "recipients", []any{}), "recipients is required"},
+		"both number and id": {with(base, "recipients", []any{map[string]any{"phone_number": "+16502530001", "contact_id": "ct_1"}}), "exactly one of phone_number or contact_id"},
+		"neither":            {with(base, "recipients", []any{map[string]any{"variables": map[string]any{"name": "x"}}}), "exactly one of phone_number or contact_id"},
+		"secret in template": {with(base, "template", "Hi {{name}}, the key is sk_live_"+strings.Repeat("Zq9x", 8)), "secret"},
+		"no sender":          {with(base, "number_id", ""), "exactly one of agent_id or number_id"},
+		"channel fax":        {with(base, "channel", "fax"), "not supported"},
 	} {
 		r := h.call(c, "create_campaign", tc.args)
 		if !r.isError || !strings.Contains(r.text, tc.want) {
@@ -142,5 +144,41 @@ func TestCampaignMaxConfig(t *testing.T) {
 	cfg, err := ConfigFromEnv([]string{"AGENTPHONE_CAMPAIGN_MAX=2000"})
 	if err != nil || cfg.Validate() != nil || cfg.CampaignMax != 2000 {
 		t.Fatalf("AGENTPHONE_CAMPAIGN_MAX=2000: %v %d", err, cfg.CampaignMax)
+	}
+}
+
+// TestCampaignSteersAreAudited: pause, resume and cancel each leave an audit line carrying
+// the campaign id (who steered it, to what status); a refused steer leaves none.
+func TestCampaignSteersAreAudited(t *testing.T) {
+	h, c, numberID, _ := campaignHarness(t)
+	id, _ := h.startCampaign(c, campaignArgs(numberID, 1, recipients("+16502530001", "+16502530002", "+16502530003")))
+	h.settle(id)
+	for _, tool := range []string{"pause_campaign", "resume_campaign", "cancel_campaign", "cancel_campaign"} {
+		h.call(c, tool, map[string]any{"campaign_id": id})
+	}
+	raw, err := os.ReadFile(h.app.cfg.AuditLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][]string{}
+	for _, line := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
+		var l struct {
+			Tool      string `json:"tool"`
+			Campaign  string `json:"campaign"`
+			APIStatus string `json:"api_status"`
+		}
+		if err := json.Unmarshal([]byte(line), &l); err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasSuffix(l.Tool, "_campaign") && l.Tool != "create_campaign" {
+			if l.Campaign != id {
+				t.Fatalf("a steer's audit line lacks the campaign id: %s", line)
+			}
+			got[l.Tool] = append(got[l.Tool], l.APIStatus)
+		}
+	}
+	if len(got["pause_campaign"]) != 1 || got["pause_campaign"][0] != "paused" || len(got["resume_campaign"]) != 1 ||
+		len(got["cancel_campaign"]) != 1 || got["cancel_campaign"][0] != "canceled" {
+		t.Fatalf("steer audit lines: %v", got)
 	}
 }

@@ -332,7 +332,7 @@ func pauseCampaignTool(d *Deps) Tool {
 		name: "pause_campaign", title: "Pause campaign", toolset: ToolsetCampaigns, effect: steers,
 		desc: "Stops sending until resumed.",
 	}, func(ctx context.Context, c *call, args campaignIDArgs) *mcp.CallToolResult {
-		return d.campaignResult(c.tool, args.CampaignID, d.Campaigns.Pause)
+		return d.campaignResult(c.tool, args.CampaignID, d.steerAudited(ctx, c.tool, d.Campaigns.Pause))
 	})
 }
 
@@ -341,7 +341,7 @@ func resumeCampaignTool(d *Deps) Tool {
 		name: "resume_campaign", title: "Resume campaign", toolset: ToolsetCampaigns, effect: steers,
 		desc: "Resumes sending.",
 	}, func(ctx context.Context, c *call, args campaignIDArgs) *mcp.CallToolResult {
-		return d.campaignResult(c.tool, args.CampaignID, d.Campaigns.Resume)
+		return d.campaignResult(c.tool, args.CampaignID, d.steerAudited(ctx, c.tool, d.Campaigns.Resume))
 	})
 }
 
@@ -350,8 +350,24 @@ func cancelCampaignTool(d *Deps) Tool {
 		name: "cancel_campaign", title: "Cancel campaign", toolset: ToolsetCampaigns, effect: destroys,
 		desc: "Unsent messages are dropped.",
 	}, func(ctx context.Context, c *call, args campaignIDArgs) *mcp.CallToolResult {
-		return d.campaignResult(c.tool, args.CampaignID, d.Campaigns.Cancel)
+		return d.campaignResult(c.tool, args.CampaignID, d.steerAudited(ctx, c.tool, d.Campaigns.Cancel))
 	})
+}
+
+// steerAudited is op (pause, resume, cancel) with an audit line carrying the campaign id
+// when it changed the campaign: who steered it, when, and to what status.
+func (d *Deps) steerAudited(ctx context.Context, tool string, op func(string) (*campaign.Campaign, error)) func(string) (*campaign.Campaign, error) {
+	return func(id string) (*campaign.Campaign, error) {
+		cmp, err := op(id)
+		if err != nil {
+			return cmp, err
+		}
+		a := policy.Action{Tool: tool, Kind: policy.KindOther, Principal: d.PrincipalFor(ctx), CampaignID: cmp.ID}
+		if err := d.Policy.Record(ctx, a, policy.Decision{Outcome: policy.Allow}, policy.Result{APIID: cmp.ID, APIStatus: string(cmp.Status)}); err != nil {
+			d.logger().Error("recording a campaign's steer failed", "tool", tool, "campaign", cmp.ID, "err", err)
+		}
+		return cmp, nil
+	}
 }
 
 // campaignResult runs op on the campaign and renders it.
