@@ -597,7 +597,7 @@ func (r *Runner) sendOne(c *Campaign, i int, rc Recipient) {
 		r.hold(c.ID, now.Add(policyRetry), "policy_error")
 		return
 	}
-	if r.refuse(c.ID, i, dec, rc.Approved, now) {
+	if r.refuse(a, i, dec, rc.Approved, now) {
 		return
 	}
 	// Last look: a cancel or pause since the loop loaded the campaign stops this send.
@@ -615,7 +615,7 @@ func (r *Runner) sendOne(c *Campaign, i int, rc Recipient) {
 		},
 	})
 	if res.Refused != nil {
-		r.refused(c.ID, i, res.Refused, rc.Approved, now)
+		r.refused(a, i, res.Refused, rc.Approved, now)
 		return
 	}
 	_ = r.update(c.ID, func(c *Campaign) error {
@@ -649,10 +649,12 @@ func apiReason(err error) string {
 	return "AgentPhone: " + s
 }
 
-// refuse acts on a decision that does not let recipient i be sent now: quiet hours defer
-// it, a cap holds the whole run, anything else skips it (opted out meanwhile, a confirm
-// rule the plan's approval did not cover). It reports false when the decision allows.
-func (r *Runner) refuse(id string, i int, d policy.Decision, approved []string, now time.Time) bool {
+// refuse acts on a decision that does not let recipient i be sent now (a, the send's
+// action): quiet hours defer it, a cap holds the whole run, anything else skips it (opted
+// out meanwhile, a confirm rule the plan's approval did not cover), with an audit line
+// carrying the campaign id. It reports false when the decision allows.
+func (r *Runner) refuse(a policy.Action, i int, d policy.Decision, approved []string, now time.Time) bool {
+	id := a.CampaignID
 	var quiet bool
 	var capped string // the cap rule that holds the run
 	var skip *policy.RuleHit
@@ -690,6 +692,9 @@ func (r *Runner) refuse(id string, i int, d policy.Decision, approved []string, 
 		reason := skip.Reason
 		if d.Outcome == policy.Confirm {
 			reason = "needs a confirmation the campaign's approval did not cover: " + reason
+		}
+		if err := r.Path.Policy.Record(r.ctx, a, d, policy.Result{ConfirmMethod: "campaign", APIStatus: "skipped by the campaign"}); err != nil {
+			r.Logger.Error("campaign: recording a skipped recipient failed", "campaign", id, "err", err)
 		}
 		_ = r.update(id, func(c *Campaign) error {
 			p := c.rec(i)

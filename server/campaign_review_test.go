@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/agentphone-mcp/agentphone-mcp/sandbox"
+	"github.com/agentphone-mcp/agentphone-mcp/store"
 )
 
 // TestCampaignPlanReviewProbes: number traps in several spellings, the reason texts and the
@@ -180,5 +181,50 @@ func TestCampaignSteersAreAudited(t *testing.T) {
 	if len(got["pause_campaign"]) != 1 || got["pause_campaign"][0] != "paused" || len(got["resume_campaign"]) != 1 ||
 		len(got["cancel_campaign"]) != 1 || got["cancel_campaign"][0] != "canceled" {
 		t.Fatalf("steer audit lines: %v", got)
+	}
+}
+
+// TestCampaignSkipIsAudited: a recipient the run skips at send time (the operator opted
+// them out mid-run) leaves a deny line naming the rule and carrying the campaign id.
+func TestCampaignSkipIsAudited(t *testing.T) {
+	h, c, numberID, _ := campaignHarness(t)
+	nums := []string{"+16502530001", "+16502530002", "+16502530003"}
+	id, _ := h.startCampaign(c, campaignArgs(numberID, 1, recipients(nums...)))
+	h.settle(id)
+	if _, err := h.app.store.AddOptOut(h.ctx, store.OptOut{E164: nums[1], At: h.clk.Now(), Source: "operator"}); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		h.clk.Advance(time.Minute)
+		h.settle(id)
+	}
+	if got := h.sentTo(numberID); got[nums[1]] != 0 || got[nums[2]] != 1 {
+		t.Fatalf("sent %v", got)
+	}
+	raw, err := os.ReadFile(h.app.cfg.AuditLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found bool
+	for _, line := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
+		var l struct {
+			Tool     string   `json:"tool"`
+			Decision string   `json:"decision"`
+			Rules    []string `json:"rules"`
+			Target   string   `json:"target"`
+			Campaign string   `json:"campaign"`
+		}
+		if err := json.Unmarshal([]byte(line), &l); err != nil {
+			t.Fatal(err)
+		}
+		if l.Tool == "campaign" && l.Target == nums[1] {
+			if l.Decision != "deny" || len(l.Rules) == 0 || l.Rules[0] != "opted_out" || l.Campaign != id {
+				t.Fatalf("the skip's audit line: %s", line)
+			}
+			found = true
+		}
+	}
+	if !found {
+		t.Fatal("the recipient skipped at send time left no audit line")
 	}
 }
