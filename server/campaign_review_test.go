@@ -228,3 +228,82 @@ func TestCampaignSkipIsAudited(t *testing.T) {
 		t.Fatal("the recipient skipped at send time left no audit line")
 	}
 }
+
+// TestCampaignStopBeforeReachedNoToolReads: a queued recipient who texts STOP before the run
+// reaches them is never texted, though no tool read the inbox and the run's look for
+// replies passes over their text (it was not a reply to the campaign yet).
+func TestCampaignStopBeforeReachedNoToolReads(t *testing.T) {
+	h, c, numberID, phone := campaignHarness(t)
+	nums := []string{"+16502530001", "+16502530002", "+16502530003"}
+	id, _ := h.startCampaign(c, campaignArgs(numberID, 1, recipients(nums...)))
+	h.settle(id)
+	if _, err := h.sb.InjectInboundSMS(nums[2], phone, "unsubscribe"); err != nil {
+		t.Fatal(err)
+	}
+	for range 4 {
+		h.clk.Advance(time.Minute)
+		h.settle(id)
+	}
+	if got := h.sentTo(numberID); got[nums[2]] != 0 || got[nums[1]] != 1 {
+		t.Fatalf("sent %v", got)
+	}
+	status, n := h.counts(c, id)
+	if status != "completed" {
+		t.Fatalf("status %s", status)
+	}
+	wantCounts(t, n, map[string]int{"sent": 2, "skipped": 1, "opt_outs": 1})
+}
+
+// TestCampaignApprovalBindsEveryPart: a token approves exactly its plan; any change of
+// order, variables, name, sender, pace, channel, topic, greeting, concurrency or retry
+// needs a new approval; a used token never starts a second campaign.
+func TestCampaignApprovalBindsEveryPart(t *testing.T) {
+	path := writePolicyFile(t, `{"allowlist": ["+1650253", "+1650555"], "limits": {"calls_hour": 100}}`)
+	h := newHarness(t, func(c *Config) { c.PolicyFile = path })
+	c := h.connect("inprocess")
+	agentID, numberID, _ := h.setupAgentWithNumber(c)
+	sms := campaignArgs(numberID, 10, recipients("+16502530001", "+16502530002"))
+	calls := callCampaignArgs(agentID, "+16505550200", "+16505550201")
+	calls["retry_no_answer"], calls["concurrent_calls"] = true, 2
+	swapped := campaignArgs(numberID, 10, recipients("+16502530001", "+16502530002"))
+	rs := swapped["recipients"].([]any)
+	rs[0], rs[1] = rs[1], rs[0]
+	otherVars := campaignArgs(numberID, 10, recipients("+16502530001", "+16502530002"))
+	otherVars["recipients"].([]any)[1].(map[string]any)["variables"] = map[string]any{"name": "Mallory"}
+	for name, tc := range map[string]struct{ previewed, presented map[string]any }{
+		"sms order":        {sms, swapped},
+		"sms variables":    {sms, otherVars},
+		"sms name":         {sms, with(sms, "name", "Other")},
+		"sms sender":       {sms, with(with(sms, "number_id", ""), "agent_id", agentID)},
+		"sms channel":      {sms, with(sms, "channel", "sms")},
+		"call topic":       {calls, with(calls, "topic", "sell {{name}} a timeshare at {{time}}")},
+		"call greeting":    {calls, with(calls, "initial_greeting", "Hi {{name}}!")},
+		"call concurrency": {calls, with(calls, "concurrent_calls", 1)},
+		"call retry":       {calls, with(calls, "retry_no_answer", false)},
+		"call pace":        {calls, with(calls, "per_minute", 30)},
+		"sms to call":      {sms, calls},
+	} {
+		first := h.call(c, "create_campaign", tc.previewed)
+		tok := first.str("confirmation_token")
+		if tok == "" {
+			t.Fatalf("%s: no token: %s", name, first.text)
+		}
+		r := h.call(c, "create_campaign", with(tc.presented, "confirmation_token", tok))
+		if !r.isError || r.str("status") != "confirmation_refused" {
+			t.Fatalf("%s: the approval of one plan started another: %s", name, r.text)
+		}
+		// The token is spent by the mismatch: it cannot start even its own plan now.
+		if r := h.call(c, "create_campaign", with(tc.previewed, "confirmation_token", tok)); !r.isError {
+			t.Fatalf("%s: a token outlived a refused presentation: %s", name, r.text)
+		}
+	}
+	first := h.call(c, "create_campaign", sms)
+	tok := first.str("confirmation_token")
+	h.mustOK(h.call(c, "create_campaign", with(sms, "confirmation_token", tok)), "approved")
+	if r := h.call(c, "create_campaign", with(sms, "confirmation_token", tok)); !r.isError || r.str("status") != "confirmation_refused" {
+		t.Fatalf("a used token started a second campaign: %s", r.text)
+	}
+	if list := h.mustOK(h.call(c, "list_campaigns", nil), "list"); list.data["total"].(float64) != 1 {
+		t.Fatalf("%v campaigns, want 1", list.data["total"])
+	}
+}
