@@ -19,6 +19,7 @@ import (
 	"github.com/agentphone-mcp/agentphone-mcp/outbound"
 	"github.com/agentphone-mcp/agentphone-mcp/policy"
 	"github.com/agentphone-mcp/agentphone-mcp/policy/phone"
+	"github.com/agentphone-mcp/agentphone-mcp/policy/text"
 	"github.com/agentphone-mcp/agentphone-mcp/store"
 	"github.com/agentphone-mcp/agentphone-mcp/store/filelock"
 )
@@ -666,10 +667,20 @@ func (r *Runner) refuse(a policy.Action, i int, d policy.Decision, approved []st
 			switch h.ID {
 			case policy.RuleQuietHours:
 				quiet = true
-			case policy.RuleRateLimit, policy.RuleGlobalLimit:
-				// A cap (the account's, or the operator's across all callers) holds the
-				// whole run until its window opens; it does not skip the recipient.
+			case policy.RuleGlobalLimit:
+				// The operator's cap across all callers holds the whole run until its
+				// window opens; it does not skip the recipient.
 				capped = h.ID
+			case policy.RuleRateLimit:
+				// The all-recipient hourly cap (segments or calls) holds the whole run; a
+				// cap of this one recipient (texted or called outside the campaign since
+				// the plan) skips them, as the plan excludes them: one person's window must
+				// not stop the list.
+				if r.sharedCapFull(a) {
+					capped = h.ID
+				} else if skip == nil {
+					skip = &d.Rules[k]
+				}
 			default:
 				if skip == nil {
 					skip = &d.Rules[k]
@@ -711,6 +722,20 @@ func (r *Runner) refuse(a policy.Action, i int, d policy.Decision, approved []st
 		r.hold(id, now.Add(policyRetry), "policy_error")
 	}
 	return true
+}
+
+// sharedCapFull reports whether a's send would overfill the all-recipient hourly cap (SMS
+// segments, or calls) now; true when the cap cannot be read (holding is the safe side).
+func (r *Runner) sharedCapFull(a policy.Action) bool {
+	budget, weight := r.Path.Policy.SMSSegmentBudget, text.SMS(a.Body).Segments
+	if a.Kind == policy.KindCall {
+		budget, weight = r.Path.Policy.CallBudget, 1
+	}
+	max, used, err := budget(r.ctx)
+	if err != nil {
+		return true
+	}
+	return max >= 0 && used+weight > max
 }
 
 // deferQuiet moves recipient i to its next calling window.

@@ -307,3 +307,27 @@ func TestCampaignApprovalBindsEveryPart(t *testing.T) {
 		t.Fatalf("%v campaigns, want 1", list.data["total"])
 	}
 }
+
+// TestCampaignPerRecipientCapDoesNotHoldTheRun: a recipient who reached their own cap
+// mid-run (texted outside the campaign) is skipped by that rule; the run does not hold the
+// whole list until that one person's window opens.
+func TestCampaignPerRecipientCapDoesNotHoldTheRun(t *testing.T) {
+	h, c, numberID, _ := campaignHarness(t) // sms_per_recipient_day 1
+	nums := []string{"+16502530001", "+16502530002", "+16502530003"}
+	id, _ := h.startCampaign(c, campaignArgs(numberID, 1, recipients(nums...)))
+	h.settle(id)
+	h.mustOK(h.call(c, "send_sms", map[string]any{"number_id": numberID, "to_number": nums[1], "body": "a text outside the campaign"}), "send_sms")
+	for range 4 {
+		h.clk.Advance(time.Minute)
+		h.settle(id)
+	}
+	got := h.sentTo(numberID)
+	if got[nums[2]] != 1 || got[nums[1]] != 1 {
+		t.Fatalf("the run held for one recipient's cap: sent %v", got)
+	}
+	r := h.mustOK(h.call(c, "get_campaign", map[string]any{"campaign_id": id}), "get_campaign")
+	wantCounts(t, r.data["counts"].(map[string]any), map[string]int{"sent": 2, "skipped": 1})
+	if r.str("status") != "completed" {
+		t.Fatalf("status %s: %s", r.str("status"), r.text)
+	}
+}
