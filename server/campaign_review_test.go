@@ -331,3 +331,44 @@ func TestCampaignPerRecipientCapDoesNotHoldTheRun(t *testing.T) {
 		t.Fatalf("status %s: %s", r.str("status"), r.text)
 	}
 }
+
+// TestCampaignPreviewCarriesNoPhantomID: the preview's audit line names the plan (plan_hash)
+// and no campaign id (none exists yet); the approval's lines carry the id of the campaign
+// that runs, and the same plan_hash.
+func TestCampaignPreviewCarriesNoPhantomID(t *testing.T) {
+	h, c, numberID, _ := campaignHarness(t)
+	id, plan := h.startCampaign(c, campaignArgs(numberID, 10, recipients("+16502530001")))
+	raw, err := os.ReadFile(h.app.cfg.AuditLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var previews, approvals int
+	for _, line := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
+		var l struct {
+			Tool     string            `json:"tool"`
+			Campaign string            `json:"campaign"`
+			Phase    string            `json:"phase"`
+			Details  map[string]string `json:"details"`
+		}
+		if err := json.Unmarshal([]byte(line), &l); err != nil {
+			t.Fatal(err)
+		}
+		if l.Tool != "create_campaign" {
+			continue
+		}
+		if l.Phase != "outcome" && l.Details["plan_hash"] != plan["plan_hash"] {
+			t.Fatalf("a create_campaign line without the plan's hash: %s", line)
+		}
+		switch {
+		case l.Phase == "" && l.Campaign == "":
+			previews++
+		case l.Phase != "" && l.Campaign == id:
+			approvals++
+		default:
+			t.Fatalf("a create_campaign line names campaign %q (the campaign is %s): %s", l.Campaign, id, line)
+		}
+	}
+	if previews != 1 || approvals != 2 {
+		t.Fatalf("%d preview and %d approval lines, want 1 and 2", previews, approvals)
+	}
+}

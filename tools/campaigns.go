@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/agentphone-mcp/agentphone-mcp/campaign"
 	"github.com/agentphone-mcp/agentphone-mcp/policy"
@@ -126,6 +127,11 @@ func createCampaignTool(d *Deps) Tool {
 		bound["plan_hash"] = plan.Hash
 		action := policy.Action{Kind: policy.KindCampaign, Args: bound,
 			CampaignID: id, Details: planDetails(args, plan), BodyDetails: []string{"template", "topic", "greeting", "sample_1", "sample_2", "sample_3"}}
+		if d.campaignPreviewOnly(ctx, c, args.ConfirmationToken) {
+			// This call can only preview: no campaign will have this id (the approving call
+			// makes its own). The preview's audit line is found by its plan_hash detail.
+			action.CampaignID = ""
+		}
 		if args.call() {
 			// What the voice will speak is checked as make_call checks it (secrets, hidden
 			// characters, an instruction to deny being an AI).
@@ -155,6 +161,13 @@ func createCampaignTool(d *Deps) Tool {
 		}
 		return res
 	})
+}
+
+// campaignPreviewOnly reports whether this create_campaign call can only return a preview
+// (no token or elicitation answer presented, no form to show, confirmation on).
+func (d *Deps) campaignPreviewOnly(ctx context.Context, c *call, token string) bool {
+	return token == "" && server.ElicitationResponse(c.req.Params.InputResponses, confirmKey) == nil &&
+		!d.canElicit(ctx) && d.ConfirmMode != ConfirmOff
 }
 
 // checkCampaignArgs returns "" or what is wrong with args.

@@ -8,7 +8,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jonboulle/clockwork"
+
 	"github.com/agentphone-mcp/agentphone-mcp/apiclient"
+	"github.com/agentphone-mcp/agentphone-mcp/policy/audit"
 	"github.com/agentphone-mcp/agentphone-mcp/policy/keyguard"
 	"github.com/agentphone-mcp/agentphone-mcp/sandbox"
 )
@@ -175,5 +178,40 @@ func TestReadContactsCSVHostileRows(t *testing.T) {
 		if strings.ContainsAny(r.raw, "\x1b\x07") || strings.ContainsAny(r.name, "\x1b\x07") && r.skip == "" {
 			t.Errorf("row %d keeps control characters: %q", i, r.name)
 		}
+	}
+}
+
+// TestAuditShowCampaignIncludesItsPreview: `audit show --campaign ID` prints the lines
+// carrying the id and the create_campaign preview of the same plan (written before the
+// campaign had an id), and nothing of another campaign.
+func TestAuditShowCampaignIncludesItsPreview(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "audit.jsonl")
+	l, err := audit.Open(path, clockwork.NewFakeClock())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range []audit.Entry{
+		{Tool: "create_campaign", Decision: "confirm", Rules: []string{"campaign"}, Details: map[string]string{"plan_hash": "aaaa"}},
+		{Tool: "create_campaign", Decision: "confirm", Rules: []string{"campaign"}, Details: map[string]string{"plan_hash": "bbbb"}},
+		{Tool: "create_campaign", Decision: "confirm", Rules: []string{"campaign"}, Campaign: "cmp_1", Details: map[string]string{"plan_hash": "aaaa"}},
+		{Tool: "campaign", Decision: "allow", Rules: []string{}, Campaign: "cmp_1", Target: "+16502530001"},
+		{Tool: "campaign", Decision: "allow", Rules: []string{}, Campaign: "cmp_2", Target: "+16502530002"},
+		{Tool: "send_sms", Decision: "allow", Rules: []string{}, Target: "+16502530003"},
+	} {
+		if _, _, err := l.Append(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runCmd(t, []string{"AGENTPHONE_STATE_DIR=" + dir, "AGENTPHONE_AUDIT_LOG=" + path}, "audit", "show", "--campaign", "cmp_1", path)
+	if code != 0 {
+		t.Fatalf("audit show = %d %s", code, errOut)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 3 || !strings.Contains(lines[0], `"aaaa"`) || strings.Contains(out, "bbbb") || strings.Contains(out, "cmp_2") || strings.Contains(out, "send_sms") {
+		t.Fatalf("audit show --campaign cmp_1:\n%s", out)
 	}
 }
