@@ -110,7 +110,7 @@ func (r *Runner) Refresh(ctx context.Context, id string) error {
 		}
 	}
 	for i := range found {
-		out, err := r.Path.Policy.ObserveInbound(ctx, policy.Inbound{From: found[i].From, Text: found[i].Body, ID: found[i].ID, At: found[i].ReceivedAt})
+		out, err := r.Path.Policy.ObserveInbound(ctx, policy.Inbound{From: found[i].From, Text: found[i].Body, ID: found[i].ID, At: found[i].ReceivedAt, Campaign: id})
 		if err != nil {
 			return fmt.Errorf("campaign: record an opt-out: %w", err)
 		}

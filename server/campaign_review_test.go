@@ -372,3 +372,38 @@ func TestCampaignPreviewCarriesNoPhantomID(t *testing.T) {
 		t.Fatalf("%d preview and %d approval lines, want 1 and 2", previews, approvals)
 	}
 }
+
+// TestCampaignStopReplyAuditCarriesTheCampaign: the opt-out the run records from a
+// recipient's STOP reply is an audit line carrying the campaign id.
+func TestCampaignStopReplyAuditCarriesTheCampaign(t *testing.T) {
+	h, c, numberID, phone := campaignHarness(t)
+	nums := []string{"+16502530001", "+16502530002"}
+	id, _ := h.startCampaign(c, campaignArgs(numberID, 1, recipients(nums...)))
+	h.settle(id)
+	if _, err := h.sb.InjectInboundSMS(nums[0], phone, "stop please"); err != nil {
+		t.Fatal(err)
+	}
+	h.clk.Advance(time.Minute)
+	h.settle(id)
+	raw, err := os.ReadFile(h.app.cfg.AuditLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
+		var l struct {
+			Decision string `json:"decision"`
+			Target   string `json:"target"`
+			Campaign string `json:"campaign"`
+		}
+		if err := json.Unmarshal([]byte(line), &l); err != nil {
+			t.Fatal(err)
+		}
+		if l.Decision == "opt_out" && l.Target == nums[0] {
+			if l.Campaign != id {
+				t.Fatalf("the STOP's opt-out line lacks the campaign id: %s", line)
+			}
+			return
+		}
+	}
+	t.Fatal("no opt-out line for the STOP reply")
+}
