@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/agentphone-mcp/agentphone-mcp/sandbox"
 	"github.com/agentphone-mcp/agentphone-mcp/store"
@@ -406,4 +409,60 @@ func TestCampaignStopReplyAuditCarriesTheCampaign(t *testing.T) {
 		}
 	}
 	t.Fatal("no opt-out line for the STOP reply")
+}
+
+// TestWaitForCampaignReportsProgress: a client that asked for progress hears the counts as
+// the run goes (progress rising), and the wait returns the final report.
+func TestWaitForCampaignReportsProgress(t *testing.T) {
+	h, c, numberID, _ := campaignHarness(t)
+	var mu sync.Mutex
+	var got []float64
+	var msgs []string
+	c.OnNotification(func(n mcp.JSONRPCNotification) {
+		if n.Method != string(mcp.MethodNotificationProgress) {
+			return
+		}
+		p, _ := n.Params.AdditionalFields["progress"].(float64)
+		m, _ := n.Params.AdditionalFields["message"].(string)
+		mu.Lock()
+		got, msgs = append(got, p), append(msgs, m)
+		mu.Unlock()
+	})
+	id, _ := h.startCampaign(c, campaignArgs(numberID, 60, recipients("+16502530001", "+16502530002", "+16502530003")))
+	done := make(chan *mcp.CallToolResult, 1)
+	go func() {
+		req := mcp.CallToolRequest{}
+		req.Params.Name, req.Params.Arguments = "wait_for_campaign", map[string]any{"campaign_id": id}
+		req.Params.Meta = &mcp.Meta{ProgressToken: "w1"}
+		res, err := c.CallTool(h.ctx, req)
+		if err != nil {
+			t.Error(err)
+		}
+		done <- res
+	}()
+	for i := 0; ; i++ {
+		h.settle(id)
+		select {
+		case res := <-done:
+			if res == nil || res.IsError {
+				t.Fatalf("wait_for_campaign: %v", res)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if len(got) < 2 {
+				t.Fatalf("%d progress notifications (%v), want the counts as they change", len(got), msgs)
+			}
+			for k := 1; k < len(got); k++ {
+				if got[k] <= got[k-1] {
+					t.Fatalf("progress did not rise: %v", got)
+				}
+			}
+			return
+		case <-time.After(50 * time.Millisecond):
+		}
+		if i > 200 {
+			t.Fatal("wait_for_campaign did not return")
+		}
+		h.clk.Advance(time.Second)
+	}
 }
