@@ -466,3 +466,40 @@ func TestWaitForCampaignReportsProgress(t *testing.T) {
 		h.clk.Advance(time.Second)
 	}
 }
+
+// TestCampaignSendsCarryTheApprover: a campaign's sends are attributed in the ledger and the
+// audit log to the principal (session) that approved it, not to the process.
+func TestCampaignSendsCarryTheApprover(t *testing.T) {
+	h, c, numberID, _ := campaignHarness(t)
+	id, _ := h.startCampaign(c, campaignArgs(numberID, 10, recipients("+16502530001")))
+	h.settle(id)
+	raw, err := os.ReadFile(h.app.cfg.AuditLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var approver string
+	sends := 0
+	for _, line := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
+		var l struct {
+			Tool      string `json:"tool"`
+			Phase     string `json:"phase"`
+			Campaign  string `json:"campaign"`
+			Principal string `json:"principal"`
+		}
+		if err := json.Unmarshal([]byte(line), &l); err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case l.Tool == "create_campaign" && l.Campaign == id && l.Phase == "intent":
+			approver = l.Principal
+		case l.Tool == "campaign" && l.Campaign == id:
+			sends++
+			if approver == "" || l.Principal != approver {
+				t.Fatalf("a send attributed to %q, the approver is %q: %s", l.Principal, approver, line)
+			}
+		}
+	}
+	if sends != 2 {
+		t.Fatalf("%d send lines, want intent and outcome", sends)
+	}
+}

@@ -82,7 +82,7 @@ func createCampaignTool(d *Deps) Tool {
 			return apiFailure(c.tool, err, "list_agents")
 		}
 		in := campaign.Input{Name: args.Name, AgentID: args.AgentID, NumberID: args.NumberID, Template: args.Template,
-			PerMinute: perMinute(args), Principal: d.Principal}
+			PerMinute: perMinute(args), Principal: d.PrincipalFor(ctx)}
 		if args.call() {
 			// Built as make_call builds one call: the AI disclosure first, the topic as the
 			// untrusted objective of the hosted prompt, the variables substituted by the API.
@@ -141,7 +141,7 @@ func createCampaignTool(d *Deps) Tool {
 		}
 		res := d.gate(ctx, c, action, args.ConfirmationToken, func(ctx context.Context) outcome {
 			cmp := &campaign.Campaign{ID: id, Name: args.Name, Channel: campaign.ChannelSMS, AgentID: args.AgentID, NumberID: args.NumberID,
-				Template: args.Template, PerMinute: in.PerMinute, Principal: d.Principal, PlanHash: plan.Hash,
+				Template: args.Template, PerMinute: in.PerMinute, Principal: d.PrincipalFor(ctx), PlanHash: plan.Hash,
 				CreatedAt: d.Clock.Now(), ApprovalMethod: "campaign", Recipients: plan.Recipients, Excluded: plan.Excluded}
 			if args.call() {
 				cmp.Channel, cmp.Topic, cmp.Greeting, cmp.CallPrompt, cmp.CallGreeting = campaign.ChannelCall, args.Topic, args.InitialGreeting, in.CallPrompt, in.Greeting
