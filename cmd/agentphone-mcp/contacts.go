@@ -14,6 +14,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/agentphone-mcp/agentphone-mcp/apiclient"
+	"github.com/agentphone-mcp/agentphone-mcp/policy"
 	"github.com/agentphone-mcp/agentphone-mcp/policy/phone"
 	"github.com/agentphone-mcp/agentphone-mcp/policy/text"
 	"github.com/agentphone-mcp/agentphone-mcp/server"
@@ -187,6 +188,9 @@ func readContactsCSV(r io.Reader, phoneCol, nameCol, region string) ([]importRow
 			row.skip, row.why = pe.Rule, pe.Reason
 		case err != nil:
 			row.skip, row.why = "invalid_number", err.Error()
+		case neverDialled(&n) != "":
+			row.e164 = n.E164
+			row.skip, row.why = policy.NeverDialled(&n)
 		case seen[n.E164] != 0:
 			row.e164, row.skip, row.why = n.E164, "duplicate", fmt.Sprintf("the same number as line %d", seen[n.E164])
 		default:
@@ -199,6 +203,13 @@ func readContactsCSV(r io.Reader, phoneCol, nameCol, region string) ([]importRow
 		rows = append(rows, row)
 	}
 	return rows, nil
+}
+
+// neverDialled is the rule for which n is never dialled ("" when none): see
+// policy.NeverDialled.
+func neverDialled(n *phone.Number) string {
+	rule, _ := policy.NeverDialled(n)
+	return rule
 }
 
 // Rules of the import's refusals of a cell's text (beyond the number's own rules).

@@ -144,7 +144,9 @@ func TestReadContactsCSVHostileRows(t *testing.T) {
 		"Eve\x1b]0;pwned\x07,+1 650 253 0005\r\n" +
 		"Mal\u202eecnav,+1 650 253 0006\r\n" +
 		"Grace Hopper,\"=HYPERLINK(\"\"http://x\"\")\"\r\n" +
-		"\"Turing, Alan\",650.253.0007\r\n"
+		"\"Turing, Alan\",650.253.0007\r\n" +
+		"Toll Fraud,+1 900 555 0123\r\n" +
+		"Satellite,+881 6 1234 5678\r\n"
 	rows, err := readContactsCSV(strings.NewReader(body), "", "", "US")
 	if err != nil {
 		t.Fatalf("a BOM-prefixed CRLF export was refused: %v", err)
@@ -163,6 +165,8 @@ func TestReadContactsCSVHostileRows(t *testing.T) {
 		{8, "", "", "unsafe_text"},
 		{9, "", "", "formula"},
 		{10, "Turing, Alan", "+16502530007", ""},
+		{11, "", "", "number_type"},
+		{12, "", "", "global_network"},
 	}
 	if len(rows) != len(wants) {
 		t.Fatalf("%d rows, want %d: %+v", len(rows), len(wants), rows)
