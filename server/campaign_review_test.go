@@ -37,6 +37,17 @@ func TestCampaignPlanReviewProbes(t *testing.T) {
 	if plan["reach"].(float64) != 2 {
 		t.Fatalf("reach %v", plan["reach"])
 	}
+	rules := map[string]int{}
+	for _, e := range plan["excluded"].([]any) {
+		m := e.(map[string]any)
+		rules[m["rule"].(string)]++
+		if m["rule"] == "duplicate_in_list" && !strings.Contains(m["reason"].(string), "same number as recipients[0]") {
+			t.Errorf("a duplicate's reason does not say which listing it repeats: %v", m)
+		}
+	}
+	if rules["duplicate_in_list"] != 3 || rules["emergency"] != 2 || rules["number_type"] != 1 || rules["secret_in_content"] != 1 {
+		t.Fatalf("exclusions by rule: %v", rules)
+	}
 }
 
 // TestCallCampaignStopTextBeforeRetry: a recipient whose first call went unanswered texts
