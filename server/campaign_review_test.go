@@ -514,3 +514,14 @@ func TestCampaignSendsCarryTheApprover(t *testing.T) {
 		t.Fatalf("%d send lines, want intent and outcome", sends)
 	}
 }
+
+// TestListCampaignsHugeOffset: an offset near the int limit is an empty page, not a panic.
+func TestListCampaignsHugeOffset(t *testing.T) {
+	h, c, numberID, _ := campaignHarness(t)
+	id, _ := h.startCampaign(c, campaignArgs(numberID, 10, recipients("+16502530001")))
+	h.settle(id)
+	r := h.call(c, "list_campaigns", map[string]any{"offset": float64(9223372036854774784), "limit": 20})
+	if r.isError || r.data["has_more"] != false || len(r.data["data"].([]any)) != 0 || r.data["total"].(float64) != 1 {
+		t.Fatalf("list_campaigns at a huge offset: %s %v", r.text, r.data)
+	}
+}
