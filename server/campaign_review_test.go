@@ -525,3 +525,25 @@ func TestListCampaignsHugeOffset(t *testing.T) {
 		t.Fatalf("list_campaigns at a huge offset: %s %v", r.text, r.data)
 	}
 }
+
+// TestCampaignUnknownContact: a contact_id the account does not have is a clear error that
+// plans nothing, whichever of many contacts it is.
+func TestCampaignUnknownContact(t *testing.T) {
+	h, c, numberID, _ := campaignHarness(t)
+	var rs []any
+	for i := range 20 {
+		ct := h.mustOK(h.call(c, "create_contact", map[string]any{"phone_number": fmt.Sprintf("+141555501%02d", i), "name": fmt.Sprintf("C%d", i)}), "create_contact")
+		rs = append(rs, map[string]any{"contact_id": ct.str("id")})
+	}
+	rs[13] = map[string]any{"contact_id": "ct_doesnotexist"}
+	r := h.call(c, "create_campaign", campaignArgs(numberID, 10, rs))
+	if !r.isError || r.str("status") != "api_error" || r.data["plan"] != nil {
+		t.Fatalf("an unknown contact: %s", r.text)
+	}
+	rs[13] = rs[12]
+	r = h.call(c, "create_campaign", campaignArgs(numberID, 10, rs))
+	plan, _ := r.data["plan"].(map[string]any)
+	if plan == nil || len(plan["excluded"].([]any)) != 20 {
+		t.Fatalf("twenty model-made contacts (one listed twice): %s", r.text)
+	}
+}

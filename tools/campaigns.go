@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
+	"github.com/agentphone-mcp/agentphone-mcp/apiclient"
 	"github.com/agentphone-mcp/agentphone-mcp/campaign"
 	"github.com/agentphone-mcp/agentphone-mcp/policy"
 )
@@ -89,13 +91,13 @@ func createCampaignTool(d *Deps) Tool {
 			in.Channel, in.Topic, in.Greeting, in.CallPrompt = campaign.ChannelCall, args.Topic, greetingWithDisclosure(args.InitialGreeting), hostedPrompt(args.Topic)
 			in.Concurrent, in.RetryNoAnswer = d.concurrentCalls(ctx, args.ConcurrentCalls), args.RetryNoAnswer
 		}
-		for _, r := range args.Recipients {
+		contacts, err := d.campaignContacts(ctx, args.Recipients)
+		if err != nil {
+			return apiFailure(c.tool, err, "list_contacts")
+		}
+		for i, r := range args.Recipients {
 			t := campaign.Target{PhoneNumber: r.PhoneNumber, Variables: r.Variables}
-			if r.ContactID != "" {
-				ct, err := d.API.GetContact(ctx, r.ContactID)
-				if err != nil {
-					return apiFailure(c.tool, err, "list_contacts")
-				}
+			if ct := contacts[i]; ct != nil {
 				t.PhoneNumber = ct.PhoneNumber
 				if _, ok := t.Variables["name"]; !ok {
 					vars := map[string]string{"name": ct.Name}
@@ -168,6 +170,37 @@ func createCampaignTool(d *Deps) Tool {
 func (d *Deps) campaignPreviewOnly(ctx context.Context, c *call, token string) bool {
 	return token == "" && server.ElicitationResponse(c.req.Params.InputResponses, confirmKey) == nil &&
 		!d.canElicit(ctx) && d.ConfirmMode != ConfirmOff
+}
+
+// contactLookups bounds the contact lookups of one plan in flight at once.
+const contactLookups = 8
+
+// campaignContacts looks up the recipients given by contact_id, a few at a time (a list of
+// 200 contacts read one by one would take most of a client's time limit): out[i] is
+// recipient i's contact, nil for one given by number. The first failure is returned.
+func (d *Deps) campaignContacts(ctx context.Context, rs []campaignRecipientArg) ([]*apiclient.Contact, error) {
+	out := make([]*apiclient.Contact, len(rs))
+	errs := make([]error, len(rs))
+	sem := make(chan struct{}, contactLookups)
+	var wg sync.WaitGroup
+	for i, r := range rs {
+		if r.ContactID == "" {
+			continue
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			out[i], errs[i] = d.API.GetContact(ctx, r.ContactID)
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // checkCampaignArgs returns "" or what is wrong with args.
