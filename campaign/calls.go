@@ -192,7 +192,8 @@ func (r *Runner) pollCalls(c *Campaign, calls map[int]Recipient) {
 			}
 			p.Outcome, p.Summary, p.EndedAt = e.outcome, boundSummary(e.summary), e.at
 			p.OptedOut = p.OptedOut || e.optOut
-			if e.outcome == apiclient.CallOutcomeNoAnswer && c.RetryNoAnswer && p.Attempts < 2 && c.Status == Running {
+			// A pause keeps the retry (it waits with the run); a cancel drops it.
+			if e.outcome == apiclient.CallOutcomeNoAnswer && c.RetryNoAnswer && p.Attempts < 2 && (c.Status == Running || c.Status == Paused) {
 				// One retry, not before an hour has passed (and inside the recipient's
 				// calling hours: the send re-checks the window and the policy).
 				from := e.at

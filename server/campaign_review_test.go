@@ -547,3 +547,24 @@ func TestCampaignUnknownContact(t *testing.T) {
 		t.Fatalf("twenty model-made contacts (one listed twice): %s", r.text)
 	}
 }
+
+// TestCallCampaignRetryKeptAcrossAPause: a no_answer that ends while the campaign is paused
+// keeps its one retry: resumed, the run calls again an hour after the first call.
+func TestCallCampaignRetryKeptAcrossAPause(t *testing.T) {
+	h, c, agentID := callHarness(t, callPolicy)
+	p := people()
+	args := callCampaignArgs(agentID, p[8])
+	args["retry_no_answer"] = true
+	id, _ := h.startCampaign(c, args)
+	h.settle(id)
+	if got := h.callsTo(); len(got[p[8]]) != 1 {
+		t.Fatalf("first call: %v", got)
+	}
+	h.mustOK(h.call(c, "pause_campaign", map[string]any{"campaign_id": id}), "pause")
+	h.runFor(id, 2*time.Minute, time.Second, 1)
+	h.mustOK(h.call(c, "resume_campaign", map[string]any{"campaign_id": id}), "resume")
+	h.runFor(id, 70*time.Minute, time.Minute, 1)
+	if got := h.callsTo(); len(got[p[8]]) != 2 {
+		t.Fatalf("%s called %d times, want the one retry the plan promised", p[8], len(got[p[8]]))
+	}
+}
