@@ -58,7 +58,7 @@ func (r *Runner) callOne(c *Campaign, i int, rc Recipient) {
 		r.hold(c.ID, now.Add(policyRetry), "policy_error")
 		return
 	}
-	if r.refuse(c.ID, i, dec, rc.Approved, now) {
+	if r.refuse(a, i, dec, rc.Approved, now) {
 		return
 	}
 	// Last look: a cancel or pause since the loop loaded the campaign stops this call, and
@@ -78,7 +78,7 @@ func (r *Runner) callOne(c *Campaign, i int, rc Recipient) {
 		},
 	})
 	if res.Refused != nil {
-		r.refused(c.ID, i, res.Refused, rc.Approved, now)
+		r.refused(a, i, res.Refused, rc.Approved, now)
 		return
 	}
 	if res.State == store.Failed && lineBusy(res.Attempt.Err) {
@@ -119,12 +119,13 @@ func lineBusy(err error) bool {
 }
 
 // refused acts on a send the outbound path could not put on the books.
-func (r *Runner) refused(id string, i int, err error, approved []string, now time.Time) {
+func (r *Runner) refused(a policy.Action, i int, err error, approved []string, now time.Time) {
+	id := a.CampaignID
 	var ref *policy.Refusal
 	var be *policy.BooksError
 	switch {
 	case errors.As(err, &ref):
-		if !r.refuse(id, i, ref.Decision, approved, now) {
+		if !r.refuse(a, i, ref.Decision, approved, now) {
 			r.hold(id, now.Add(policyRetry), "policy_error")
 		}
 	case errors.As(err, &be):
@@ -191,7 +192,8 @@ func (r *Runner) pollCalls(c *Campaign, calls map[int]Recipient) {
 			}
 			p.Outcome, p.Summary, p.EndedAt = e.outcome, boundSummary(e.summary), e.at
 			p.OptedOut = p.OptedOut || e.optOut
-			if e.outcome == apiclient.CallOutcomeNoAnswer && c.RetryNoAnswer && p.Attempts < 2 && c.Status == Running {
+			// A pause keeps the retry (it waits with the run); a cancel drops it.
+			if e.outcome == apiclient.CallOutcomeNoAnswer && c.RetryNoAnswer && p.Attempts < 2 && (c.Status == Running || c.Status == Paused) {
 				// One retry, not before an hour has passed (and inside the recipient's
 				// calling hours: the send re-checks the window and the policy).
 				from := e.at

@@ -133,7 +133,7 @@ type Planner struct {
 func (p *Planner) Plan(ctx context.Context, in Input, now time.Time) (*Plan, error) {
 	call := in.Channel == ChannelCall
 	out := make([]planned, len(in.Targets))
-	seen := map[string]bool{}
+	seen := map[string]int{} // E.164 -> 1 + the index of its first listing
 	var todo []int
 	for i, t := range in.Targets {
 		var body, topic, missing string
@@ -199,10 +199,12 @@ func (p *Planner) Plan(ctx context.Context, in Input, now time.Time) (*Plan, err
 	// A number listed twice (in any spelling) gets one message: the first listing's.
 	for _, i := range todo {
 		if n := out[i].n; n != nil && out[i].excl == nil {
-			if seen[n.E164] {
-				out[i].excl = &Exclusion{PhoneNumber: n.E164, Rule: RuleDuplicateInList, Reason: "the number is already in the list; it is reached once"}
+			if first := seen[n.E164]; first > 0 {
+				out[i].excl = &Exclusion{PhoneNumber: n.E164, Rule: RuleDuplicateInList,
+					Reason: fmt.Sprintf("recipients[%d] (given as %q) is the same number as recipients[%d]; it is reached once", i, truncateRunes(in.Targets[i].PhoneNumber, 40), first-1)}
+				continue
 			}
-			seen[n.E164] = true
+			seen[n.E164] = i + 1
 		}
 	}
 
@@ -258,6 +260,14 @@ func (p *Planner) Plan(ctx context.Context, in Input, now time.Time) (*Plan, err
 	plan.FinishBy = p.schedule(plan.Recipients, nums, scheduleOpts{perMinute: in.PerMinute, start: now, capMax: max, capUsed: used, call: call, concurrent: max1(in.Concurrent)})
 	plan.Hash = planHash(in, plan.Recipients)
 	return plan, nil
+}
+
+// truncateRunes cuts s to at most n runes.
+func truncateRunes(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n]) + "…"
+	}
+	return s
 }
 
 func max1(n int) int {

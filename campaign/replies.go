@@ -58,7 +58,9 @@ func (r *Runner) Refresh(ctx context.Context, id string) error {
 	}
 	texted := map[string]time.Time{}
 	for _, rc := range c.Recipients {
-		if rc.State == Sent || rc.State == MaybeSent {
+		// Texted, or called (also while a call is in progress or its retry waits): a
+		// text from them since is a reply to the campaign.
+		if rc.State == Sent || rc.State == MaybeSent || (rc.Attempts > 0 && !rc.SentAt.IsZero()) {
 			texted[rc.E164] = rc.SentAt
 		}
 	}
@@ -108,7 +110,7 @@ func (r *Runner) Refresh(ctx context.Context, id string) error {
 		}
 	}
 	for i := range found {
-		out, err := r.Path.Policy.ObserveInbound(ctx, policy.Inbound{From: found[i].From, Text: found[i].Body, ID: found[i].ID, At: found[i].ReceivedAt})
+		out, err := r.Path.Policy.ObserveInbound(ctx, policy.Inbound{From: found[i].From, Text: found[i].Body, ID: found[i].ID, At: found[i].ReceivedAt, Campaign: id})
 		if err != nil {
 			return fmt.Errorf("campaign: record an opt-out: %w", err)
 		}

@@ -19,6 +19,7 @@ import (
 	"github.com/agentphone-mcp/agentphone-mcp/outbound"
 	"github.com/agentphone-mcp/agentphone-mcp/policy"
 	"github.com/agentphone-mcp/agentphone-mcp/policy/phone"
+	"github.com/agentphone-mcp/agentphone-mcp/policy/text"
 	"github.com/agentphone-mcp/agentphone-mcp/store"
 	"github.com/agentphone-mcp/agentphone-mcp/store/filelock"
 )
@@ -363,7 +364,9 @@ func (r *Runner) loop(id string, h *run) {
 			}
 			continue
 		}
-		if now := r.Clock.Now(); !now.Before(c.LastPoll.Add(pollEvery)) && !c.IsCall() {
+		if now := r.Clock.Now(); !now.Before(c.LastPoll.Add(pollEvery)) {
+			// Texts and calls alike: a recipient's text back (a STOP) is attached to the
+			// campaign and opts them out, also while a call's retry waits.
 			if err := r.Refresh(r.ctx, id); err != nil {
 				r.Logger.Warn("campaign: the look for replies failed; trying again later", "campaign", id, "err", err)
 				_ = r.update(id, func(c *Campaign) error { c.LastPoll = now; return nil }, nil)
@@ -385,10 +388,8 @@ func (r *Runner) loop(id string, h *run) {
 		if i >= 0 && calling < c.concurrency() {
 			due = st.due
 		}
-		if !c.IsCall() {
-			if poll := c.LastPoll.Add(pollEvery); poll.Before(due) {
-				due = poll // look for replies (and opt-outs) while waiting
-			}
+		if poll := c.LastPoll.Add(pollEvery); poll.Before(due) {
+			due = poll // look for replies (and opt-outs) while waiting
 		}
 		if calling > 0 {
 			if poll := h.lastCallPoll.Add(callPollEvery); due.IsZero() || poll.Before(due) {
@@ -597,7 +598,7 @@ func (r *Runner) sendOne(c *Campaign, i int, rc Recipient) {
 		r.hold(c.ID, now.Add(policyRetry), "policy_error")
 		return
 	}
-	if r.refuse(c.ID, i, dec, rc.Approved, now) {
+	if r.refuse(a, i, dec, rc.Approved, now) {
 		return
 	}
 	// Last look: a cancel or pause since the loop loaded the campaign stops this send.
@@ -615,7 +616,7 @@ func (r *Runner) sendOne(c *Campaign, i int, rc Recipient) {
 		},
 	})
 	if res.Refused != nil {
-		r.refused(c.ID, i, res.Refused, rc.Approved, now)
+		r.refused(a, i, res.Refused, rc.Approved, now)
 		return
 	}
 	_ = r.update(c.ID, func(c *Campaign) error {
@@ -649,10 +650,12 @@ func apiReason(err error) string {
 	return "AgentPhone: " + s
 }
 
-// refuse acts on a decision that does not let recipient i be sent now: quiet hours defer
-// it, a cap holds the whole run, anything else skips it (opted out meanwhile, a confirm
-// rule the plan's approval did not cover). It reports false when the decision allows.
-func (r *Runner) refuse(id string, i int, d policy.Decision, approved []string, now time.Time) bool {
+// refuse acts on a decision that does not let recipient i be sent now (a, the send's
+// action): quiet hours defer it, a cap holds the whole run, anything else skips it (opted
+// out meanwhile, a confirm rule the plan's approval did not cover), with an audit line
+// carrying the campaign id. It reports false when the decision allows.
+func (r *Runner) refuse(a policy.Action, i int, d policy.Decision, approved []string, now time.Time) bool {
+	id := a.CampaignID
 	var quiet bool
 	var capped string // the cap rule that holds the run
 	var skip *policy.RuleHit
@@ -664,10 +667,20 @@ func (r *Runner) refuse(id string, i int, d policy.Decision, approved []string, 
 			switch h.ID {
 			case policy.RuleQuietHours:
 				quiet = true
-			case policy.RuleRateLimit, policy.RuleGlobalLimit:
-				// A cap (the account's, or the operator's across all callers) holds the
-				// whole run until its window opens; it does not skip the recipient.
+			case policy.RuleGlobalLimit:
+				// The operator's cap across all callers holds the whole run until its
+				// window opens; it does not skip the recipient.
 				capped = h.ID
+			case policy.RuleRateLimit:
+				// The all-recipient hourly cap (segments or calls) holds the whole run; a
+				// cap of this one recipient (texted or called outside the campaign since
+				// the plan) skips them, as the plan excludes them: one person's window must
+				// not stop the list.
+				if r.sharedCapFull(a) {
+					capped = h.ID
+				} else if skip == nil {
+					skip = &d.Rules[k]
+				}
 			default:
 				if skip == nil {
 					skip = &d.Rules[k]
@@ -691,6 +704,9 @@ func (r *Runner) refuse(id string, i int, d policy.Decision, approved []string, 
 		if d.Outcome == policy.Confirm {
 			reason = "needs a confirmation the campaign's approval did not cover: " + reason
 		}
+		if err := r.Path.Policy.Record(r.ctx, a, d, policy.Result{ConfirmMethod: "campaign", APIStatus: "skipped by the campaign"}); err != nil {
+			r.Logger.Error("campaign: recording a skipped recipient failed", "campaign", id, "err", err)
+		}
 		_ = r.update(id, func(c *Campaign) error {
 			p := c.rec(i)
 			if p.State == Queued {
@@ -706,6 +722,20 @@ func (r *Runner) refuse(id string, i int, d policy.Decision, approved []string, 
 		r.hold(id, now.Add(policyRetry), "policy_error")
 	}
 	return true
+}
+
+// sharedCapFull reports whether a's send would overfill the all-recipient hourly cap (SMS
+// segments, or calls) now; true when the cap cannot be read (holding is the safe side).
+func (r *Runner) sharedCapFull(a policy.Action) bool {
+	budget, weight := r.Path.Policy.SMSSegmentBudget, text.SMS(a.Body).Segments
+	if a.Kind == policy.KindCall {
+		budget, weight = r.Path.Policy.CallBudget, 1
+	}
+	max, used, err := budget(r.ctx)
+	if err != nil {
+		return true
+	}
+	return max >= 0 && used+weight > max
 }
 
 // deferQuiet moves recipient i to its next calling window.

@@ -250,3 +250,31 @@ func TestRecoverAbandonedIsAudited(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestRebuildKeepsTheCampaignID: a campaign's send rebuilt from the audit log keeps its
+// campaign id, so a campaign run restarted after `state rebuild` finds the send it reserved
+// (and never sends it again).
+func TestRebuildKeepsTheCampaignID(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newEnv(t, Config{}, nil)
+	a := sms(numLA, "campaign text")
+	a.Tool, a.CampaignID = "campaign", "cmp_0123456789abcdef"
+	d := e.eval(t, a)
+	sent, err := e.eng.Reserve(ctx, a, d, Approval{Method: "campaign", Rules: d.RuleIDs()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh, err := store.Open(t.TempDir(), store.Options{Clock: e.clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fresh.Close()
+	if _, err := Rebuild(ctx, fresh, e.audit, nil, e.clk.Now()); err != nil {
+		t.Fatal(err)
+	}
+	en, err := fresh.Entry(ctx, sent.Entry.ID)
+	if err != nil || en.CampaignID != a.CampaignID {
+		t.Fatalf("rebuilt entry %+v (%v): want campaign %s", en, err, a.CampaignID)
+	}
+}

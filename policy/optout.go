@@ -35,6 +35,8 @@ type Reply struct {
 	At time.Time
 	// Ref names the message or call, for the audit line.
 	Ref string
+	// Campaign is the campaign whose run read it (a reply to its text), for the audit line.
+	Campaign string
 }
 
 // RepliesReader reads what a recipient said to the account lately: their latest inbound
@@ -76,6 +78,9 @@ type Inbound struct {
 	Channel string    // store.ChannelSMS (default) or store.ChannelCall
 	ID      string    // the message or call id, for the audit line; optional
 	At      time.Time // when it was said (zero: now)
+	// Campaign is the campaign whose run read it (a reply to the campaign's text): its
+	// opt-out's audit line carries the id. Optional.
+	Campaign string
 }
 
 // Observation is what ObserveInbound found in one inbound text.
@@ -102,7 +107,7 @@ func (e *Engine) ObserveInbound(ctx context.Context, in Inbound) (Observation, e
 		channel = store.ChannelSMS
 	}
 	o := Observation{OptOut: text.ClassifyOptOut(in.Text)}
-	scope, err := e.ObserveReplies(ctx, in.From, []Reply{{Channel: channel, Text: in.Text, At: in.At, Ref: in.ID}})
+	scope, err := e.ObserveReplies(ctx, in.From, []Reply{{Channel: channel, Text: in.Text, At: in.At, Ref: in.ID, Campaign: in.Campaign}})
 	if err != nil {
 		return o, err
 	}
@@ -202,7 +207,7 @@ func (e *Engine) ObserveReplies(ctx context.Context, from string, replies []Repl
 	if hit.Ref != "" {
 		details["ref"] = e.scrub(text.Sanitize(hit.Ref, 80))
 	}
-	added, err := e.OptOuts().add(ctx, store.OptOut{E164: n.E164, Channel: scope, Reason: reason, At: at, Source: tool}, tool, details)
+	added, err := e.OptOuts().add(ctx, store.OptOut{E164: n.E164, Channel: scope, Reason: reason, At: at, Source: tool}, tool, hit.Campaign, details)
 	if err != nil {
 		return "", err
 	}
@@ -279,14 +284,14 @@ func (o *OptOuts) Add(ctx context.Context, raw, channel, reason string) (string,
 	if channel == "" {
 		channel = store.ChannelAll
 	}
-	_, err = o.add(ctx, store.OptOut{E164: n.E164, Channel: channel, At: o.clock.Now(), Source: store.SourceOperator, Reason: reason}, "optout_cli", nil)
+	_, err = o.add(ctx, store.OptOut{E164: n.E164, Channel: channel, At: o.clock.Now(), Source: store.SourceOperator, Reason: reason}, "optout_cli", "", nil)
 	return n.E164, err
 }
 
 // add stores the opt-out and, when it is new, audits it (details go on the line). The store
 // write comes first: an opt-out must take effect even when the audit log cannot be written
 // (the error then says so). It reports whether the opt-out was new.
-func (o *OptOuts) add(ctx context.Context, oo store.OptOut, tool string, details map[string]string) (bool, error) {
+func (o *OptOuts) add(ctx context.Context, oo store.OptOut, tool, campaign string, details map[string]string) (bool, error) {
 	added, err := o.store.AddOptOut(ctx, oo)
 	if err != nil {
 		return false, fmt.Errorf("policy: record opt-out: %w", err)
@@ -295,7 +300,7 @@ func (o *OptOuts) add(ctx context.Context, oo store.OptOut, tool string, details
 		return added, nil
 	}
 	line := audit.Entry{Tool: tool, Decision: audit.DecisionOptOut, Rules: []string{RuleOptedOut}, Target: oo.E164,
-		Channel: oo.Scope(), Source: oo.Source, Reason: oo.Reason, CreatedAt: oo.At.UTC(), Details: details}
+		Channel: oo.Scope(), Source: oo.Source, Reason: oo.Reason, CreatedAt: oo.At.UTC(), Details: details, Campaign: campaign}
 	if _, _, err := o.audit.Append(line); err != nil {
 		return true, fmt.Errorf("policy: the opt-out of %s is in force, but its audit line could not be written (a state rebuild would not know it): %w", oo.E164, err)
 	}

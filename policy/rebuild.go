@@ -155,7 +155,8 @@ func Rebuild(ctx context.Context, st store.Store, path string, log *audit.Log, n
 // entryFromLine is the ledger entry an intent (or a whole-entry outcome) line records.
 func entryFromLine(l audit.Entry) store.Entry {
 	en := store.Entry{ID: l.Ledger, Kind: l.Kind, Tool: l.Tool, Recipients: l.Recipients, BodyHash: l.BodySHA256,
-		Principal: l.Principal, ConfirmMethod: l.ConfirmMethod, CreatedAt: l.CreatedAt, MarkKnown: l.MarkKnown, ToolContacts: l.ToolContacts}
+		Principal: l.Principal, ConfirmMethod: l.ConfirmMethod, CreatedAt: l.CreatedAt, MarkKnown: l.MarkKnown, ToolContacts: l.ToolContacts,
+		CampaignID: l.Campaign} // a campaign's restarted run finds its reserved sends by it
 	if en.CreatedAt.IsZero() {
 		en.CreatedAt = l.TS
 	}

@@ -1,5 +1,11 @@
 package policy
 
+import (
+	"fmt"
+
+	"github.com/agentphone-mcp/agentphone-mcp/policy/phone"
+)
+
 // Stable rule IDs. They appear in decisions, previews, audit lines and the README.
 const (
 	// Deny rules (never overridden by a confirmation).
@@ -51,6 +57,20 @@ func isGlobalNetwork(countryCode int) bool {
 		return true
 	}
 	return false
+}
+
+// NeverDialled returns the rule and reason for which n is always refused whatever the
+// policy file says (a global-network code, a premium-rate or other denied number type), or
+// "" for a number these static rules let through. The contacts import uses it to refuse such
+// rows before they become vouched contacts.
+func NeverDialled(n *phone.Number) (rule, reason string) {
+	if isGlobalNetwork(n.CountryCode) {
+		return RuleGlobalNetwork, fmt.Sprintf("+%d is a global-network (satellite or international premium) code; these are never dialled", n.CountryCode)
+	}
+	if why, bad := deniedTypeReason(string(n.Type)); bad {
+		return RuleNumberType, fmt.Sprintf("%s is a %s number: %s", n.E164, n.Type, why)
+	}
+	return "", ""
 }
 
 // deniedTypeReason returns why a number type is always denied, or ok=false.

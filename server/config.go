@@ -210,7 +210,7 @@ func (c *Config) Validate() error {
 	if c.ShutdownGrace < 0 {
 		errs = append(errs, fmt.Errorf("AGENTPHONE_SHUTDOWN_GRACE %s must not be negative", c.ShutdownGrace))
 	}
-	if c.CampaignMax < 0 {
+	if c.CampaignMax < 1 {
 		errs = append(errs, fmt.Errorf("AGENTPHONE_CAMPAIGN_MAX %d must be 1 or more", c.CampaignMax))
 	}
 	if c.APITimeout <= 0 {

@@ -406,12 +406,25 @@ func auditVerifyExport(e env, path string) error {
 }
 
 // auditShow prints the audit log's lines (JSON, one a line), only those of campaign when
-// it is set.
+// it is set: the lines carrying its id, and the create_campaign previews of its plan (a
+// preview comes before the campaign has an id; its plan_hash detail names the plan).
 func auditShow(e env, path, campaign string, key audit.Option) error {
+	plans := map[string]bool{}
+	if campaign != "" {
+		if _, err := audit.Scan(path, func(l audit.Entry) error {
+			if h := l.Details["plan_hash"]; l.Campaign == campaign && h != "" {
+				plans[h] = true
+			}
+			return nil
+		}, key); err != nil {
+			return err
+		}
+	}
 	enc := json.NewEncoder(e.stdout)
 	enc.SetEscapeHTML(false)
 	_, err := audit.Scan(path, func(l audit.Entry) error {
-		if campaign != "" && l.Campaign != campaign {
+		preview := l.Tool == "create_campaign" && l.Campaign == "" && plans[l.Details["plan_hash"]]
+		if campaign != "" && l.Campaign != campaign && !preview {
 			return nil
 		}
 		return enc.Encode(l)

@@ -9,11 +9,14 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/agentphone-mcp/agentphone-mcp/apiclient"
+	"github.com/agentphone-mcp/agentphone-mcp/policy"
 	"github.com/agentphone-mcp/agentphone-mcp/policy/phone"
+	"github.com/agentphone-mcp/agentphone-mcp/policy/text"
 	"github.com/agentphone-mcp/agentphone-mcp/server"
 	"github.com/agentphone-mcp/agentphone-mcp/store"
 )
@@ -95,7 +98,7 @@ func cmdContacts(ctx context.Context, e env, args []string) error {
 	if len(refused) > 0 {
 		fmt.Fprintln(tw, "LINE\tVALUE\tRULE\tREASON")
 		for _, r := range refused {
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", r.line, r.raw, r.skip, r.why)
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", r.line, text.Sanitize(r.raw, 40), r.skip, r.why)
 		}
 	}
 	if err := tw.Flush(); err != nil {
@@ -126,6 +129,10 @@ func readContactsCSV(r io.Reader, phoneCol, nameCol, region string) ([]importRow
 	if err != nil {
 		return nil, fmt.Errorf("read the header row: %w", err)
 	}
+	if len(header) > 0 {
+		// Excel's "CSV UTF-8" starts with a byte order mark: it is not part of the first name.
+		header[0] = strings.TrimPrefix(header[0], "\ufeff")
+	}
 	col := func(want string, defaults ...string) int {
 		names := defaults
 		if want != "" {
@@ -154,17 +161,18 @@ func readContactsCSV(r io.Reader, phoneCol, nameCol, region string) ([]importRow
 	}
 	var rows []importRow
 	seen := map[string]int{}
-	for line := 2; ; line++ {
+	for {
 		rec, err := cr.Read()
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("line %d: %w", line, err)
+			return nil, fmt.Errorf("%w", err) // a *csv.ParseError names its line
 		}
 		if len(rows) == maxImportRows {
 			return nil, fmt.Errorf("more than %d rows; split the file", maxImportRows)
 		}
+		line, _ := cr.FieldPos(0) // the file's line, also after a quoted field across lines
 		row := importRow{line: line, raw: field(rec, pi), name: field(rec, ni)}
 		if row.name == "" {
 			row.name = strings.TrimSpace(field(rec, fi) + " " + field(rec, li))
@@ -172,10 +180,17 @@ func readContactsCSV(r io.Reader, phoneCol, nameCol, region string) ([]importRow
 		n, err := phone.Normalize(row.raw, region)
 		var pe *phone.Error
 		switch {
+		case unsafeCell(row.raw) != "":
+			row.skip, row.why = unsafeCellRule(row.raw), unsafeCell(row.raw)
+		case unsafeCell(row.name) != "":
+			row.skip, row.why = unsafeCellRule(row.name), unsafeCell(row.name)
 		case errors.As(err, &pe):
 			row.skip, row.why = pe.Rule, pe.Reason
 		case err != nil:
 			row.skip, row.why = "invalid_number", err.Error()
+		case neverDialled(&n) != "":
+			row.e164 = n.E164
+			row.skip, row.why = policy.NeverDialled(&n)
 		case seen[n.E164] != 0:
 			row.e164, row.skip, row.why = n.E164, "duplicate", fmt.Sprintf("the same number as line %d", seen[n.E164])
 		default:
@@ -188,6 +203,50 @@ func readContactsCSV(r io.Reader, phoneCol, nameCol, region string) ([]importRow
 		rows = append(rows, row)
 	}
 	return rows, nil
+}
+
+// neverDialled is the rule for which n is never dialled ("" when none): see
+// policy.NeverDialled.
+func neverDialled(n *phone.Number) string {
+	rule, _ := policy.NeverDialled(n)
+	return rule
+}
+
+// Rules of the import's refusals of a cell's text (beyond the number's own rules).
+const (
+	ruleFormula    = "formula"     // a spreadsheet would run it (CSV injection)
+	ruleUnsafeText = "unsafe_text" // control, hidden or bidi characters, or a line break
+)
+
+// unsafeCell says why a cell's text may not be imported ("" when it may): a spreadsheet
+// formula (=, +, -, @ first: the contact's name comes back in exports and opens as a
+// command), or characters that are not text (terminal escapes, bidi overrides, zero-width
+// or control characters, a line break) that would be stored, shown to the operator and
+// texted as {{name}}. A number may start with + (it is checked as a number).
+func unsafeCell(s string) string {
+	if s == "" {
+		return ""
+	}
+	if strings.ContainsAny(s[:1], "=@") || (strings.ContainsAny(s[:1], "+-") && !phoneLike(s)) {
+		return "it starts with " + strconv.Quote(s[:1]) + ", which a spreadsheet runs as a formula (CSV injection); write the cell as plain text"
+	}
+	if text.Sanitize(s, 0) != s || strings.ContainsAny(s, "\n\t") {
+		return "it holds control, hidden or direction-changing characters or a line break; retype the cell as plain text"
+	}
+	return ""
+}
+
+// unsafeCellRule is the rule id of unsafeCell's refusal of s.
+func unsafeCellRule(s string) string {
+	if strings.ContainsAny(s[:1], "=@+-") && !phoneLike(s) {
+		return ruleFormula
+	}
+	return ruleUnsafeText
+}
+
+// phoneLike reports whether s has only the characters a written phone number has.
+func phoneLike(s string) bool {
+	return strings.Trim(s, "+0123456789 ()-./") == ""
 }
 
 // markExisting refuses rows whose number is already a contact, and numbers a tool once
