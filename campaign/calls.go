@@ -9,7 +9,6 @@ import (
 	"github.com/agentphone-mcp/agentphone-mcp/apiclient"
 	"github.com/agentphone-mcp/agentphone-mcp/outbound"
 	"github.com/agentphone-mcp/agentphone-mcp/policy"
-	"github.com/agentphone-mcp/agentphone-mcp/policy/phone"
 	"github.com/agentphone-mcp/agentphone-mcp/store"
 )
 
@@ -45,25 +44,9 @@ func callAction(c *Campaign, rc Recipient) policy.Action {
 // make_call does (decide, reserve in the ledger, POST /v1/calls, settle); the run then
 // follows the call until it ends.
 func (r *Runner) callOne(c *Campaign, i int, rc Recipient) {
-	now := r.Clock.Now()
-	n, nerr := phone.Normalize(rc.E164, r.Region)
-	if nerr == nil && !r.Path.Policy.InWindow(&n, now) {
-		r.deferQuiet(c.ID, i, &n, now)
-		return
-	}
 	a := callAction(c, rc)
-	dec, err := r.Path.Policy.Evaluate(r.ctx, a)
-	if err != nil {
-		r.Logger.Warn("campaign: the policy could not decide; retrying later", "campaign", c.ID, "err", err)
-		r.hold(c.ID, now.Add(policyRetry), "policy_error")
-		return
-	}
-	if r.refuse(a, i, dec, rc.Approved, now) {
-		return
-	}
-	// Last look: a cancel or pause since the loop loaded the campaign stops this call, and
-	// a line must be free (another process may have taken the run over meanwhile).
-	if !r.stillDue(c.ID, i, rc.Attempts) {
+	dec, now, ok := r.cleared(c, i, rc, a)
+	if !ok {
 		return
 	}
 	res := r.Path.Run(r.ctx, outbound.Request{

@@ -582,27 +582,36 @@ func (r *Runner) findCall(e164 string, at time.Time, claimed map[string]bool) st
 // reconcileSkew widens the look for a placed call: the API's clock and ours may differ.
 const reconcileSkew = 2 * time.Minute
 
-// sendOne takes recipient i's send through the policy and the outbound path.
-func (r *Runner) sendOne(c *Campaign, i int, rc Recipient) {
+// cleared takes recipient i's next action a through the checks before it goes out: local
+// calling hours (a closed window defers the recipient), the policy at send time (refuse:
+// skip, hold or defer), and a last look that the run still wants it (a cancel or pause since
+// the loop loaded the campaign, or a call line taken by another process). It reports the
+// decision, the time the checks began, and whether a may go out now.
+func (r *Runner) cleared(c *Campaign, i int, rc Recipient, a policy.Action) (policy.Decision, time.Time, bool) {
 	now := r.Clock.Now()
 	n, nerr := phone.Normalize(rc.E164, r.Region)
 	if nerr == nil && !r.Path.Policy.InWindow(&n, now) {
 		r.deferQuiet(c.ID, i, &n, now)
-		return
+		return policy.Decision{}, now, false
 	}
-	a := policy.Action{Tool: "campaign", Principal: c.Principal, Kind: policy.KindSMS, To: rc.E164, Body: rc.Body,
-		CampaignID: c.ID, Args: map[string]any{"campaign_id": c.ID, "to": rc.E164}}
 	dec, err := r.Path.Policy.Evaluate(r.ctx, a)
 	if err != nil {
 		r.Logger.Warn("campaign: the policy could not decide; retrying later", "campaign", c.ID, "err", err)
 		r.hold(c.ID, now.Add(policyRetry), "policy_error")
-		return
+		return policy.Decision{}, now, false
 	}
 	if r.refuse(a, i, dec, rc.Approved, now) {
-		return
+		return policy.Decision{}, now, false
 	}
-	// Last look: a cancel or pause since the loop loaded the campaign stops this send.
-	if !r.stillDue(c.ID, i, rc.Attempts) {
+	return dec, now, r.stillDue(c.ID, i, rc.Attempts)
+}
+
+// sendOne takes recipient i's send through the policy and the outbound path.
+func (r *Runner) sendOne(c *Campaign, i int, rc Recipient) {
+	a := policy.Action{Tool: "campaign", Principal: c.Principal, Kind: policy.KindSMS, To: rc.E164, Body: rc.Body,
+		CampaignID: c.ID, Args: map[string]any{"campaign_id": c.ID, "to": rc.E164}}
+	dec, now, ok := r.cleared(c, i, rc, a)
+	if !ok {
 		return
 	}
 	res := r.Path.Run(r.ctx, outbound.Request{
