@@ -323,7 +323,7 @@ func New(ctx context.Context, cfg Config, opts Options) (app *App, err error) {
 		},
 	}
 	a.closers = append(a.closers, func() error { a.campaigns.Close(); return nil })
-	deps.CampaignMax = cfg.CampaignMax
+	deps.CampaignMax, deps.CampaignsPerReplica = cfg.CampaignMax, cfg.RedisURL != ""
 	if !caller {
 		deps.Campaigns = a.campaigns
 	}

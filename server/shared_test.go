@@ -370,3 +370,21 @@ func grepLines(text, s string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// TestCampaignOnAnotherReplica: a campaign runs on the replica that created it; asked on
+// another replica, get_campaign says so and how to reach it, instead of a bare "no
+// campaign"; on its own replica it answers.
+func TestCampaignOnAnotherReplica(t *testing.T) {
+	r := startRedis(t)
+	pf := writePolicyFile(t, `{"allowlist": ["+1650253"]}`)
+	hs := replicas(t, 2, r.URL(), func(c *Config) { c.PolicyFile = pf })
+	a, b := hs[0], hs[1]
+	ca, cb := a.connect("inprocess"), b.connect("inprocess")
+	_, numberID, _ := a.setupAgentWithNumber(ca)
+	id, _ := a.startCampaign(ca, campaignArgs(numberID, 6, recipients("+16502530001", "+16502530002")))
+	a.mustOK(a.call(ca, "get_campaign", map[string]any{"campaign_id": id}), "get_campaign on the creating replica")
+	other := b.call(cb, "get_campaign", map[string]any{"campaign_id": id})
+	if !other.isError || other.str("status") != "not_found" || !strings.Contains(other.text, "runs on the replica that created it") {
+		t.Fatalf("get_campaign on another replica: %s; want not_found saying where the campaign runs", other.text)
+	}
+}

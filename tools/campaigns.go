@@ -427,7 +427,12 @@ func (d *Deps) campaignResult(tool, id string, op func(string) (*campaign.Campai
 	cmp, err := op(id)
 	switch {
 	case errors.Is(err, campaign.ErrNotFound):
-		return errorResult(fmt.Sprintf("%s: no campaign %q; list_campaigns shows them.", tool, truncate(id, 40)), map[string]any{"status": "not_found"})
+		msg := fmt.Sprintf("%s: no campaign %q; list_campaigns shows them.", tool, truncate(id, 40))
+		if d.CampaignsPerReplica {
+			msg = fmt.Sprintf("%s: no campaign %q on this replica. A campaign runs on the replica that created it: "+
+				"steer it from the session that created it (the load balancer keeps a session on one replica).", tool, truncate(id, 40))
+		}
+		return errorResult(msg, map[string]any{"status": "not_found"})
 	case err != nil:
 		return errorResult(fmt.Sprintf("%s: %v. Nothing was changed.", tool, err), map[string]any{"status": "refused", "error": err.Error()})
 	}

@@ -72,6 +72,10 @@ type Deps struct {
 	Campaigns *campaign.Runner
 	// CampaignMax bounds a campaign's recipients (0: DefaultCampaignMax).
 	CampaignMax int
+	// CampaignsPerReplica is set when several replicas share one Redis: a campaign's run and
+	// file live on the replica that created it, so a campaign id another replica does not
+	// know is answered with where to look instead of a bare "no campaign".
+	CampaignsPerReplica bool
 }
 
 // All returns every tool in a stable order: tools/list is deterministic.
