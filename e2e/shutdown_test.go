@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"io"
@@ -28,37 +27,7 @@ import (
 // sandbox mode) and returns it once it listens.
 func startAPIServer(t testing.TB, env []string) *server {
 	t.Helper()
-	cmd := exec.Command(binary, "--transport", "http", "--listen", "127.0.0.1:0")
-	cmd.Env = append(os.Environ(), env...)
-	s := &server{cmd: cmd, exited: make(chan struct{}), stderr: &lockedBuffer{}}
-	pr, pw := io.Pipe()
-	cmd.Stderr = pw
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { s.err = cmd.Wait(); _ = pw.Close(); close(s.exited) }()
-	t.Cleanup(func() { _ = cmd.Process.Kill(); <-s.exited })
-	found := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(pr)
-		sent := false
-		for sc.Scan() {
-			_, _ = s.stderr.Write([]byte(sc.Text() + "\n"))
-			if m := listening.FindStringSubmatch(sc.Text()); m != nil && !sent {
-				found <- m[1]
-				sent = true
-			}
-		}
-	}()
-	select {
-	case s.base = <-found:
-		return s
-	case <-s.exited:
-		t.Fatalf("the server exited: %v\n%s", s.err, s.stderr.String())
-	case <-time.After(20 * time.Second):
-		t.Fatalf("the server did not say where it listens:\n%s", s.stderr.String())
-	}
-	return nil
+	return startListening(t, env, "--transport", "http", "--listen", "127.0.0.1:0")
 }
 
 // TestSIGTERMSettlesASendInFlight: a send_sms hangs at the API (the simulated API holds its

@@ -33,7 +33,14 @@ type server struct {
 // startServer runs the binary on kind (http or sse) at listen (127.0.0.1:0 for any port).
 func startServer(t testing.TB, kind, listen string, env []string, args ...string) *server {
 	t.Helper()
-	cmd := exec.Command(binary, append([]string{"--transport", kind, "--listen", listen, "--sandbox"}, args...)...)
+	return startListening(t, env, append([]string{"--transport", kind, "--listen", listen, "--sandbox"}, args...)...)
+}
+
+// startListening runs the binary with args and env and returns it once its stderr says where
+// it listens (its stderr is kept in server.stderr).
+func startListening(t testing.TB, env []string, args ...string) *server {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
 	cmd.Env = append(os.Environ(), env...)
 	s := &server{cmd: cmd, exited: make(chan struct{}), stderr: &lockedBuffer{}}
 	pr, pw := io.Pipe()
