@@ -106,20 +106,22 @@ func (l Limits) withDefaults() Limits {
 
 // overlay returns l with every non-zero field of o applied.
 func (l Limits) overlay(o Limits) Limits {
-	set := func(dst *int, v int) {
-		if v != 0 {
-			*dst = v
-		}
-	}
-	set(&l.SMSPerRecipientHour, o.SMSPerRecipientHour)
-	set(&l.SMSPerRecipientDay, o.SMSPerRecipientDay)
-	set(&l.CallsPerRecipient10Min, o.CallsPerRecipient10Min)
-	set(&l.CallsPerRecipientDay, o.CallsPerRecipientDay)
-	set(&l.NewRecipientsDay, o.NewRecipientsDay)
-	set(&l.SMSSegmentsHour, o.SMSSegmentsHour)
-	set(&l.CallsHour, o.CallsHour)
-	set(&l.NumbersBoughtDay, o.NumbersBoughtDay)
+	setNonZero(&l.SMSPerRecipientHour, o.SMSPerRecipientHour)
+	setNonZero(&l.SMSPerRecipientDay, o.SMSPerRecipientDay)
+	setNonZero(&l.CallsPerRecipient10Min, o.CallsPerRecipient10Min)
+	setNonZero(&l.CallsPerRecipientDay, o.CallsPerRecipientDay)
+	setNonZero(&l.NewRecipientsDay, o.NewRecipientsDay)
+	setNonZero(&l.SMSSegmentsHour, o.SMSSegmentsHour)
+	setNonZero(&l.CallsHour, o.CallsHour)
+	setNonZero(&l.NumbersBoughtDay, o.NumbersBoughtDay)
 	return l
+}
+
+// setNonZero sets *dst to v unless v is zero (zero in a policy file means "not given").
+func setNonZero(dst *int, v int) {
+	if v != 0 {
+		*dst = v
+	}
 }
 
 // window is a parsed quiet-hours setting: the allowed local-time window.

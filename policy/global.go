@@ -38,17 +38,12 @@ const (
 
 // overlay returns g with every non-zero field of o applied.
 func (g GlobalLimits) overlay(o GlobalLimits) GlobalLimits {
-	set := func(dst *int, v int) {
-		if v != 0 {
-			*dst = v
-		}
-	}
-	set(&g.SMSDay, o.SMSDay)
-	set(&g.SMSSegmentsHour, o.SMSSegmentsHour)
-	set(&g.CallsHour, o.CallsHour)
-	set(&g.CallsDay, o.CallsDay)
-	set(&g.NewRecipientsDay, o.NewRecipientsDay)
-	set(&g.NumbersBoughtDay, o.NumbersBoughtDay)
+	setNonZero(&g.SMSDay, o.SMSDay)
+	setNonZero(&g.SMSSegmentsHour, o.SMSSegmentsHour)
+	setNonZero(&g.CallsHour, o.CallsHour)
+	setNonZero(&g.CallsDay, o.CallsDay)
+	setNonZero(&g.NewRecipientsDay, o.NewRecipientsDay)
+	setNonZero(&g.NumbersBoughtDay, o.NumbersBoughtDay)
 	return g
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -297,7 +298,8 @@ func exclusionTally(p *campaign.Plan) string {
 	for rule, n := range byRule {
 		ex = append(ex, fmt.Sprintf("%s %d", rule, n))
 	}
-	return strings.Join(sortedStrings(ex), ", ")
+	slices.Sort(ex)
+	return strings.Join(ex, ", ")
 }
 
 // planDetails are the plan's figures a human must see in the preview (and the elicitation).
@@ -340,15 +342,6 @@ func planDetails(a createCampaignArgs, p *campaign.Plan) map[string]string {
 		}
 	}
 	return det
-}
-
-func sortedStrings(s []string) []string {
-	for i := 1; i < len(s); i++ {
-		for j := i; j > 0 && s[j] < s[j-1]; j-- {
-			s[j], s[j-1] = s[j-1], s[j]
-		}
-	}
-	return s
 }
 
 type campaignIDArgs struct {
