@@ -85,6 +85,23 @@ func startStdioLogged(t testing.TB, w io.Writer, env []string, args ...string) *
 	return c
 }
 
+// connectHTTP starts an initialized Streamable HTTP client for the server (or load
+// balancer) at base.
+func connectHTTP(t testing.TB, base string) *client.Client {
+	t.Helper()
+	tr, err := transport.NewStreamableHTTP(base + "/mcp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := client.NewClient(tr)
+	if err := c.Start(ctxFor(t)); err != nil {
+		t.Fatalf("start a client for %s: %v", base, err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	initialize(t, c)
+	return c
+}
+
 // startHTTP runs the binary with an HTTP transport on a free loopback port and returns an
 // initialized client for it.
 func startHTTP(t testing.TB, kind string, env []string, args ...string) *client.Client {

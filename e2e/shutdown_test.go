@@ -14,8 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mark3labs/mcp-go/client"
-	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/agentphone-mcp/agentphone-mcp/policy/audit"
@@ -60,16 +58,7 @@ func TestSIGTERMSettlesASendInFlight(t *testing.T) {
 		"AGENTPHONE_STATE_DIR=" + state, "AGENTPHONE_QUIET_HOURS=off", "AGENTPHONE_CONFIRM_MODE=off",
 		"AGENTPHONE_TOOLSETS=all", "AGENTPHONE_LOG_LEVEL=warn", "AGENTPHONE_SHUTDOWN_GRACE=1s",
 	})
-	tr, err := transport.NewStreamableHTTP(s.base + "/mcp")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := client.NewClient(tr)
-	if err := c.Start(ctxFor(t)); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
-	initialize(t, c)
+	c := connectHTTP(t, s.base)
 	agent := mustOK(t, callTool(t, c, "create_agent", map[string]any{"name": "Shutdown desk"}), "create_agent")
 	mustOK(t, callTool(t, c, "buy_number", map[string]any{"agent_id": agent.str("id"), "area_code": "415"}), "buy_number")
 

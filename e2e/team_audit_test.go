@@ -10,9 +10,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/mark3labs/mcp-go/client"
-	"github.com/mark3labs/mcp-go/client/transport"
 )
 
 // TestTeamAuditExport: two replicas of the built binary on one Redis (deploy/run-local.sh)
@@ -21,20 +18,7 @@ import (
 // one replica's log makes the export fail, naming that log and line, and write nothing.
 func TestTeamAuditExport(t *testing.T) {
 	_, replicas, _, work, _ := startTeamIn(t)
-	connect := func(u string) *client.Client {
-		tr, err := transport.NewStreamableHTTP(u + "/mcp")
-		if err != nil {
-			t.Fatal(err)
-		}
-		c := client.NewClient(tr)
-		if err := c.Start(ctxFor(t)); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = c.Close() })
-		initialize(t, c)
-		return c
-	}
-	c1, c2 := connect(replicas[0]), connect(replicas[1])
+	c1, c2 := connectHTTP(t, replicas[0]), connectHTTP(t, replicas[1])
 	agent := mustOK(t, callTool(t, c1, "create_agent", map[string]any{"name": "Audit desk"}), "create_agent")
 	mustOK(t, callTool(t, c2, "buy_number", map[string]any{"agent_id": agent.str("id"), "area_code": "415"}), "buy_number")
 	for i := range 6 {

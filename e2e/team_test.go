@@ -20,7 +20,6 @@ import (
 	"time"
 
 	"github.com/mark3labs/mcp-go/client"
-	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/agentphone-mcp/agentphone-mcp/apiclient"
@@ -152,19 +151,7 @@ func startTeamIn(t testing.TB, extraEnv ...string) (lb string, replicas []string
 
 func TestTeamDeployment(t *testing.T) {
 	lb, replicas, apiPort := startTeam(t)
-	connect := func() *client.Client {
-		tr, err := transport.NewStreamableHTTP(lb + "/mcp")
-		if err != nil {
-			t.Fatal(err)
-		}
-		c := client.NewClient(tr)
-		if err := c.Start(ctxFor(t)); err != nil {
-			t.Fatalf("start a client through HAProxy: %v", err)
-		}
-		t.Cleanup(func() { _ = c.Close() })
-		initialize(t, c)
-		return c
-	}
+	connect := func() *client.Client { return connectHTTP(t, lb) }
 	setup := connect()
 	agent := mustOK(t, callTool(t, setup, "create_agent", map[string]any{"name": "Team desk"}), "create_agent")
 	mustOK(t, callTool(t, setup, "buy_number", map[string]any{"agent_id": agent.str("id"), "area_code": "415"}), "buy_number")
@@ -269,16 +256,7 @@ func TestRedisOutageWithBinary(t *testing.T) {
 		"AGENTPHONE_SIGNING_KEY_FILE=" + key, "AGENTPHONE_QUIET_HOURS=off", "AGENTPHONE_CONFIRM_MODE=off",
 		"AGENTPHONE_TOOLSETS=all", "AGENTPHONE_LOG_LEVEL=warn",
 	})
-	tr, err := transport.NewStreamableHTTP(base + "/mcp")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := client.NewClient(tr)
-	if err := c.Start(ctxFor(t)); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
-	initialize(t, c)
+	c := connectHTTP(t, base)
 	agent := mustOK(t, callTool(t, c, "create_agent", map[string]any{"name": "Outage desk"}), "create_agent")
 	mustOK(t, callTool(t, c, "buy_number", map[string]any{"agent_id": agent.str("id"), "area_code": "415"}), "buy_number")
 	const to = "+14155550181"
@@ -325,19 +303,7 @@ func TestRedisOutageWithBinary(t *testing.T) {
 // and no more than the ledger counts (nothing sent twice, nothing uncounted).
 func TestTeamReplicaKilled(t *testing.T) {
 	lb, _, apiPort, work, redisPort := startTeamIn(t)
-	connect := func() *client.Client {
-		tr, err := transport.NewStreamableHTTP(lb + "/mcp")
-		if err != nil {
-			t.Fatal(err)
-		}
-		c := client.NewClient(tr)
-		if err := c.Start(ctxFor(t)); err != nil {
-			t.Fatalf("start a client through HAProxy: %v", err)
-		}
-		t.Cleanup(func() { _ = c.Close() })
-		initialize(t, c)
-		return c
-	}
+	connect := func() *client.Client { return connectHTTP(t, lb) }
 	setup := connect()
 	agent := mustOK(t, callTool(t, setup, "create_agent", map[string]any{"name": "Kill desk"}), "create_agent")
 	mustOK(t, callTool(t, setup, "buy_number", map[string]any{"agent_id": agent.str("id"), "area_code": "415"}), "buy_number")
